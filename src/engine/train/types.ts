@@ -1,0 +1,92 @@
+/**
+ * Training settings, LoRA settings and progress events (a discriminated union on `status`).
+ * Defaults follow the Shadow-FT recipe (LLaMA-Factory): LoRA on all decoder linears, α = 2r, cosine with 10% warmup,
+ * AdamW (torch semantics), clip 1.0 — see shared/DESIGN.md "The math we implement".
+ */
+
+/** The seven decoder linears LoRA may target (PEFT target_modules names). */
+export const TARGET_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export type TargetModule = (typeof TARGET_MODULES)[number];
+
+/** LoRA hyper-parameters (PEFT LoraConfig fields). */
+export interface LoraSettings {
+  /** r */
+  readonly r: number;
+  /** lora_alpha */
+  readonly alpha: number;
+  /** lora_dropout on the LoRA branch input (0 = none) */
+  readonly dropout: number;
+  /** use_rslora: scaling α/√r instead of α/r */
+  readonly useRslora: boolean;
+  readonly targetModules: readonly TargetModule[];
+}
+
+/** Scaling of the LoRA update: α/r, or α/√r with rsLoRA (PEFT lora/layer.py update_layer). */
+export function loraScaling(l: Pick<LoraSettings, 'r' | 'alpha' | 'useRslora'>): number {
+  return l.useRslora ? l.alpha / Math.sqrt(l.r) : l.alpha / l.r;
+}
+
+/** Optimisation settings. */
+export interface TrainSettings {
+  readonly lora: LoraSettings;
+  readonly learningRate: number;
+  readonly epochs: number;
+  /** 0 = run all epochs */
+  readonly maxSteps: number;
+  /** micro-batch size B */
+  readonly batchSize: number;
+  readonly gradAccum: number;
+  /** T: examples are cut to this many tokens */
+  readonly maxLength: number;
+  /** fraction of total optimizer steps used for linear warmup */
+  readonly warmupRatio: number;
+  readonly weightDecay: number;
+  /** global-norm clipping threshold; 0 disables */
+  readonly maxGradNorm: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly adamEps: number;
+  /** seed for LoRA init, shuffling and dropout */
+  readonly seed: number;
+}
+
+/** LoRA weights as trained, keyed by HF module path, e.g. "model.layers.0.self_attn.q_proj". */
+export interface LoraModuleWeights {
+  /** lora_A [r, in] f32 row-major */
+  readonly a: Float32Array;
+  /** lora_B [out, r] f32 row-major */
+  readonly b: Float32Array;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
+/** A trained adapter: settings plus weights per module path. */
+export interface LoraAdapter {
+  readonly settings: LoraSettings;
+  readonly modules: ReadonlyMap<string, LoraModuleWeights>;
+}
+
+/** Progress events of a training run. */
+export type TrainEvent =
+  | { readonly status: 'preparing'; readonly message: string }
+  | { readonly status: 'evaluating'; readonly message: string }
+  | {
+      readonly status: 'step';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly loss: number;
+      readonly learningRate: number;
+      readonly gradNorm: number;
+      readonly tokensPerSec: number;
+      readonly etaSec: number;
+    }
+  | {
+      readonly status: 'eval';
+      /** which model the held-out loss is for */
+      readonly model: 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
+      readonly when: 'before' | 'after';
+      readonly loss: number;
+    }
+  | { readonly status: 'done'; readonly finalLoss: number; readonly steps: number }
+  | { readonly status: 'cancelled'; readonly steps: number }
+  | { readonly status: 'error'; readonly message: string };
