@@ -1,0 +1,144 @@
+// matmul: out[M, N] = alpha · op(a) · op(w) (+ bias), or out[M, N] += alpha · op(a) · op(w) (+ bias) when ACCUMULATE.
+//   op(a) = a, a [M, K] f32 row-major; or aᵀ when TRANS_A, a [K, M].
+//   op(w) = wᵀ when TRANS_B, w [N, K] (nn.Linear layout, y = x·Wᵀ); else w, w [K, N].
+//   w is a packed weight (u32 words, element dtype W_DTYPE: 0 = f32, 1 = bf16, 2 = f16; src/engine/gpu/weights.ts).
+//   bias [N] f32, added to every row when HAS_BIAS. Accumulation over K in f32 (fma).
+// Backward of a linear layer y = x·Wᵀ is this same op with other transposes (no separate entry point):
+//   dx = dy·W (TRANS_B = false), dW = dyᵀ·x (TRANS_A = true, w = x as f32 [M, K], TRANS_B = false).
+// Entry points:
+//   forward — 64×64 output tile per workgroup of 16×16 threads, K in steps of 16 through workgroup memory;
+//             thread (tx, ty) owns the 4×4 block at rows 4·ty.., cols 4·tx.. (vec4 reads of workgroup memory).
+//             Tiles are linearised: tile = wg.x + wg.y·num_workgroups.x, so any tile count fits the grid.
+//   naive   — one thread per output, no workgroup memory (baseline for bench/matmul.bench.ts).
+// Bindings (group 0):
+//   0 p     uniform     { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32 }
+//   1 a     read        array<f32>
+//   2 w     read        array<u32>
+//   3 bias  read        array<f32>   ([N] when HAS_BIAS, else any 1-word dummy)
+//   4 out   read_write  array<f32>   [M, N]
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = true;
+override W_DTYPE: u32 = 0u;
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false;
+
+struct Params { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+const BM: u32 = 64u;   // tile rows (M)
+const BN: u32 = 64u;   // tile cols (N)
+const BK: u32 = 16u;   // K step
+const NT: u32 = 256u;  // threads per workgroup
+const SV: u32 = 17u;   // row stride of As / Bs in vec4 (16 + 1 padding against bank conflicts on the staging store)
+
+var<workgroup> As: array<vec4f, 272>; // [BK][SV] vec4: op(a)[row0 + m, k0 + k] at As[k·SV + m/4][m%4]
+var<workgroup> Bs: array<vec4f, 272>; // [BK][SV] vec4: op(w)[k0 + k, col0 + n] at Bs[k·SV + n/4][n%4]
+
+/** Element i of the packed weight, upcast exactly to f32. */
+fn load_w(i: u32) -> f32 {
+  if (W_DTYPE == 0u) { return bitcast<f32>(w[i]); }
+  let word = w[i >> 1u];
+  if (W_DTYPE == 1u) { return bitcast<f32>(((word >> (16u * (i & 1u))) & 0xffffu) << 16u); }
+  return unpack2x16float(word)[i & 1u];
+}
+
+/** op(a)[m, k]. */
+fn a_at(m: u32, k: u32) -> f32 {
+  if (TRANS_A) { return a[k * p.M + m]; }
+  return a[m * p.K + k];
+}
+
+/** op(w)[k, n]. */
+fn w_at(k: u32, n: u32) -> f32 {
+  if (TRANS_B) { return load_w(n * p.K + k); }
+  return load_w(k * p.N + n);
+}
+
+/** Final value of out[m, n] given the dot product. */
+fn epilogue(m: u32, n: u32, dot: f32) {
+  let o = m * p.N + n;
+  var v = p.alpha * dot;
+  if (HAS_BIAS) { v = v + bias[n]; }
+  if (ACCUMULATE) { v = v + out[o]; }
+  out[o] = v;
+}
+
+@compute @workgroup_size(16, 16)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  let tiles_m = (p.M + BM - 1u) / BM;
+  if (tile >= tiles_m * p.tiles_n) { return; } // whole workgroup leaves together (uniform)
+  let row0 = (tile / p.tiles_n) * BM;
+  let col0 = (tile % p.tiles_n) * BN;
+
+  // acc_i[j] = out[row0 + 4·ty + i, col0 + 4·tx + j]
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var k0 = 0u; k0 < p.K; k0 = k0 + BK) {
+    // Stage op(a)[row0.., k0..] and op(w)[k0.., col0..]; consecutive threads read consecutive addresses.
+    for (var l = 0u; l < (BM * BK) / NT; l = l + 1u) {
+      let t = li + l * NT;
+      var m: u32; var k: u32;
+      if (TRANS_A) { m = t % BM; k = t / BM; } else { k = t % BK; m = t / BK; }
+      let gm = row0 + m;
+      let gk = k0 + k;
+      var v = 0.0;
+      if (gm < p.M && gk < p.K) { v = a_at(gm, gk); }
+      As[k * SV + (m >> 2u)][m & 3u] = v;
+    }
+    for (var l = 0u; l < (BN * BK) / NT; l = l + 1u) {
+      let t = li + l * NT;
+      var n: u32; var k: u32;
+      if (TRANS_B) { k = t % BK; n = t / BK; } else { n = t % BN; k = t / BN; }
+      let gn = col0 + n;
+      let gk = k0 + k;
+      var v = 0.0;
+      if (gn < p.N && gk < p.K) { v = w_at(gk, gn); }
+      Bs[k * SV + (n >> 2u)][n & 3u] = v;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < BK; k = k + 1u) {
+      let av = As[k * SV + lid.y];
+      let bv = Bs[k * SV + lid.x];
+      acc0 = fma(vec4f(av.x), bv, acc0);
+      acc1 = fma(vec4f(av.y), bv, acc1);
+      acc2 = fma(vec4f(av.z), bv, acc2);
+      acc3 = fma(vec4f(av.w), bv, acc3);
+    }
+    workgroupBarrier();
+  }
+  let m = row0 + 4u * lid.y;
+  let n = col0 + 4u * lid.x;
+  store_row(m, n, acc0);
+  store_row(m + 1u, n, acc1);
+  store_row(m + 2u, n, acc2);
+  store_row(m + 3u, n, acc3);
+}
+
+/** Writes a thread's 4 outputs of row m, columns n..n+3 (those inside the matrix). */
+fn store_row(m: u32, n: u32, v: vec4f) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    if (n + j < p.N) { epilogue(m, n + j, v[j]); }
+  }
+}
+
+@compute @workgroup_size(64)
+fn naive(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = gid.x + gid.y * nwg.x * 64u;
+  if (o >= p.M * p.N) { return; }
+  let m = o / p.N;
+  let n = o % p.N;
+  var dot = 0.0;
+  for (var k = 0u; k < p.K; k = k + 1u) { dot = fma(a_at(m, k), w_at(k, n), dot); }
+  epilogue(m, n, dot);
+}

@@ -1,0 +1,108 @@
+/**
+ * Bulk dtype conversions on typed-array views, for the streaming σ pass and the merge, where the per-element
+ * helpers of src/io/dtype.ts (DataView reads, one small typed array per value) are 10–100× too slow for
+ * multi-GB checkpoints. Same results bit for bit (tests/unit/merge.test.ts compares them on edge cases and random
+ * bits): BF16 → F32 puts the 16 bits in the top half; F32 → BF16 is `(u + 0x7FFF + ((u >> 16) & 1)) >> 16` with NaN
+ * kept quiet; F32 → F16 is IEEE round-to-nearest-even with subnormals and overflow to ±inf. (One difference: an
+ * F16 NaN decodes with its payload kept, where decodeToF32 returns the canonical NaN; both are NaN.)
+ * Little-endian hosts use views directly; a big-endian host falls back to src/io/dtype.ts.
+ */
+import { decodeToF32, encodeFromF32, type SafetensorsDType, type WeightDType } from '../../io/dtype';
+
+/** True on little-endian hosts (every browser/Node platform in practice). */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Copies bytes to a fresh aligned buffer when the view is not aligned to `align`. */
+function aligned(bytes: Uint8Array, align: number): Uint8Array {
+  return bytes.byteOffset % align === 0 ? bytes : bytes.slice();
+}
+
+/**
+ * Decodes raw little-endian tensor bytes to f32 (exact for F32/BF16/F16), like decodeToF32 but fast.
+ * @returns for F32 a view on (an aligned copy of) `bytes`, else a new array.
+ * @throws Error as decodeToF32 for a byte length that is not a whole number of elements.
+ */
+export function decodeF32Fast(bytes: Uint8Array, dtype: SafetensorsDType): Float32Array {
+  if (!LITTLE_ENDIAN || (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F16')) return decodeToF32(bytes, dtype);
+  const size = dtype === 'F32' ? 4 : 2;
+  if (bytes.byteLength % size !== 0) return decodeToF32(bytes, dtype);
+  const b = aligned(bytes, size);
+  const n = b.byteLength / size;
+  if (dtype === 'F32') return new Float32Array(b.buffer, b.byteOffset, n);
+  const h = new Uint16Array(b.buffer, b.byteOffset, n);
+  const out = new Float32Array(n);
+  const u = new Uint32Array(out.buffer);
+  if (dtype === 'BF16') {
+    for (let i = 0; i < n; i++) u[i] = (h[i] as number) << 16;
+    return out;
+  }
+  for (let i = 0; i < n; i++) u[i] = f16ToF32Bits(h[i] as number);
+  return out;
+}
+
+/** IEEE binary16 bits → binary32 bits (exact, subnormals normalised, inf/NaN kept). */
+function f16ToF32Bits(h: number): number {
+  const s = (h & 0x8000) << 16;
+  let e = (h >>> 10) & 0x1f;
+  let m = h & 0x3ff;
+  if (e === 0x1f) return (s | 0x7f800000 | (m << 13)) >>> 0;
+  if (e === 0) {
+    if (m === 0) return s >>> 0;
+    e = 1;
+    while ((m & 0x400) === 0) {
+      m <<= 1;
+      e--;
+    }
+    m &= 0x3ff;
+  }
+  return (s | ((e + 112) << 23) | (m << 13)) >>> 0;
+}
+
+/** binary32 bits → binary16 bits, round-to-nearest-even, overflow to ±inf, NaN quiet (as f32ToF16Bits). */
+function f32BitsToF16(u: number): number {
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  let mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let r = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    if (rem > half || (rem === half && r & 1)) r++;
+    return sign | r;
+  }
+  let r = mant >>> 13;
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) r++;
+  if (r === 0x400) {
+    r = 0;
+    e++;
+    if (e >= 31) return sign | 0x7c00;
+  }
+  return sign | (e << 10) | r;
+}
+
+/**
+ * Encodes f32 values as raw little-endian bytes of `dtype` (F32 as is; BF16/F16 round-to-nearest-even), like
+ * encodeFromF32 but fast. @returns bytes in a new buffer.
+ */
+export function encodeF32Fast(values: Float32Array, dtype: WeightDType): Uint8Array<ArrayBuffer> {
+  if (!LITTLE_ENDIAN) return encodeFromF32(values, dtype) as Uint8Array<ArrayBuffer>;
+  if (dtype === 'F32') return new Uint8Array(values.slice().buffer);
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  if (dtype === 'BF16') {
+    for (let i = 0; i < u.length; i++) {
+      const x = u[i] as number;
+      out[i] = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x40) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+    }
+  } else {
+    for (let i = 0; i < u.length; i++) out[i] = f32BitsToF16(u[i] as number);
+  }
+  return new Uint8Array(out.buffer);
+}

@@ -1,0 +1,139 @@
+/**
+ * GPU self-test against a golden fixture folder in the format of shared/fixtures (see its README):
+ * config.json, model.safetensors, model-instruct/, forward.{json,safetensors}, lora_step.{json,safetensors},
+ * merge.safetensors, sigma.json. Runs OUR kernels on the given device: forward logits and loss (case 1), three
+ * LoRA steps with clipping and AdamW (case 2); merge (case 4) and σ (case 3) via the graft and analysis modules.
+ */
+import { openCheckpoint, type ModelFiles } from '../../io/checkpoint';
+import { normalizeConfig } from '../../io/config';
+import type { ModelConfig } from '../../io/config/types';
+import type { Batch } from '../../io/dataset/types';
+import { decodeToF32 } from '../../io/dtype';
+import { readSafetensorsHeader, readTensorBytes } from '../../io/safetensors';
+import type { GpuContext } from '../gpu/context';
+import { submitAndWait } from '../gpu/context';
+import { readF32 } from '../gpu/buffers';
+import { createActivations } from '../model/activations';
+import { createLoraParams, readLoraTensors } from '../model/lora';
+import { destroyGpuModel, makeGpuModel, recordForward, uploadBatch } from '../model/model';
+import { loadModelWeights, modulePath } from '../model/weights';
+import { evaluateLoss, trainStep } from '../train/step';
+import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../train/types';
+import { absRow, relToMaxRow, scalarRelRow, type CheckRow } from './compare';
+
+/** Thrown when a fixture folder lacks a file or a tensor; names it. */
+export class FixtureError extends Error {
+  override name = 'FixtureError';
+}
+
+async function json<T>(files: ModelFiles, path: string): Promise<T> {
+  const b = files.files.get(path);
+  if (!b) throw new FixtureError(`${files.name}: ${path} is missing`);
+  return JSON.parse(await b.text()) as T;
+}
+
+/** Reads every tensor of a safetensors file in the fixture as f32 (exact upcast) or raw ints. */
+async function tensors(files: ModelFiles, path: string): Promise<Map<string, { shape: readonly number[]; data: Float32Array }>> {
+  const b = files.files.get(path);
+  if (!b) throw new FixtureError(`${files.name}: ${path} is missing`);
+  const h = await readSafetensorsHeader(b, `${files.name}/${path}`);
+  const out = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const info of h.tensors.values()) out.set(info.name, { shape: info.shape, data: decodeToF32(await readTensorBytes(b, info), info.dtype) });
+  return out;
+}
+
+function need<T>(m: Map<string, T>, k: string, where: string): T {
+  const v = m.get(k);
+  if (v === undefined) throw new FixtureError(`${where}: tensor ${k} is missing`);
+  return v;
+}
+
+/** The files of the fixture's model-instruct/ subfolder as their own ModelFiles. */
+export function subFolder(files: ModelFiles, dir: string): ModelFiles {
+  const sub = new Map<string, Blob>();
+  for (const [k, v] of files.files) if (k.startsWith(`${dir}/`)) sub.set(k.slice(dir.length + 1), v);
+  return { name: `${files.name}/${dir}`, files: sub };
+}
+
+const peftKey = (path: string, w: 'A' | 'B') => `base_model.model.${path}.lora_${w}.weight`;
+
+/** Fixture batch from forward.safetensors: [B, T] ids and labels, numItems per the HF shift. */
+function fixtureBatch(fwd: Map<string, { shape: readonly number[]; data: Float32Array }>, where: string): { batch: Batch; mask: Float32Array } {
+  const ids = need(fwd, 'input_ids', where);
+  const labels = need(fwd, 'labels', where);
+  const [B, T] = ids.shape as [number, number];
+  let numItems = 0;
+  for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) if (labels.data[b * T + t] !== -100) numItems++;
+  return {
+    batch: { batchSize: B, seqLen: T, inputIds: Int32Array.from(ids.data), labels: Int32Array.from(labels.data), numItems },
+    mask: need(fwd, 'attention_mask', where).data,
+  };
+}
+
+/**
+ * Runs the forward and LoRA-step cases of one fixture folder on `ctx` and returns one row per quantity.
+ * @throws FixtureError for a missing file or tensor; the engine's errors for unsupported configs.
+ */
+export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRow?: (r: CheckRow) => void): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const push = (r: CheckRow) => {
+    rows.push(r);
+    onRow?.(r);
+  };
+  const cfg: ModelConfig = normalizeConfig(await json<unknown>(files, 'config.json'), `${files.name}/config.json`);
+  const ckpt = await openCheckpoint(files);
+  const fwd = await tensors(files, 'forward.safetensors');
+  const { batch, mask } = fixtureBatch(fwd, `${files.name}/forward.safetensors`);
+  const step = await json<{ adapter_config: { r: number; lora_alpha: number; target_modules: string[] }; optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number }; clip: { max_norm: number }; steps: number; loss_before_step: number[]; loss_after_final_step: number; grad_norm_before_clip: number[] }>(files, 'lora_step.json');
+  const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, ckpt));
+  const settings: LoraSettings = { r: step.adapter_config.r, alpha: step.adapter_config.lora_alpha, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] };
+  const acts = createActivations(ctx, cfg, batch.batchSize, batch.seqLen, settings.r, settings.targetModules);
+  const lt = await tensors(files, 'lora_step.safetensors');
+  const init = new Map<string, LoraModuleWeights>();
+  for (let layer = 0; layer < cfg.numLayers; layer++) {
+    for (const m of settings.targetModules) {
+      const path = modulePath(layer, m);
+      const a = need(lt, peftKey(path, 'A'), 'lora_step.safetensors');
+      const b = need(lt, peftKey(path, 'B'), 'lora_step.safetensors');
+      init.set(path, { a: a.data, b: b.data, inFeatures: a.shape[1] as number, outFeatures: b.shape[0] as number });
+    }
+  }
+  // Case 1: forward logits and loss (no LoRA).
+  const s = uploadBatch(ctx, model, acts, batch);
+  const enc = ctx.device.createCommandEncoder({ label: 'fixture.forward' });
+  recordForward(ctx, enc, model, acts, null, s, false, 0);
+  await submitAndWait(ctx, [enc.finish()]);
+  const V = cfg.vocabSize;
+  const logits = await readF32(ctx, acts.logits, 0, batch.batchSize * batch.seqLen * V);
+  push(absRow('logits', logits, need(fwd, 'logits', 'forward.safetensors').data, 2e-4, (i) => mask[Math.floor(i / V)] === 1));
+  const loss = await evaluateLoss(ctx, model, acts, null, [batch]);
+  push(absRow('loss', [loss], need(fwd, 'loss', 'forward.safetensors').data, 1e-4));
+  // Case 2: three LoRA steps from the fixture's init (constant lr, clipping, AdamW).
+  const lora = createLoraParams(ctx, cfg, settings, init);
+  try {
+    const o = step.optimizer;
+    for (let t = 1; t <= step.steps; t++) {
+      const r = await trainStep(ctx, model, acts, lora, [batch], { lr: o.lr, step: t, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay, maxGradNorm: step.clip.max_norm });
+      push(absRow(`loss_before_step/${t}`, [r.loss], [step.loss_before_step[t - 1] as number], 1e-4));
+      push(scalarRelRow(`grad_norm_before_clip/${t}`, r.gradNorm, step.grad_norm_before_clip[t - 1] as number, 1e-4));
+      const grads = await readLoraTensors(ctx, lora, lora.grads);
+      const params = await readLoraTensors(ctx, lora);
+      for (const [path, g] of grads) {
+        for (const w of ['A', 'B'] as const) {
+          const key = peftKey(path, w);
+          if (t === 1) push(relToMaxRow(`grad/step1/${key}`, w === 'A' ? g.a : g.b, need(lt, `grad/step1/${key}`, 'lora_step.safetensors').data, 1e-4, 1e-8));
+          const p = params.get(path) as LoraModuleWeights;
+          const ref = t < step.steps ? `after/step${t}/${key}` : `final/${key}`;
+          push(absRow(ref, w === 'A' ? p.a : p.b, need(lt, ref, 'lora_step.safetensors').data, 1e-4));
+        }
+      }
+    }
+    const after = await evaluateLoss(ctx, model, acts, lora, [batch]);
+    push(absRow('loss_after_final_step', [after], [step.loss_after_final_step], 1e-4));
+  } finally {
+    lora.destroy();
+    acts.destroy();
+    destroyGpuModel(model);
+  }
+  return rows;
+}

@@ -1,0 +1,115 @@
+/**
+ * Causal grouped-query attention kernels (forward and backward), FlashAttention-2 style: the [T, T]
+ * probabilities are never stored; backward recomputes them from q, k and the saved logsumexp.
+ * Shaders: shaders/attention_forward.wgsl, shaders/attention_backward.wgsl.
+ * Sources: Dao 2023 "FlashAttention-2" Alg. 1–2; HF `modeling_llama.py` `eager_attention_forward`, `repeat_kv`.
+ */
+import forwardCode from '../../../shaders/attention_forward.wgsl?raw';
+import backwardCode from '../../../shaders/attention_backward.wgsl?raw';
+import type { GpuContext } from '../gpu/context';
+import { createStorage, packUniform, uniform } from '../gpu/buffers';
+import { requireBinding } from '../gpu/check';
+import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
+
+/** Rows per tile in the shaders (query rows in forward / dq, key rows in dkdv). */
+const TILE = 16;
+/** Largest head dim the shaders support (4 threads per row × 32 private lanes). */
+export const ATTENTION_MAX_HEAD_DIM = 128;
+
+/** Shapes of one attention call. */
+export interface AttentionShape {
+  /** Batch rows. */
+  readonly B: number;
+  /** Sequence length (causal: row t sees keys 0..t). */
+  readonly T: number;
+  /** Query heads. */
+  readonly H: number;
+  /** Key/value heads; H must be a multiple of KV (query head h uses kv head floor(h / (H/KV))). */
+  readonly KV: number;
+  /** Head dim: multiple of 4, at most 128; independent of hidden size / H. */
+  readonly D: number;
+  /** Score scale, usually D^−0.5. */
+  readonly scale: number;
+}
+
+function validate(ctx: GpuContext, label: string, s: AttentionShape, bufs: ReadonlyArray<readonly [string, Binding, 'q' | 'kv' | 'lse']>): void {
+  for (const [k, v] of Object.entries({ B: s.B, T: s.T, H: s.H, KV: s.KV, D: s.D }))
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${label}: ${k} must be a positive integer, got ${v}`);
+  if (s.H % s.KV !== 0) throw new Error(`${label}: H = ${s.H} query heads is not a multiple of KV = ${s.KV} kv heads`);
+  if (s.D % 4 !== 0 || s.D > ATTENTION_MAX_HEAD_DIM) throw new Error(`${label}: head dim D = ${s.D} must be a multiple of 4 and ≤ ${ATTENTION_MAX_HEAD_DIM}`);
+  if (!Number.isFinite(s.scale)) throw new Error(`${label}: scale must be finite, got ${s.scale}`);
+  const floats = { q: s.B * s.T * s.H * s.D, kv: s.B * s.T * s.KV * s.D, lse: s.B * s.H * s.T };
+  const shapes = { q: `[B=${s.B}, T=${s.T}, H=${s.H}, D=${s.D}]`, kv: `[B=${s.B}, T=${s.T}, KV=${s.KV}, D=${s.D}]`, lse: `[B=${s.B}, H=${s.H}, T=${s.T}]` };
+  for (const [name, b, kind] of bufs) requireBinding(ctx, label, `${name} ${shapes[kind]} f32`, b, floats[kind] * 4);
+}
+
+function params(ctx: GpuContext, s: AttentionShape, label: string): GPUBuffer {
+  return uniform(ctx, packUniform([{ u32: s.B }, { u32: s.T }, { u32: s.H }, { u32: s.KV }, { f32: s.scale }]), label);
+}
+
+/** Workgroup grid for `groups` workgroups, linearised as g = wid.x + wid.y · num_workgroups.x. */
+function grid(ctx: GpuContext, groups: number): [number, number] {
+  return linearGrid(ctx, groups, 1);
+}
+
+/**
+ * Records the forward pass: out_t = Σ_{s≤t} softmax_s(scale·q_t·k_s)·v_s per (b, query head), and
+ * lse[b, h, t] = log Σ_{s≤t} exp(scale·q_t·k_s) (saved for {@link attentionBackward}).
+ * @param args.q f32 [B, T, H, D]; args.k, args.v f32 [B, T, KV, D]; args.out f32 [B, T, H, D] (overwritten);
+ *   args.lse f32 [B, H, T] (overwritten).
+ * @throws Error naming the argument when a size is invalid (H not a multiple of KV, D not a multiple of 4 or
+ *   above 128) or a buffer is too small; DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
+ */
+export function attentionForward(
+  ctx: GpuContext,
+  enc: GPUCommandEncoder,
+  args: AttentionShape & { readonly q: Binding; readonly k: Binding; readonly v: Binding; readonly out: Binding; readonly lse: Binding },
+): void {
+  const label = 'attention.forward';
+  validate(ctx, label, args, [['q', args.q, 'q'], ['k', args.k, 'kv'], ['v', args.v, 'kv'], ['out', args.out, 'q'], ['lse', args.lse, 'lse']]);
+  const spec: KernelSpec = { label, code: forwardCode, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'read', 'rw', 'rw'], constants: { D: args.D } };
+  const groups = args.B * args.H * Math.ceil(args.T / TILE);
+  dispatch(ctx, enc, spec, [params(ctx, args, `${label}.params`), args.q, args.k, args.v, args.out, args.lse], grid(ctx, groups));
+}
+
+/**
+ * Records the backward pass (overwrites dq, dk, dv). P is recomputed from q, k and lse:
+ * P_ts = exp(scale·q_t·k_s − lse_t); delta_t = Σ dO_t ⊙ O_t; dS_ts = P_ts (dO_t·v_s − delta_t);
+ * dq_t = scale Σ_s dS_ts k_s; dk_s = scale Σ_t dS_ts q_t and dv_s = Σ_t P_ts dO_t, both summed over the H/KV
+ * query heads of the group inside one workgroup per (b, kv head, key tile) — no atomics, deterministic.
+ * Two dispatches (dq then dk/dv) and a transient f32 [B, H, T] delta scratch buffer (destroyed after the next
+ * submitAndWait).
+ * @param args.out, args.lse the forward's outputs; args.dout f32 [B, T, H, D]; args.dq f32 [B, T, H, D];
+ *   args.dk, args.dv f32 [B, T, KV, D].
+ * @throws Error as {@link attentionForward}, and DeviceLimitError if the scratch buffer cannot be created.
+ */
+export function attentionBackward(
+  ctx: GpuContext,
+  enc: GPUCommandEncoder,
+  args: AttentionShape & {
+    readonly q: Binding;
+    readonly k: Binding;
+    readonly v: Binding;
+    readonly out: Binding;
+    readonly lse: Binding;
+    readonly dout: Binding;
+    readonly dq: Binding;
+    readonly dk: Binding;
+    readonly dv: Binding;
+  },
+): void {
+  const label = 'attention.backward';
+  validate(ctx, label, args, [
+    ['q', args.q, 'q'], ['k', args.k, 'kv'], ['v', args.v, 'kv'], ['out', args.out, 'q'], ['lse', args.lse, 'lse'],
+    ['dout', args.dout, 'q'], ['dq', args.dq, 'q'], ['dk', args.dk, 'kv'], ['dv', args.dv, 'kv'],
+  ]);
+  const delta = createStorage(ctx, args.B * args.H * args.T * 4, `${label}.delta`);
+  ctx.transient.push(delta);
+  const p = params(ctx, args, `${label}.params`);
+  const tiles = Math.ceil(args.T / TILE);
+  const common = ['uniform', 'read', 'read', 'read', 'read', 'read', 'read'] as const;
+  const dqSpec: KernelSpec = { label: `${label}.dq`, code: backwardCode, entryPoint: 'backward_dq', bindings: [...common, 'rw', 'rw'], constants: { D: args.D } };
+  const dkdvSpec: KernelSpec = { label: `${label}.dkdv`, code: backwardCode, entryPoint: 'backward_dkdv', bindings: [...common, 'rw', 'rw'], constants: { D: args.D } };
+  dispatch(ctx, enc, dqSpec, [p, args.q, args.k, args.v, args.lse, args.dout, args.out, delta, args.dq], grid(ctx, args.B * args.H * tiles));
+  dispatch(ctx, enc, dkdvSpec, [p, args.q, args.k, args.v, args.lse, args.dout, delta, args.dk, args.dv], grid(ctx, args.B * args.KV * tiles));
+}

@@ -1,0 +1,46 @@
+/**
+ * Embedding lookup wrapper: out[m, :] = E[input_ids[m], :] with E a frozen packed weight (HF `embed_tokens`).
+ * Shader: shaders/embedding.wgsl. No backward (embeddings are frozen; LoRA does not target them).
+ */
+import code from '../../../shaders/embedding.wgsl?raw';
+import type { GpuContext } from '../gpu/context';
+import type { WeightDType } from '../../io/dtype';
+import { packUniform, uniform } from '../gpu/buffers';
+import { dispatch, linearGrid, type Binding } from '../gpu/pipeline';
+import { requireBinding, requireSizes } from '../gpu/check';
+import { packedBytes, weightDtypeCode } from '../gpu/weights';
+
+const WG = 256;
+
+/** Arguments of {@link embeddingForward}. */
+export interface EmbeddingArgs {
+  /** Number of tokens (rows of out). */
+  readonly M: number;
+  /** Hidden size. */
+  readonly C: number;
+  /** Vocabulary size (rows of the table). */
+  readonly V: number;
+  /** i32 [M] token ids. */
+  readonly ids: Binding;
+  /** Packed weight [V, C] of dtype tableDtype. */
+  readonly table: Binding;
+  readonly tableDtype: WeightDType;
+  /** f32 [M, C]. */
+  readonly out: Binding;
+}
+
+/**
+ * Records out[m, :] = table[ids[m], :] (f32 upcast of the table row); ids outside [0, V) give a zero row.
+ * @throws Error naming the tensor when a binding is smaller than its shape needs or a size is not an integer;
+ *   DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
+ */
+export function embeddingForward(ctx: GpuContext, enc: GPUCommandEncoder, args: EmbeddingArgs): void {
+  const { M, C, V } = args;
+  requireSizes('embedding', { M, C, V });
+  requireBinding(ctx, 'embedding', `input_ids [M=${M}] i32`, args.ids, M * 4);
+  requireBinding(ctx, 'embedding', `table [V=${V}, C=${C}] ${args.tableDtype}`, args.table, Math.ceil(packedBytes(args.tableDtype, V * C) / 4) * 4);
+  requireBinding(ctx, 'embedding', `out [M=${M}, C=${C}] f32`, args.out, M * C * 4);
+  const params = uniform(ctx, packUniform([{ u32: M }, { u32: C }, { u32: V }]), 'embedding.params');
+  const spec = { label: 'embedding.forward', code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'rw'] as const, constants: { WG, W_DTYPE: weightDtypeCode(args.tableDtype) } };
+  dispatch(ctx, enc, spec, [params, args.ids, args.table, args.out], linearGrid(ctx, M * C, WG));
+}

@@ -1,0 +1,87 @@
+/**
+ * RMSNorm kernel wrappers (HF LlamaRMSNorm; also Qwen3 q_norm / k_norm with rows = M·H, C = D).
+ * Shader: shaders/rmsnorm.wgsl (one workgroup per row, tree reduction). The weight is frozen: no dw.
+ */
+import code from '../../../shaders/rmsnorm.wgsl?raw';
+import type { GpuContext } from '../gpu/context';
+import { packUniform, uniform } from '../gpu/buffers';
+import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
+import { requireBinding, requireSizes } from '../gpu/check';
+
+/** Arguments of {@link rmsnormForward}. */
+export interface RmsnormForwardArgs {
+  /** Rows normalised independently (M, or M·H for per-head norms). */
+  readonly rows: number;
+  /** Values per row (C, or D for per-head norms); 1 ≤ C. */
+  readonly C: number;
+  /** Added to mean(x²) before the square root (config rms_norm_eps). */
+  readonly eps: number;
+  /** f32 [rows, C]. */
+  readonly x: Binding;
+  /** f32 [C]. */
+  readonly weight: Binding;
+  /** f32 [rows, C]. */
+  readonly out: Binding;
+  /** f32 [rows], written: 1/sqrt(mean(x²) + eps), saved for backward. */
+  readonly rstd: Binding;
+}
+
+/** Arguments of {@link rmsnormBackward}. */
+export interface RmsnormBackwardArgs {
+  readonly rows: number;
+  readonly C: number;
+  /** f32 [rows, C], the forward input. */
+  readonly x: Binding;
+  /** f32 [C]. */
+  readonly weight: Binding;
+  /** f32 [rows], as written by the forward. */
+  readonly rstd: Binding;
+  /** f32 [rows, C], ∂L/∂y. */
+  readonly dout: Binding;
+  /** f32 [rows, C], ∂L/∂x (written, or added to when accumulate). */
+  readonly dx: Binding;
+  /** dx += … instead of dx = … */
+  readonly accumulate?: boolean;
+}
+
+/** Threads per row: the smallest power of two ≥ C between 32 and 256. */
+function workgroupSize(C: number): number {
+  return C <= 32 ? 32 : C <= 64 ? 64 : C <= 128 ? 128 : 256;
+}
+
+function check(ctx: GpuContext, kernel: string, rows: number, C: number, tensors: Record<string, [Binding, number]>): void {
+  requireSizes(kernel, { rows, C });
+  if (C < 1) throw new Error(`${kernel}: C = 0; a row must hold at least one value`);
+  for (const [name, [b, bytes]] of Object.entries(tensors)) requireBinding(ctx, kernel, name, b, bytes);
+}
+
+/**
+ * Records y = w ⊙ x·rstd and rstd = 1/sqrt(mean(x²) + eps) per row.
+ * @throws Error naming the tensor when a binding is too small, C = 0, or eps is not finite and ≥ 0;
+ *   DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
+ */
+export function rmsnormForward(ctx: GpuContext, enc: GPUCommandEncoder, args: RmsnormForwardArgs): void {
+  const { rows, C, eps } = args;
+  if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`rmsnorm.forward: eps = ${eps}; expected a finite number ≥ 0`);
+  const sh = `[rows=${rows}, C=${C}] f32`;
+  check(ctx, 'rmsnorm.forward', rows, C, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`out ${sh}`]: [args.out, rows * C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4] });
+  const WG = workgroupSize(C);
+  const spec: KernelSpec = { label: 'rmsnorm.forward', code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'rw', 'rw'], constants: { WG } };
+  const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: eps }]), 'rmsnorm.params');
+  dispatch(ctx, enc, spec, [params, args.x, args.weight, args.out, args.rstd], linearGrid(ctx, rows, 1));
+}
+
+/**
+ * Records dx (=|+=) rstd·w ⊙ dy − x·rstd³·(Σ w ⊙ dy ⊙ x)/C per row (gradient of the forward w.r.t. x).
+ * @throws Error naming the tensor when a binding is too small or C = 0; DeviceLimitError when a tensor
+ *   exceeds maxStorageBufferBindingSize.
+ */
+export function rmsnormBackward(ctx: GpuContext, enc: GPUCommandEncoder, args: RmsnormBackwardArgs): void {
+  const { rows, C } = args;
+  const sh = `[rows=${rows}, C=${C}] f32`;
+  check(ctx, 'rmsnorm.backward', rows, C, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4], [`dout ${sh}`]: [args.dout, rows * C * 4], [`dx ${sh}`]: [args.dx, rows * C * 4] });
+  const WG = workgroupSize(C);
+  const spec: KernelSpec = { label: 'rmsnorm.backward', code, entryPoint: 'backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'rw'], constants: { WG, ACCUMULATE: args.accumulate ? 1 : 0 } };
+  const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: 0 }]), 'rmsnorm.params');
+  dispatch(ctx, enc, spec, [params, args.x, args.weight, args.rstd, args.dout, args.dx], linearGrid(ctx, rows, 1));
+}

@@ -1,0 +1,37 @@
+/**
+ * Deterministic sum of squares (squared global L2 norm, as torch.nn.utils.clip_grad_norm_ with norm_type 2
+ * before its sqrt). Shader: shaders/sumsq.wgsl.
+ */
+import code from '../../../shaders/sumsq.wgsl?raw';
+import type { GpuContext } from '../gpu/context';
+import { createStorage, packUniform, uniform } from '../gpu/buffers';
+import { requireBinding } from '../gpu/check';
+import { dispatch, type Binding, type KernelSpec } from '../gpu/pipeline';
+
+const WG = 256;
+/** Most first-pass workgroups (= partials); more elements are handled by striding. */
+const MAX_GROUPS = 4096;
+const partialsSpec: KernelSpec = { label: 'sumsq.partials', code, entryPoint: 'partials', bindings: ['uniform', 'read', 'rw'], constants: { WG } };
+const totalSpec: KernelSpec = { label: 'sumsq.total', code, entryPoint: 'total', bindings: ['uniform', 'read', 'rw'], constants: { WG } };
+
+/**
+ * Records out[0] ← Σ_{i<n} x_i² (f32), in two passes over a fixed partition (bit-identical on every run):
+ * G = min(⌈n/256⌉, 4096) workgroups write partial sums into a transient scratch buffer (destroyed after the
+ * next submitAndWait), then one workgroup adds the G partials. Each thread accumulates about n / (256·G) squares
+ * in f32 before the tree reductions.
+ * @param args.x f32 [≥ n]; args.out f32 [≥ 1] (element 0 overwritten).
+ * @throws Error when n is not a positive integer or a buffer is too small; DeviceLimitError when x exceeds
+ *   maxStorageBufferBindingSize.
+ */
+export function sumOfSquares(ctx: GpuContext, enc: GPUCommandEncoder, args: { readonly n: number; readonly x: Binding; readonly out: Binding }): void {
+  const { n } = args;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`sumsq: n must be a positive integer, got ${n}`);
+  requireBinding(ctx, 'sumsq', `x [n=${n}] f32`, args.x, n * 4);
+  requireBinding(ctx, 'sumsq', 'out [1] f32', args.out, 4);
+  const groups = Math.min(Math.ceil(n / WG), MAX_GROUPS);
+  const partials = createStorage(ctx, groups * 4, 'sumsq.partials');
+  ctx.transient.push(partials);
+  const params = uniform(ctx, packUniform([{ u32: n }, { u32: groups }]), 'sumsq.params');
+  dispatch(ctx, enc, partialsSpec, [params, args.x, partials], [groups]);
+  dispatch(ctx, enc, totalSpec, [params, partials, args.out], [1]);
+}

@@ -1,0 +1,137 @@
+/**
+ * Frozen decoder weights on the GPU. Linear and embedding matrices stay in their file dtype (packed u32 words,
+ * unpacked in the kernels); norm weights and biases are small and are upcast exactly to f32 on upload.
+ * Tensor names follow HF modeling_llama / modeling_qwen2 / modeling_qwen3.
+ */
+import type { ModelConfig } from '../../io/config/types';
+import { readTensor, type Checkpoint } from '../../io/checkpoint';
+import { decodeToF32, isWeightDType } from '../../io/dtype';
+import type { GpuContext } from '../gpu/context';
+import { uploadStorage } from '../gpu/buffers';
+import { uploadWeight, type PackedWeight } from '../gpu/weights';
+import type { TargetModule } from '../train/types';
+
+/** A linear layer y = x Wᵀ + b: W [out, in] packed, optional f32 bias [out]. */
+export interface LinearWeights {
+  readonly name: string;
+  readonly w: PackedWeight;
+  readonly bias: GPUBuffer | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
+/** One decoder layer's frozen weights. */
+export interface LayerWeights {
+  readonly inputNorm: GPUBuffer;
+  readonly postAttentionNorm: GPUBuffer;
+  /** qwen3 per-head norms, f32 [D] */
+  readonly qNorm: GPUBuffer | null;
+  readonly kNorm: GPUBuffer | null;
+  readonly linears: Readonly<Record<TargetModule, LinearWeights>>;
+}
+
+/** All frozen weights of a model. */
+export interface ModelWeights {
+  readonly embed: PackedWeight;
+  readonly layers: readonly LayerWeights[];
+  readonly finalNorm: GPUBuffer;
+  /** = embed when tie_word_embeddings */
+  readonly lmHead: PackedWeight;
+  /** Total bytes uploaded. */
+  readonly bytes: number;
+  destroy(): void;
+}
+
+/** Thrown when a checkpoint tensor is missing or its shape/dtype does not match the config. */
+export class WeightShapeError extends Error {
+  override name = 'WeightShapeError';
+}
+
+/** [out, in] of each decoder linear for a config. */
+export function linearShape(cfg: ModelConfig, m: TargetModule): [number, number] {
+  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
+  switch (m) {
+    case 'q_proj': return [H * D, C];
+    case 'k_proj':
+    case 'v_proj': return [KV * D, C];
+    case 'o_proj': return [C, H * D];
+    case 'gate_proj':
+    case 'up_proj': return [I, C];
+    case 'down_proj': return [C, I];
+  }
+}
+
+/** HF module path of a decoder linear, e.g. "model.layers.3.self_attn.q_proj". */
+export function modulePath(layer: number, m: TargetModule): string {
+  const block = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn';
+  return `model.layers.${layer}.${block}.${m}`;
+}
+
+function same(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Reads every decoder tensor of `ckpt`, checks its shape against `cfg`, and uploads it.
+ * @throws WeightShapeError naming the tensor, the expected and the actual shape (or the missing tensor).
+ */
+export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: Checkpoint, onTensor?: (name: string) => void): Promise<ModelWeights> {
+  const owned: GPUBuffer[] = [];
+  let bytes = 0;
+  const fetch = async (name: string, shape: number[]) => {
+    const loc = ckpt.tensors.get(name);
+    if (!loc) throw new WeightShapeError(`${ckpt.modelName}: tensor ${name} is missing (expected shape ${JSON.stringify(shape)})`);
+    if (!same(loc.info.shape, shape)) throw new WeightShapeError(`${ckpt.modelName}: tensor ${name} has shape ${JSON.stringify(loc.info.shape)}, expected ${JSON.stringify(shape)} from config.json`);
+    if (!isWeightDType(loc.info.dtype)) throw new WeightShapeError(`${ckpt.modelName}: tensor ${name} has dtype ${loc.info.dtype}; expected F32, F16 or BF16`);
+    onTensor?.(name);
+    bytes += loc.info.end - loc.info.begin;
+    return { ...(await readTensor(ckpt, name)), dtype: loc.info.dtype };
+  };
+  const matrix = async (name: string, shape: [number, number]): Promise<PackedWeight> => {
+    const t = await fetch(name, shape);
+    const w = uploadWeight(ctx, t.bytes, t.dtype, shape, name);
+    owned.push(w.buffer);
+    return w;
+  };
+  const vector = async (name: string, n: number): Promise<GPUBuffer> => {
+    const t = await fetch(name, [n]);
+    const b = uploadStorage(ctx, decodeToF32(t.bytes, t.dtype), name);
+    owned.push(b);
+    return b;
+  };
+  const C = cfg.hiddenSize;
+  const embed = await matrix('model.embed_tokens.weight', [cfg.vocabSize, C]);
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const linears = {} as Record<TargetModule, LinearWeights>;
+    for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
+      const path = modulePath(l, m);
+      const [out, inF] = linearShape(cfg, m);
+      const hasBias = m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
+      linears[m] = {
+        name: path,
+        w: await matrix(`${path}.weight`, [out, inF]),
+        bias: hasBias ? await vector(`${path}.bias`, out) : null,
+        inFeatures: inF,
+        outFeatures: out,
+      };
+    }
+    layers.push({
+      inputNorm: await vector(`model.layers.${l}.input_layernorm.weight`, C),
+      postAttentionNorm: await vector(`model.layers.${l}.post_attention_layernorm.weight`, C),
+      qNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.q_norm.weight`, cfg.headDim) : null,
+      kNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.k_norm.weight`, cfg.headDim) : null,
+      linears,
+    });
+  }
+  const finalNorm = await vector('model.norm.weight', C);
+  const lmHead = cfg.tieWordEmbeddings ? embed : await matrix('lm_head.weight', [cfg.vocabSize, C]);
+  return {
+    embed,
+    layers,
+    finalNorm,
+    lmHead,
+    bytes,
+    destroy: () => owned.forEach((b) => b.destroy()),
+  };
+}

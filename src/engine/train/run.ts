@@ -1,0 +1,124 @@
+/**
+ * A whole Shadow-FT training run: LoRA on the Base model, then held-out loss of Base+LoRA and of
+ * Instruct + the same (grafted) LoRA (Shadow-FT §3.1: the adapter trained on Base is the adapter for Instruct).
+ */
+import type { Checkpoint } from '../../io/checkpoint';
+import type { ModelConfig } from '../../io/config/types';
+import type { Batch, TokenizedExample } from '../../io/dataset/types';
+import { makeBatches } from '../../io/dataset/batches';
+import type { GpuContext } from '../gpu/context';
+import { createStorage } from '../gpu/buffers';
+import { createActivations, type Activations } from '../model/activations';
+import { createLoraParams, readLoraAdapter, type LoraParams } from '../model/lora';
+import { destroyGpuModel, makeGpuModel, type GpuModel } from '../model/model';
+import { loadModelWeights } from '../model/weights';
+import { validateSettings } from './defaults';
+import { cosineWithWarmup, warmupSteps } from './schedule';
+import { evaluateLoss, trainStep } from './step';
+import type { LoraAdapter, TrainEvent, TrainSettings } from './types';
+
+/** Everything a run needs. The examples are already tokenised with the Instruct chat template. */
+export interface TrainJob {
+  readonly ctx: GpuContext;
+  readonly config: ModelConfig;
+  readonly base: Checkpoint;
+  /** When given with heldout, Instruct + grafted LoRA is evaluated after training. */
+  readonly instruct?: Checkpoint;
+  readonly train: readonly TokenizedExample[];
+  readonly heldout?: readonly TokenizedExample[];
+  readonly settings: TrainSettings;
+  readonly padTokenId: number;
+  onEvent(e: TrainEvent): void;
+  readonly signal?: AbortSignal;
+}
+
+/** Optimizer-step plan: which micro-batches form each step. */
+export function planSteps(train: readonly TokenizedExample[], s: TrainSettings, padTokenId: number): Batch[][] {
+  const steps: Batch[][] = [];
+  const perEpoch = Math.ceil(Math.ceil(train.length / s.batchSize) / s.gradAccum);
+  const total = s.maxSteps > 0 ? s.maxSteps : perEpoch * s.epochs;
+  for (let epoch = 0; steps.length < total; epoch++) {
+    const batches = makeBatches(train, s.batchSize, { maxLength: s.maxLength, seed: s.seed + epoch, padTokenId });
+    for (let i = 0; i < batches.length && steps.length < total; i += s.gradAccum) steps.push(batches.slice(i, i + s.gradAccum));
+  }
+  return steps;
+}
+
+function maxShape(batches: Iterable<Batch>): { B: number; T: number } {
+  let B = 1;
+  let T = 1;
+  for (const b of batches) {
+    B = Math.max(B, b.batchSize);
+    T = Math.max(T, b.seqLen);
+  }
+  return { B, T };
+}
+
+/**
+ * Trains LoRA on Base and reports progress through job.onEvent; returns the adapter (also on cancel, with the
+ * steps done so far).
+ * @throws SettingsError for invalid settings, WeightShapeError for a checkpoint that does not match the config,
+ *   DeviceLimitError when a buffer exceeds the device limits.
+ */
+export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
+  const { ctx, config: cfg, settings: s, onEvent } = job;
+  validateSettings(s, cfg);
+  const train = job.train.filter((e) => e.labels.some((l) => l !== -100));
+  if (train.length === 0) throw new Error('no training example has assistant tokens within Max length');
+  if (train.length < job.train.length) onEvent({ status: 'preparing', message: `${job.train.length - train.length} examples have no assistant tokens within Max length and are skipped` });
+  const plan = planSteps(train, s, job.padTokenId);
+  const heldout = job.heldout?.length ? makeBatches(job.heldout, s.batchSize, { maxLength: s.maxLength, seed: 0, padTokenId: job.padTokenId, shuffle: false }) : [];
+  const shape = maxShape([...plan.flat(), ...heldout]);
+  onEvent({ status: 'preparing', message: `loading ${job.base.modelName} onto the GPU` });
+  let model: GpuModel = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.base));
+  const lora: LoraParams = createLoraParams(ctx, cfg, s.lora, { seed: s.seed });
+  const acts: Activations = createActivations(ctx, cfg, shape.B, shape.T, s.lora.r, s.lora.targetModules);
+  const normSq = createStorage(ctx, 4, 'grad-norm-sq');
+  try {
+    if (heldout.length) {
+      onEvent({ status: 'evaluating', message: 'held-out loss of Base before training' });
+      onEvent({ status: 'eval', model: 'base', when: 'before', loss: await evaluateLoss(ctx, model, acts, null, heldout, job.signal) });
+    }
+    const total = plan.length;
+    const warm = warmupSteps(total, s.warmupRatio);
+    const t0 = performance.now();
+    let tokens = 0;
+    let last = NaN;
+    let done = 0;
+    for (let k = 0; k < total; k++) {
+      if (job.signal?.aborted) {
+        onEvent({ status: 'cancelled', steps: done });
+        return await readLoraAdapter(ctx, lora);
+      }
+      const lr = s.learningRate * cosineWithWarmup(k, total, warm);
+      const r = await trainStep(ctx, model, acts, lora, plan[k]!, {
+        lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
+      }, normSq);
+      done = k + 1;
+      tokens += r.tokens;
+      last = r.loss;
+      const elapsed = (performance.now() - t0) / 1000;
+      onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec: (elapsed / done) * (total - done) });
+    }
+    if (heldout.length) {
+      onEvent({ status: 'evaluating', message: 'held-out loss of Base + LoRA' });
+      onEvent({ status: 'eval', model: 'base+lora', when: 'after', loss: await evaluateLoss(ctx, model, acts, lora, heldout, job.signal) });
+      if (job.instruct) {
+        destroyGpuModel(model);
+        onEvent({ status: 'preparing', message: `loading ${job.instruct.modelName} onto the GPU` });
+        model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
+        onEvent({ status: 'evaluating', message: 'held-out loss of Instruct, then Instruct + grafted LoRA' });
+        onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: await evaluateLoss(ctx, model, acts, null, heldout, job.signal) });
+        onEvent({ status: 'eval', model: 'instruct+graft', when: 'after', loss: await evaluateLoss(ctx, model, acts, lora, heldout, job.signal) });
+      }
+    }
+    const adapter = await readLoraAdapter(ctx, lora);
+    onEvent({ status: 'done', finalLoss: last, steps: done });
+    return adapter;
+  } finally {
+    normSq.destroy();
+    acts.destroy();
+    lora.destroy();
+    destroyGpuModel(model);
+  }
+}

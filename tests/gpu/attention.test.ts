@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { testGpu } from './device';
+import { expectClose, maxAbsDiff, randomF32 } from './compare';
+import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
+import { submitAndWait } from '../../src/engine/gpu/context';
+import { attentionBackward, attentionForward } from '../../src/engine/kernels/attention';
+import { attentionBackwardRef, attentionForwardRef } from '../../src/engine/reference/attention';
+
+/** [B, T, H, KV, D]: T not a multiple of the 16-row tile, GQA ratios 1–4, head dims 8–128. */
+const CASES: ReadonlyArray<readonly [number, number, number, number, number]> = [
+  [2, 1, 2, 1, 8],
+  [2, 5, 4, 2, 16],
+  [2, 19, 6, 2, 32],
+  [1, 19, 3, 3, 8],
+  [1, 37, 4, 1, 64],
+  [1, 21, 2, 2, 128],
+];
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] as number));
+  return m;
+}
+
+describe('attention (causal, GQA)', () => {
+  it.each(CASES)('forward and backward match the f64 reference at B=%i T=%i H=%i KV=%i D=%i', async (B, T, H, KV, D) => {
+    const ctx = await testGpu();
+    const shape = { B, T, H, KV, D, scale: 1 / Math.sqrt(D) };
+    const seed = B * 1000 + T * 100 + H * 10 + D;
+    const q = randomF32(B * T * H * D, seed + 1, 2);
+    const k = randomF32(B * T * KV * D, seed + 2, 2);
+    const v = randomF32(B * T * KV * D, seed + 3);
+    const dout = randomF32(B * T * H * D, seed + 4);
+    const qb = uploadStorage(ctx, q, 'q');
+    const kb = uploadStorage(ctx, k, 'k');
+    const vb = uploadStorage(ctx, v, 'v');
+    const doutb = uploadStorage(ctx, dout, 'dout');
+    const out = createStorage(ctx, q.byteLength, 'out');
+    const lse = createStorage(ctx, B * H * T * 4, 'lse');
+    // Gradient buffers start with garbage: the kernels must overwrite, not accumulate.
+    const dq = uploadStorage(ctx, randomF32(q.length, 7, 100), 'dq');
+    const dk = uploadStorage(ctx, randomF32(k.length, 8, 100), 'dk');
+    const dv = uploadStorage(ctx, randomF32(v.length, 9, 100), 'dv');
+    const enc = ctx.device.createCommandEncoder();
+    attentionForward(ctx, enc, { ...shape, q: qb, k: kb, v: vb, out, lse });
+    attentionBackward(ctx, enc, { ...shape, q: qb, k: kb, v: vb, out, lse, dout: doutb, dq, dk, dv });
+    await submitAndWait(ctx, [enc.finish()]);
+
+    const ref = attentionForwardRef(shape, q, k, v);
+    const grads = attentionBackwardRef(shape, q, k, v, dout);
+    const got = {
+      out: await readF32(ctx, out),
+      lse: await readF32(ctx, lse),
+      dq: await readF32(ctx, dq),
+      dk: await readF32(ctx, dk),
+      dv: await readF32(ctx, dv),
+    };
+    const want = { out: ref.out, lse: ref.lse, dq: grads.dq, dk: grads.dk, dv: grads.dv };
+    for (const name of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
+      const w = want[name];
+      const scale = Math.max(1, maxAbs(w));
+      if (process.env.ATTN_VERBOSE) console.log(name, B, T, H, KV, D, maxAbsDiff(got[name], w).max / scale);
+      expectClose(got[name], w, 1e-5 * scale, 1e-5, `attention ${name} B=${B} T=${T} H=${H} KV=${KV} D=${D}`);
+    }
+    for (const b of [qb, kb, vb, doutb, out, lse, dq, dk, dv]) b.destroy();
+  });
+
+  it('rejects H not a multiple of KV and an unsupported head dim', async () => {
+    const ctx = await testGpu();
+    const buf = createStorage(ctx, 4096, 'x');
+    const enc = ctx.device.createCommandEncoder();
+    const base = { B: 1, T: 2, scale: 1, q: buf, k: buf, v: buf, out: buf, lse: buf };
+    expect(() => attentionForward(ctx, enc, { ...base, H: 3, KV: 2, D: 8 })).toThrow(/multiple of KV/);
+    expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 6 })).toThrow(/head dim D = 6/);
+    expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 256, T: 1 })).toThrow(/≤ 128/);
+    buf.destroy();
+  });
+});

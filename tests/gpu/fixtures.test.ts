@@ -1,0 +1,23 @@
+/**
+ * The whole engine (our WGSL kernels on a real WebGPU adapter) against the independent PyTorch goldens in
+ * ../shared/fixtures: forward logits/loss, every step-1 LoRA gradient, 3 AdamW steps with clipping, final loss.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkFixtureOnGpu } from '../../src/engine/check/fixtures';
+import { modelFilesFromDir } from '../../src/node/files';
+import { testGpu } from './device';
+
+const FIXTURES = ['llama-tiny', 'qwen2-tiny', 'qwen3-tiny'];
+
+describe.each(FIXTURES)('fixture %s on the WebGPU engine', (name) => {
+  it('reproduces logits, loss, step-1 gradients, 3 AdamW steps and the final loss within the README tolerances', async () => {
+    const ctx = await testGpu();
+    const files = await modelFilesFromDir(`../shared/fixtures/${name}`);
+    const rows = await checkFixtureOnGpu(ctx, files);
+    const failed = rows.filter((r) => !r.pass);
+    const kinds = new Set(rows.map((r) => r.quantity.split('/')[0]));
+    expect([...kinds].sort()).toEqual(['after', 'final', 'grad', 'grad_norm_before_clip', 'logits', 'loss', 'loss_after_final_step', 'loss_before_step'].sort());
+    expect(rows.filter((r) => r.quantity.startsWith('grad/step1/')).length).toBe(2 * 7 * 2);
+    expect(failed.map((r) => `${r.quantity}: max abs ${r.maxAbs} (${r.tolerance})`)).toEqual([]);
+  });
+});
