@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    benchmark: { include: ['bench/**/*.bench.ts'] },
     projects: [
       {
         test: {

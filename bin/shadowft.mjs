@@ -1,11 +1,19 @@
 #!/usr/bin/env node
-// Command-line entry (`npx shadowft ...`): loads the TypeScript CLI through Vite's module runner so that the
-// engine's `?raw` WGSL imports and TypeScript work without a separate build step.
+// Command-line entry (`npx shadowft ...`): runs the TypeScript CLI (src/cli/main.ts) through Vite's module runner,
+// so the engine's TypeScript and `?raw` WGSL imports work without a separate build step.
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { runnerImport } from 'vite';
+import { createServer, createServerModuleRunner } from 'vite';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { module } = await runnerImport(resolve(root, 'src/cli/main.ts'), { root, configFile: false, logLevel: 'error' });
-const code = await module.main(process.argv.slice(2));
+const server = await createServer({ root, configFile: false, logLevel: 'error', server: { middlewareMode: true, hmr: false, ws: false }, appType: 'custom', optimizeDeps: { noDiscovery: true } });
+const runner = createServerModuleRunner(server.environments.ssr, { hmr: false });
+let code = 1;
+try {
+  const mod = await runner.import(resolve(root, 'src/cli/main.ts'));
+  code = await mod.main(process.argv.slice(2));
+} finally {
+  await runner.close();
+  await server.close();
+}
 process.exit(code);

@@ -1,9 +1,6 @@
 /**
  * `npx shadowft <command>`: command table. Each command returns a process exit code.
  */
-import { checkFixturesCommand } from './checkFixtures';
-import { mergeCommand } from './merge';
-import { similarityCommand } from './similarity';
 
 /** A CLI command: usage line and runner. */
 export interface Command {
@@ -11,22 +8,24 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  'check-fixtures': checkFixturesCommand,
-  similarity: similarityCommand,
-  merge: mergeCommand,
+/** Commands load lazily, so `similarity` and `merge` never load the WebGPU runtime or WGSL. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'check-fixtures': async () => (await import('./checkFixtures')).checkFixturesCommand,
+  similarity: async () => (await import('./similarity')).similarityCommand,
+  merge: async () => (await import('./merge')).mergeCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const cmd = name ? COMMANDS[name] : undefined;
-  if (!cmd) {
-    process.stderr.write(`usage:\n${Object.values(COMMANDS).map((c) => `  npx shadowft ${c.usage}`).join('\n')}\n`);
+  const load = name ? COMMANDS[name] : undefined;
+  if (!load) {
+    const all = await Promise.all(Object.values(COMMANDS).map((l) => l()));
+    process.stderr.write(`usage:\n${all.map((c) => `  npx shadowft ${c.usage}`).join('\n')}\n`);
     return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
   }
   try {
-    return await cmd.run(rest);
+    return await (await load()).run(rest);
   } catch (e) {
     process.stderr.write(`shadowft ${name}: ${(e as Error).message}\n`);
     return 1;

@@ -16,7 +16,7 @@ describe.each(FIXTURES)('fixture %s on the WebGPU engine', (name) => {
     const rows = await checkFixtureOnGpu(ctx, files);
     const failed = rows.filter((r) => !r.pass);
     const kinds = new Set(rows.map((r) => r.quantity.split('/')[0]));
-    expect([...kinds].sort()).toEqual(['after', 'final', 'grad', 'grad_norm_before_clip', 'logits', 'loss', 'loss_after_final_step', 'loss_before_step'].sort());
+    expect([...kinds].sort()).toEqual(['after', 'final', 'grad', 'grad_norm_before_clip', 'logits', 'loss', 'loss_after_final_step', 'loss_before_step', 'merge', 'sigma'].sort());
     expect(rows.filter((r) => r.quantity.startsWith('grad/step1/')).length).toBe(2 * 7 * 2);
     expect(failed.map((r) => `${r.quantity}: max abs ${r.maxAbs} (${r.tolerance})`)).toEqual([]);
   });

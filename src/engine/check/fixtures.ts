@@ -20,6 +20,7 @@ import { loadModelWeights, modulePath } from '../model/weights';
 import { evaluateLoss, trainStep } from '../train/step';
 import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../train/types';
 import { absRow, relToMaxRow, scalarRelRow, type CheckRow } from './compare';
+import { checkMerge, checkSigma } from './graftChecks';
 
 /** Thrown when a fixture folder lacks a file or a tensor; names it. */
 export class FixtureError extends Error {
@@ -135,5 +136,13 @@ export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRo
     acts.destroy();
     destroyGpuModel(model);
   }
+  // Cases 3 and 4 (CPU: σ sums in f64, merge in f64 → f32 → BF16).
+  const instruct = subFolder(files, 'model-instruct');
+  const sigma = files.files.get('sigma.json');
+  const merge = files.files.get('merge.safetensors');
+  const loraStep = files.files.get('lora_step.safetensors');
+  if (!sigma || !merge || !loraStep) throw new FixtureError(`${files.name}: sigma.json, merge.safetensors and lora_step.safetensors are required`);
+  for (const r of await checkSigma(files, instruct, await sigma.text())) push(r);
+  for (const r of await checkMerge(instruct, loraStep, merge, step.adapter_config.lora_alpha / step.adapter_config.r, step.adapter_config.r)) push(r);
   return rows;
 }

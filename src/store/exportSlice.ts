@@ -1,0 +1,38 @@
+/**
+ * Export slice: the PEFT adapter zip, the merged Instruct model zip, and "Save to folder…" (File System Access API),
+ * all produced in the worker from the adapter of the last run.
+ */
+import { engineClient, type ExportedZip, type ExportProgress } from '../worker/client';
+import { errorMessage, isAbort, type ExportSlice, type Slice } from './types';
+
+/** Creates the export slice. */
+export const createExportSlice: Slice<ExportSlice> = (set, get) => {
+  let controller: AbortController | null = null;
+  const run = async <T>(kind: 'adapter' | 'merged' | 'folder', f: (signal: AbortSignal) => Promise<T>, done: (r: T) => string): Promise<T | null> => {
+    controller?.abort();
+    const c = new AbortController();
+    controller = c;
+    set({ exporting: { kind, progress: null, error: null, message: null } });
+    try {
+      const r = await f(c.signal);
+      set({ exporting: { kind: null, progress: null, error: null, message: done(r) } });
+      return r;
+    } catch (e) {
+      set({ exporting: { kind: null, progress: null, error: isAbort(e) ? null : errorMessage(e), message: isAbort(e) ? 'Export cancelled' : null } });
+      return null;
+    } finally {
+      if (controller === c) controller = null;
+    }
+  };
+  const progress = (p: ExportProgress): void => set({ exporting: { ...get().exporting, progress: p } });
+  const zipDone = (z: ExportedZip): string => `${z.fileName} ready (${(z.blob.size / 1024 / 1024).toFixed(2)} MiB)`;
+  return {
+    exporting: { kind: null, progress: null, error: null, message: null },
+    exportAdapter: () => run('adapter', () => engineClient.exportAdapter(), zipDone),
+    exportMerged: () => run('merged', (signal) => engineClient.exportMerged(progress, signal), zipDone),
+    saveToFolder: async (dir) => {
+      await run('folder', (signal) => engineClient.saveToFolder(dir, progress, signal), (names) => `Saved ${names.join(' and ')} in ${dir.name}`);
+    },
+    cancelExport: () => controller?.abort(),
+  };
+};

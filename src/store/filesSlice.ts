@@ -1,0 +1,59 @@
+/**
+ * Files slice: adding dropped files (or the demo) to the worker's session, Swap and Clear. When a new compatible
+ * pair appears it fetches the training defaults and starts the σ computation.
+ */
+import { engineClient, type SessionSummary } from '../worker/client';
+import { fetchDemoFiles } from './demo';
+import { errorMessage, pairKey, type FilesSlice, type Slice, type StudioState } from './types';
+
+type Get = () => StudioState;
+type Set = (partial: Partial<StudioState>) => void;
+
+/** Follow-ups of a new session summary: defaults for the form, and σ for a pair that has none yet. */
+async function afterSession(session: SessionSummary, get: Get, set: Set): Promise<void> {
+  const key = pairKey(session);
+  if (!key) {
+    set({ defaults: null });
+    return;
+  }
+  try {
+    const defaults = await engineClient.defaultSettings();
+    const s = get();
+    set({ defaults, ...(s.settings === null || s.settingsFor !== key ? { settings: defaults, settingsFor: key } : {}) });
+  } catch {
+    set({ defaults: null });
+  }
+  const sim = get().similarity;
+  const r = sim.result?.report;
+  // σ is symmetric in Base and Instruct, so a Swap does not need a new computation.
+  const names = [session.base?.name, session.instruct?.name].sort().join('|');
+  const sameModels = r !== undefined && [r.baseModel, r.instructModel].sort().join('|') === names;
+  if (sim.status !== 'running' && !sameModels) void get().computeSimilarity();
+}
+
+/** Creates the files slice. */
+export const createFilesSlice: Slice<FilesSlice> = (set, get) => {
+  /** Runs a session-changing worker call with the busy flag and error handling. */
+  const update = async (f: () => Promise<SessionSummary>): Promise<void> => {
+    set({ filesBusy: true, filesError: null });
+    try {
+      const session = await f();
+      set({ session, filesBusy: false });
+      await afterSession(session, get, set);
+    } catch (e) {
+      set({ filesBusy: false, filesError: errorMessage(e) });
+    }
+  };
+  return {
+    session: null,
+    filesBusy: false,
+    filesError: null,
+    addFiles: (files) => update(() => engineClient.addFiles(files)),
+    loadDemo: () => update(async () => {
+      await engineClient.clearFiles();
+      return engineClient.addFiles(await fetchDemoFiles());
+    }),
+    clearFiles: () => update(() => engineClient.clearFiles()),
+    swapRoles: () => update(() => engineClient.swapRoles()),
+  };
+};

@@ -1,0 +1,23 @@
+/**
+ * The studio store: zustand slices combined into one store (files, gpu, similarity, training, export).
+ * Components read it with `useStudio(selector)` and call its actions; only the slices talk to the worker.
+ */
+import { create } from 'zustand';
+import { createExportSlice } from './exportSlice';
+import { createFilesSlice } from './filesSlice';
+import { createGpuSlice } from './gpuSlice';
+import { createSimilaritySlice } from './similaritySlice';
+import { createTrainingSlice } from './trainingSlice';
+import type { StudioState } from './types';
+
+export type { EvalLoss, OpStatus, StepPoint, StudioState, TrainingRecord, TrainingRun } from './types';
+export { hydrate, persistChanges } from './persist';
+
+/** The store hook (and its API: useStudio.getState(), useStudio.subscribe()). */
+export const useStudio = create<StudioState>()((...a) => ({
+  ...createFilesSlice(...a),
+  ...createGpuSlice(...a),
+  ...createSimilaritySlice(...a),
+  ...createTrainingSlice(...a),
+  ...createExportSlice(...a),
+}));

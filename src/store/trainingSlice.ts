@@ -1,0 +1,73 @@
+/**
+ * Training slice: the settings form values (persisted), the live run fed by TrainEvents from the worker, and the
+ * last finished run with its adapter files (persisted, so exports work again after a reload).
+ */
+import { engineClient, type TrainEvent } from '../worker/client';
+import { errorMessage, isAbort, type Slice, type TrainingRun, type TrainingSlice } from './types';
+
+/** A run that has not started. */
+export const IDLE_RUN: TrainingRun = { status: 'idle', message: '', points: [], totalSteps: 0, tokensPerSec: 0, etaSec: 0, evals: [], error: null };
+
+/** The run after one TrainEvent. */
+export function applyTrainEvent(run: TrainingRun, e: TrainEvent): TrainingRun {
+  switch (e.status) {
+    case 'preparing':
+    case 'evaluating':
+      return { ...run, message: e.message };
+    case 'step':
+      return {
+        ...run,
+        message: '',
+        points: [...run.points, { step: e.step, loss: e.loss, learningRate: e.learningRate, gradNorm: e.gradNorm }],
+        totalSteps: e.totalSteps,
+        tokensPerSec: e.tokensPerSec,
+        etaSec: e.etaSec,
+      };
+    case 'eval':
+      return { ...run, evals: [...run.evals.filter((x) => x.model !== e.model || x.when !== e.when), { model: e.model, when: e.when, loss: e.loss }] };
+    case 'done':
+      return { ...run, message: 'saving the adapter' };
+    case 'cancelled':
+      return { ...run, message: `cancelled after ${e.steps} steps` };
+    case 'error':
+      return { ...run, error: e.message };
+  }
+}
+
+/** Creates the training slice. */
+export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
+  let controller: AbortController | null = null;
+  return {
+    settings: null,
+    settingsFor: null,
+    defaults: null,
+    run: IDLE_RUN,
+    lastRun: null,
+    setSettings: (settings) => set({ settings }),
+    resetSettings: () => {
+      const d = get().defaults;
+      if (d) set({ settings: d });
+    },
+    startTraining: async () => {
+      const settings = get().settings;
+      if (!settings || controller) return;
+      const c = new AbortController();
+      controller = c;
+      set({ run: { ...IDLE_RUN, status: 'running', message: 'starting' } });
+      try {
+        const outcome = await engineClient.train(settings, (e) => set({ run: applyTrainEvent(get().run, e) }), c.signal);
+        const run = get().run;
+        const last = run.points[run.points.length - 1];
+        set({
+          run: { ...run, status: outcome.status, message: '' },
+          lastRun: { outcome, points: run.points, evals: run.evals, finalLoss: last?.loss ?? null, totalSteps: run.totalSteps, finishedAt: new Date().toISOString() },
+        });
+      } catch (e) {
+        set({ run: { ...get().run, status: isAbort(e) ? 'cancelled' : 'error', message: '', error: isAbort(e) ? null : errorMessage(e) } });
+      } finally {
+        controller = null;
+      }
+    },
+    cancelTraining: () => controller?.abort(),
+  };
+};

@@ -1,0 +1,123 @@
+/**
+ * The shape of the studio's zustand store: one slice per concern (files, gpu, similarity, training, export),
+ * combined in index.ts. Slices talk to the engine only through worker/client.
+ */
+import type { StateCreator } from 'zustand';
+import type {
+  DroppedFile, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome, TrainSettings,
+} from '../worker/client';
+
+/** Status of a long operation. */
+export type OpStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
+
+/** Dropped files and what the worker recognised. */
+export interface FilesSlice {
+  session: SessionSummary | null;
+  filesBusy: boolean;
+  /** A failure outside recognition (e.g. the demo could not be fetched). */
+  filesError: string | null;
+  addFiles(files: readonly DroppedFile[]): Promise<void>;
+  loadDemo(): Promise<void>;
+  clearFiles(): Promise<void>;
+  swapRoles(): Promise<void>;
+}
+
+/** The WebGPU adapter of the worker. */
+export interface GpuSlice {
+  gpu: { status: 'pending' | 'ready' | 'error' | 'lost'; info: GpuInfo | null; error: string | null };
+  initGpu(): Promise<void>;
+}
+
+/** The σ computation and its last result (persisted). */
+export interface SimilaritySlice {
+  similarity: { status: OpStatus; progress: SimilarityProgressEvent | null; result: SimilarityResult | null; error: string | null };
+  computeSimilarity(): Promise<void>;
+  cancelSimilarity(): void;
+}
+
+/** A held-out loss reported by TrainEvent 'eval'. */
+export interface EvalLoss {
+  readonly model: 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
+  readonly when: 'before' | 'after';
+  readonly loss: number;
+}
+
+/** One optimizer step as reported by TrainEvent 'step'. */
+export interface StepPoint {
+  readonly step: number;
+  readonly loss: number;
+  readonly learningRate: number;
+  readonly gradNorm: number;
+}
+
+/** The last finished (or cancelled) run, persisted so it reappears after a reload. */
+export interface TrainingRecord {
+  readonly outcome: TrainOutcome;
+  readonly points: readonly StepPoint[];
+  readonly evals: readonly EvalLoss[];
+  /** Loss of the last step (null when no step ran). */
+  readonly finalLoss: number | null;
+  readonly totalSteps: number;
+  /** ISO time the run ended. */
+  readonly finishedAt: string;
+}
+
+/** The live state of the current run. */
+export interface TrainingRun {
+  readonly status: OpStatus;
+  /** Last 'preparing' / 'evaluating' message. */
+  readonly message: string;
+  readonly points: readonly StepPoint[];
+  readonly totalSteps: number;
+  readonly tokensPerSec: number;
+  readonly etaSec: number;
+  readonly evals: readonly EvalLoss[];
+  readonly error: string | null;
+}
+
+/** Training settings (persisted), the live run and the last result (persisted). */
+export interface TrainingSlice {
+  settings: TrainSettings | null;
+  /** "base|instruct" names the settings were made for; defaults replace them when another pair is loaded. */
+  settingsFor: string | null;
+  defaults: TrainSettings | null;
+  run: TrainingRun;
+  lastRun: TrainingRecord | null;
+  setSettings(s: TrainSettings): void;
+  resetSettings(): void;
+  startTraining(): Promise<void>;
+  cancelTraining(): void;
+}
+
+/** Exports of the trained adapter. */
+export interface ExportSlice {
+  exporting: { kind: 'adapter' | 'merged' | 'folder' | null; progress: ExportProgress | null; error: string | null; message: string | null };
+  /** The adapter zip, or null after an error (shown in `exporting.error`). */
+  exportAdapter(): Promise<ExportedZip | null>;
+  exportMerged(): Promise<ExportedZip | null>;
+  saveToFolder(dir: FileSystemDirectoryHandle): Promise<void>;
+  cancelExport(): void;
+}
+
+/** The whole store. */
+export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & ExportSlice;
+
+/** A slice creator over the whole store. */
+export type Slice<T> = StateCreator<StudioState, [], [], T>;
+
+/** The message of anything thrown (Errors crossing comlink keep their message). */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string') return e.message;
+  return String(e);
+}
+
+/** True for an AbortError (the user cancelled). */
+export function isAbort(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && 'name' in e && e.name === 'AbortError';
+}
+
+/** "base|instruct" key of a session's compatible pair, or null. */
+export function pairKey(s: SessionSummary | null): string | null {
+  return s?.pairReady && s.base && s.instruct ? `${s.base.name}|${s.instruct.name}` : null;
+}

@@ -1,0 +1,102 @@
+/**
+ * Main-thread side of the engine worker: starts the module worker, wraps it with comlink, turns AbortSignals into
+ * `cancel(opId)` calls and progress callbacks into comlink proxies. The store is its only user (components never
+ * call the worker directly). Types that cross the boundary are re-exported from protocol.ts.
+ */
+import * as Comlink from 'comlink';
+import type {
+  DroppedFile, EngineApi, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
+  TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData,
+} from './protocol';
+
+export type * from './protocol';
+export { TARGET_MODULES } from './protocol';
+
+let remote: Comlink.Remote<EngineApi> | null = null;
+let nextOpId = 1;
+const crashListeners = new Set<(message: string) => void>();
+
+/** The wrapped worker, started on first use. */
+function engine(): Comlink.Remote<EngineApi> {
+  if (!remote) {
+    const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'shadowft-engine' });
+    worker.addEventListener('error', (e) => {
+      for (const l of crashListeners) l(`The engine worker failed: ${e.message || 'it could not be started'}`);
+    });
+    remote = Comlink.wrap<EngineApi>(worker);
+  }
+  return remote;
+}
+
+/**
+ * Runs a cancellable operation: allocates an opId, forwards `signal`'s abort to the worker's cancel(opId).
+ * @throws the signal's reason at once when it is already aborted.
+ */
+async function cancellable<T>(signal: AbortSignal | undefined, run: (opId: number) => Promise<T>): Promise<T> {
+  signal?.throwIfAborted();
+  const opId = nextOpId++;
+  const onAbort = (): void => void engine().cancel(opId);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await run(opId);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The engine as the store uses it. Every method runs in the worker; errors keep their message. */
+export const engineClient = {
+  /** Called with a message when the worker script fails to load or throws outside a call. */
+  onWorkerError(listener: (message: string) => void): () => void {
+    crashListeners.add(listener);
+    return () => crashListeners.delete(listener);
+  },
+
+  /** Requests the WebGPU device; `onLost` gets the reason if the device is lost later. */
+  gpuInfo(onLost: (message: string) => void): Promise<GpuInfo> {
+    return engine().gpuInfo(Comlink.proxy(onLost));
+  },
+
+  addFiles(files: readonly DroppedFile[]): Promise<SessionSummary> {
+    return engine().addFiles(files);
+  },
+
+  clearFiles(): Promise<SessionSummary> {
+    return engine().clearFiles();
+  },
+
+  swapRoles(): Promise<SessionSummary> {
+    return engine().swapRoles();
+  },
+
+  defaultSettings(): Promise<TrainSettings> {
+    return engine().defaultSettings();
+  },
+
+  similarity(onProgress: (p: SimilarityProgressEvent) => void, signal?: AbortSignal): Promise<SimilarityResult> {
+    return cancellable(signal, (id) => engine().similarity(id, Comlink.proxy(onProgress)));
+  },
+
+  train(settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<TrainOutcome> {
+    return cancellable(signal, (id) => engine().train(id, settings, Comlink.proxy(onEvent)));
+  },
+
+  restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {
+    return engine().restoreAdapter(files, baseModel, instructModel);
+  },
+
+  exportAdapter(): Promise<ExportedZip> {
+    return engine().exportAdapter();
+  },
+
+  exportMerged(onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<ExportedZip> {
+    return cancellable(signal, (id) => engine().exportMerged(id, Comlink.proxy(onProgress)));
+  },
+
+  saveToFolder(dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<string[]> {
+    return cancellable(signal, (id) => engine().saveToFolder(id, dir, Comlink.proxy(onProgress)));
+  },
+};
+
+/** The type of {@link engineClient}. */
+export type EngineClient = typeof engineClient;

@@ -1,0 +1,183 @@
+/**
+ * The engine worker: the only place that runs engine code and the only caller of comlink.expose.
+ * `api` holds one session (dropped files, the loaded pair and datasets), one GPU context (created on first use,
+ * recreated after a device loss) and the adapter of the last run. Its type is the protocol (protocol.ts: typeof api).
+ * Long operations take an `opId` chosen by the client; `cancel(opId)` aborts them (client.ts maps AbortSignal to it).
+ * Progress callbacks arrive as comlink proxies and receive the discriminated unions of protocol.ts.
+ */
+import * as Comlink from 'comlink';
+import { computeSimilarity, type SimilarityReport } from '../engine/analysis/similarity';
+import { similarityCsv } from '../engine/analysis/similarityCsv';
+import { readAdapterFiles } from '../engine/graft/adapterFiles';
+import { createGpuContext, type AdapterSummary, type DeviceLimits, type GpuContext } from '../engine/gpu/context';
+import type { TrainEvent, TrainSettings } from '../engine/train/types';
+import type { DroppedFile } from '../io/folder';
+import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type TrainedAdapter } from './exports';
+import { Session, type SessionSummary } from './session';
+import { defaultSettingsFor, trainOnSession, type AdapterFilesData, type TrainOutcome } from './training';
+
+/** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
+export interface SimilarityProgressEvent {
+  readonly status: 'similarity';
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensor: string;
+}
+
+/** The σ report with its CSV text (tensor,layer,module,shape,numel,sigma). */
+export interface SimilarityResult {
+  readonly report: SimilarityReport;
+  readonly csv: string;
+}
+
+/** The WebGPU adapter and device limits the engine runs on. */
+export interface GpuInfo {
+  readonly adapter: AdapterSummary;
+  readonly limits: DeviceLimits;
+}
+
+const session = new Session();
+const controllers = new Map<number, AbortController>();
+const lostListeners = new Set<(message: string) => void>();
+let gpuPromise: Promise<GpuContext> | null = null;
+let trained: TrainedAdapter | null = null;
+
+/** The GPU context, created once; forgotten when the device is lost so the next call makes a new one. */
+function gpu(): Promise<GpuContext> {
+  if (!gpuPromise) {
+    const p = createGpuContext(navigator.gpu);
+    gpuPromise = p;
+    p.then(
+      (ctx) =>
+        void ctx.lost.then((msg) => {
+          if (gpuPromise === p) gpuPromise = null;
+          for (const l of lostListeners) l(msg);
+        }),
+      () => {
+        if (gpuPromise === p) gpuPromise = null;
+      },
+    );
+  }
+  return gpuPromise;
+}
+
+/** Runs `f` with an AbortSignal registered under `opId`. */
+async function withOp<T>(opId: number, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const c = new AbortController();
+  controllers.set(opId, c);
+  try {
+    return await f(c.signal);
+  } finally {
+    controllers.delete(opId);
+  }
+}
+
+/** Calls `f` at most every `ms` milliseconds (the last call of a burst may be dropped; callers send a final value). */
+function throttle<A>(ms: number, f: (a: A) => void): (a: A) => void {
+  let last = 0;
+  return (a) => {
+    const now = performance.now();
+    if (now - last >= ms) {
+      last = now;
+      f(a);
+    }
+  };
+}
+
+function requireTrained(): TrainedAdapter {
+  if (!trained) throw new Error('No trained adapter: train LoRA on the Base first.');
+  return trained;
+}
+
+/** The worker API. Every argument and result is structured-cloneable (Blobs, typed arrays, plain objects). */
+export const api = {
+  /** Aborts the operation started with `opId` (no-op when it has finished). */
+  cancel(opId: number): void {
+    controllers.get(opId)?.abort(new DOMException('Cancelled by the user', 'AbortError'));
+  },
+
+  /**
+   * Creates the GPU device if needed and describes it; `onLost` is called with the reason if the device is lost.
+   * @throws WebGpuUnavailableError saying what to enable.
+   */
+  async gpuInfo(onLost?: (message: string) => void): Promise<GpuInfo> {
+    if (onLost) lostListeners.add(onLost);
+    const ctx = await gpu();
+    return { adapter: ctx.adapter, limits: ctx.limits };
+  },
+
+  /** Adds dropped files (path relative to the drop, top folder included) and recognises models and datasets. */
+  addFiles(files: readonly DroppedFile[]): Promise<SessionSummary> {
+    return session.add(files);
+  },
+
+  /** Forgets every dropped file. */
+  clearFiles(): SessionSummary {
+    return session.clear();
+  },
+
+  /** Exchanges Base and Instruct. */
+  swapRoles(): Promise<SessionSummary> {
+    return session.swap();
+  },
+
+  /** Training defaults for the loaded pair (engine defaultTrainSettings). @throws Error when no pair is loaded. */
+  defaultSettings(): TrainSettings {
+    return defaultSettingsFor(session);
+  },
+
+  /** σ per tensor of the loaded pair (CPU, f64 sums), with progress. @throws SimilarityError, or AbortError. */
+  similarity(opId: number, onProgress: (p: SimilarityProgressEvent) => void): Promise<SimilarityResult> {
+    return withOp(opId, async (signal) => {
+      const { base, instruct } = session.requirePair();
+      const report = await computeSimilarity(base.checkpoint, instruct.checkpoint, {
+        signal,
+        onProgress: throttle(100, (p) => onProgress({ status: 'similarity', ...p })),
+      });
+      return { report, csv: similarityCsv(report) };
+    });
+  },
+
+  /** Trains LoRA on the Base; every TrainEvent goes to `onEvent`. The adapter is kept for the exports. */
+  train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+    return withOp(opId, async (signal) => {
+      const ctx = await gpu();
+      const r = await trainOnSession(session, ctx, settings, onEvent, signal);
+      trained = r.trained;
+      return r.outcome;
+    });
+  },
+
+  /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
+  async restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {
+    const name = `${instructModel}-shadowft-lora`;
+    const adapter = await readAdapterFiles({ name, files: new Map([['adapter_config.json', new Blob([files.config])], ['adapter_model.safetensors', files.safetensors]]) });
+    trained = { adapter, baseModel, instructModel };
+  },
+
+  /** The PEFT adapter zip of the current adapter. */
+  exportAdapter(): Promise<ExportedZip> {
+    return exportAdapterZip(requireTrained());
+  },
+
+  /** The merged Instruct model zip (needs the Instruct model loaded). */
+  exportMerged(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
+    return withOp(opId, (signal) => exportMergedZip(requireTrained(), session.requirePair().instruct.model.files, throttle(100, onProgress), signal));
+  },
+
+  /** Streams the adapter (and the merged model when the Instruct is loaded) into a chosen directory. */
+  saveToFolder(opId: number, dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void): Promise<string[]> {
+    return withOp(opId, (signal) => {
+      const t = requireTrained();
+      let instruct = null;
+      try {
+        instruct = session.requirePair().instruct.model.files;
+      } catch {
+        instruct = null;
+      }
+      return saveExportsToFolder(t, instruct, dir, throttle(100, onProgress), signal);
+    });
+  },
+};
+
+Comlink.expose(api);

@@ -1,0 +1,111 @@
+/**
+ * Exports of a trained adapter, run in the engine worker: the PEFT adapter zip, the merged Instruct model zip
+ * (src/engine/graft), and streaming both to a user-chosen directory (File System Access API, Chromium).
+ * Zip entries sit in one folder named after the Instruct model, e.g. "stories260K-instruct-shadowft-lora/".
+ */
+import type { ModelFiles } from '../io/checkpoint';
+import { buildAdapterFiles } from '../engine/graft/adapterFiles';
+import { planMergedModel, type OutputFile } from '../engine/graft/mergedModel';
+import { adapterZip, mergedModelZip } from '../engine/graft/zip';
+import type { LoraAdapter } from '../engine/train/types';
+
+/** The adapter of the last run and the models it belongs to. */
+export interface TrainedAdapter {
+  readonly adapter: LoraAdapter;
+  readonly baseModel: string;
+  /** Written as base_model_name_or_path and used to name the exports. */
+  readonly instructModel: string;
+}
+
+/** Progress of an export: bytes of the file being produced. */
+export interface ExportProgress {
+  readonly status: 'export';
+  readonly file: string;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+/** A finished download: the archive and the file name to save it under. */
+export interface ExportedZip {
+  readonly fileName: string;
+  readonly blob: Blob;
+}
+
+/** Folder (and zip) name of the adapter export. */
+export const adapterFolderName = (t: TrainedAdapter): string => `${t.instructModel}-shadowft-lora`;
+/** Folder (and zip) name of the merged-model export. */
+export const mergedFolderName = (t: TrainedAdapter): string => `${t.instructModel}-shadowft-merged`;
+
+/** The PEFT adapter (adapter_config.json + adapter_model.safetensors, lora_A [R, in] / lora_B [out, R] f32) as a zip. */
+export async function exportAdapterZip(t: TrainedAdapter): Promise<ExportedZip> {
+  const folder = adapterFolderName(t);
+  const blob = await adapterZip(t.adapter, { baseModelNameOrPath: t.instructModel, folder }).blob();
+  return { fileName: `${folder}.zip`, blob };
+}
+
+/**
+ * The merged Instruct model W_I + s·B·A (Shadow-FT §3.1) with config and tokenizer files, as a zip.
+ * @param instruct the Instruct model folder the adapter was trained for (shapes are checked by planMergedModel).
+ * @throws AdapterError when the adapter does not fit the Instruct weights; the signal's reason when aborted.
+ */
+export async function exportMergedZip(t: TrainedAdapter, instruct: ModelFiles, onProgress: (p: ExportProgress) => void, signal: AbortSignal): Promise<ExportedZip> {
+  const folder = mergedFolderName(t);
+  const plan = await planMergedModel(instruct, t.adapter, {
+    signal,
+    onProgress: (p) => onProgress({ status: 'export', file: p.tensor, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+  });
+  const blob = await mergedModelZip(plan, { folder }).blob();
+  signal.throwIfAborted();
+  return { fileName: `${folder}.zip`, blob };
+}
+
+/** Writes one file into `dir`, part by part (never holding the whole file). */
+async function writeFile(dir: FileSystemDirectoryHandle, f: OutputFile, onProgress: (p: ExportProgress) => void, signal: AbortSignal): Promise<void> {
+  const handle = await dir.getFileHandle(f.name, { create: true });
+  const out = await handle.createWritable();
+  let done = 0;
+  try {
+    for await (const part of f.parts()) {
+      signal.throwIfAborted();
+      await out.write(part);
+      done += part.byteLength;
+      onProgress({ status: 'export', file: f.name, bytesDone: done, bytesTotal: f.size });
+    }
+    await out.close();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}
+
+/** Wraps a Blob or text as an {@link OutputFile}. */
+function blobFile(name: string, blob: Blob): OutputFile {
+  return {
+    name,
+    size: blob.size,
+    parts: async function* () {
+      yield new Uint8Array(await blob.arrayBuffer());
+    },
+  };
+}
+
+/**
+ * Writes the adapter folder and, when the Instruct files are given, the merged-model folder into `root`.
+ * @returns the names of the folders written.
+ * @throws DOMException when the browser refuses a write; the signal's reason when aborted.
+ */
+export async function saveExportsToFolder(t: TrainedAdapter, instruct: ModelFiles | null, root: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, signal: AbortSignal): Promise<string[]> {
+  const written: string[] = [];
+  const adapterDir = await root.getDirectoryHandle(adapterFolderName(t), { create: true });
+  const files = buildAdapterFiles(t.adapter, { baseModelNameOrPath: t.instructModel });
+  await writeFile(adapterDir, blobFile('adapter_config.json', new Blob([files['adapter_config.json']])), onProgress, signal);
+  await writeFile(adapterDir, blobFile('adapter_model.safetensors', files['adapter_model.safetensors']), onProgress, signal);
+  written.push(adapterFolderName(t));
+  if (instruct) {
+    const plan = await planMergedModel(instruct, t.adapter, { signal });
+    const mergedDir = await root.getDirectoryHandle(mergedFolderName(t), { create: true });
+    for (const f of plan.files) await writeFile(mergedDir, f, onProgress, signal);
+    written.push(mergedFolderName(t));
+  }
+  return written;
+}

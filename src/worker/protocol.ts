@@ -1,0 +1,25 @@
+/**
+ * The worker protocol: the API type is derived from the worker code (`typeof api`, the squoosh pattern), never
+ * written twice, and the data types that cross the boundary are re-exported from where they are defined.
+ * Everything here is a type except TARGET_MODULES (the list of LoRA-targetable linears, a constant the UI shows).
+ * Progress is a discriminated union on `status`.
+ */
+import type { api, SimilarityProgressEvent } from './engine.worker';
+import type { ExportProgress } from './exports';
+import type { TrainEvent } from '../engine/train/types';
+
+/** The worker API as seen from the main thread (every method returns a Promise there). */
+export type EngineApi = typeof api;
+
+export type { GpuInfo, SimilarityProgressEvent, SimilarityResult } from './engine.worker';
+export type { ExportedZip, ExportProgress } from './exports';
+export type { DatasetSummary, ModelSummary, SessionSummary } from './session';
+export type { AdapterFilesData, TrainOutcome } from './training';
+export type { DroppedFile, IgnoredFile } from '../io/folder';
+export type { SimilarityReport, SimilarityRow, SimilaritySummary, SigmaAggregate } from '../engine/analysis/similarity';
+export type { AdapterSummary, DeviceLimits } from '../engine/gpu/context';
+export type { LoraSettings, TargetModule, TrainEvent, TrainSettings } from '../engine/train/types';
+export { TARGET_MODULES } from '../engine/train/types';
+
+/** Every progress event any worker operation reports, discriminated on `status`. */
+export type EngineProgress = SimilarityProgressEvent | TrainEvent | ExportProgress;

@@ -1,0 +1,104 @@
+/**
+ * A training run as the studio starts it, in the engine worker: tokenise the dropped datasets with the Instruct
+ * model's chat template (DESIGN.md: Base is trained with the Instruct template), run LoRA training on the Base
+ * (src/engine/train/run.ts), and keep the adapter for export.
+ */
+import { buildAdapterFiles } from '../engine/graft/adapterFiles';
+import type { GpuContext } from '../engine/gpu/context';
+import { defaultTrainSettings } from '../engine/train/defaults';
+import { runTraining } from '../engine/train/run';
+import type { TrainEvent, TrainSettings } from '../engine/train/types';
+import { loadChatTokenizer } from '../io/tokenizer/load';
+import { tokenizeDataset } from '../io/tokenizer/labels';
+import type { TrainedAdapter } from './exports';
+import type { Session } from './session';
+
+/** The PEFT files of an adapter, small enough to keep in IndexedDB and to read back with readAdapterFiles. */
+export interface AdapterFilesData {
+  readonly config: string;
+  readonly safetensors: Blob;
+}
+
+/** What a finished (or cancelled) run returns; losses and evals arrive as TrainEvents. */
+export interface TrainOutcome {
+  readonly status: 'done' | 'cancelled';
+  readonly steps: number;
+  readonly baseModel: string;
+  readonly instructModel: string;
+  readonly settings: TrainSettings;
+  readonly trainExamples: number;
+  readonly heldoutExamples: number;
+  /** Examples cut at Max length. */
+  readonly truncated: number;
+  readonly adapterFiles: AdapterFilesData;
+}
+
+/**
+ * Default settings for the loaded pair and the number of training conversations (engine defaultTrainSettings).
+ * @throws Error when no pair is loaded.
+ */
+export function defaultSettingsFor(session: Session): TrainSettings {
+  const pair = session.requirePair();
+  return defaultTrainSettings(pair.base.config, Math.max(1, session.conversations('train').length));
+}
+
+/**
+ * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
+ * @returns the outcome and the adapter (also after a cancel, with the steps done so far).
+ * @throws Error when no pair or no training dataset is loaded, TokenizerError naming the row, SettingsError naming
+ *   the field, DeviceLimitError naming the buffer and the limit.
+ */
+export async function trainOnSession(
+  session: Session,
+  ctx: GpuContext,
+  settings: TrainSettings,
+  onEvent: (e: TrainEvent) => void,
+  signal: AbortSignal,
+): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter }> {
+  const pair = session.requirePair();
+  const trainConvs = session.conversations('train');
+  if (trainConvs.length === 0) throw new Error('No training dataset: drop a .json, .jsonl or .csv file whose name does not mark it as held-out (e.g. "train.jsonl").');
+  const heldoutConvs = session.conversations('heldout');
+  const instructName = pair.instruct.model.files.name;
+  onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructName}` });
+  const tok = await loadChatTokenizer(pair.instruct.model.files);
+  const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
+  onEvent({ status: 'preparing', message: `tokenising ${trainConvs.length + heldoutConvs.length} examples with the ${instructName} chat template` });
+  const train = tokenizeDataset(tok, trainConvs, settings.maxLength, vocab);
+  const heldout = heldoutConvs.length ? tokenizeDataset(tok, heldoutConvs, settings.maxLength, vocab) : undefined;
+  const truncated = train.filter((e) => e.truncated).length + (heldout ?? []).filter((e) => e.truncated).length;
+  if (truncated) onEvent({ status: 'preparing', message: `${truncated} examples are longer than Max length ${settings.maxLength} and were cut` });
+  signal.throwIfAborted();
+  let steps = 0;
+  let cancelled = false;
+  const adapter = await runTraining({
+    ctx,
+    config: pair.base.config,
+    base: pair.base.checkpoint,
+    instruct: pair.instruct.checkpoint,
+    train,
+    ...(heldout ? { heldout } : {}),
+    settings,
+    padTokenId: tok.padTokenId,
+    signal,
+    onEvent: (e) => {
+      if (e.status === 'step') steps = e.step;
+      if (e.status === 'cancelled') cancelled = true;
+      onEvent(e);
+    },
+  });
+  const trained: TrainedAdapter = { adapter, baseModel: pair.base.model.files.name, instructModel: instructName };
+  const files = buildAdapterFiles(adapter, { baseModelNameOrPath: instructName });
+  const outcome: TrainOutcome = {
+    status: cancelled ? 'cancelled' : 'done',
+    steps,
+    baseModel: trained.baseModel,
+    instructModel: instructName,
+    settings,
+    trainExamples: train.length,
+    heldoutExamples: heldout?.length ?? 0,
+    truncated,
+    adapterFiles: { config: files['adapter_config.json'], safetensors: files['adapter_model.safetensors'] },
+  };
+  return { outcome, trained };
+}
