@@ -1,18 +1,21 @@
-// embedding: out[m, c] = table[input_ids[m], c]  (torch nn.Embedding / HF embed_tokens forward).
-// Shapes: input_ids [M] i32, table [V, C] packed weight (u32 words, element dtype W_DTYPE: 0 = f32, 1 = bf16,
-// 2 = f16; src/engine/gpu/weights.ts), out [M, C] f32. An id outside [0, V) writes a zero row (the CPU side
-// validates ids and names the row). No backward entry: embeddings are frozen.
+// embedding: out[m, c] = table[input_ids[m] − row0, c]  (torch nn.Embedding / HF embed_tokens forward).
+// Shapes: input_ids [M] i32, table [V, C] packed weight holding rows row0..row0+V−1 of the full embedding
+// (u32 words, element dtype W_DTYPE: 0 = f32, 1 = bf16, 2 = f16; src/engine/gpu/weights.ts), out [M, C] f32.
+// An id outside [row0, row0 + V) writes a zero row when PARTIAL is false (the CPU side validates ids and names the
+// row); when PARTIAL is true (the table is one row chunk of a split embedding, src/engine/model/vocabTable.ts) that
+// row is left untouched, for another chunk's dispatch to write. No backward entry: embeddings are frozen.
 // One thread per output element, i = gid.x + gid.y·num_workgroups.x·WG (2-D grid for > 65535 workgroups).
 // Bindings (group 0):
-//   0 p      uniform     { M: u32, C: u32, V: u32 }
+//   0 p      uniform     { M: u32, C: u32, V: u32, row0: u32 }
 //   1 ids    read        array<i32>
 //   2 table  read        array<u32>
 //   3 out    read_write  array<f32>
 
 override WG: u32 = 256u;
 override W_DTYPE: u32 = 0u;
+override PARTIAL: bool = false;
 
-struct Params { M: u32, C: u32, V: u32 }
+struct Params { M: u32, C: u32, V: u32, row0: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -34,7 +37,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   let m = i / p.C;
   let c = i % p.C;
   let id = ids[m];
+  let inside = id >= 0 && u32(id) >= p.row0 && u32(id) - p.row0 < p.V;
+  if (PARTIAL && !inside) { return; }
   var v = 0.0;
-  if (id >= 0 && u32(id) < p.V) { v = load_w(u32(id) * p.C + c); }
+  if (inside) { v = load_w((u32(id) - p.row0) * p.C + c); }
   out[i] = v;
 }

@@ -10,6 +10,11 @@
 //             thread (tx, ty) owns the 4×4 block at rows 4·ty.., cols 4·tx.. (vec4 reads of workgroup memory).
 //             Tiles are linearised: tile = wg.x + wg.y·num_workgroups.x, so any tile count fits the grid.
 //   naive   — one thread per output, no workgroup memory (baseline for bench/matmul.bench.ts).
+//   skinny  — for M ≤ 16 (e.g. the lm_head on a few tokens, where a 64-row tile would be mostly padding): one workgroup
+//             of 64 threads per 64 output columns, thread li owns column col0 + li for every row m < M (SKINNY_ROWS4
+//             vec4 accumulators); op(a)[0..M, k0..k0+64) is staged through workgroup memory (4 KiB), op(w) is read
+//             directly (each thread streams its own column). Each output is the same fma sequence over k = 0..K−1 as `forward`, so
+//             results are bit-identical to it.
 // Bindings (group 0):
 //   0 p     uniform     { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32 }
 //   1 a     read        array<f32>
@@ -129,6 +134,50 @@ fn store_row(m: u32, n: u32, v: vec4f) {
   if (m >= p.M) { return; }
   for (var j = 0u; j < 4u; j = j + 1u) {
     if (n + j < p.N) { epilogue(m, n + j, v[j]); }
+  }
+}
+
+override SKINNY_ROWS4: u32 = 4u;         // skinny: ⌈M / 4⌉ (1..4) vec4 row groups kept in registers
+const SK: u32 = 64u;                      // K step of the skinny entry point
+var<workgroup> Ask: array<vec4f, 256>;    // [SK][4] vec4: op(a)[m, k0 + k] at Ask[k·4 + m/4][m%4]
+
+@compute @workgroup_size(64)
+fn skinny(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= p.tiles_n) { return; } // whole workgroup leaves together (uniform)
+  let n = tile * BN + li;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var k0 = 0u; k0 < p.K; k0 = k0 + SK) {
+    for (var l = 0u; l < SKINNY_ROWS4 * 4u * SK / 64u; l = l + 1u) {
+      let t = li + l * 64u;
+      let m = t / SK;
+      let k = t % SK;
+      var v = 0.0;
+      if (m < p.M && k0 + k < p.K) { v = a_at(m, k0 + k); }
+      Ask[k * 4u + (m >> 2u)][m & 3u] = v;
+    }
+    workgroupBarrier();
+    if (n < p.N) {
+      let kEnd = min(SK, p.K - k0);
+      for (var k = 0u; k < kEnd; k = k + 1u) {
+        let b = vec4f(w_at(k0 + k, n));
+        acc0 = fma(Ask[k * 4u], b, acc0);
+        if (SKINNY_ROWS4 > 1u) { acc1 = fma(Ask[k * 4u + 1u], b, acc1); }
+        if (SKINNY_ROWS4 > 2u) { acc2 = fma(Ask[k * 4u + 2u], b, acc2); }
+        if (SKINNY_ROWS4 > 3u) { acc3 = fma(Ask[k * 4u + 3u], b, acc3); }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (n >= p.N) { return; }
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    if (j < p.M) { epilogue(j, n, acc0[j]); }
+    if (4u + j < p.M) { epilogue(4u + j, n, acc1[j]); }
+    if (8u + j < p.M) { epilogue(8u + j, n, acc2[j]); }
+    if (12u + j < p.M) { epilogue(12u + j, n, acc3[j]); }
   }
 }
 

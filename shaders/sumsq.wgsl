@@ -3,7 +3,8 @@
 // not depend on scheduling:
 //   partials  G workgroups; thread li of workgroup w sums x_i² for i = w·WG + li + k·G·WG, then a tree
 //             reduction writes partial[w].
-//   total     one workgroup sums partial[0..G) the same way and writes out[0].
+//   total     one workgroup sums partial[0..G) the same way and writes out[0] (adds to out[0] when ACCUMULATE, so
+//             several buffers can be summed in a fixed order, e.g. the parts of the LoRA gradients).
 // Bindings of `partials` (group 0):
 //   0 params   uniform     { n: u32, groups: u32 (= G) }
 //   1 x        read        array<f32>  [n]
@@ -14,6 +15,7 @@
 //   2 out      read_write  array<f32>  [1]
 
 override WG: u32 = 256u;            // power of two
+override ACCUMULATE: bool = false;
 
 struct Params { n: u32, groups: u32 }
 
@@ -54,5 +56,5 @@ fn total(@builtin(local_invocation_index) li: u32) {
   for (var i = li; i < p.groups; i += WG) { acc += partIn[i]; }
   red[li] = acc;
   let s = reduce(li);
-  if (li == 0u) { out[0] = s; }
+  if (li == 0u) { out[0] = select(s, out[0] + s, ACCUMULATE); }
 }

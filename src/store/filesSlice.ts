@@ -19,7 +19,9 @@ async function afterSession(session: SessionSummary, get: Get, set: Set): Promis
   try {
     const defaults = await engineClient.defaultSettings();
     const s = get();
-    set({ defaults, ...(s.settings === null || s.settingsFor !== key ? { settings: defaults, settingsFor: key } : {}) });
+    // Settings saved for this pair keep their values; fields added since they were saved take the defaults.
+    const settings = s.settings === null || s.settingsFor !== key ? defaults : { ...defaults, ...s.settings, lora: { ...defaults.lora, ...s.settings.lora } };
+    set({ defaults, settings, settingsFor: key });
   } catch {
     set({ defaults: null });
   }

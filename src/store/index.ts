@@ -1,11 +1,12 @@
 /**
- * The studio store: zustand slices combined into one store (files, gpu, similarity, training, export).
+ * The studio store: zustand slices combined into one store (files, gpu, similarity, training, memory plan, export).
  * Components read it with `useStudio(selector)` and call its actions; only the slices talk to the worker.
  */
 import { create } from 'zustand';
 import { createExportSlice } from './exportSlice';
 import { createFilesSlice } from './filesSlice';
 import { createGpuSlice } from './gpuSlice';
+import { createPlanSlice } from './planSlice';
 import { createSimilaritySlice } from './similaritySlice';
 import { createTrainingSlice } from './trainingSlice';
 import type { StudioState } from './types';
@@ -19,5 +20,6 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createGpuSlice(...a),
   ...createSimilaritySlice(...a),
   ...createTrainingSlice(...a),
+  ...createPlanSlice(...a),
   ...createExportSlice(...a),
 }));

@@ -6,14 +6,14 @@ import { engineClient, type TrainEvent } from '../worker/client';
 import { errorMessage, isAbort, type Slice, type TrainingRun, type TrainingSlice } from './types';
 
 /** A run that has not started. */
-export const IDLE_RUN: TrainingRun = { status: 'idle', message: '', points: [], totalSteps: 0, tokensPerSec: 0, etaSec: 0, evals: [], error: null };
+export const IDLE_RUN: TrainingRun = { status: 'idle', message: '', points: [], totalSteps: 0, tokensPerSec: 0, etaSec: 0, evals: [], error: null, log: [] };
 
 /** The run after one TrainEvent. */
 export function applyTrainEvent(run: TrainingRun, e: TrainEvent): TrainingRun {
   switch (e.status) {
     case 'preparing':
     case 'evaluating':
-      return { ...run, message: e.message };
+      return { ...run, message: e.message, log: [...run.log, e.message] };
     case 'step':
       return {
         ...run,

@@ -4,7 +4,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type {
-  DroppedFile, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome, TrainSettings,
+  DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome, TrainSettings,
 } from '../worker/client';
 
 /** Status of a long operation. */
@@ -73,6 +73,8 @@ export interface TrainingRun {
   readonly etaSec: number;
   readonly evals: readonly EvalLoss[];
   readonly error: string | null;
+  /** Every 'preparing' / 'evaluating' message of the run, in order (the memory plan among them). */
+  readonly log: readonly string[];
 }
 
 /** Training settings (persisted), the live run and the last result (persisted). */
@@ -99,8 +101,15 @@ export interface ExportSlice {
   cancelExport(): void;
 }
 
+/** The GPU memory plan of the current settings. */
+export interface PlanSlice {
+  memory: { view: MemoryPlanView | null; error: string | null };
+  /** Recomputes the plan for the current settings (no-op without a pair or a GPU). */
+  refreshPlan(): Promise<void>;
+}
+
 /** The whole store. */
-export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & ExportSlice;
+export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

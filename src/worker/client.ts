@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
-  TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData,
+  TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, MemoryPlanView,
 } from './protocol';
 
 export type * from './protocol';
@@ -71,6 +71,10 @@ export const engineClient = {
 
   defaultSettings(): Promise<TrainSettings> {
     return engine().defaultSettings();
+  },
+
+  memoryPlan(settings: TrainSettings): Promise<MemoryPlanView> {
+    return engine().memoryPlan(settings);
   },
 
   similarity(onProgress: (p: SimilarityProgressEvent) => void, signal?: AbortSignal): Promise<SimilarityResult> {

@@ -14,7 +14,7 @@ import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import type { DroppedFile } from '../io/folder';
 import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type TrainedAdapter } from './exports';
 import { Session, type SessionSummary } from './session';
-import { defaultSettingsFor, trainOnSession, type AdapterFilesData, type TrainOutcome } from './training';
+import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 
 /** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
 export interface SimilarityProgressEvent {
@@ -124,6 +124,11 @@ export const api = {
   /** Training defaults for the loaded pair (engine defaultTrainSettings). @throws Error when no pair is loaded. */
   defaultSettings(): TrainSettings {
     return defaultSettingsFor(session);
+  },
+
+  /** The GPU memory plan of training the loaded Base with `settings` (needs WebGPU for the device limits). */
+  async memoryPlan(settings: TrainSettings): Promise<MemoryPlanView> {
+    return memoryPlanFor(session, await gpu(), settings);
   },
 
   /** σ per tensor of the loaded pair (CPU, f64 sums), with progress. @throws SimilarityError, or AbortError. */

@@ -5,8 +5,10 @@
  */
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { GpuContext } from '../engine/gpu/context';
-import { defaultTrainSettings } from '../engine/train/defaults';
-import { runTraining } from '../engine/train/run';
+import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
+import { checkpointWeightBytes, planJob, runTraining } from '../engine/train/run';
+import { describePlan, planAdvice } from '../engine/plan/advice';
+import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
 import { tokenizeDataset } from '../io/tokenizer/labels';
@@ -31,6 +33,35 @@ export interface TrainOutcome {
   /** Examples cut at Max length. */
   readonly truncated: number;
   readonly adapterFiles: AdapterFilesData;
+}
+
+/** The memory plan of a run with these settings, as text, and what to lower when it does not fit. */
+export interface MemoryPlanView {
+  readonly plan: MemoryPlan;
+  /** describePlan: one line per category, the total against the budget and the largest buffer. */
+  readonly text: string;
+  /** planAdvice: suggestions with the bytes each saves (empty when the plan fits). */
+  readonly advice: readonly string[];
+  /** validateSettings' message naming the field (e.g. Max length above max_position_embeddings), or null. */
+  readonly settingsError: string | null;
+}
+
+/**
+ * The memory plan (engine/plan) of training the loaded Base with `settings` on this device, and whether the
+ * settings pass the engine's validateSettings.
+ * @throws Error when no pair is loaded or the checkpoint's dtype is not a float type.
+ */
+export function memoryPlanFor(session: Session, ctx: GpuContext, settings: TrainSettings): MemoryPlanView {
+  const { base } = session.requirePair();
+  const plan = planJob({ ctx, config: base.config, base: base.checkpoint, settings });
+  const advice = planAdvice(base.config, settings, checkpointWeightBytes(base.checkpoint), ctx.limits, plan);
+  let settingsError: string | null = null;
+  try {
+    validateSettings(settings, base.config);
+  } catch (e) {
+    settingsError = e instanceof Error ? e.message : String(e);
+  }
+  return { plan, text: describePlan(plan), advice, settingsError };
 }
 
 /**

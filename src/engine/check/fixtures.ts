@@ -11,11 +11,9 @@ import type { Batch } from '../../io/dataset/types';
 import { decodeToF32 } from '../../io/dtype';
 import { readSafetensorsHeader, readTensorBytes } from '../../io/safetensors';
 import type { GpuContext } from '../gpu/context';
-import { submitAndWait } from '../gpu/context';
-import { readF32 } from '../gpu/buffers';
 import { createActivations } from '../model/activations';
 import { createLoraParams, readLoraTensors } from '../model/lora';
-import { destroyGpuModel, makeGpuModel, recordForward, uploadBatch } from '../model/model';
+import { destroyGpuModel, forwardLogits, makeGpuModel, uploadBatch } from '../model/model';
 import { loadModelWeights, modulePath } from '../model/weights';
 import { evaluateLoss, trainStep } from '../train/step';
 import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../train/types';
@@ -71,11 +69,19 @@ function fixtureBatch(fwd: Map<string, { shape: readonly number[]; data: Float32
   };
 }
 
+/** Engine options a fixture run can exercise (defaults: the engine's own). */
+export interface FixtureRunOptions {
+  /** Activation recomputation in the backward (activations.ts). */
+  readonly recompute?: boolean;
+  /** Most vocabulary rows per head chunk and per stored embedding chunk (vocabChunks.ts). */
+  readonly vocabChunkRows?: number;
+}
+
 /**
  * Runs the forward and LoRA-step cases of one fixture folder on `ctx` and returns one row per quantity.
  * @throws FixtureError for a missing file or tensor; the engine's errors for unsupported configs.
  */
-export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRow?: (r: CheckRow) => void): Promise<CheckRow[]> {
+export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRow?: (r: CheckRow) => void, opts: FixtureRunOptions = {}): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const push = (r: CheckRow) => {
     rows.push(r);
@@ -86,9 +92,10 @@ export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRo
   const fwd = await tensors(files, 'forward.safetensors');
   const { batch, mask } = fixtureBatch(fwd, `${files.name}/forward.safetensors`);
   const step = await json<{ adapter_config: { r: number; lora_alpha: number; target_modules: string[] }; optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number }; clip: { max_norm: number }; steps: number; loss_before_step: number[]; loss_after_final_step: number; grad_norm_before_clip: number[] }>(files, 'lora_step.json');
-  const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, ckpt));
+  const chunk = opts.vocabChunkRows === undefined ? {} : { vocabChunkRows: opts.vocabChunkRows };
+  const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, ckpt, undefined, chunk));
   const settings: LoraSettings = { r: step.adapter_config.r, alpha: step.adapter_config.lora_alpha, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] };
-  const acts = createActivations(ctx, cfg, batch.batchSize, batch.seqLen, settings.r, settings.targetModules);
+  const acts = createActivations(ctx, cfg, batch.batchSize, batch.seqLen, settings.r, settings.targetModules, { ...chunk, recompute: opts.recompute ?? false });
   const lt = await tensors(files, 'lora_step.safetensors');
   const init = new Map<string, LoraModuleWeights>();
   for (let layer = 0; layer < cfg.numLayers; layer++) {
@@ -100,12 +107,8 @@ export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRo
     }
   }
   // Case 1: forward logits and loss (no LoRA).
-  const s = uploadBatch(ctx, model, acts, batch);
-  const enc = ctx.device.createCommandEncoder({ label: 'fixture.forward' });
-  recordForward(ctx, enc, model, acts, null, s, false, 0);
-  await submitAndWait(ctx, [enc.finish()]);
   const V = cfg.vocabSize;
-  const logits = await readF32(ctx, acts.logits, 0, batch.batchSize * batch.seqLen * V);
+  const logits = await forwardLogits(ctx, model, acts, null, uploadBatch(ctx, model, acts, batch));
   push(absRow('logits', logits, need(fwd, 'logits', 'forward.safetensors').data, 2e-4, (i) => mask[Math.floor(i / V)] === 1));
   const loss = await evaluateLoss(ctx, model, acts, null, [batch]);
   push(absRow('loss', [loss], need(fwd, 'loss', 'forward.safetensors').data, 1e-4));
@@ -117,7 +120,7 @@ export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRo
       const r = await trainStep(ctx, model, acts, lora, [batch], { lr: o.lr, step: t, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay, maxGradNorm: step.clip.max_norm });
       push(absRow(`loss_before_step/${t}`, [r.loss], [step.loss_before_step[t - 1] as number], 1e-4));
       push(scalarRelRow(`grad_norm_before_clip/${t}`, r.gradNorm, step.grad_norm_before_clip[t - 1] as number, 1e-4));
-      const grads = await readLoraTensors(ctx, lora, lora.grads);
+      const grads = await readLoraTensors(ctx, lora, 'grads');
       const params = await readLoraTensors(ctx, lora);
       for (const [path, g] of grads) {
         for (const w of ['A', 'B'] as const) {

@@ -16,16 +16,19 @@ import type { LoraModuleWeights } from '../train/types';
  * @param lora lora_A [R, in] and lora_B [out, R] of the module, f32 row-major.
  * @param r R, the LoRA rank.
  * @param scaling s (α/r, or α/√r with rsLoRA).
- * @returns W' for those rows, f32 (each element rounded once from its f64 value).
- * @throws Error when w's length is not a whole number of rows or the rows run past out_features.
+ * @param out destination of w.length elements (default: a new array); may be `w` itself to merge in place (each
+ *   element is read before it is written), which streaming callers use to avoid a fresh buffer per chunk.
+ * @returns W' for those rows, f32 (each element rounded once from its f64 value): `out`.
+ * @throws Error when w's length is not a whole number of rows, the rows run past out_features, or `out` is shorter
+ *   than `w`.
  */
-export function mergeLoraRows(w: Float32Array, row0: number, lora: LoraModuleWeights, r: number, scaling: number): Float32Array {
+export function mergeLoraRows(w: Float32Array, row0: number, lora: LoraModuleWeights, r: number, scaling: number, out: Float32Array = new Float32Array(w.length)): Float32Array {
   const n = lora.inFeatures;
   const rows = w.length / n;
   if (!Number.isInteger(rows)) throw new Error(`mergeLoraRows: ${w.length} values is not a whole number of rows of ${n}`);
   if (row0 + rows > lora.outFeatures) throw new Error(`mergeLoraRows: rows ${row0}..${row0 + rows - 1} exceed out_features ${lora.outFeatures}`);
+  if (out.length < w.length) throw new Error(`mergeLoraRows: out has ${out.length} elements, expected ${w.length}`);
   const { a, b } = lora;
-  const out = new Float32Array(w.length);
   const acc = new Float64Array(n);
   for (let o = 0; o < rows; o++) {
     acc.fill(0);
@@ -58,9 +61,9 @@ export function mergeLoraRows(w: Float32Array, row0: number, lora: LoraModuleWei
 
 /**
  * Merges rows and encodes them in the stored dtype (F32 as is; BF16/F16 round-to-nearest-even from the f32 value).
- * Shapes and errors as {@link mergeLoraRows}.
- * @returns raw little-endian bytes of the merged rows (nRows · in · bytes per element).
+ * Shapes and errors as {@link mergeLoraRows}; `inPlace` merges into `w` (overwriting it) instead of a new array.
+ * @returns raw little-endian bytes of the merged rows (nRows · in · bytes per element), always a new buffer.
  */
-export function mergeLoraRowsToBytes(w: Float32Array, row0: number, lora: LoraModuleWeights, r: number, scaling: number, dtype: WeightDType): Uint8Array<ArrayBuffer> {
-  return encodeF32Fast(mergeLoraRows(w, row0, lora, r, scaling), dtype);
+export function mergeLoraRowsToBytes(w: Float32Array, row0: number, lora: LoraModuleWeights, r: number, scaling: number, dtype: WeightDType, inPlace = false): Uint8Array<ArrayBuffer> {
+  return encodeF32Fast(mergeLoraRows(w, row0, lora, r, scaling, inPlace ? w : undefined), dtype);
 }

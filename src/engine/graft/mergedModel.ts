@@ -9,7 +9,7 @@
 import { openCheckpoint, type ModelFiles, type TensorLocation } from '../../io/checkpoint';
 import { isWeightDType } from '../../io/dtype';
 import { encodeSafetensorsHeader } from '../../io/safetensors';
-import { chunkElements, DEFAULT_CHUNK_BYTES, readByteChunks, readF32Chunks } from '../analysis/tensorChunks';
+import { chunkElements, DEFAULT_CHUNK_BYTES, F32Scratch, readByteChunks, readF32Chunks } from '../analysis/tensorChunks';
 import { loraScaling, type LoraAdapter, type LoraModuleWeights } from '../train/types';
 import { AdapterError } from './adapterConfig';
 import { mergeLoraRowsToBytes } from './mergeWeight';
@@ -128,7 +128,7 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
     opts.onProgress?.({ bytesDone: doneByShard.reduce((a, b) => a + b, 0), bytesTotal: totalTensorBytes, tensor });
   };
 
-  async function* tensorParts(t: Item, shard: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+  async function* tensorParts(t: Item, shard: number, scratch: F32Scratch): AsyncGenerator<Uint8Array<ArrayBuffer>> {
     const { info } = t.loc;
     if (!t.lora) {
       for await (const c of readByteChunks(t.loc.file, info.begin, info.end, chunkBytes, `${t.loc.fileName}: ${t.name}`, opts.signal)) {
@@ -141,8 +141,9 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
     const dtype = info.dtype as 'F32' | 'BF16' | 'F16';
     const rowElems = lora.inFeatures;
     const n = chunkElements(chunkBytes, 4, rowElems);
-    for await (const c of readF32Chunks(t.loc, lora.outFeatures * rowElems, n, opts.signal)) {
-      const bytes = mergeLoraRowsToBytes(c.values, c.start / rowElems, lora, r, scaling, dtype);
+    // Chunks are decoded into the file's reused buffer and merged in place; only the encoded bytes are fresh.
+    for await (const c of readF32Chunks(t.loc, lora.outFeatures * rowElems, n, opts.signal, scratch)) {
+      const bytes = mergeLoraRowsToBytes(c.values, c.start / rowElems, lora, r, scaling, dtype, true);
       tick(shard, t.name, bytes.byteLength);
       yield bytes;
     }
@@ -158,7 +159,8 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
       parts: async function* () {
         doneByShard[k] = 0;
         yield header;
-        for (const t of s.tensors) yield* tensorParts(t, k);
+        const scratch = new F32Scratch(); // one per parts() call: its tensors are produced one after the other
+        for (const t of s.tensors) yield* tensorParts(t, k, scratch);
       },
     };
   });

@@ -18,8 +18,14 @@ export interface EmbeddingArgs {
   readonly M: number;
   /** Hidden size. */
   readonly C: number;
-  /** Vocabulary size (rows of the table). */
+  /** Rows of the table (the vocabulary size, or the rows of one chunk). */
   readonly V: number;
+  /**
+   * Row chunk of a split embedding (model/vocabTable.ts): the table holds rows rowStart..rowStart+V−1, and ids outside
+   * that range leave their output row untouched (another chunk writes it). Absent: the whole table, ids outside
+   * [0, V) give zero rows.
+   */
+  readonly rowStart?: number;
   /** i32 [M] token ids. */
   readonly ids: Binding;
   /** Packed weight [V, C] of dtype tableDtype. */
@@ -31,16 +37,19 @@ export interface EmbeddingArgs {
 
 /**
  * Records out[m, :] = table[ids[m], :] (f32 upcast of the table row); ids outside [0, V) give a zero row.
+ * With args.rowStart: out[m, :] = table[ids[m] − rowStart, :] for ids in [rowStart, rowStart + V), other rows kept.
  * @throws Error naming the tensor when a binding is smaller than its shape needs or a size is not an integer;
  *   DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
  */
 export function embeddingForward(ctx: GpuContext, enc: GPUCommandEncoder, args: EmbeddingArgs): void {
   const { M, C, V } = args;
-  requireSizes('embedding', { M, C, V });
+  const row0 = args.rowStart ?? 0;
+  requireSizes('embedding', { M, C, V, rowStart: row0 });
   requireBinding(ctx, 'embedding', `input_ids [M=${M}] i32`, args.ids, M * 4);
   requireBinding(ctx, 'embedding', `table [V=${V}, C=${C}] ${args.tableDtype}`, args.table, Math.ceil(packedBytes(args.tableDtype, V * C) / 4) * 4);
   requireBinding(ctx, 'embedding', `out [M=${M}, C=${C}] f32`, args.out, M * C * 4);
-  const params = uniform(ctx, packUniform([{ u32: M }, { u32: C }, { u32: V }]), 'embedding.params');
-  const spec = { label: 'embedding.forward', code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'rw'] as const, constants: { WG, W_DTYPE: weightDtypeCode(args.tableDtype) } };
+  const params = uniform(ctx, packUniform([{ u32: M }, { u32: C }, { u32: V }, { u32: row0 }]), 'embedding.params');
+  const constants = { WG, W_DTYPE: weightDtypeCode(args.tableDtype), PARTIAL: args.rowStart === undefined ? 0 : 1 };
+  const spec = { label: 'embedding.forward', code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'rw'] as const, constants };
   dispatch(ctx, enc, spec, [params, args.ids, args.table, args.out], linearGrid(ctx, M * C, WG));
 }

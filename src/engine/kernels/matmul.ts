@@ -50,7 +50,7 @@ function dummyBias(ctx: GpuContext): GPUBuffer {
   return b;
 }
 
-function specFor(args: MatmulArgs, entryPoint: 'forward' | 'naive'): KernelSpec {
+function specFor(args: MatmulArgs, entryPoint: 'forward' | 'naive' | 'skinny'): KernelSpec {
   return {
     label: `matmul.${entryPoint}`,
     code,
@@ -93,6 +93,21 @@ export function matmul(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs
   const bindings = prepare(ctx, args, 'matmul');
   const tiles = Math.ceil(args.M / TILE) * Math.ceil(args.N / TILE);
   dispatch(ctx, enc, specFor(args, 'forward'), bindings, linearGrid(ctx, tiles, 1));
+}
+
+/** Largest M {@link matmulSkinny} accepts. */
+export const MATMUL_SKINNY_MAX_M = 16;
+
+/**
+ * Same contract and bit-identical results as {@link matmul}, for M ≤ 16: one workgroup per 64 output columns with
+ * every row in registers, so a few rows (e.g. the lm_head on a short sequence) do not pay for 64-row tiles.
+ * @throws Error when M > MATMUL_SKINNY_MAX_M; otherwise as {@link matmul}.
+ */
+export function matmulSkinny(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
+  if (args.M > MATMUL_SKINNY_MAX_M) throw new Error(`matmul.skinny: M = ${args.M} rows; this entry point takes at most ${MATMUL_SKINNY_MAX_M} (use matmul)`);
+  const bindings = prepare(ctx, args, 'matmul.skinny');
+  const spec = specFor(args, 'skinny');
+  dispatch(ctx, enc, { ...spec, constants: { ...spec.constants, SKINNY_ROWS4: Math.max(1, Math.ceil(args.M / 4)) } }, bindings, linearGrid(ctx, Math.ceil(args.N / TILE), 1));
 }
 
 /**

@@ -13,17 +13,18 @@ const WG = 256;
 const MAX_GROUPS = 4096;
 const partialsSpec: KernelSpec = { label: 'sumsq.partials', code, entryPoint: 'partials', bindings: ['uniform', 'read', 'rw'], constants: { WG } };
 const totalSpec: KernelSpec = { label: 'sumsq.total', code, entryPoint: 'total', bindings: ['uniform', 'read', 'rw'], constants: { WG } };
+const totalAccSpec: KernelSpec = { ...totalSpec, constants: { WG, ACCUMULATE: 1 } };
 
 /**
  * Records out[0] ← Σ_{i<n} x_i² (f32), in two passes over a fixed partition (bit-identical on every run):
  * G = min(⌈n/256⌉, 4096) workgroups write partial sums into a transient scratch buffer (destroyed after the
  * next submitAndWait), then one workgroup adds the G partials. Each thread accumulates about n / (256·G) squares
  * in f32 before the tree reductions.
- * @param args.x f32 [≥ n]; args.out f32 [≥ 1] (element 0 overwritten).
+ * @param args.x f32 [≥ n]; args.out f32 [≥ 1] (element 0 overwritten, or increased by the sum when args.accumulate).
  * @throws Error when n is not a positive integer or a buffer is too small; DeviceLimitError when x exceeds
  *   maxStorageBufferBindingSize.
  */
-export function sumOfSquares(ctx: GpuContext, enc: GPUCommandEncoder, args: { readonly n: number; readonly x: Binding; readonly out: Binding }): void {
+export function sumOfSquares(ctx: GpuContext, enc: GPUCommandEncoder, args: { readonly n: number; readonly x: Binding; readonly out: Binding; readonly accumulate?: boolean }): void {
   const { n } = args;
   if (!Number.isInteger(n) || n < 1) throw new Error(`sumsq: n must be a positive integer, got ${n}`);
   requireBinding(ctx, 'sumsq', `x [n=${n}] f32`, args.x, n * 4);
@@ -33,5 +34,5 @@ export function sumOfSquares(ctx: GpuContext, enc: GPUCommandEncoder, args: { re
   ctx.transient.push(partials);
   const params = uniform(ctx, packUniform([{ u32: n }, { u32: groups }]), 'sumsq.params');
   dispatch(ctx, enc, partialsSpec, [params, args.x, partials], [groups]);
-  dispatch(ctx, enc, totalSpec, [params, partials, args.out], [1]);
+  dispatch(ctx, enc, args.accumulate ? totalAccSpec : totalSpec, [params, partials, args.out], [1]);
 }

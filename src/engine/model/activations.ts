@@ -1,11 +1,18 @@
 /**
  * Activation buffers for one micro-batch of at most B×T tokens (M = B·T rows): what the forward pass saves for
  * backward (llm.c style: forward saves, backward reads) plus backward scratch. All f32 except ids/targets (i32).
+ * With `recompute` (activation recomputation / gradient checkpointing, Chen et al. 2016 "Training Deep Nets with
+ * Sublinear Memory Cost"; HF `gradient_checkpointing_enable`), only the residual entering each layer is kept per
+ * layer; one shared set of layer activations is the scratch the backward re-runs each layer's forward into.
+ * The loss head holds one vocabulary chunk of logits [M, Vc] (model/head.ts), never [M, V].
+ * The byte count (`bytes`) is what src/engine/plan/memory.ts predicts; keep the two in step.
  */
 import type { ModelConfig } from '../../io/config/types';
 import type { GpuContext } from '../gpu/context';
 import { createStorage } from '../gpu/buffers';
+import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
 import type { TargetModule } from '../train/types';
+import { DEFAULT_VOCAB_CHUNK_ROWS, vocabChunkRows } from './vocabChunks';
 
 /** Saved activations of one decoder layer. Shapes use M = B·T. */
 export interface LayerActivations {
@@ -42,16 +49,23 @@ export interface LayerActivations {
 export interface Activations {
   readonly maxB: number;
   readonly maxT: number;
+  /** true: `layers` holds ONE shared set, refilled per layer (see {@link layerActs}); resid is still kept per layer. */
+  readonly recompute: boolean;
   /** token ids [M] i32 and shifted targets [M] i32 (−100 = ignore) */
   readonly ids: GPUBuffer;
   readonly targets: GPUBuffer;
   /** residual stream entering layer l (l = 0..L; [L] is the final one) [M, C] */
   readonly resid: readonly GPUBuffer[];
+  /** L sets, or 1 shared set when recompute */
   readonly layers: readonly LayerActivations[];
   readonly rstdF: GPUBuffer;
   readonly hF: GPUBuffer;
-  /** logits [M, V] (overwritten in place by dlogits) */
-  readonly logits: GPUBuffer;
+  /** Vc: vocabulary rows per head chunk (vocabChunks.vocabChunkRows for M = maxB·maxT) */
+  readonly vocabChunkRows: number;
+  /** one chunk of logits [M, Vc] (overwritten in place by its dlogits in the backward) */
+  readonly logitsChunk: GPUBuffer;
+  /** online log-sum-exp statistics per row [M, 4] (max, Σexp, target logit, lse) */
+  readonly headStats: GPUBuffer;
   /** per-row cross-entropy [M] */
   readonly losses: GPUBuffer;
   /** backward scratch */
@@ -72,25 +86,52 @@ export interface Activations {
   destroy(): void;
 }
 
+/** Options of {@link createActivations}. */
+export interface ActivationOptions {
+  /** Allocate the backward scratch (default true); false gives 4-byte placeholders (forward / eval only). */
+  readonly withBackward?: boolean;
+  /** Keep one shared set of layer activations and recompute each layer in the backward (default false). */
+  readonly recompute?: boolean;
+  /** Most vocabulary rows per head chunk (default 16384); the device limits may lower it. */
+  readonly vocabChunkRows?: number;
+}
+
+/** The activations of layer `l` (the shared set when acts.recompute). */
+export function layerActs(acts: Activations, l: number): LayerActivations {
+  const a = acts.layers[acts.recompute ? 0 : l];
+  if (!a) throw new Error(`activations: no layer ${l} (${acts.layers.length} sets allocated)`);
+  return a;
+}
+
 /**
  * Allocates activations for micro-batches of up to maxB × maxT tokens.
  * @param r LoRA rank (0 when no LoRA); targets = modules that get a saved u buffer.
  * @throws DeviceLimitError (from createStorage) when a buffer exceeds the device's limits; the message names it.
+ *   VocabChunkError when no vocabulary chunk fits the binding limit for M = maxB·maxT.
  */
-export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: number, maxT: number, r: number, targets: readonly TargetModule[], withBackward = true): Activations {
+export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: number, maxT: number, r: number, targets: readonly TargetModule[], opts: ActivationOptions = {}): Activations {
   const M = maxB * maxT;
   const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D, vocabSize: V } = cfg;
+  const withBackward = opts.withBackward ?? true;
+  const recompute = opts.recompute ?? false;
+  const Vc = vocabChunkRows(V, C, M, ctx.limits, opts.vocabChunkRows ?? DEFAULT_VOCAB_CHUNK_ROWS);
   const owned: GPUBuffer[] = [];
   let bytes = 0;
   const f32 = (n: number, label: string) => {
-    const b = createStorage(ctx, n * 4, label);
+    let b: GPUBuffer;
+    try {
+      b = createStorage(ctx, n * 4, label);
+    } catch (e) {
+      owned.forEach((x) => x.destroy());
+      throw e;
+    }
     owned.push(b);
     bytes += b.size;
     return b;
   };
   const layers: LayerActivations[] = [];
-  for (let l = 0; l < cfg.numLayers; l++) {
-    const p = `act.l${l}`;
+  for (let l = 0; l < (recompute ? 1 : cfg.numLayers); l++) {
+    const p = recompute ? 'act.layer' : `act.l${l}`;
     const loraU = new Map<TargetModule, GPUBuffer>();
     if (r > 0) for (const m of targets) loraU.set(m, f32(M * r, `${p}.${m}.lora_u`));
     layers.push({
@@ -119,13 +160,16 @@ export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: numbe
   return {
     maxB,
     maxT,
+    recompute,
     ids: f32(M, 'act.input_ids'),
     targets: f32(M, 'act.targets'),
     resid,
     layers,
     rstdF: f32(M, 'act.rstd_final'),
     hF: f32(M * C, 'act.h_final'),
-    logits: f32(M * V, 'act.logits'),
+    vocabChunkRows: Vc,
+    logitsChunk: f32(M * Vc, 'act.logits_chunk'),
+    headStats: f32(M * CE_STATS_PER_ROW, 'act.head_stats'),
     losses: f32(M, 'act.losses'),
     dX: bw(M * C, 'grad.resid'),
     dH: bw(M * C, 'grad.h'),

@@ -11,7 +11,7 @@ import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm';
 import { ropeBackward, ropeForward } from '../kernels/rope';
 import { swigluBackward, swigluForward } from '../kernels/swiglu';
 import type { TargetModule } from '../train/types';
-import type { Activations, LayerActivations } from './activations';
+import { layerActs, type Activations, type LayerActivations } from './activations';
 import { linearBackward, linearForward, type LoraBranch } from './linear';
 import { findSlot, type LoraParams } from './lora';
 import type { LayerWeights } from './weights';
@@ -31,12 +31,15 @@ function branch(lora: LoraParams | null, layer: number, m: TargetModule, acts: L
   return slot && u ? { p: lora, slot, u } : null;
 }
 
-/** Records the forward of layer `l`: reads acts.resid[l], writes acts.resid[l+1] and the layer's saved activations. */
+/**
+ * Records the forward of layer `l`: reads acts.resid[l], writes acts.resid[l+1] and the layer's saved activations
+ * (the shared set when acts.recompute; re-running it for the backward rewrites resid[l+1] with identical values).
+ */
 export function decoderLayerForward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape): void {
   const { B, T } = s;
   const M = B * T;
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I, rmsNormEps: eps } = cfg;
-  const a = acts.layers[l] as LayerActivations;
+  const a = layerActs(acts, l);
   const x = acts.resid[l] as GPUBuffer;
   const xOut = acts.resid[l + 1] as GPUBuffer;
   rmsnormForward(ctx, enc, { rows: M, C, eps, x, weight: w.inputNorm, out: a.h1, rstd: a.rstd1 });
@@ -63,13 +66,14 @@ export function decoderLayerForward(ctx: GpuContext, enc: GPUCommandEncoder, cfg
 
 /**
  * Records the backward of layer `l`. On entry acts.dX holds dL/d resid[l+1]; on exit it holds dL/d resid[l].
+ * Reads layer l's saved activations: with acts.recompute, re-run {@link decoderLayerForward} for l first.
  * LoRA gradients are accumulated into lora.grads.
  */
 export function decoderLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape): void {
   const { B, T } = s;
   const M = B * T;
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I } = cfg;
-  const a = acts.layers[l] as LayerActivations;
+  const a = layerActs(acts, l);
   const L = w.linears;
   const x = acts.resid[l] as GPUBuffer;
   // MLP: x'' = x' + down(act)  →  dX stays (residual), dAct = dX Wdᵀ…

@@ -7,7 +7,7 @@
 import type { GpuContext } from '../gpu/context';
 import { matmul } from '../kernels/matmul';
 import type { LinearWeights } from './weights';
-import { slotBinding, type LoraParams, type LoraSlot } from './lora';
+import { loraBinding, type LoraParams, type LoraSlot } from './lora';
 
 /** The LoRA branch of one linear: parameters, its slot, and the saved u = x Aᵀ [M, R]. */
 export interface LoraBranch {
@@ -29,8 +29,8 @@ export function linearForward(ctx: GpuContext, enc: GPUCommandEncoder, M: number
   });
   if (!lora) return;
   const { p, slot, u } = lora;
-  matmul(ctx, enc, { M, N: p.r, K: lin.inFeatures, a: x, w: slotBinding(p.params, slot, 'a', p.r), wDtype: 'F32', transB: true, out: u });
-  matmul(ctx, enc, { M, N: lin.outFeatures, K: p.r, a: u, w: slotBinding(p.params, slot, 'b', p.r), wDtype: 'F32', transB: true, out: y, accumulate: true, alpha: p.scaling });
+  matmul(ctx, enc, { M, N: p.r, K: lin.inFeatures, a: x, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: true, out: u });
+  matmul(ctx, enc, { M, N: lin.outFeatures, K: p.r, a: u, w: loraBinding(p, slot, 'b'), wDtype: 'F32', transB: true, out: y, accumulate: true, alpha: p.scaling });
 }
 
 /**
@@ -46,11 +46,11 @@ export function linearBackward(ctx: GpuContext, enc: GPUCommandEncoder, M: numbe
   const { p, slot, u } = lora;
   const s = p.scaling;
   // dB [out, R] += s · dyᵀ u
-  matmul(ctx, enc, { M: lin.outFeatures, N: p.r, K: M, a: dy, transA: true, w: u, wDtype: 'F32', transB: false, out: slotBinding(p.grads, slot, 'b', p.r), accumulate: true, alpha: s });
+  matmul(ctx, enc, { M: lin.outFeatures, N: p.r, K: M, a: dy, transA: true, w: u, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'b', 'grads'), accumulate: true, alpha: s });
   // du [M, R] = s · dy B
-  matmul(ctx, enc, { M, N: p.r, K: lin.outFeatures, a: dy, w: slotBinding(p.params, slot, 'b', p.r), wDtype: 'F32', transB: false, out: du, alpha: s });
+  matmul(ctx, enc, { M, N: p.r, K: lin.outFeatures, a: dy, w: loraBinding(p, slot, 'b'), wDtype: 'F32', transB: false, out: du, alpha: s });
   // dA [R, in] += duᵀ x
-  matmul(ctx, enc, { M: p.r, N: lin.inFeatures, K: M, a: du, transA: true, w: x, wDtype: 'F32', transB: false, out: slotBinding(p.grads, slot, 'a', p.r), accumulate: true });
+  matmul(ctx, enc, { M: p.r, N: lin.inFeatures, K: M, a: du, transA: true, w: x, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'a', 'grads'), accumulate: true });
   // dx += du A
-  matmul(ctx, enc, { M, N: lin.inFeatures, K: p.r, a: du, w: slotBinding(p.params, slot, 'a', p.r), wDtype: 'F32', transB: false, out: dx, accumulate: true });
+  matmul(ctx, enc, { M, N: lin.inFeatures, K: p.r, a: du, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: false, out: dx, accumulate: true });
 }

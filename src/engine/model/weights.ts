@@ -10,6 +10,8 @@ import type { GpuContext } from '../gpu/context';
 import { uploadStorage } from '../gpu/buffers';
 import { uploadWeight, type PackedWeight } from '../gpu/weights';
 import type { TargetModule } from '../train/types';
+import { DEFAULT_VOCAB_CHUNK_ROWS } from './vocabChunks';
+import { uploadVocabTable, type VocabTable } from './vocabTable';
 
 /** A linear layer y = x Wᵀ + b: W [out, in] packed, optional f32 bias [out]. */
 export interface LinearWeights {
@@ -32,13 +34,16 @@ export interface LayerWeights {
 
 /** All frozen weights of a model. */
 export interface ModelWeights {
-  readonly embed: PackedWeight;
+  /** embed_tokens [V, C], one buffer or row chunks (vocabTable.ts) */
+  readonly embed: VocabTable;
   readonly layers: readonly LayerWeights[];
   readonly finalNorm: GPUBuffer;
   /** = embed when tie_word_embeddings */
-  readonly lmHead: PackedWeight;
-  /** Total bytes uploaded. */
+  readonly lmHead: VocabTable;
+  /** Total tensor bytes read from the checkpoint (file dtype). */
   readonly bytes: number;
+  /** Total bytes of the GPU buffers (norms and biases are f32 on the GPU; sizes padded to 4 bytes). */
+  readonly gpuBytes: number;
   destroy(): void;
 }
 
@@ -71,11 +76,19 @@ function same(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** Options of {@link loadModelWeights}. */
+export interface LoadWeightsOptions {
+  /** Most rows per stored chunk of embed_tokens / lm_head when they exceed the binding limit (default 16384). */
+  readonly vocabChunkRows?: number;
+}
+
 /**
- * Reads every decoder tensor of `ckpt`, checks its shape against `cfg`, and uploads it.
- * @throws WeightShapeError naming the tensor, the expected and the actual shape (or the missing tensor).
+ * Reads every decoder tensor of `ckpt`, checks its shape against `cfg`, and uploads it. embed_tokens and lm_head are
+ * stored as row chunks when larger than the storage binding limit (vocabTable.ts).
+ * @throws WeightShapeError naming the tensor, the expected and the actual shape (or the missing tensor);
+ *   DeviceLimitError / VocabChunkError when a buffer cannot fit the device limits.
  */
-export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: Checkpoint, onTensor?: (name: string) => void): Promise<ModelWeights> {
+export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: Checkpoint, onTensor?: (name: string) => void, opts: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const owned: GPUBuffer[] = [];
   let bytes = 0;
   const fetch = async (name: string, shape: number[]) => {
@@ -99,8 +112,14 @@ export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: 
     owned.push(b);
     return b;
   };
+  const table = async (name: string): Promise<VocabTable> => {
+    const t = await fetch(name, [cfg.vocabSize, C]);
+    const v = uploadVocabTable(ctx, t.bytes, t.dtype, cfg.vocabSize, C, name, opts.vocabChunkRows ?? DEFAULT_VOCAB_CHUNK_ROWS);
+    for (const c of v.chunks) owned.push(c.buffer);
+    return v;
+  };
   const C = cfg.hiddenSize;
-  const embed = await matrix('model.embed_tokens.weight', [cfg.vocabSize, C]);
+  const embed = await table('model.embed_tokens.weight');
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const linears = {} as Record<TargetModule, LinearWeights>;
@@ -125,13 +144,14 @@ export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: 
     });
   }
   const finalNorm = await vector('model.norm.weight', C);
-  const lmHead = cfg.tieWordEmbeddings ? embed : await matrix('lm_head.weight', [cfg.vocabSize, C]);
+  const lmHead = cfg.tieWordEmbeddings ? embed : await table('lm_head.weight');
   return {
     embed,
     layers,
     finalNorm,
     lmHead,
     bytes,
+    gpuBytes: owned.reduce((a, b) => a + b.size, 0),
     destroy: () => owned.forEach((b) => b.destroy()),
   };
 }

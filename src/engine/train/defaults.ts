@@ -5,6 +5,7 @@
  * run in shared/models/REFERENCE_RESULTS.md used r 8, α 16, lr 1e-3, batch 8, 3 epochs).
  */
 import type { ModelConfig } from '../../io/config/types';
+import { DEFAULT_BUDGET_BYTES, planMemory, type PlanLimits } from '../plan/memory';
 import { TARGET_MODULES, type TrainSettings } from './types';
 
 /** True for toy-sized models (hidden size ≤ 256). */
@@ -12,15 +13,25 @@ export function isToyModel(cfg: Pick<ModelConfig, 'hiddenSize'>): boolean {
   return cfg.hiddenSize <= 256;
 }
 
+/** What the defaults may know about the device, to decide on recompute (plan/memory.ts). */
+export interface DefaultsDevice {
+  readonly limits: PlanLimits;
+  /** bytes per value of the checkpoint's matrices (2 for BF16/F16, 4 for F32) */
+  readonly weightsDtypeBytes: number;
+  /** default 8 GiB */
+  readonly budgetBytes?: number;
+}
+
 /**
  * Settings a user starts from; every field is editable in the UI.
+ * recompute: false on toy models; on real models true unless `device` is given and the plan fits without it.
  * @param numExamples training examples (used to keep the batch no larger than the dataset)
  */
-export function defaultTrainSettings(cfg: ModelConfig, numExamples: number): TrainSettings {
+export function defaultTrainSettings(cfg: ModelConfig, numExamples: number, device?: DefaultsDevice): TrainSettings {
   const toy = isToyModel(cfg);
   const r = toy ? 8 : 128;
   const batchSize = Math.max(1, Math.min(toy ? 8 : 1, numExamples));
-  return {
+  const base = {
     lora: { r, alpha: 2 * r, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] },
     learningRate: toy ? 1e-3 : 1e-4,
     epochs: toy ? 3 : 1,
@@ -36,6 +47,11 @@ export function defaultTrainSettings(cfg: ModelConfig, numExamples: number): Tra
     adamEps: 1e-8,
     seed: 42,
   };
+  const plain: TrainSettings = { ...base, recompute: false };
+  if (toy) return plain;
+  if (!device) return { ...base, recompute: true };
+  const fits = planMemory(cfg, plain, device.weightsDtypeBytes, device.limits, device.budgetBytes ?? DEFAULT_BUDGET_BYTES).fits;
+  return { ...base, recompute: !fits };
 }
 
 /** Thrown for settings that cannot run; the message names the field and the allowed range. */
@@ -65,6 +81,7 @@ export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
   if (!(s.warmupRatio >= 0 && s.warmupRatio <= 1)) bad('Warmup ratio', `must be in [0, 1], got ${s.warmupRatio}`);
   if (!(s.weightDecay >= 0)) bad('Weight decay', `must be ≥ 0, got ${s.weightDecay}`);
   if (!(s.maxGradNorm >= 0)) bad('Max grad norm', `must be ≥ 0 (0 = no clipping), got ${s.maxGradNorm}`);
+  if (typeof s.recompute !== 'boolean') bad('Recompute', `must be true or false, got ${String(s.recompute)}`);
   if (s.lora.targetModules.length === 0) bad('Target modules', 'choose at least one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
   if (s.maxLength > cfg.maxPositionEmbeddings) bad('Max length', `${s.maxLength} exceeds the model's max_position_embeddings ${cfg.maxPositionEmbeddings}`);
   if (cfg.slidingWindow !== null && cfg.slidingWindow < s.maxLength) bad('Max length', `${s.maxLength} exceeds the model's sliding_window ${cfg.slidingWindow}; sliding-window attention is not implemented, so lower Max length to ≤ ${cfg.slidingWindow}`);

@@ -12,6 +12,9 @@ import { createActivations, type Activations } from '../model/activations';
 import { createLoraParams, readLoraAdapter, type LoraParams } from '../model/lora';
 import { destroyGpuModel, makeGpuModel, type GpuModel } from '../model/model';
 import { loadModelWeights } from '../model/weights';
+import { requirePlanFits, describePlan } from '../plan/advice';
+import { DEFAULT_BUDGET_BYTES, planMemory, type MemoryPlan } from '../plan/memory';
+import { DTYPE_BYTES } from '../../io/dtype';
 import { validateSettings } from './defaults';
 import { cosineWithWarmup, warmupSteps } from './schedule';
 import { evaluateLoss, trainStep } from './step';
@@ -30,6 +33,28 @@ export interface TrainJob {
   readonly padTokenId: number;
   onEvent(e: TrainEvent): void;
   readonly signal?: AbortSignal;
+  /** GPU memory the run may use, bytes (default 8 GiB); the memory plan must fit it. */
+  readonly budgetBytes?: number;
+}
+
+/**
+ * Bytes per value of a checkpoint's matrices, read from embed_tokens' dtype (2 for BF16/F16, 4 for F32).
+ * @throws Error when the checkpoint has no model.embed_tokens.weight or its dtype is not a float type the engine reads.
+ */
+export function checkpointWeightBytes(ckpt: Checkpoint): number {
+  const loc = ckpt.tensors.get('model.embed_tokens.weight');
+  if (!loc) throw new Error(`${ckpt.modelName}: tensor model.embed_tokens.weight is missing`);
+  const d = loc.info.dtype;
+  if (d !== 'BF16' && d !== 'F16' && d !== 'F32') throw new Error(`${ckpt.modelName}: model.embed_tokens.weight has dtype ${d}; expected BF16, F16 or F32`);
+  return DTYPE_BYTES[d];
+}
+
+/**
+ * The memory plan of a job (plan/memory.ts) for its settings, checkpoint dtype, device limits and budget.
+ * @throws Error as {@link checkpointWeightBytes}.
+ */
+export function planJob(job: Pick<TrainJob, 'ctx' | 'config' | 'base' | 'settings' | 'budgetBytes'>): MemoryPlan {
+  return planMemory(job.config, job.settings, checkpointWeightBytes(job.base), job.ctx.limits, job.budgetBytes ?? DEFAULT_BUDGET_BYTES);
 }
 
 /** Optimizer-step plan: which micro-batches form each step. */
@@ -56,13 +81,17 @@ function maxShape(batches: Iterable<Batch>): { B: number; T: number } {
 
 /**
  * Trains LoRA on Base and reports progress through job.onEvent; returns the adapter (also on cancel, with the
- * steps done so far).
- * @throws SettingsError for invalid settings, WeightShapeError for a checkpoint that does not match the config,
+ * steps done so far). The memory plan is checked before any GPU work.
+ * @throws SettingsError for invalid settings, MemoryPlanError (numbers + what to lower) when the plan does not fit
+ *   the device limits or the budget, WeightShapeError for a checkpoint that does not match the config,
  *   DeviceLimitError when a buffer exceeds the device limits.
  */
 export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
   const { ctx, config: cfg, settings: s, onEvent } = job;
   validateSettings(s, cfg);
+  const memPlan = planJob(job);
+  requirePlanFits(cfg, s, checkpointWeightBytes(job.base), ctx.limits, memPlan);
+  onEvent({ status: 'preparing', message: `memory plan:\n${describePlan(memPlan)}` });
   const train = job.train.filter((e) => e.labels.some((l) => l !== -100));
   if (train.length === 0) throw new Error('no training example has assistant tokens within Max length');
   if (train.length < job.train.length) onEvent({ status: 'preparing', message: `${job.train.length - train.length} examples have no assistant tokens within Max length and are skipped` });
@@ -70,11 +99,15 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
   const heldout = job.heldout?.length ? makeBatches(job.heldout, s.batchSize, { maxLength: s.maxLength, seed: 0, padTokenId: job.padTokenId, shuffle: false }) : [];
   const shape = maxShape([...plan.flat(), ...heldout]);
   onEvent({ status: 'preparing', message: `loading ${job.base.modelName} onto the GPU` });
-  let model: GpuModel = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.base));
-  const lora: LoraParams = createLoraParams(ctx, cfg, s.lora, { seed: s.seed });
-  const acts: Activations = createActivations(ctx, cfg, shape.B, shape.T, s.lora.r, s.lora.targetModules);
-  const normSq = createStorage(ctx, 4, 'grad-norm-sq');
+  let model: GpuModel | null = null;
+  let lora: LoraParams | null = null;
+  let acts: Activations | null = null;
+  let normSq: GPUBuffer | null = null;
   try {
+    model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.base));
+    lora = createLoraParams(ctx, cfg, s.lora, { seed: s.seed });
+    acts = createActivations(ctx, cfg, shape.B, shape.T, s.lora.r, s.lora.targetModules, { recompute: s.recompute });
+    normSq = createStorage(ctx, 4, 'grad-norm-sq');
     if (heldout.length) {
       onEvent({ status: 'evaluating', message: 'held-out loss of Base before training' });
       onEvent({ status: 'eval', model: 'base', when: 'before', loss: await evaluateLoss(ctx, model, acts, null, heldout, job.signal) });
@@ -105,6 +138,7 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
       onEvent({ status: 'eval', model: 'base+lora', when: 'after', loss: await evaluateLoss(ctx, model, acts, lora, heldout, job.signal) });
       if (job.instruct) {
         destroyGpuModel(model);
+        model = null;
         onEvent({ status: 'preparing', message: `loading ${job.instruct.modelName} onto the GPU` });
         model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
         onEvent({ status: 'evaluating', message: 'held-out loss of Instruct, then Instruct + grafted LoRA' });
@@ -116,9 +150,9 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
     onEvent({ status: 'done', finalLoss: last, steps: done });
     return adapter;
   } finally {
-    normSq.destroy();
-    acts.destroy();
-    lora.destroy();
-    destroyGpuModel(model);
+    normSq?.destroy();
+    acts?.destroy();
+    lora?.destroy();
+    if (model) destroyGpuModel(model);
   }
 }

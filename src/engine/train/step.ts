@@ -45,7 +45,8 @@ async function sumLosses(ctx: GpuContext, acts: Activations, M: number): Promise
 }
 
 /**
- * Runs forward + backward on each micro-batch (grads accumulate), then clips and applies AdamW once.
+ * Runs forward + backward on each micro-batch (grads accumulate), then clips and applies AdamW once (over every
+ * part of the LoRA buffers; the global norm sums all parts in a fixed order).
  * @throws Error when the micro-batches hold no label tokens (nothing to learn from).
  */
 export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams, micro: readonly Batch[], opt: OptimStep, normSq?: GPUBuffer): Promise<StepResult> {
@@ -55,24 +56,26 @@ export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activati
   let lossSum = 0;
   let tokens = 0;
   const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
-  zero.clearBuffer(lora.grads);
+  for (const part of lora.parts) zero.clearBuffer(part.grads);
   ctx.device.queue.submit([zero.finish()]);
   for (const b of micro) {
     const s = uploadBatch(ctx, model, acts, b);
     const enc = ctx.device.createCommandEncoder({ label: 'train.micro-batch' });
-    recordForward(ctx, enc, model, acts, lora, s, true, gradScale);
-    recordBackward(ctx, enc, model, acts, lora, s);
+    recordForward(ctx, enc, model, acts, lora, s);
+    recordBackward(ctx, enc, model, acts, lora, s, gradScale);
     await submitAndWait(ctx, [enc.finish()]);
     lossSum += await sumLosses(ctx, acts, b.batchSize * b.seqLen);
     tokens += b.batchSize * b.seqLen;
   }
   const nsq = normSq ?? createStorage(ctx, 4, 'grad-norm-sq');
   const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
-  sumOfSquares(ctx, enc, { n: lora.numel, x: lora.grads, out: nsq });
-  adamwStep(ctx, enc, {
-    n: lora.numel, params: lora.params, grads: lora.grads, m: lora.m, v: lora.v, gradNormSq: nsq,
-    maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step: opt.step,
-  });
+  lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: nsq, accumulate: k > 0 }));
+  for (const part of lora.parts) {
+    adamwStep(ctx, enc, {
+      n: part.numel, params: part.params, grads: part.grads, m: part.m, v: part.v, gradNormSq: nsq,
+      maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step: opt.step,
+    });
+  }
   await submitAndWait(ctx, [enc.finish()]);
   const gradNorm = Math.sqrt((await readF32(ctx, nsq, 0, 1))[0] as number);
   if (!normSq) nsq.destroy();
@@ -90,7 +93,7 @@ export async function evaluateLoss(ctx: GpuContext, model: GpuModel, acts: Activ
     if (signal?.aborted) break;
     const s = uploadBatch(ctx, model, acts, b);
     const enc = ctx.device.createCommandEncoder({ label: 'eval' });
-    recordForward(ctx, enc, model, acts, lora, s, false, 0);
+    recordForward(ctx, enc, model, acts, lora, s);
     await submitAndWait(ctx, [enc.finish()]);
     lossSum += await sumLosses(ctx, acts, b.batchSize * b.seqLen);
     items += b.numItems;

@@ -48,6 +48,12 @@ export interface TrainSettings {
   readonly adamEps: number;
   /** seed for LoRA init, shuffling and dropout */
   readonly seed: number;
+  /**
+   * Activation recomputation (gradient checkpointing, HF `gradient_checkpointing`): keep only each layer's input
+   * residual and re-run the layer's forward before its backward — about one extra forward of the decoder per step
+   * for activation memory ≈ 1/L (src/engine/plan/memory.ts shows both).
+   */
+  readonly recompute: boolean;
 }
 
 /** LoRA weights as trained, keyed by HF module path, e.g. "model.layers.0.self_attn.q_proj". */

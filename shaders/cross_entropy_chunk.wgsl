@@ -1,0 +1,118 @@
+// Cross-entropy over a vocabulary split into chunks (HF `ForCausalLMLoss` → torch `cross_entropy`, ignore_index
+// −100; the reduction is done by the caller). The caller computes the logits of vocabulary rows [v0, v0 + Vc) for
+// all M token rows into `logits` [M, Vc] f32, one chunk at a time, and calls:
+//   forward   per chunk, in vocabulary order: merges the chunk into each row's running (max, Σ exp(x − max)) — the
+//             online log-sum-exp of Milakov & Gimelshein 2018 — and keeps the target's logit when the target lies
+//             in the chunk. With FIRST the running values start from this chunk; with LAST it also writes
+//               lse_m  = max + log Σ exp(x − max)
+//               loss_m = lse_m − logit_m[target_m]          (0 on ignored rows; −1 for a target outside [0, V))
+//             One workgroup per row (2-D grid: row = wid.x + wid.y · num_workgroups.x); each thread keeps an online
+//             (max, sum) over a strided slice, merged by a fixed-order tree reduction (deterministic).
+//   backward  per chunk, after the last forward (logits of the chunk recomputed by the caller), in place:
+//               logits[m, i] ← (exp(logits[m, i] − lse_m) − [v0 + i = target_m]) · gradScale   (0 on ignored rows)
+//             One thread per element of [M, Vc] (2-D grid: i = gid.x + gid.y · num_workgroups.x · WG).
+// stats [M, 4] f32 per row: (running max, running Σ exp(x − max), target logit, lse).
+// Bindings (group 0):
+//   0 p        uniform     { M: u32, V: u32, v0: u32, Vc: u32, flags: u32 (bit 0 FIRST, bit 1 LAST), gradScale: f32 }
+//   1 logits   read_write  array<f32>  [M, Vc]   (forward reads it; backward overwrites it with dlogits)
+//   2 targets  read        array<i32>  [M]
+//   3 stats    read_write  array<f32>  [M, 4]
+//   4 losses   read_write  array<f32>  [M]      (written by forward on the LAST chunk)
+
+override WG: u32 = 256u;            // power of two
+const NEG: f32 = -1e30;
+const IGNORE: i32 = -100;
+
+struct Params { M: u32, V: u32, v0: u32, Vc: u32, flags: u32, gradScale: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> losses: array<f32>;
+
+var<workgroup> redMax: array<f32, WG>;
+var<workgroup> redSum: array<f32, WG>;
+var<workgroup> rowTarget: i32;
+
+fn valid(t: i32) -> bool {
+  return t >= 0 && u32(t) < p.V;
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.M) { return; }   // uniform per workgroup
+  if (li == 0u) { rowTarget = targets[row]; }
+  let tgt = workgroupUniformLoad(&rowTarget);
+  let first = (p.flags & 1u) != 0u;
+  let last = (p.flags & 2u) != 0u;
+  if (!valid(tgt)) {
+    if (li == 0u && last) {
+      losses[row] = select(-1.0, 0.0, tgt == IGNORE);
+      stats[row * 4u + 3u] = 0.0;
+    }
+    return;
+  }
+  let base = row * p.Vc;
+  var m = NEG;
+  var s = 0.0;
+  for (var i = li; i < p.Vc; i += WG) {
+    let x = logits[base + i];
+    if (x > m) {
+      s = s * exp(m - x) + 1.0;
+      m = x;
+    } else {
+      s += exp(x - m);
+    }
+  }
+  redMax[li] = m;
+  redSum[li] = s;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (li < stride) {
+      let m1 = redMax[li];
+      let m2 = redMax[li + stride];
+      let mm = max(m1, m2);
+      redSum[li] = redSum[li] * exp(m1 - mm) + redSum[li + stride] * exp(m2 - mm);
+      redMax[li] = mm;
+    }
+    workgroupBarrier();
+  }
+  if (li != 0u) { return; }
+  var runMax = redMax[0];
+  var runSum = redSum[0];
+  var tl = 0.0;
+  if (!first) {
+    let m0 = stats[row * 4u];
+    let mm = max(m0, runMax);
+    runSum = stats[row * 4u + 1u] * exp(m0 - mm) + runSum * exp(runMax - mm);
+    runMax = mm;
+    tl = stats[row * 4u + 2u];
+  }
+  let ut = u32(tgt);
+  if (ut >= p.v0 && ut - p.v0 < p.Vc) { tl = logits[base + ut - p.v0]; }
+  stats[row * 4u] = runMax;
+  stats[row * 4u + 1u] = runSum;
+  stats[row * 4u + 2u] = tl;
+  if (last) {
+    let lse = runMax + log(runSum);
+    stats[row * 4u + 3u] = lse;
+    losses[row] = lse - tl;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.M * p.Vc) { return; }
+  let row = i / p.Vc;
+  let col = i % p.Vc;
+  let tgt = targets[row];
+  if (!valid(tgt)) {
+    logits[i] = 0.0;
+    return;
+  }
+  let pr = exp(logits[i] - stats[row * 4u + 3u]) * p.gradScale;
+  logits[i] = select(pr, pr - p.gradScale, p.v0 + col == u32(tgt));
+}

@@ -1,0 +1,83 @@
+/**
+ * Cross-entropy over vocabulary chunks (shaders/cross_entropy_chunk.wgsl): the lm_head never materialises logits
+ * [M, V]; the caller computes one chunk of logits [M, Vc] at a time. Pass 1 (forward, every chunk in order) keeps an
+ * online log-sum-exp per row and yields loss and lse; pass 2 (backward, every chunk again, logits recomputed) turns
+ * a chunk into dlogits in place. Sources: HF transformers `loss/loss_utils.py` `ForCausalLMLoss`; Milakov &
+ * Gimelshein 2018 (online softmax normaliser); Liger-Kernel FusedLinearCrossEntropy; Wijmans et al. 2024 (CCE).
+ */
+import code from '../../../shaders/cross_entropy_chunk.wgsl?raw';
+import type { GpuContext } from '../gpu/context';
+import { packUniform, uniform } from '../gpu/buffers';
+import { requireBinding, requireSizes } from '../gpu/check';
+import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
+
+const WG = 256;
+const BINDINGS = ['uniform', 'rw', 'read', 'rw', 'rw'] as const;
+const forwardSpec: KernelSpec = { label: 'crossEntropyChunk.forward', code, entryPoint: 'forward', bindings: BINDINGS, constants: { WG } };
+const backwardSpec: KernelSpec = { label: 'crossEntropyChunk.backward', code, entryPoint: 'backward', bindings: BINDINGS, constants: { WG } };
+
+/** Floats per row of the stats buffer: running max, running Σ exp(x − max), target logit, lse. */
+export const CE_STATS_PER_ROW = 4;
+
+/** Shapes and buffers of one chunk call. */
+export interface CrossEntropyChunkArgs {
+  /** Token rows. */
+  readonly M: number;
+  /** Full vocabulary size (targets outside [0, V) other than −100 get loss −1). */
+  readonly V: number;
+  /** First vocabulary row of this chunk. */
+  readonly v0: number;
+  /** Vocabulary rows in this chunk; logits is [M, Vc]. */
+  readonly Vc: number;
+  /** f32 [M, Vc]: this chunk's logits (backward: overwritten with dlogits). */
+  readonly logits: Binding;
+  /** i32 [M]: shifted targets, −100 = ignore. */
+  readonly targets: Binding;
+  /** f32 [M, 4]: per-row running statistics (see CE_STATS_PER_ROW). */
+  readonly stats: Binding;
+  /** f32 [M]: per-row loss, written on the last chunk. */
+  readonly losses: Binding;
+}
+
+function check(ctx: GpuContext, label: string, a: CrossEntropyChunkArgs): void {
+  const { M, V, v0, Vc } = a;
+  requireSizes(label, { M, V, v0, Vc, 'M·Vc': M * Vc });
+  if (M < 1 || Vc < 1) throw new Error(`${label}: M and Vc must be ≥ 1, got M=${M}, Vc=${Vc}`);
+  if (v0 + Vc > V) throw new Error(`${label}: chunk rows [${v0}, ${v0 + Vc}) exceed the vocabulary V=${V}`);
+  requireBinding(ctx, label, `logits [M=${M}, Vc=${Vc}] f32`, a.logits, M * Vc * 4);
+  requireBinding(ctx, label, `targets [M=${M}] i32`, a.targets, M * 4);
+  requireBinding(ctx, label, `stats [M=${M}, 4] f32`, a.stats, M * CE_STATS_PER_ROW * 4);
+  requireBinding(ctx, label, `losses [M=${M}] f32`, a.losses, M * 4);
+}
+
+function params(ctx: GpuContext, a: CrossEntropyChunkArgs, flags: number, gradScale: number, label: string): GPUBuffer {
+  return uniform(ctx, packUniform([{ u32: a.M }, { u32: a.V }, { u32: a.v0 }, { u32: a.Vc }, { u32: flags }, { f32: gradScale }]), `${label}.params`);
+}
+
+/**
+ * Records pass 1 for one chunk: merges max/Σexp of logits[m, :] into stats[m] (starting afresh when `first`), keeps
+ * logits[m, target − v0] when the target is in the chunk; when `last`, writes lse[m] = max + log Σ exp(x − max) into
+ * stats[m, 3] and losses[m] = lse − target logit (0 where target = −100, −1 for any other target outside [0, V)).
+ * Call for chunks in vocabulary order covering [0, V) exactly once.
+ * @throws Error naming the argument when a size is invalid, the chunk leaves [0, V) or a binding is too small;
+ *   DeviceLimitError when a binding exceeds maxStorageBufferBindingSize.
+ */
+export function crossEntropyChunkForward(ctx: GpuContext, enc: GPUCommandEncoder, args: CrossEntropyChunkArgs & { readonly first: boolean; readonly last: boolean }): void {
+  check(ctx, forwardSpec.label, args);
+  const flags = (args.first ? 1 : 0) | (args.last ? 2 : 0);
+  const p = params(ctx, args, flags, 0, forwardSpec.label);
+  dispatch(ctx, enc, forwardSpec, [p, args.logits, args.targets, args.stats, args.losses], linearGrid(ctx, args.M, 1));
+}
+
+/**
+ * Records pass 2 for one chunk, in place: logits[m, i] ← (exp(logits[m, i] − lse[m]) − [v0 + i = target[m]])·gradScale,
+ * zero rows where the target is −100 or outside [0, V). Needs the stats of a completed pass 1.
+ * @param args.gradScale 1 / (label tokens of the whole optimizer step), finite.
+ * @throws Error as {@link crossEntropyChunkForward}, or for a non-finite gradScale.
+ */
+export function crossEntropyChunkBackward(ctx: GpuContext, enc: GPUCommandEncoder, args: CrossEntropyChunkArgs & { readonly gradScale: number }): void {
+  check(ctx, backwardSpec.label, args);
+  if (!Number.isFinite(args.gradScale)) throw new Error(`${backwardSpec.label}: gradScale must be finite, got ${args.gradScale}`);
+  const p = params(ctx, args, 0, args.gradScale, backwardSpec.label);
+  dispatch(ctx, enc, backwardSpec, [p, args.logits, args.targets, args.stats, args.losses], linearGrid(ctx, args.M * args.Vc, WG));
+}

@@ -1,0 +1,98 @@
+/**
+ * The loss head by vocabulary chunks: logits = h·Eᵀ (HF lm_head, no bias) and cross-entropy (HF ForCausalLMLoss),
+ * without ever holding logits [M, V]. Pass 1 computes each chunk's logits [M, Vc] into one scratch buffer and
+ * merges it into the per-row online log-sum-exp (loss and lse per row). Pass 2 (training) visits the chunks again
+ * in reverse order — the last chunk's logits are still in the scratch, the others are recomputed — turns each into
+ * dlogits = (softmax − onehot)·gradScale with the saved lse, and accumulates dH += dlogits·E_chunk.
+ * Cost: pass 1 = one head matmul; pass 2 = one dH matmul plus a recompute of all chunks but the last.
+ * Sources: Liger-Kernel FusedLinearCrossEntropy; Wijmans et al. 2024 "Cut Your Losses in Large-Vocabulary Language
+ * Models"; Milakov & Gimelshein 2018 (online softmax).
+ */
+import type { GpuContext } from '../gpu/context';
+import { submitAndWait } from '../gpu/context';
+import { readF32 } from '../gpu/buffers';
+import { crossEntropyChunkBackward, crossEntropyChunkForward } from '../kernels/crossEntropyChunk';
+import { matmul, matmulSkinny, MATMUL_SKINNY_MAX_M, type MatmulArgs } from '../kernels/matmul';
+import { vocabSlices, type VocabSlice, type VocabTable } from './vocabTable';
+
+/** Buffers the head reads and writes (M = B·T token rows). */
+export interface HeadBuffers {
+  /** f32 [M, C]: final-norm hidden states (input of lm_head). */
+  readonly h: GPUBuffer;
+  /** f32 [M, Vc] scratch: one chunk of logits, then of dlogits. */
+  readonly logits: GPUBuffer;
+  /** Vc: rows per compute chunk (from vocabChunks.vocabChunkRows for the allocated M). */
+  readonly chunkRows: number;
+  /** i32 [M]: shifted targets (−100 = ignore). */
+  readonly targets: GPUBuffer;
+  /** f32 [M, 4]: online log-sum-exp statistics (crossEntropyChunk.ts). */
+  readonly stats: GPUBuffer;
+  /** f32 [M]: per-row loss (nats; 0 on ignored rows). */
+  readonly losses: GPUBuffer;
+}
+
+function slicesFor(E: VocabTable, M: number, b: HeadBuffers): VocabSlice[] {
+  if (!(Number.isInteger(b.chunkRows) && b.chunkRows >= 1)) throw new Error(`lm_head: chunkRows must be a positive integer, got ${b.chunkRows}`);
+  if (b.logits.size < M * b.chunkRows * 4) throw new Error(`lm_head: the logits scratch holds ${b.logits.size} bytes, but M=${M} rows × ${b.chunkRows} vocabulary rows need ${M * b.chunkRows * 4}`);
+  return vocabSlices(E, b.chunkRows);
+}
+
+/** The tiled matmul, or its M ≤ 16 entry point for a few token rows (bit-identical; no 64-row tiles of padding). */
+function mm(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
+  (args.M <= MATMUL_SKINNY_MAX_M ? matmulSkinny : matmul)(ctx, enc, args);
+}
+
+function recordChunkLogits(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, s: VocabSlice): void {
+  mm(ctx, enc, { M, N: s.rows, K: E.cols, a: b.h, w: s.binding, wDtype: E.dtype, transB: true, out: b.logits });
+}
+
+/**
+ * Records pass 1: for every chunk in vocabulary order, logits chunk = h·E_chunkᵀ then the online log-sum-exp.
+ * On completion losses[m] = lse_m − logit_m[target_m] (0 where ignored) and stats[m, 3] = lse_m; the scratch holds
+ * the last chunk's logits.
+ * @throws Error when the scratch is smaller than [M, chunkRows]; kernel errors naming the tensor.
+ */
+export function recordHeadLoss(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers): void {
+  const slices = slicesFor(E, M, b);
+  slices.forEach((s, k) => {
+    recordChunkLogits(ctx, enc, E, M, b, s);
+    crossEntropyChunkForward(ctx, enc, {
+      M, V: E.rows, v0: s.row0, Vc: s.rows, logits: b.logits, targets: b.targets, stats: b.stats, losses: b.losses,
+      first: k === 0, last: k === slices.length - 1,
+    });
+  });
+}
+
+/**
+ * Records pass 2 after {@link recordHeadLoss} on the same buffers (nothing may write `b.logits` in between):
+ * dH (overwritten) = Σ_chunks dlogits_chunk·E_chunk with dlogits = (softmax − onehot)·gradScale.
+ * @param dH f32 [M, C]
+ * @param gradScale 1 / (label tokens of the optimizer step)
+ */
+export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, dH: GPUBuffer, gradScale: number): void {
+  const slices = slicesFor(E, M, b);
+  for (let k = slices.length - 1; k >= 0; k--) {
+    const s = slices[k] as VocabSlice;
+    if (k < slices.length - 1) recordChunkLogits(ctx, enc, E, M, b, s);
+    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits: b.logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale });
+    mm(ctx, enc, { M, N: E.cols, K: s.rows, a: b.logits, w: s.binding, wDtype: E.dtype, transB: false, out: dH, accumulate: k < slices.length - 1 });
+  }
+}
+
+/**
+ * Computes and reads back the full logits [M, V] chunk by chunk (for checks against reference logits on small
+ * vocabularies; M·V floats end up in CPU memory). Submits its own work.
+ * @returns f32 [M, V] row-major
+ */
+export async function readLogits(ctx: GpuContext, E: VocabTable, M: number, b: HeadBuffers): Promise<Float32Array> {
+  const V = E.rows;
+  const out = new Float32Array(M * V);
+  for (const s of slicesFor(E, M, b)) {
+    const enc = ctx.device.createCommandEncoder({ label: 'lm_head.read-logits' });
+    recordChunkLogits(ctx, enc, E, M, b, s);
+    await submitAndWait(ctx, [enc.finish()]);
+    const chunk = await readF32(ctx, b.logits, 0, M * s.rows);
+    for (let m = 0; m < M; m++) out.set(chunk.subarray(m * s.rows, (m + 1) * s.rows), m * V + s.row0);
+  }
+  return out;
+}

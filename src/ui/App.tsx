@@ -1,0 +1,47 @@
+/**
+ * The studio page: four numbered sections following the user's path — models & data, similarity, training, export.
+ */
+import type { ReactNode } from 'react';
+import { DropZone } from './DropZone';
+import { ExportPanel } from './ExportPanel';
+import { ModelsView } from './ModelsView';
+import { SimilarityPanel } from './SimilarityPanel';
+import { TrainPanel } from './TrainPanel';
+
+function Section({ n, title, children }: { n: number; title: string; children: ReactNode }) {
+  return (
+    <section className="card" aria-labelledby={`section-${n}`}>
+      <h2 id={`section-${n}`}>
+        <span className="step-no">{n}</span> {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
+/** The whole app. */
+export function App() {
+  return (
+    <>
+      <header>
+        <h1>Shadow-FT Studio</h1>
+        <p className="tagline">Train LoRA on the Base model, graft it onto the Instruct model — on your GPU, in your browser.</p>
+      </header>
+      <main>
+        <Section n={1} title="Models and data">
+          <DropZone />
+          <ModelsView />
+        </Section>
+        <Section n={2} title="Similarity of Base and Instruct">
+          <SimilarityPanel />
+        </Section>
+        <Section n={3} title="Train LoRA on Base">
+          <TrainPanel />
+        </Section>
+        <Section n={4} title="Export the graft">
+          <ExportPanel />
+        </Section>
+      </main>
+    </>
+  );
+}

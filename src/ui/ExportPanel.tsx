@@ -1,0 +1,80 @@
+/**
+ * Export the graft: the PEFT adapter for the Instruct model (zip), the merged Instruct model W_I + s·B·A (zip), and,
+ * where the File System Access API exists, "Save to folder…" which streams both into a chosen directory.
+ */
+import { useStudio } from '../store';
+import { saveBlob } from './download';
+import { formatBytes, formatPercent } from './format';
+
+/** window.showDirectoryPicker (Chromium); absent from TypeScript's DOM lib. */
+type DirectoryPicker = (options?: { mode?: 'read' | 'readwrite'; id?: string }) => Promise<FileSystemDirectoryHandle>;
+
+function directoryPicker(): DirectoryPicker | null {
+  const w = window as Window & { showDirectoryPicker?: DirectoryPicker };
+  return typeof w.showDirectoryPicker === 'function' ? w.showDirectoryPicker.bind(window) : null;
+}
+
+/** The export section. */
+export function ExportPanel() {
+  const lastRun = useStudio((s) => s.lastRun);
+  const session = useStudio((s) => s.session);
+  const exporting = useStudio((s) => s.exporting);
+  const exportAdapter = useStudio((s) => s.exportAdapter);
+  const exportMerged = useStudio((s) => s.exportMerged);
+  const saveToFolder = useStudio((s) => s.saveToFolder);
+  const cancelExport = useStudio((s) => s.cancelExport);
+  const busy = exporting.kind !== null;
+  const picker = directoryPicker();
+  const instructLoaded = session?.pairReady === true && session.instruct?.name === lastRun?.outcome.instructModel;
+  if (!lastRun) return <p className="muted">Train an adapter first; its exports appear here.</p>;
+  const o = lastRun.outcome;
+  const p = exporting.progress;
+  return (
+    <div>
+      <p className="muted">
+        Adapter trained on <b>{o.baseModel}</b> for <b>{o.instructModel}</b>: rank {o.settings.lora.r}, α {o.settings.lora.alpha}
+        {o.settings.lora.useRslora ? ' (rsLoRA)' : ''}, {o.settings.lora.targetModules.join(', ')}, {o.steps} steps.
+      </p>
+      <div className="row">
+        <button type="button" className="primary" disabled={busy} onClick={() => void exportAdapter().then((z) => z && saveBlob(z.blob, z.fileName))}>
+          Download adapter
+        </button>
+        <button type="button" disabled={busy || !instructLoaded} onClick={() => void exportMerged().then((z) => z && saveBlob(z.blob, z.fileName))}>
+          Download merged model
+        </button>
+        {picker && (
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() =>
+              void picker({ mode: 'readwrite', id: 'shadowft-export' }).then(
+                (dir) => saveToFolder(dir),
+                () => undefined, // the user closed the picker
+              )
+            }
+          >
+            Save to folder…
+          </button>
+        )}
+        {busy && (
+          <button type="button" onClick={cancelExport}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {!instructLoaded && <p className="muted">Load {o.instructModel} (with its Base) again to export the merged model.</p>}
+      {busy && (
+        <div className="progress-line" data-testid="export-progress">
+          <progress value={p?.bytesDone ?? 0} max={p?.bytesTotal || 1} />
+          <span className="muted">{p ? `${p.file}: ${formatPercent(p.bytesDone, p.bytesTotal)} of ${formatBytes(p.bytesTotal)}` : `preparing the ${exporting.kind} export…`}</span>
+        </div>
+      )}
+      {exporting.message && <p className="muted" data-testid="export-message">{exporting.message}</p>}
+      {exporting.error && (
+        <p className="errors" role="alert">
+          {exporting.error}
+        </p>
+      )}
+    </div>
+  );
+}

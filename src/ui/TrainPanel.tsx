@@ -1,0 +1,71 @@
+/**
+ * Train LoRA on Base: the GPU, the settings form (defaults from the engine), Start training / Cancel, and progress.
+ */
+import { useCallback, useState } from 'react';
+import { useStudio } from '../store';
+import { GpuPanel } from './GpuPanel';
+import { MemoryPlanPanel } from './MemoryPlanPanel';
+import { SettingsForm } from './SettingsForm';
+import { TrainProgress } from './TrainProgress';
+
+/** The training section. */
+export function TrainPanel() {
+  const settings = useStudio((s) => s.settings);
+  const setSettings = useStudio((s) => s.setSettings);
+  const resetSettings = useStudio((s) => s.resetSettings);
+  const hasDefaults = useStudio((s) => s.defaults !== null);
+  const session = useStudio((s) => s.session);
+  const run = useStudio((s) => s.run);
+  const lastRun = useStudio((s) => s.lastRun);
+  const start = useStudio((s) => s.startTraining);
+  const cancel = useStudio((s) => s.cancelTraining);
+  const gpuReady = useStudio((s) => s.gpu.status === 'ready');
+  const planBlocks = useStudio((s) => s.memory.view !== null && (s.memory.view.settingsError !== null || !s.memory.view.plan.fits));
+  const [valid, setValid] = useState(true);
+  const onValidChange = useCallback((v: boolean) => setValid(v), []);
+  const running = run.status === 'running';
+  const ready = session?.pairReady === true && session.trainExamples > 0;
+  const why = !session?.pairReady
+    ? 'Load a Base and an Instruct model first.'
+    : session.trainExamples === 0
+      ? 'Drop a training dataset first.'
+      : !gpuReady
+        ? 'WebGPU is needed to train.'
+        : !valid
+          ? 'Fix the highlighted settings.'
+          : planBlocks
+            ? 'Fix the settings above: they do not pass the checks or the memory plan.'
+            : null;
+  return (
+    <div>
+      <GpuPanel />
+      {session?.pairReady && (
+        <p className="muted">
+          LoRA on <b>{session.base?.name}</b> with the chat template of <b>{session.instruct?.name}</b>: {session.trainExamples} training
+          examples{session.heldoutExamples > 0 ? `, ${session.heldoutExamples} held-out` : ''}.
+        </p>
+      )}
+      {settings ? (
+        <SettingsForm settings={settings} onChange={setSettings} onValidChange={onValidChange} disabled={running} />
+      ) : (
+        <p className="muted">The settings appear once a model pair is loaded.</p>
+      )}
+      {settings && <MemoryPlanPanel />}
+      <div className="row">
+        <button type="button" className="primary" onClick={() => void start()} disabled={running || !ready || !gpuReady || !valid || planBlocks || !settings}>
+          Start training
+        </button>
+        {running && (
+          <button type="button" onClick={cancel}>
+            Cancel
+          </button>
+        )}
+        <button type="button" onClick={resetSettings} disabled={running || !hasDefaults}>
+          Reset to defaults
+        </button>
+        {why && !running && <span className="muted">{why}</span>}
+      </div>
+      <TrainProgress run={run} last={lastRun} />
+    </div>
+  );
+}

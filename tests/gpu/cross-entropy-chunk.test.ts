@@ -1,0 +1,90 @@
+/**
+ * shaders/cross_entropy_chunk.wgsl against the f64 references: the per-row loss after all chunks must equal torch
+ * cross_entropy over the full row (reference/crossEntropy.ts), the lse the chunked f64 reference, and each chunk's
+ * dlogits the full-row softmax − onehot (times gradScale). Chunk widths below, equal to and not multiples of the
+ * 256-thread workgroup; ignored and out-of-range targets.
+ */
+import { describe, expect, it } from 'vitest';
+import { testGpu } from './device';
+import { expectClose, randomF32 } from './compare';
+import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
+import { submitAndWait } from '../../src/engine/gpu/context';
+import { CE_STATS_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkForward } from '../../src/engine/kernels/crossEntropyChunk';
+import { IGNORE_INDEX } from '../../src/engine/kernels/crossEntropy';
+import { crossEntropyBackwardRef, crossEntropyRef } from '../../src/engine/reference/crossEntropy';
+import { crossEntropyChunkedRef } from '../../src/engine/reference/crossEntropyChunk';
+
+/** Columns [v0, v0 + Vc) of a row-major [M, V] matrix. */
+function columns(x: ArrayLike<number>, M: number, V: number, v0: number, Vc: number): Float32Array {
+  const out = new Float32Array(M * Vc);
+  for (let m = 0; m < M; m++) for (let i = 0; i < Vc; i++) out[m * Vc + i] = x[m * V + v0 + i] as number;
+  return out;
+}
+
+/** Runs pass 1 over all chunks, then pass 2 on every chunk; returns losses, stats and the dlogits [M, V]. */
+async function run(M: number, V: number, Vc: number, logits: Float32Array, targets: Int32Array, gradScale: number) {
+  const ctx = await testGpu();
+  const tb = uploadStorage(ctx, targets, 'targets');
+  const stats = createStorage(ctx, M * CE_STATS_PER_ROW * 4, 'stats');
+  const losses = uploadStorage(ctx, new Float32Array(M).fill(123), 'losses');
+  const chunks: { v0: number; Vc: number; buf: GPUBuffer }[] = [];
+  for (let v0 = 0; v0 < V; v0 += Vc) {
+    const w = Math.min(Vc, V - v0);
+    chunks.push({ v0, Vc: w, buf: uploadStorage(ctx, columns(logits, M, V, v0, w), `chunk${v0}`) });
+  }
+  const enc = ctx.device.createCommandEncoder();
+  chunks.forEach((c, k) => crossEntropyChunkForward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, first: k === 0, last: k === chunks.length - 1 }));
+  for (const c of chunks) crossEntropyChunkBackward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, gradScale });
+  await submitAndWait(ctx, [enc.finish()]);
+  const d = new Float32Array(M * V);
+  for (const c of chunks) {
+    const g = await readF32(ctx, c.buf);
+    for (let m = 0; m < M; m++) d.set(g.subarray(m * c.Vc, (m + 1) * c.Vc), m * V + c.v0);
+  }
+  const res = { losses: await readF32(ctx, losses), stats: await readF32(ctx, stats), dlogits: d };
+  for (const b of [tb, stats, losses, ...chunks.map((c) => c.buf)]) b.destroy();
+  return res;
+}
+
+function makeTargets(M: number, V: number): Int32Array {
+  return Int32Array.from({ length: M }, (_, m) => (m % 4 === 1 ? IGNORE_INDEX : m === 0 ? V - 1 : m === 2 ? 0 : (m * 7919) % V));
+}
+
+describe('crossEntropyChunk (online log-sum-exp over vocabulary chunks)', () => {
+  it.each([
+    [7, 257, 64, 4],
+    [3, 5000, 1024, 6],
+    [5, 300, 7, 30],
+    [2, 600, 600, 2],
+    [6, 1000, 333, 1],
+  ])('M=%i V=%i Vc=%i (logit scale %f): loss = full-row cross-entropy, dlogits = softmax − onehot', async (M, V, Vc, scale) => {
+    const logits = randomF32(M * V, V + M + Vc, scale);
+    const targets = makeTargets(M, V);
+    const gradScale = 1 / Math.max(1, targets.filter((t) => t !== IGNORE_INDEX).length);
+    const r = await run(M, V, Vc, logits, targets, gradScale);
+    const lossTol = 1e-5 * Math.max(1, Math.log(V) + 2 * scale);
+    expectClose(r.losses, crossEntropyRef(M, V, logits, targets), lossTol, 1e-5, `loss M=${M} V=${V} Vc=${Vc}`);
+    const { lse } = crossEntropyChunkedRef(M, V, Vc, logits, targets);
+    const gotLse = Array.from({ length: M }, (_, m) => (targets[m] === IGNORE_INDEX ? 0 : (r.stats[m * CE_STATS_PER_ROW + 3] as number)));
+    expectClose(gotLse, lse, lossTol, 1e-6, `lse M=${M} V=${V} Vc=${Vc}`);
+    expectClose(r.dlogits, crossEntropyBackwardRef(M, V, logits, targets, gradScale), 1e-6 * gradScale, 1e-5, `dlogits M=${M} V=${V} Vc=${Vc}`);
+  });
+
+  it('an out-of-range target gives loss −1 and a zero gradient row; an ignored one 0 and zeros', async () => {
+    const [M, V] = [3, 10];
+    const logits = randomF32(M * V, 5);
+    const r = await run(M, V, 4, logits, Int32Array.from([2, 10, IGNORE_INDEX]), 0.5);
+    expect(Array.from(r.losses.subarray(1))).toEqual([-1, 0]);
+    expect(Array.from(r.dlogits.subarray(V))).toEqual(new Array(2 * V).fill(0));
+  });
+
+  it('names the argument when a chunk leaves the vocabulary or a binding is too small', async () => {
+    const ctx = await testGpu();
+    const b = createStorage(ctx, 64, 'b');
+    const enc = ctx.device.createCommandEncoder();
+    const args = { M: 2, V: 10, v0: 8, Vc: 4, logits: b, targets: b, stats: b, losses: b, first: true, last: true };
+    expect(() => crossEntropyChunkForward(ctx, enc, args)).toThrow(/chunk rows \[8, 12\) exceed the vocabulary V=10/);
+    expect(() => crossEntropyChunkForward(ctx, enc, { ...args, v0: 0, Vc: 10 })).toThrow(/logits \[M=2, Vc=10\] f32 needs 80 bytes/);
+    enc.finish();
+  });
+});
