@@ -55,7 +55,7 @@ export async function openCheckpoint(model: ModelFiles): Promise<Checkpoint> {
     }
     if (!index.weight_map || typeof index.weight_map !== 'object') throw new CheckpointError(`${model.name}/model.safetensors.index.json has no weight_map`);
     weightMap = index.weight_map;
-    fileNames = [...new Set(Object.values(weightMap))];
+    fileNames = [...new Set(Object.values(weightMap))].sort();
   } else if (model.files.has('model.safetensors')) {
     fileNames = ['model.safetensors'];
   } else {
