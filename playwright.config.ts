@@ -26,7 +26,8 @@ export default defineConfig({
   webServer: {
     command: 'npx vite build && npx vite preview --host 127.0.0.1 --port 4173 --strictPort',
     url: 'http://127.0.0.1:4173',
-    reuseExistingServer: !process.env['CI'],
+    // Always build and serve afresh: reusing a server left running would test a stale dist/ (PW_REUSE_SERVER=1 to opt in).
+    reuseExistingServer: process.env['PW_REUSE_SERVER'] === '1',
     timeout: 180_000,
     stdout: 'ignore',
     stderr: 'pipe',

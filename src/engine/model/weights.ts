@@ -119,39 +119,45 @@ export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: 
     return v;
   };
   const C = cfg.hiddenSize;
-  const embed = await table('model.embed_tokens.weight');
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < cfg.numLayers; l++) {
-    const linears = {} as Record<TargetModule, LinearWeights>;
-    for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
-      const path = modulePath(l, m);
-      const [out, inF] = linearShape(cfg, m);
-      const hasBias = m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
-      linears[m] = {
-        name: path,
-        w: await matrix(`${path}.weight`, [out, inF]),
-        bias: hasBias ? await vector(`${path}.bias`, out) : null,
-        inFeatures: inF,
-        outFeatures: out,
-      };
+  try {
+    const embed = await table('model.embed_tokens.weight');
+    const layers: LayerWeights[] = [];
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const linears = {} as Record<TargetModule, LinearWeights>;
+      for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
+        const path = modulePath(l, m);
+        const [out, inF] = linearShape(cfg, m);
+        const hasBias = m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
+        linears[m] = {
+          name: path,
+          w: await matrix(`${path}.weight`, [out, inF]),
+          bias: hasBias ? await vector(`${path}.bias`, out) : null,
+          inFeatures: inF,
+          outFeatures: out,
+        };
+      }
+      layers.push({
+        inputNorm: await vector(`model.layers.${l}.input_layernorm.weight`, C),
+        postAttentionNorm: await vector(`model.layers.${l}.post_attention_layernorm.weight`, C),
+        qNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.q_norm.weight`, cfg.headDim) : null,
+        kNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.k_norm.weight`, cfg.headDim) : null,
+        linears,
+      });
     }
-    layers.push({
-      inputNorm: await vector(`model.layers.${l}.input_layernorm.weight`, C),
-      postAttentionNorm: await vector(`model.layers.${l}.post_attention_layernorm.weight`, C),
-      qNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.q_norm.weight`, cfg.headDim) : null,
-      kNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.k_norm.weight`, cfg.headDim) : null,
-      linears,
-    });
+    const finalNorm = await vector('model.norm.weight', C);
+    const lmHead = cfg.tieWordEmbeddings ? embed : await table('lm_head.weight');
+    return {
+      embed,
+      layers,
+      finalNorm,
+      lmHead,
+      bytes,
+      gpuBytes: owned.reduce((a, b) => a + b.size, 0),
+      destroy: () => owned.forEach((b) => b.destroy()),
+    };
+  } catch (e) {
+    // Free what was uploaded before the failure (a real-size model is gigabytes).
+    owned.forEach((b) => b.destroy());
+    throw e;
   }
-  const finalNorm = await vector('model.norm.weight', C);
-  const lmHead = cfg.tieWordEmbeddings ? embed : await table('lm_head.weight');
-  return {
-    embed,
-    layers,
-    finalNorm,
-    lmHead,
-    bytes,
-    gpuBytes: owned.reduce((a, b) => a + b.size, 0),
-    destroy: () => owned.forEach((b) => b.destroy()),
-  };
 }
