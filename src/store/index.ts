@@ -1,17 +1,19 @@
 /**
- * The studio store: zustand slices combined into one store (files, gpu, similarity, training, memory plan, export).
+ * The studio store: zustand slices combined into one store (files, gpu, similarity, training, memory plan, export,
+ * GPU check).
  * Components read it with `useStudio(selector)` and call its actions; only the slices talk to the worker.
  */
 import { create } from 'zustand';
 import { createExportSlice } from './exportSlice';
 import { createFilesSlice } from './filesSlice';
+import { createGpuCheckSlice } from './gpuCheckSlice';
 import { createGpuSlice } from './gpuSlice';
 import { createPlanSlice } from './planSlice';
 import { createSimilaritySlice } from './similaritySlice';
 import { createTrainingSlice } from './trainingSlice';
 import type { StudioState } from './types';
 
-export type { EvalLoss, OpStatus, StepPoint, StudioState, TrainingRecord, TrainingRun } from './types';
+export type { EvalLoss, GpuCheckState, ModelCheckView, OpStatus, StepPoint, StudioState, TrainingRecord, TrainingRun } from './types';
 export { hydrate, persistChanges } from './persist';
 
 /** The store hook (and its API: useStudio.getState(), useStudio.subscribe()). */
@@ -22,4 +24,5 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createTrainingSlice(...a),
   ...createPlanSlice(...a),
   ...createExportSlice(...a),
+  ...createGpuCheckSlice(...a),
 }));

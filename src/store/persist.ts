@@ -8,7 +8,7 @@ import type { StoreApi } from 'zustand';
 import { engineClient, type SimilarityResult, type TrainSettings } from '../worker/client';
 import type { StudioState, TrainingRecord } from './types';
 
-const VERSION = 1;
+const VERSION = 2; // 2: TrainSettings gained `recompute`
 
 /** What is stored under each key. */
 interface Persisted {

@@ -4,7 +4,8 @@
  */
 import type { StateCreator } from 'zustand';
 import type {
-  DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome, TrainSettings,
+  AdapterSummary, CheckRow, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
+  TrainSettings,
 } from '../worker/client';
 
 /** Status of a long operation. */
@@ -108,8 +109,40 @@ export interface PlanSlice {
   refreshPlan(): Promise<void>;
 }
 
+/** One fixture model of the GPU check as it streams in. */
+export interface ModelCheckView {
+  readonly name: string;
+  readonly status: 'waiting' | 'running' | 'done' | 'error';
+  /** Rows in the order the engine produced them. */
+  readonly rows: readonly CheckRow[];
+  /** Files fetched, their bytes and how they were verified against the manifest (null until fetched). */
+  readonly fetched: { readonly files: number; readonly bytes: number; readonly verified: 'sha256' | 'size' } | null;
+  readonly error: string | null;
+  /** Wall time of fetch + check, seconds (null until it ends). */
+  readonly seconds: number | null;
+}
+
+/** The "Check this GPU" run: the bundled golden fixtures on the worker's adapter (not persisted). */
+export interface GpuCheckState {
+  readonly status: OpStatus;
+  readonly adapter: AdapterSummary | null;
+  readonly models: readonly ModelCheckView[];
+  /** An error that stopped the whole check (manifest, device, busy GPU). Per-model errors are in `models`. */
+  readonly error: string | null;
+  /** Wall time of the whole check, seconds (null until it ends). */
+  readonly seconds: number | null;
+}
+
+/** The GPU self-test against the bundled fixtures. */
+export interface GpuCheckSlice {
+  gpuCheck: GpuCheckState;
+  /** Starts the check (no-op while it or training runs). */
+  startGpuCheck(): Promise<void>;
+  cancelGpuCheck(): void;
+}
+
 /** The whole store. */
-export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice;
+export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

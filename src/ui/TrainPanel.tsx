@@ -1,8 +1,9 @@
 /**
- * Train LoRA on Base: the GPU, the settings form (defaults from the engine), Start training / Cancel, and progress.
+ * Train LoRA on Base: the GPU (and its fixture check), the settings form (defaults from the engine), Start training / Cancel, and progress.
  */
 import { useCallback, useState } from 'react';
 import { useStudio } from '../store';
+import { GpuCheckPanel } from './GpuCheckPanel';
 import { GpuPanel } from './GpuPanel';
 import { MemoryPlanPanel } from './MemoryPlanPanel';
 import { SettingsForm } from './SettingsForm';
@@ -20,6 +21,7 @@ export function TrainPanel() {
   const start = useStudio((s) => s.startTraining);
   const cancel = useStudio((s) => s.cancelTraining);
   const gpuReady = useStudio((s) => s.gpu.status === 'ready');
+  const checking = useStudio((s) => s.gpuCheck.status === 'running');
   const planBlocks = useStudio((s) => s.memory.view !== null && (s.memory.view.settingsError !== null || !s.memory.view.plan.fits));
   const [valid, setValid] = useState(true);
   const onValidChange = useCallback((v: boolean) => setValid(v), []);
@@ -31,14 +33,17 @@ export function TrainPanel() {
       ? 'Drop a training dataset first.'
       : !gpuReady
         ? 'WebGPU is needed to train.'
-        : !valid
-          ? 'Fix the highlighted settings.'
-          : planBlocks
-            ? 'Fix the settings above: they do not pass the checks or the memory plan.'
-            : null;
+        : checking
+          ? 'The GPU check is running; train when it has finished.'
+          : !valid
+            ? 'Fix the highlighted settings.'
+            : planBlocks
+              ? 'Fix the settings above: they do not pass the checks or the memory plan.'
+              : null;
   return (
     <div>
       <GpuPanel />
+      <GpuCheckPanel />
       {session?.pairReady && (
         <p className="muted">
           LoRA on <b>{session.base?.name}</b> with the chat template of <b>{session.instruct?.name}</b>: {session.trainExamples} training
@@ -52,7 +57,7 @@ export function TrainPanel() {
       )}
       {settings && <MemoryPlanPanel />}
       <div className="row">
-        <button type="button" className="primary" onClick={() => void start()} disabled={running || !ready || !gpuReady || !valid || planBlocks || !settings}>
+        <button type="button" className="primary" onClick={() => void start()} disabled={running || checking || !ready || !gpuReady || !valid || planBlocks || !settings}>
           Start training
         </button>
         {running && (

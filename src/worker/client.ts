@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
-  TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, MemoryPlanView,
+  TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
 } from './protocol';
 
 export type * from './protocol';
@@ -83,6 +83,14 @@ export const engineClient = {
 
   train(settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<TrainOutcome> {
     return cancellable(signal, (id) => engine().train(id, settings, Comlink.proxy(onEvent)));
+  },
+
+  /**
+   * Runs the bundled golden fixtures on the worker's GPU (refused while training runs), streaming rows to `onProgress`.
+   * @param root absolute URL of the fixtures folder, ending with "/".
+   */
+  checkGpu(root: string, onProgress: (p: GpuCheckProgress) => void, signal?: AbortSignal): Promise<GpuCheckResult> {
+    return cancellable(signal, (id) => engine().checkGpu(id, root, Comlink.proxy(onProgress)));
   },
 
   restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {

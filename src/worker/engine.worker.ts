@@ -13,6 +13,7 @@ import { createGpuContext, type AdapterSummary, type DeviceLimits, type GpuConte
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import type { DroppedFile } from '../io/folder';
 import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type TrainedAdapter } from './exports';
+import { runGpuCheck, type GpuCheckProgress, type GpuCheckResult } from './gpuCheck';
 import { Session, type SessionSummary } from './session';
 import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 
@@ -41,6 +42,8 @@ const controllers = new Map<number, AbortController>();
 const lostListeners = new Set<(message: string) => void>();
 let gpuPromise: Promise<GpuContext> | null = null;
 let trained: TrainedAdapter | null = null;
+/** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
+let gpuJob: string | null = null;
 
 /** The GPU context, created once; forgotten when the device is lost so the next call makes a new one. */
 function gpu(): Promise<GpuContext> {
@@ -69,6 +72,20 @@ async function withOp<T>(opId: number, f: (signal: AbortSignal) => Promise<T>): 
     return await f(c.signal);
   } finally {
     controllers.delete(opId);
+  }
+}
+
+/**
+ * Runs `f` as the only long GPU job (training and the GPU check share the device and its pipelines).
+ * @throws Error naming the running job when another one holds the GPU.
+ */
+async function exclusive<T>(job: string, f: () => Promise<T>): Promise<T> {
+  if (gpuJob) throw new Error(`The GPU is busy with ${gpuJob}: wait for it to finish or cancel it, then start ${job}.`);
+  gpuJob = job;
+  try {
+    return await f();
+  } finally {
+    gpuJob = null;
   }
 }
 
@@ -145,12 +162,23 @@ export const api = {
 
   /** Trains LoRA on the Base; every TrainEvent goes to `onEvent`. The adapter is kept for the exports. */
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
-    return withOp(opId, async (signal) => {
-      const ctx = await gpu();
-      const r = await trainOnSession(session, ctx, settings, onEvent, signal);
-      trained = r.trained;
-      return r.outcome;
-    });
+    return withOp(opId, (signal) =>
+      exclusive('training', async () => {
+        const ctx = await gpu();
+        const r = await trainOnSession(session, ctx, settings, onEvent, signal);
+        trained = r.trained;
+        return r.outcome;
+      }),
+    );
+  },
+
+  /**
+   * "Check this GPU": runs the bundled golden fixtures (`root`/manifest.json) on this worker's device, streaming
+   * every row (gpuCheck.ts). Never runs while training does. @throws GpuCheckError, the busy Error, or AbortError.
+   * @param root absolute URL of the fixtures folder, ending with "/".
+   */
+  checkGpu(opId: number, root: string, onProgress: (p: GpuCheckProgress) => void): Promise<GpuCheckResult> {
+    return withOp(opId, (signal) => exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
   },
 
   /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */

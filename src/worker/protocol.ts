@@ -6,6 +6,7 @@
  */
 import type { api, SimilarityProgressEvent } from './engine.worker';
 import type { ExportProgress } from './exports';
+import type { GpuCheckProgress } from './gpuCheck';
 import type { TrainEvent } from '../engine/train/types';
 
 /** The worker API as seen from the main thread (every method returns a Promise there). */
@@ -13,6 +14,8 @@ export type EngineApi = typeof api;
 
 export type { GpuInfo, SimilarityProgressEvent, SimilarityResult } from './engine.worker';
 export type { ExportedZip, ExportProgress } from './exports';
+export type { GpuCheckProgress, GpuCheckResult, ModelCheckResult } from './gpuCheck';
+export type { CheckRow } from '../engine/check/compare';
 export type { DatasetSummary, ModelSummary, SessionSummary } from './session';
 export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from './training';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
@@ -23,4 +26,4 @@ export type { LoraSettings, TargetModule, TrainEvent, TrainSettings } from '../e
 export { TARGET_MODULES } from '../engine/train/types';
 
 /** Every progress event any worker operation reports, discriminated on `status`. */
-export type EngineProgress = SimilarityProgressEvent | TrainEvent | ExportProgress;
+export type EngineProgress = SimilarityProgressEvent | TrainEvent | ExportProgress | GpuCheckProgress;
