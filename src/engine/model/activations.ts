@@ -81,6 +81,9 @@ export interface Activations {
   readonly dUp: GPUBuffer;
   readonly dAct: GPUBuffer;
   readonly dU: GPUBuffer;
+  /** LoRA dropout scratch [M, max(C, I, H·D)]: dropout(x) of the current linear, and its gradient (null without dropout) */
+  readonly dropX: GPUBuffer | null;
+  readonly dropDX: GPUBuffer | null;
   /** bytes allocated */
   readonly bytes: number;
   destroy(): void;
@@ -94,6 +97,8 @@ export interface ActivationOptions {
   readonly recompute?: boolean;
   /** Most vocabulary rows per head chunk (default 16384); the device limits may lower it. */
   readonly vocabChunkRows?: number;
+  /** Allocate the LoRA-dropout scratch (dropX, dropDX) — needed when lora_dropout > 0 (default false). */
+  readonly dropout?: boolean;
 }
 
 /** The activations of layer `l` (the shared set when acts.recompute). */
@@ -183,6 +188,8 @@ export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: numbe
     dUp: bw(M * I, 'grad.up'),
     dAct: bw(M * I, 'grad.act'),
     dU: bw(M * Math.max(r, 1), 'grad.lora_u'),
+    dropX: opts.dropout ? f32(M * Math.max(C, I, H * D), 'act.lora_dropout_x') : null,
+    dropDX: opts.dropout && withBackward ? f32(M * Math.max(C, I, H * D), 'grad.lora_dropout_x') : null,
     bytes,
     destroy: () => owned.forEach((b) => b.destroy()),
   };

@@ -10,7 +10,8 @@ import { attentionBackward, attentionForward } from '../kernels/attention';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm';
 import { ropeBackward, ropeForward } from '../kernels/rope';
 import { swigluBackward, swigluForward } from '../kernels/swiglu';
-import type { TargetModule } from '../train/types';
+import { TARGET_MODULES, type TargetModule } from '../train/types';
+import { pcgHash } from '../reference/dropout';
 import { layerActs, type Activations, type LayerActivations } from './activations';
 import { linearBackward, linearForward, type LoraBranch } from './linear';
 import { findSlot, type LoraParams } from './lora';
@@ -22,13 +23,23 @@ export interface StepShape {
   readonly T: number;
   readonly cos: GPUBuffer;
   readonly sin: GPUBuffer;
+  /** Training micro-batch seed for LoRA dropout; undefined = eval mode (no dropout, like model.eval()). */
+  readonly dropoutSeed?: number;
 }
 
-function branch(lora: LoraParams | null, layer: number, m: TargetModule, acts: LayerActivations): LoraBranch | null {
+/** The LoRA branch of (layer, module), with its dropout mask seed when training with lora_dropout > 0. */
+function branch(lora: LoraParams | null, layer: number, m: TargetModule, la: LayerActivations, acts: Activations, s: StepShape): LoraBranch | null {
   if (!lora) return null;
   const slot = findSlot(lora, layer, m);
-  const u = acts.loraU.get(m);
-  return slot && u ? { p: lora, slot, u } : null;
+  const u = la.loraU.get(m);
+  if (!slot || !u) return null;
+  const p = lora.settings.dropout;
+  if (p > 0 && s.dropoutSeed !== undefined) {
+    if (!acts.dropX || !acts.dropDX) throw new Error('LoRA dropout > 0 needs activations created with { dropout: true }');
+    const seed = pcgHash((s.dropoutSeed ^ pcgHash(layer * 16 + TARGET_MODULES.indexOf(m))) >>> 0);
+    return { p: lora, slot, u, dropout: { p, seed, x: acts.dropX, dx: acts.dropDX } };
+  }
+  return { p: lora, slot, u };
 }
 
 /**
@@ -44,9 +55,9 @@ export function decoderLayerForward(ctx: GpuContext, enc: GPUCommandEncoder, cfg
   const xOut = acts.resid[l + 1] as GPUBuffer;
   rmsnormForward(ctx, enc, { rows: M, C, eps, x, weight: w.inputNorm, out: a.h1, rstd: a.rstd1 });
   const L = w.linears;
-  linearForward(ctx, enc, M, L.q_proj, a.h1, a.qPre ?? a.q, branch(lora, l, 'q_proj', a));
-  linearForward(ctx, enc, M, L.k_proj, a.h1, a.kPre ?? a.k, branch(lora, l, 'k_proj', a));
-  linearForward(ctx, enc, M, L.v_proj, a.h1, a.v, branch(lora, l, 'v_proj', a));
+  linearForward(ctx, enc, M, L.q_proj, a.h1, a.qPre ?? a.q, branch(lora, l, 'q_proj', a, acts, s));
+  linearForward(ctx, enc, M, L.k_proj, a.h1, a.kPre ?? a.k, branch(lora, l, 'k_proj', a, acts, s));
+  linearForward(ctx, enc, M, L.v_proj, a.h1, a.v, branch(lora, l, 'v_proj', a, acts, s));
   if (a.qPre && a.kPre && a.rstdQ && a.rstdK && w.qNorm && w.kNorm) {
     rmsnormForward(ctx, enc, { rows: M * H, C: D, eps, x: a.qPre, weight: w.qNorm, out: a.q, rstd: a.rstdQ });
     rmsnormForward(ctx, enc, { rows: M * KV, C: D, eps, x: a.kPre, weight: w.kNorm, out: a.k, rstd: a.rstdK });
@@ -55,13 +66,13 @@ export function decoderLayerForward(ctx: GpuContext, enc: GPUCommandEncoder, cfg
   ropeForward(ctx, enc, { B, T, nHeads: KV, D, cos: s.cos, sin: s.sin, x: a.k });
   attentionForward(ctx, enc, { B, T, H, KV, D, scale: 1 / Math.sqrt(D), q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse });
   enc.copyBufferToBuffer(x, 0, a.xMid, 0, M * C * 4);
-  linearForward(ctx, enc, M, L.o_proj, a.attn, a.xMid, branch(lora, l, 'o_proj', a), true);
+  linearForward(ctx, enc, M, L.o_proj, a.attn, a.xMid, branch(lora, l, 'o_proj', a, acts, s), true);
   rmsnormForward(ctx, enc, { rows: M, C, eps, x: a.xMid, weight: w.postAttentionNorm, out: a.h2, rstd: a.rstd2 });
-  linearForward(ctx, enc, M, L.gate_proj, a.h2, a.gate, branch(lora, l, 'gate_proj', a));
-  linearForward(ctx, enc, M, L.up_proj, a.h2, a.up, branch(lora, l, 'up_proj', a));
+  linearForward(ctx, enc, M, L.gate_proj, a.h2, a.gate, branch(lora, l, 'gate_proj', a, acts, s));
+  linearForward(ctx, enc, M, L.up_proj, a.h2, a.up, branch(lora, l, 'up_proj', a, acts, s));
   swigluForward(ctx, enc, { n: M * I, gate: a.gate, up: a.up, out: a.act });
   enc.copyBufferToBuffer(a.xMid, 0, xOut, 0, M * C * 4);
-  linearForward(ctx, enc, M, L.down_proj, a.act, xOut, branch(lora, l, 'down_proj', a), true);
+  linearForward(ctx, enc, M, L.down_proj, a.act, xOut, branch(lora, l, 'down_proj', a, acts, s), true);
 }
 
 /**
@@ -77,13 +88,13 @@ export function decoderLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cf
   const L = w.linears;
   const x = acts.resid[l] as GPUBuffer;
   // MLP: x'' = x' + down(act)  →  dX stays (residual), dAct = dX Wdᵀ…
-  linearBackward(ctx, enc, M, L.down_proj, a.act, acts.dX, acts.dAct, branch(lora, l, 'down_proj', a), acts.dU, false);
+  linearBackward(ctx, enc, M, L.down_proj, a.act, acts.dX, acts.dAct, branch(lora, l, 'down_proj', a, acts, s), acts.dU, false);
   swigluBackward(ctx, enc, { n: M * I, gate: a.gate, up: a.up, dout: acts.dAct, dgate: acts.dGate, dup: acts.dUp });
-  linearBackward(ctx, enc, M, L.gate_proj, a.h2, acts.dGate, acts.dH, branch(lora, l, 'gate_proj', a), acts.dU, false);
-  linearBackward(ctx, enc, M, L.up_proj, a.h2, acts.dUp, acts.dH, branch(lora, l, 'up_proj', a), acts.dU, true);
+  linearBackward(ctx, enc, M, L.gate_proj, a.h2, acts.dGate, acts.dH, branch(lora, l, 'gate_proj', a, acts, s), acts.dU, false);
+  linearBackward(ctx, enc, M, L.up_proj, a.h2, acts.dUp, acts.dH, branch(lora, l, 'up_proj', a, acts, s), acts.dU, true);
   rmsnormBackward(ctx, enc, { rows: M, C, x: a.xMid, weight: w.postAttentionNorm, rstd: a.rstd2, dout: acts.dH, dx: acts.dX, accumulate: true });
   // Attention: x' = x + o_proj(attn)
-  linearBackward(ctx, enc, M, L.o_proj, a.attn, acts.dX, acts.dAttn, branch(lora, l, 'o_proj', a), acts.dU, false);
+  linearBackward(ctx, enc, M, L.o_proj, a.attn, acts.dX, acts.dAttn, branch(lora, l, 'o_proj', a, acts, s), acts.dU, false);
   attentionBackward(ctx, enc, { B, T, H, KV, D, scale: 1 / Math.sqrt(D), q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse, dout: acts.dAttn, dq: acts.dq, dk: acts.dk, dv: acts.dv });
   ropeBackward(ctx, enc, { B, T, nHeads: H, D, cos: s.cos, sin: s.sin, dx: acts.dq });
   ropeBackward(ctx, enc, { B, T, nHeads: KV, D, cos: s.cos, sin: s.sin, dx: acts.dk });
@@ -95,8 +106,8 @@ export function decoderLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cf
     dq = acts.dqPre;
     dk = acts.dkPre;
   }
-  linearBackward(ctx, enc, M, L.q_proj, a.h1, dq, acts.dH, branch(lora, l, 'q_proj', a), acts.dU, false);
-  linearBackward(ctx, enc, M, L.k_proj, a.h1, dk, acts.dH, branch(lora, l, 'k_proj', a), acts.dU, true);
-  linearBackward(ctx, enc, M, L.v_proj, a.h1, acts.dv, acts.dH, branch(lora, l, 'v_proj', a), acts.dU, true);
+  linearBackward(ctx, enc, M, L.q_proj, a.h1, dq, acts.dH, branch(lora, l, 'q_proj', a, acts, s), acts.dU, false);
+  linearBackward(ctx, enc, M, L.k_proj, a.h1, dk, acts.dH, branch(lora, l, 'k_proj', a, acts, s), acts.dU, true);
+  linearBackward(ctx, enc, M, L.v_proj, a.h1, acts.dv, acts.dH, branch(lora, l, 'v_proj', a, acts, s), acts.dU, true);
   rmsnormBackward(ctx, enc, { rows: M, C, x, weight: w.inputNorm, rstd: a.rstd1, dout: acts.dH, dx: acts.dX, accumulate: true });
 }

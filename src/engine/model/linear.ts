@@ -5,6 +5,7 @@
  * LoRA gradients accumulate (+=) so micro-batches add up; the optimizer zeroes them once per step.
  */
 import type { GpuContext } from '../gpu/context';
+import { dropoutBackward, dropoutForward } from '../kernels/dropout';
 import { matmul } from '../kernels/matmul';
 import type { LinearWeights } from './weights';
 import { loraBinding, type LoraParams, type LoraSlot } from './lora';
@@ -14,6 +15,11 @@ export interface LoraBranch {
   readonly p: LoraParams;
   readonly slot: LoraSlot;
   readonly u: GPUBuffer;
+  /**
+   * Training-mode LoRA dropout (PEFT: lora_B(lora_A(dropout(x)))): probability, mask seed, and scratch [M, in] for
+   * dropout(x) and its gradient. The mask is regenerated from the seed in backward (and on recompute).
+   */
+  readonly dropout?: { readonly p: number; readonly seed: number; readonly x: GPUBuffer; readonly dx: GPUBuffer };
 }
 
 /**
@@ -28,8 +34,13 @@ export function linearForward(ctx: GpuContext, enc: GPUCommandEncoder, M: number
     out: y, accumulate, ...(lin.bias ? { bias: lin.bias } : {}),
   });
   if (!lora) return;
-  const { p, slot, u } = lora;
-  matmul(ctx, enc, { M, N: p.r, K: lin.inFeatures, a: x, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: true, out: u });
+  const { p, slot, u, dropout } = lora;
+  let xl = x;
+  if (dropout) {
+    dropoutForward(ctx, enc, { n: M * lin.inFeatures, p: dropout.p, seed: dropout.seed, x, out: dropout.x });
+    xl = dropout.x;
+  }
+  matmul(ctx, enc, { M, N: p.r, K: lin.inFeatures, a: xl, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: true, out: u });
   matmul(ctx, enc, { M, N: lin.outFeatures, K: p.r, a: u, w: loraBinding(p, slot, 'b'), wDtype: 'F32', transB: true, out: y, accumulate: true, alpha: p.scaling });
 }
 
@@ -43,14 +54,26 @@ export function linearForward(ctx: GpuContext, enc: GPUCommandEncoder, M: number
 export function linearBackward(ctx: GpuContext, enc: GPUCommandEncoder, M: number, lin: LinearWeights, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, lora: LoraBranch | null, du: GPUBuffer, accumulateDx: boolean): void {
   matmul(ctx, enc, { M, N: lin.inFeatures, K: lin.outFeatures, a: dy, w: lin.w.buffer, wDtype: lin.w.dtype, transB: false, out: dx, accumulate: accumulateDx });
   if (!lora) return;
-  const { p, slot, u } = lora;
+  const { p, slot, u, dropout } = lora;
   const s = p.scaling;
+  let xl = x;
+  if (dropout) {
+    // Regenerate dropout(x) from the same seed (u was computed from it in forward).
+    dropoutForward(ctx, enc, { n: M * lin.inFeatures, p: dropout.p, seed: dropout.seed, x, out: dropout.x });
+    xl = dropout.x;
+  }
   // dB [out, R] += s · dyᵀ u
   matmul(ctx, enc, { M: lin.outFeatures, N: p.r, K: M, a: dy, transA: true, w: u, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'b', 'grads'), accumulate: true, alpha: s });
   // du [M, R] = s · dy B
   matmul(ctx, enc, { M, N: p.r, K: lin.outFeatures, a: dy, w: loraBinding(p, slot, 'b'), wDtype: 'F32', transB: false, out: du, alpha: s });
   // dA [R, in] += duᵀ x
-  matmul(ctx, enc, { M: p.r, N: lin.inFeatures, K: M, a: du, transA: true, w: x, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'a', 'grads'), accumulate: true });
+  matmul(ctx, enc, { M: p.r, N: lin.inFeatures, K: M, a: du, transA: true, w: xl, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'a', 'grads'), accumulate: true });
+  if (dropout) {
+    // d dropout(x) = du A, then dx += mask ⊙ (du A) / (1 − p)
+    matmul(ctx, enc, { M, N: lin.inFeatures, K: p.r, a: du, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: false, out: dropout.dx });
+    dropoutBackward(ctx, enc, { n: M * lin.inFeatures, p: dropout.p, seed: dropout.seed, dy: dropout.dx, dx });
+    return;
+  }
   // dx += du A
   matmul(ctx, enc, { M, N: lin.inFeatures, K: p.r, a: du, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: false, out: dx, accumulate: true });
 }

@@ -19,7 +19,7 @@ import { TARGET_MODULES } from '../train/types';
 export const DEFAULT_BUDGET_BYTES = 8 * 2 ** 30;
 
 /** The settings a plan depends on. */
-export type PlanSettings = Pick<TrainSettings, 'batchSize' | 'maxLength' | 'recompute'> & { readonly lora: Pick<LoraSettings, 'r' | 'targetModules'> };
+export type PlanSettings = Pick<TrainSettings, 'batchSize' | 'maxLength' | 'recompute'> & { readonly lora: Pick<LoraSettings, 'r' | 'targetModules'> & { readonly dropout?: number } };
 
 /** Limits a plan reads (DeviceLimits subset). */
 export type PlanLimits = Pick<DeviceLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize' | 'minStorageBufferOffsetAlignment'>;
@@ -76,11 +76,15 @@ function layerSetBytes(cfg: ModelConfig, B: number, T: number, r: number, target
   return b;
 }
 
-/** Bytes of the backward scratch (activations.ts: dX, dH, dAttn, dq, dk, dv, dqPre, dkPre, dGate, dUp, dAct, dU). */
-function backwardBytes(cfg: ModelConfig, M: number, r: number): number {
+/**
+ * Bytes of the backward scratch (activations.ts: dX, dH, dAttn, dq, dk, dv, dqPre, dkPre, dGate, dUp, dAct, dU), plus the
+ * LoRA-dropout scratch dropX and dropDX [M, max(C, I, H·D)] when lora_dropout > 0.
+ */
+function backwardBytes(cfg: ModelConfig, M: number, r: number, dropout: boolean): number {
   const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
   let b = 2 * f32(M * C) + 2 * f32(M * H * D) + 2 * f32(M * KV * D) + 3 * f32(M * I) + f32(M * Math.max(r, 1));
   if (cfg.qkNorm) b += f32(M * H * D) + f32(M * KV * D);
+  if (dropout) b += 2 * f32(M * Math.max(C, I, H * D));
   return b;
 }
 
@@ -162,7 +166,7 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
 
   const sets = recompute ? 1 : L;
   const saved = sets * layerSetBytes(cfg, B, T, r, targets.length) + (L + 1) * f32(M * C) + 4 * f32(M) + f32(M * C);
-  const bwd = backwardBytes(cfg, M, r);
+  const bwd = backwardBytes(cfg, M, r, (settings.lora.dropout ?? 0) > 0);
   let Vc = 0;
   try {
     Vc = vocabChunkRows(V, C, M, limits, chunkSetting);

@@ -77,7 +77,6 @@ export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
   if (!(s.lora.alpha > 0)) bad('Alpha', `must be > 0, got ${s.lora.alpha}`);
   if (!(s.learningRate > 0 && s.learningRate < 1)) bad('Learning rate', `must be in (0, 1), got ${s.learningRate}`);
   if (!(s.lora.dropout >= 0 && s.lora.dropout < 1)) bad('Dropout', `must be in [0, 1), got ${s.lora.dropout}`);
-  if (s.lora.dropout > 0) bad('Dropout', 'LoRA dropout > 0 is not implemented yet in the WGSL engine; use 0 (the paper recipe)');
   if (!(s.warmupRatio >= 0 && s.warmupRatio <= 1)) bad('Warmup ratio', `must be in [0, 1], got ${s.warmupRatio}`);
   if (!(s.weightDecay >= 0)) bad('Weight decay', `must be ≥ 0, got ${s.weightDecay}`);
   if (!(s.maxGradNorm >= 0)) bad('Max grad norm', `must be ≥ 0 (0 = no clipping), got ${s.maxGradNorm}`);

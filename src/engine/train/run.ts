@@ -106,7 +106,7 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
   try {
     model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.base));
     lora = createLoraParams(ctx, cfg, s.lora, { seed: s.seed });
-    acts = createActivations(ctx, cfg, shape.B, shape.T, s.lora.r, s.lora.targetModules, { recompute: s.recompute });
+    acts = createActivations(ctx, cfg, shape.B, shape.T, s.lora.r, s.lora.targetModules, { recompute: s.recompute, dropout: s.lora.dropout > 0 });
     normSq = createStorage(ctx, 4, 'grad-norm-sq');
     if (heldout.length) {
       onEvent({ status: 'evaluating', message: 'held-out loss of Base before training' });
@@ -125,7 +125,7 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
       }
       const lr = s.learningRate * cosineWithWarmup(k, total, warm);
       const r = await trainStep(ctx, model, acts, lora, plan[k]!, {
-        lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm,
+        lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed,
       }, normSq);
       done = k + 1;
       tokens += r.tokens;

@@ -12,6 +12,7 @@ import { sumOfSquares } from '../kernels/sumsq';
 import type { Activations } from '../model/activations';
 import type { LoraParams } from '../model/lora';
 import { recordBackward, recordForward, uploadBatch, type GpuModel } from '../model/model';
+import { pcgHash } from '../reference/dropout';
 
 /** AdamW + clipping hyper-parameters of one step (torch.optim.AdamW, clip_grad_norm_). */
 export interface OptimStep {
@@ -24,6 +25,8 @@ export interface OptimStep {
   readonly weightDecay: number;
   /** 0 = no clipping */
   readonly maxGradNorm: number;
+  /** run seed; with the step and micro-batch index it seeds the LoRA dropout masks (default 0) */
+  readonly seed?: number;
 }
 
 /** Result of one optimizer step. */
@@ -58,8 +61,9 @@ export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activati
   const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
   for (const part of lora.parts) zero.clearBuffer(part.grads);
   ctx.device.queue.submit([zero.finish()]);
-  for (const b of micro) {
-    const s = uploadBatch(ctx, model, acts, b);
+  for (const [i, b] of micro.entries()) {
+    const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
+    const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
     const enc = ctx.device.createCommandEncoder({ label: 'train.micro-batch' });
     recordForward(ctx, enc, model, acts, lora, s);
     recordBackward(ctx, enc, model, acts, lora, s, gradScale);
