@@ -6,7 +6,8 @@
 import { useStudio } from '../store';
 import type { SimilarityResult } from '../worker/client';
 import { saveBlob } from './download';
-import { formatBytes, formatInt, formatPercent, formatSigma } from './format';
+import { useRef } from 'react';
+import { formatBytes, formatDuration, formatInt, formatPercent, formatSigma } from './format';
 import { Heatmap } from './Heatmap';
 
 function Summary({ result }: { result: SimilarityResult }) {
@@ -37,12 +38,23 @@ function Summary({ result }: { result: SimilarityResult }) {
 }
 
 /** The similarity section. */
+/** " · ETA 12 s" from bytes done/total and the scan's start time (ms, performance.now()); empty until progress. */
+function etaLabel(done: number, total: number, start: number | null): string {
+  if (start === null || done <= 0 || done >= total) return '';
+  const elapsed = (performance.now() - start) / 1000;
+  return ` · ETA ${formatDuration((elapsed * (total - done)) / done)}`;
+}
+
 export function SimilarityPanel() {
   const sim = useStudio((s) => s.similarity);
   const ready = useStudio((s) => s.session?.pairReady ?? false);
   const compute = useStudio((s) => s.computeSimilarity);
   const cancel = useStudio((s) => s.cancelSimilarity);
   const running = sim.status === 'running';
+  // Start of the current scan, for the ETA (linear in bytes read).
+  const started = useRef<number | null>(null);
+  if (running && started.current === null) started.current = performance.now();
+  if (!running) started.current = null;
   const p = sim.progress;
   const result = sim.result;
   return (
@@ -70,7 +82,7 @@ export function SimilarityPanel() {
         <div className="progress-line" data-testid="similarity-progress">
           <progress value={p?.bytesDone ?? 0} max={p?.bytesTotal || 1} />
           <span className="muted">
-            {p ? `${formatPercent(p.bytesDone, p.bytesTotal)} of ${formatBytes(p.bytesTotal)} · ${p.tensor}` : 'starting…'}
+            {p ? `${formatPercent(p.bytesDone, p.bytesTotal)} of ${formatBytes(p.bytesTotal)}${etaLabel(p.bytesDone, p.bytesTotal, started.current)} · ${p.tensor}` : 'starting…'}
           </span>
         </div>
       )}
