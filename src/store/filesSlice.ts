@@ -13,7 +13,9 @@ type Set = (partial: Partial<StudioState>) => void;
 async function afterSession(session: SessionSummary, get: Get, set: Set): Promise<void> {
   const key = pairKey(session);
   if (!key) {
-    set({ defaults: null });
+    // No usable pair any more (Clear, one model, an incompatible pair): drop the σ of the previous pair.
+    const idle = { status: 'idle', progress: null, result: null, error: null } as const;
+    set(get().similarity.status === 'running' ? { defaults: null } : { defaults: null, similarity: idle });
     return;
   }
   try {

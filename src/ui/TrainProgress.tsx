@@ -30,7 +30,7 @@ function statusText(run: TrainingRun, last: TrainingRecord | null): string {
 
 const EVAL_ROWS: readonly { label: string; before: EvalLoss['model']; after: EvalLoss['model'] }[] = [
   { label: 'Base → Base + LoRA', before: 'base', after: 'base+lora' },
-  { label: 'Instruct → Instruct + grafted LoRA (Shadow-FT)', before: 'instruct', after: 'instruct+graft' },
+  { label: 'Instruct → Instruct + grafted LoRA (Shadow-FT; f32, before the BF16 merge)', before: 'instruct', after: 'instruct+graft' },
 ];
 
 function EvalTable({ evals }: { evals: readonly EvalLoss[] }) {

@@ -10,6 +10,7 @@ import type { Conversation } from '../io/dataset/types';
 import { readDatasetFile, type DatasetFileFormat, type DatasetSplit } from '../io/dataset/parse';
 import { recognizeDrop, type DroppedFile, type IgnoredFile, type RecognizedModel } from '../io/folder';
 import { checkPairCompatible } from '../io/pair';
+import { checkCheckpointShapes } from '../engine/model/expectedShapes';
 import { assignRoles, type RoleAssignment } from '../io/roles';
 
 /** One model as shown to the user. */
@@ -92,6 +93,7 @@ async function loadModel(m: RecognizedModel): Promise<LoadedModel> {
   if (!cfgBlob) throw new Error(`${m.files.name}: config.json is missing`);
   const config = await readModelConfig(cfgBlob, `${m.files.name}/config.json`);
   const checkpoint = await openCheckpoint(m.files);
+  checkCheckpointShapes(config, checkpoint);
   return { model: m, config, checkpoint };
 }
 

@@ -1,0 +1,47 @@
+/**
+ * The tensors a config implies (HF names and shapes), and a check of a checkpoint against them, run when a model is
+ * loaded so a file that contradicts its config.json is refused at drop time rather than when training starts.
+ */
+import type { Checkpoint } from '../../io/checkpoint';
+import type { ModelConfig } from '../../io/config/types';
+import { isWeightDType } from '../../io/dtype';
+import { TARGET_MODULES } from '../train/types';
+import { linearShape, modulePath, WeightShapeError } from './weights';
+
+/** name → shape of every tensor the engine reads for `cfg` (embed, per-layer linears/biases/norms, final norm, lm_head). */
+export function expectedTensorShapes(cfg: ModelConfig): Map<string, number[]> {
+  const C = cfg.hiddenSize;
+  const out = new Map<string, number[]>([['model.embed_tokens.weight', [cfg.vocabSize, C]]]);
+  for (let l = 0; l < cfg.numLayers; l++) {
+    for (const m of TARGET_MODULES) {
+      const [o, i] = linearShape(cfg, m);
+      out.set(`${modulePath(l, m)}.weight`, [o, i]);
+      const bias = m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
+      if (bias) out.set(`${modulePath(l, m)}.bias`, [o]);
+    }
+    out.set(`model.layers.${l}.input_layernorm.weight`, [C]);
+    out.set(`model.layers.${l}.post_attention_layernorm.weight`, [C]);
+    if (cfg.qkNorm) {
+      out.set(`model.layers.${l}.self_attn.q_norm.weight`, [cfg.headDim]);
+      out.set(`model.layers.${l}.self_attn.k_norm.weight`, [cfg.headDim]);
+    }
+  }
+  out.set('model.norm.weight', [C]);
+  if (!cfg.tieWordEmbeddings) out.set('lm_head.weight', [cfg.vocabSize, C]);
+  return out;
+}
+
+/**
+ * Checks that every tensor the config implies is in the checkpoint with that shape and a float dtype.
+ * @throws WeightShapeError naming the model, the first bad tensor, and the expected vs actual shape (or dtype)
+ */
+export function checkCheckpointShapes(cfg: ModelConfig, ckpt: Checkpoint): void {
+  for (const [name, shape] of expectedTensorShapes(cfg)) {
+    const loc = ckpt.tensors.get(name);
+    if (!loc) throw new WeightShapeError(`${ckpt.modelName}: tensor ${name} is missing (config.json implies shape [${shape.join(', ')}])`);
+    const got = loc.info.shape;
+    if (got.length !== shape.length || got.some((v, i) => v !== shape[i]))
+      throw new WeightShapeError(`${ckpt.modelName}: tensor ${name} has shape [${got.join(', ')}], but config.json implies [${shape.join(', ')}]`);
+    if (!isWeightDType(loc.info.dtype)) throw new WeightShapeError(`${ckpt.modelName}: tensor ${name} has dtype ${loc.info.dtype}; expected F32, F16 or BF16`);
+  }
+}
