@@ -89,8 +89,11 @@ export function f32ToBf16Bits(x: number): number {
 
 /** F32 → F16 bits, round-to-nearest-even (IEEE binary16), with overflow to ±inf. */
 export function f32ToF16Bits(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0] as number;
+  return f32BitsToF16Bits(new Uint32Array(new Float32Array([x]).buffer)[0] as number);
+}
+
+/** binary32 bits → binary16 bits, round-to-nearest-even, overflow to ±inf, NaN kept quiet (bulk encoders call this). */
+export function f32BitsToF16Bits(u: number): number {
   const sign = (u >>> 16) & 0x8000;
   const exp = (u >>> 23) & 0xff;
   let mant = u & 0x7fffff;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ropeBackwardRef, ropeForwardRef } from '../../src/engine/reference/rope';
 import { attentionBackwardRef, attentionForwardRef } from '../../src/engine/reference/attention';
 import { crossEntropyBackwardRef, crossEntropyRef } from '../../src/engine/reference/crossEntropy';
+import { gradcheck } from './gradcheck';
 
 /** Deterministic uniform(−scale, scale) f64 values (LCG; independent of the GPU test helpers). */
 function rand(n: number, seed: number, scale = 1): Float64Array {
@@ -23,25 +24,6 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-/** Asserts the analytic gradient `grad` of `loss` at `x` matches central differences at every element. */
-function gradcheck(what: string, x: Float64Array, loss: () => number, grad: ArrayLike<number>, h = 1e-5): void {
-  expect(grad.length, `${what}: gradient length`).toBe(x.length);
-  let checked = 0;
-  for (let i = 0; i < x.length; i++) {
-    const x0 = x[i] as number;
-    x[i] = x0 + h;
-    const up = loss();
-    x[i] = x0 - h;
-    const down = loss();
-    x[i] = x0;
-    const fd = (up - down) / (2 * h);
-    const an = grad[i] as number;
-    if (!(Math.abs(fd - an) <= 1e-8 + 1e-6 * Math.abs(fd))) throw new Error(`${what}: element ${i}: analytic ${an}, finite difference ${fd}`);
-    checked += Math.abs(an) > 1e-6 ? 1 : 0;
-  }
-  // The check is meaningless if the gradient is (almost) all zeros.
-  expect(checked, `${what}: non-trivial gradient elements`).toBeGreaterThan(x.length / 2);
-}
 
 describe('reference backward vs finite differences (group B)', () => {
   it('rope: dx = Rᵀ dy', () => {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { crossEntropyRef } from '../../src/engine/reference/crossEntropy';
 import { crossEntropyChunkBackwardRef, crossEntropyChunkedRef, lmHeadRef } from '../../src/engine/reference/crossEntropyChunk';
+import { gradcheck } from './gradcheck';
 
 function rand(n: number, seed: number, scale = 1): Float64Array {
   let s = seed >>> 0;
@@ -15,22 +16,6 @@ function rand(n: number, seed: number, scale = 1): Float64Array {
   });
 }
 
-function gradcheck(what: string, x: Float64Array, loss: () => number, grad: ArrayLike<number>, h = 1e-5): void {
-  let checked = 0;
-  for (let i = 0; i < x.length; i++) {
-    const x0 = x[i] as number;
-    x[i] = x0 + h;
-    const up = loss();
-    x[i] = x0 - h;
-    const down = loss();
-    x[i] = x0;
-    const fd = (up - down) / (2 * h);
-    const an = grad[i] as number;
-    if (!(Math.abs(fd - an) <= 1e-8 + 1e-6 * Math.abs(fd))) throw new Error(`${what}: element ${i}: analytic ${an}, finite difference ${fd}`);
-    checked += Math.abs(an) > 1e-6 ? 1 : 0;
-  }
-  expect(checked, `${what}: non-trivial gradient elements`).toBeGreaterThan(x.length / 2);
-}
 
 const sum = (a: ArrayLike<number>, scale: number) => Array.from(a).reduce((s, v) => s + v, 0) * scale;
 

@@ -7,7 +7,7 @@
  * F16 NaN decodes with its payload kept, where decodeToF32 returns the canonical NaN; both are NaN.)
  * Little-endian hosts use views directly; a big-endian host falls back to src/io/dtype.ts.
  */
-import { decodeToF32, encodeFromF32, type SafetensorsDType, type WeightDType } from '../../io/dtype';
+import { decodeToF32, encodeFromF32, f32BitsToF16Bits, type SafetensorsDType, type WeightDType } from '../../io/dtype';
 
 /** True on little-endian hosts (every browser/Node platform in practice). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -69,34 +69,6 @@ function f16ToF32Bits(h: number): number {
   return (s | ((e + 112) << 23) | (m << 13)) >>> 0;
 }
 
-/** binary32 bits → binary16 bits, round-to-nearest-even, overflow to ±inf, NaN quiet (as f32ToF16Bits). */
-function f32BitsToF16(u: number): number {
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  let mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    if (rem > half || (rem === half && r & 1)) r++;
-    return sign | r;
-  }
-  let r = mant >>> 13;
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) r++;
-  if (r === 0x400) {
-    r = 0;
-    e++;
-    if (e >= 31) return sign | 0x7c00;
-  }
-  return sign | (e << 10) | r;
-}
 
 /**
  * Encodes f32 values as raw little-endian bytes of `dtype` (F32 as is; BF16/F16 round-to-nearest-even), like
@@ -113,7 +85,7 @@ export function encodeF32Fast(values: Float32Array, dtype: WeightDType): Uint8Ar
       out[i] = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x40) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
     }
   } else {
-    for (let i = 0; i < u.length; i++) out[i] = f32BitsToF16(u[i] as number);
+    for (let i = 0; i < u.length; i++) out[i] = f32BitsToF16Bits(u[i] as number);
   }
   return new Uint8Array(out.buffer);
 }
