@@ -5,6 +5,9 @@ import { defineConfig } from '@playwright/test';
  * WebGPU enabled (SwiftShader's Vulkan: no GPU needed, ~0.3 GFLOP/s). No browser download: executablePath points at
  * /usr/bin/chromium (override with CHROMIUM_PATH).
  */
+/** Port of the preview server (E2E_PORT overrides 4173, so two checkouts can run e2e side by side). */
+const port = Number(process.env['E2E_PORT'] ?? 4173);
+
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
@@ -15,7 +18,7 @@ export default defineConfig({
   reporter: [['list']],
   outputDir: 'test-results',
   use: {
-    baseURL: 'http://127.0.0.1:4173',
+    baseURL: `http://127.0.0.1:${port}`,
     acceptDownloads: true,
     trace: 'retain-on-failure',
     launchOptions: {
@@ -24,8 +27,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'npx vite build && npx vite preview --host 127.0.0.1 --port 4173 --strictPort',
-    url: 'http://127.0.0.1:4173',
+    command: `npx vite build && npx vite preview --host 127.0.0.1 --port ${port} --strictPort`,
+    url: `http://127.0.0.1:${port}`,
     // Always build and serve afresh: reusing a server left running would test a stale dist/ (PW_REUSE_SERVER=1 to opt in).
     reuseExistingServer: process.env['PW_REUSE_SERVER'] === '1',
     timeout: 180_000,

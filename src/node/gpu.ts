@@ -9,12 +9,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createGpuContext, type GpuContext } from '../engine/gpu/context';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const LAVAPIPE = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json';
+/** Mesa ≥ 23 installs lvp_icd.json; older and multi-arch builds name it lvp_icd.<arch>.json. */
+const LAVAPIPE_CANDIDATES = ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'];
 
-function lavapipeUsable(): boolean {
-  if (!existsSync(LAVAPIPE)) return false;
+function lavapipeUsable(path: string): boolean {
+  if (!existsSync(path)) return false;
   try {
-    const api = JSON.parse(readFileSync(LAVAPIPE, 'utf8')) as { ICD?: { api_version?: string } };
+    const api = JSON.parse(readFileSync(path, 'utf8')) as { ICD?: { api_version?: string } };
     // Debian 12's Mesa 22.3 lavapipe reports Vulkan 1.3.230 and is rejected by Dawn; backports (25.x) report ≥ 1.4.
     const v = (api.ICD?.api_version ?? '0.0.0').split('.').map(Number);
     return (v[0] ?? 0) > 1 || ((v[0] ?? 0) === 1 && (v[1] ?? 0) >= 4);
@@ -26,7 +27,8 @@ function lavapipeUsable(): boolean {
 /** Picks a Vulkan ICD for Dawn when none is set. Returns the path used (or undefined: system default). */
 export function chooseVulkanDriver(): string | undefined {
   if (process.env.VK_ICD_FILENAMES) return process.env.VK_ICD_FILENAMES;
-  const pick = lavapipeUsable() ? LAVAPIPE : existsSync(SWIFTSHADER) ? SWIFTSHADER : undefined;
+  const lavapipe = LAVAPIPE_CANDIDATES.find(lavapipeUsable);
+  const pick = lavapipe ?? (existsSync(SWIFTSHADER) ? SWIFTSHADER : undefined);
   if (pick) process.env.VK_ICD_FILENAMES = pick;
   return pick;
 }
