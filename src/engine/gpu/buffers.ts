@@ -3,6 +3,7 @@
  * All sizes are bytes; storage buffers are padded to a multiple of 4 bytes.
  */
 import type { GpuContext } from './context';
+import { LruCache } from './lru';
 
 /** Thrown when a buffer would exceed a device limit; names the limit, the needed and the actual value. */
 export class DeviceLimitError extends Error {
@@ -56,18 +57,52 @@ export function writeBytes(ctx: GpuContext, buf: GPUBuffer, byteOffset: number, 
   }
 }
 
+/** Uniform buffers kept per device, by content; evicted ones are destroyed after the next submitAndWait. */
+const UNIFORM_CACHE = 16384;
+const uniforms = new WeakMap<GpuContext, LruCache<string, GPUBuffer>>();
+
 /**
  * A small uniform buffer holding 32-bit words (u32 unless given as f32 via `Float32Array`).
- * Destroyed automatically after the next {@link submitAndWait}.
+ * Uniform buffers are immutable and cached by (label, content): a step that records the same shapes again reuses
+ * the buffers (and so the bind groups that hold them) instead of creating one per dispatch. Never write into the
+ * returned buffer.
  */
 export function uniform(ctx: GpuContext, words: Uint32Array | Float32Array | ArrayBuffer, label: string): GPUBuffer {
   const bytes = words instanceof ArrayBuffer ? new Uint8Array(words) : new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+  const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+  let key = label;
+  for (let i = 0; i < u32.length; i++) key += `,${u32[i]}`;
+  for (let i = u32.length * 4; i < bytes.byteLength; i++) key += `;${bytes[i]}`;
+  let cache = uniforms.get(ctx);
+  if (!cache) uniforms.set(ctx, (cache = new LruCache(UNIFORM_CACHE, (b) => ctx.transient.push(b))));
+  const hit = cache.get(key);
+  if (hit) return hit;
   const size = roundUp(Math.max(16, bytes.byteLength), 16);
   const buf = ctx.device.createBuffer({ label, size, usage: 0x40 | 0x8 /* UNIFORM | COPY_DST */, mappedAtCreation: true });
   new Uint8Array(buf.getMappedRange()).set(bytes);
   buf.unmap();
-  ctx.transient.push(buf);
+  cache.set(key, buf);
   return buf;
+}
+
+const scratches = new WeakMap<GpuContext, Map<string, GPUBuffer>>();
+
+/**
+ * A storage buffer of at least `byteSize` bytes kept per context under `name`, for scratch that a kernel wrapper
+ * writes and reads back within its own consecutive dispatches (e.g. a two-pass reduction's partials). Reusing it
+ * keeps bind groups cached and allocates nothing per step; a larger request replaces it (the old one is destroyed
+ * after the next submitAndWait). Never hold data in it across wrapper calls.
+ * @throws DeviceLimitError as {@link createStorage}.
+ */
+export function scratchBuffer(ctx: GpuContext, name: string, byteSize: number): GPUBuffer {
+  let m = scratches.get(ctx);
+  if (!m) scratches.set(ctx, (m = new Map()));
+  const cur = m.get(name);
+  if (cur && cur.size >= byteSize) return cur;
+  if (cur) ctx.transient.push(cur);
+  const next = createStorage(ctx, Math.max(byteSize, (cur?.size ?? 0) * 2), `scratch.${name}`);
+  m.set(name, next);
+  return next;
 }
 
 /** Packs mixed u32 / f32 fields into one ArrayBuffer for a uniform struct (all 4-byte fields, in order). */

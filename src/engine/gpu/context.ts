@@ -72,7 +72,9 @@ export async function createGpuContext(gpu: GPU | undefined, powerPreference: GP
   for (const k of LIMIT_KEYS) if (!k.startsWith('min')) requiredLimits[k] = adapter.limits[k];
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ label: 'shadowft', requiredLimits });
+    // timestamp-query (when offered) lets the profiler time kernels; it costs nothing unless queries are written.
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    device = await adapter.requestDevice({ label: 'shadowft', requiredLimits, requiredFeatures });
   } catch (e) {
     throw new WebGpuUnavailableError(`requestDevice() failed with the adapter's own limits: ${(e as Error).message}`);
   }
@@ -95,14 +97,50 @@ export async function createGpuContext(gpu: GPU | undefined, powerPreference: GP
 }
 
 /**
- * Submits the command buffers, waits for the queue, then destroys the transient buffers.
- * @throws Error with the first validation error message if the device reports one.
+ * Submits the command buffers, waits for the queue, then destroys the transient buffers. Validation and
+ * out-of-memory errors raised by the submit are caught in error scopes and thrown with the message (which names the
+ * labelled kernel, pass or buffer).
+ * @throws GpuCommandError with the first validation or out-of-memory error the device reports.
  */
 export async function submitAndWait(ctx: GpuContext, commands: GPUCommandBuffer[]): Promise<void> {
+  ctx.device.pushErrorScope('out-of-memory');
   ctx.device.pushErrorScope('validation');
   ctx.device.queue.submit(commands);
-  const err = await ctx.device.popErrorScope();
+  const validation = await ctx.device.popErrorScope();
+  const oom = await ctx.device.popErrorScope();
   await ctx.device.queue.onSubmittedWorkDone();
   for (const b of ctx.transient.splice(0)) b.destroy();
-  if (err) throw new Error(`WebGPU validation error: ${err.message}`);
+  if (validation) throw new GpuCommandError('validation', validation.message);
+  if (oom) throw new GpuCommandError('out-of-memory', oom.message);
+}
+
+/** A WebGPU validation or out-of-memory error caught in an error scope; the message names the labelled object. */
+export class GpuCommandError extends Error {
+  override name = 'GpuCommandError';
+  constructor(readonly kind: 'validation' | 'out-of-memory', message: string) {
+    super(`WebGPU ${kind} error: ${message}`);
+  }
+}
+
+/**
+ * Runs `record` (which records commands into a new encoder) inside validation and out-of-memory error scopes, then
+ * submits and waits. Errors raised while encoding (a bad bind group, a buffer too large) are thrown naming `label`
+ * and the kernel they came from.
+ * @throws GpuCommandError naming `label` when encoding or the submit fails on the device.
+ */
+export async function recordAndSubmit(ctx: GpuContext, label: string, record: (enc: GPUCommandEncoder) => void): Promise<void> {
+  ctx.device.pushErrorScope('out-of-memory');
+  ctx.device.pushErrorScope('validation');
+  let buf: GPUCommandBuffer;
+  try {
+    const enc = ctx.device.createCommandEncoder({ label });
+    record(enc);
+    buf = enc.finish();
+  } finally {
+    const validation = await ctx.device.popErrorScope();
+    const oom = await ctx.device.popErrorScope();
+    if (validation) throw new GpuCommandError('validation', `${label}: ${validation.message}`);
+    if (oom) throw new GpuCommandError('out-of-memory', `${label}: ${oom.message}`);
+  }
+  await submitAndWait(ctx, [buf]);
 }
