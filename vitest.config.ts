@@ -25,6 +25,10 @@ export default defineConfig({
           hookTimeout: 120_000,
           pool: 'forks',
           fileParallelism: false,
+          // One worker process and no per-file isolation: every file shares one Dawn device and its pipeline cache
+          // (tests/gpu/device.ts), instead of compiling every pipeline again per file.
+          isolate: false,
+          maxWorkers: 1,
         },
       },
     ],

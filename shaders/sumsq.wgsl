@@ -1,5 +1,6 @@
 // Deterministic sum of squares: total = Σ_i x_i² over n f32 values (global gradient norm², torch
-// `clip_grad_norm_` with norm_type 2 before the sqrt). Two passes with a fixed partition, so the result does
+// `clip_grad_norm_` with norm_type 2 before the sqrt); with SQUARE = false the plain sum Σ_i x_i (a step's summed
+// token losses, read once per optimizer step). Two passes with a fixed partition, so the result does
 // not depend on scheduling:
 //   partials  G workgroups; thread li of workgroup w sums x_i² for i = w·WG + li + k·G·WG, then a tree
 //             reduction writes partial[w].
@@ -16,6 +17,7 @@
 
 override WG: u32 = 256u;            // power of two
 override ACCUMULATE: bool = false;
+override SQUARE: bool = true;      // false: sum the values themselves
 
 struct Params { n: u32, groups: u32 }
 
@@ -43,7 +45,7 @@ fn partials(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid
   let stride = p.groups * WG;
   for (var i = wid.x * WG + li; i < p.n; i += stride) {
     let xi = x[i];
-    acc += xi * xi;
+    acc += select(xi, xi * xi, SQUARE);
   }
   red[li] = acc;
   let s = reduce(li);

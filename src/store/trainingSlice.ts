@@ -12,8 +12,10 @@ export const IDLE_RUN: TrainingRun = { status: 'idle', message: '', points: [], 
 export function applyTrainEvent(run: TrainingRun, e: TrainEvent): TrainingRun {
   switch (e.status) {
     case 'preparing':
-    case 'evaluating':
       return { ...run, message: e.message, log: [...run.log, e.message] };
+    case 'evaluating':
+      // Per-batch progress replaces the message; only the announcement of an evaluation goes into the log.
+      return { ...run, message: e.message, log: e.batch ? run.log : [...run.log, e.message] };
     case 'step':
       return {
         ...run,
@@ -24,7 +26,7 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent): TrainingRun {
         etaSec: e.etaSec,
       };
     case 'eval':
-      return { ...run, evals: [...run.evals.filter((x) => x.model !== e.model || x.when !== e.when), { model: e.model, when: e.when, loss: e.loss }] };
+      return { ...run, log: e.cached ? [...run.log, `held-out loss of ${e.model} before training: ${e.loss.toFixed(4)} (from an earlier run on the same pair and data)`] : run.log, evals: [...run.evals.filter((x) => x.model !== e.model || x.when !== e.when), { model: e.model, when: e.when, loss: e.loss }] };
     case 'done':
       return { ...run, message: 'saving the adapter' };
     case 'cancelled':

@@ -12,6 +12,7 @@ import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
 import { tokenizeDataset } from '../io/tokenizer/labels';
+import { EvalCache, heldoutKey } from '../engine/train/evalCache';
 import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
 
@@ -73,6 +74,9 @@ export function defaultSettingsFor(session: Session): TrainSettings {
   return defaultTrainSettings(pair.base.config, Math.max(1, session.conversations('train').length));
 }
 
+/** Before-training held-out losses of the pairs of this worker (engine/train/evalCache.ts). */
+const evalCache = new EvalCache();
+
 /**
  * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
  * @returns the outcome and the adapter (also after a cancel, with the steps done so far).
@@ -102,6 +106,9 @@ export async function trainOnSession(
   signal.throwIfAborted();
   let steps = 0;
   let cancelled = false;
+  const key = heldout ? heldoutKey(heldout, settings.maxLength) : '';
+  const cachedBase = heldout ? evalCache.get(pair.base.checkpoint, key) : undefined;
+  const cachedInstruct = heldout ? evalCache.get(pair.instruct.checkpoint, key) : undefined;
   const adapter = await runTraining({
     ctx,
     config: pair.base.config,
@@ -112,8 +119,10 @@ export async function trainOnSession(
     settings,
     padTokenId: tok.padTokenId,
     signal,
+    cachedEval: { ...(cachedBase !== undefined ? { base: cachedBase } : {}), ...(cachedInstruct !== undefined ? { instruct: cachedInstruct } : {}) },
     onEvent: (e) => {
       if (e.status === 'step') steps = e.step;
+      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.base.checkpoint : pair.instruct.checkpoint, key, e.loss);
       if (e.status === 'cancelled') cancelled = true;
       onEvent(e);
     },

@@ -3,7 +3,7 @@ import { testGpu } from './device';
 import { randomF32 } from './compare';
 import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
 import { submitAndWait } from '../../src/engine/gpu/context';
-import { sumOfSquares } from '../../src/engine/kernels/sumsq';
+import { sumOfSquares, sumValues } from '../../src/engine/kernels/sumsq';
 
 describe('sumOfSquares', () => {
   // 1_050_001 > 4096 workgroups × 256 threads, so threads stride over several elements.
@@ -36,5 +36,35 @@ describe('sumOfSquares', () => {
     sumOfSquares(ctx, enc, { n: 257, x: xb, out });
     await submitAndWait(ctx, [enc.finish()]);
     expect((await readF32(ctx, out))[0]).toBe(257 * 0.25);
+  });
+});
+
+describe('sumValues', () => {
+  it.each([1, 257, 100_003, 1_050_001])('matches an f64 sum of signed values at n=%i, accumulates, and is deterministic', async (n) => {
+    const ctx = await testGpu();
+    const x = randomF32(n, n + 7, 2);
+    let want = 0;
+    let scale = 0;
+    for (const v of x) {
+      want += v;
+      scale += Math.abs(v);
+    }
+    const xb = uploadStorage(ctx, x, 'x');
+    const out = createStorage(ctx, 4, 'out');
+    const results: number[] = [];
+    for (let rep = 0; rep < 2; rep++) {
+      const enc = ctx.device.createCommandEncoder();
+      sumValues(ctx, enc, { n, x: xb, out });
+      await submitAndWait(ctx, [enc.finish()]);
+      results.push((await readF32(ctx, out, 0, 1))[0] as number);
+    }
+    expect(Math.abs((results[0] as number) - want)).toBeLessThanOrEqual(1e-6 * scale);
+    expect(results[1]).toBe(results[0]);
+    const enc = ctx.device.createCommandEncoder();
+    sumValues(ctx, enc, { n, x: xb, out, accumulate: true });
+    await submitAndWait(ctx, [enc.finish()]);
+    expect(Math.abs(((await readF32(ctx, out, 0, 1))[0] as number) - 2 * want)).toBeLessThanOrEqual(2e-6 * scale);
+    xb.destroy();
+    out.destroy();
   });
 });

@@ -84,10 +84,10 @@ export class GpuProfiler {
 
 /**
  * Starts timing every pass recorded on `ctx`'s device from now on.
- * @param capacity passes to time (2 timestamps each)
+ * @param capacity passes to time (2 timestamps each; WebGPU allows at most 4096 queries per set, so ≤ 2048)
  * @throws ProfilerUnavailableError without `timestamp-query`; Error when a profiler is already active.
  */
-export function startProfiler(ctx: GpuContext, capacity = 8192): GpuProfiler {
+export function startProfiler(ctx: GpuContext, capacity = 2048): GpuProfiler {
   if (!ctx.device.features.has('timestamp-query')) throw new ProfilerUnavailableError(`this device has no timestamp-query feature (adapter ${ctx.adapter.architecture || ctx.adapter.description}); GPU times per kernel cannot be measured`);
   if (active.has(ctx.device)) throw new Error('a GPU profiler is already active on this device');
   const p = new GpuProfiler(ctx, capacity);

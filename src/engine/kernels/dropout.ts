@@ -7,7 +7,7 @@ import code from '../../../shaders/dropout.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { packUniform, uniform } from '../gpu/buffers';
 import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
-import { dropoutThreshold } from '../reference/dropout';
+import { dropoutThreshold } from '../train/rng';
 
 const WG = 256;
 const bindings = ['uniform', 'read', 'rw'] as const;

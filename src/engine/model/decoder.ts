@@ -11,7 +11,7 @@ import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm';
 import { ropeBackward, ropeForward } from '../kernels/rope';
 import { swigluBackward, swigluForward } from '../kernels/swiglu';
 import { TARGET_MODULES, type TargetModule } from '../train/types';
-import { pcgHash } from '../reference/dropout';
+import { pcgHash } from '../train/rng';
 import { layerActs, type Activations, type LayerActivations } from './activations';
 import { linearBackward, linearForward, type LoraBranch } from './linear';
 import { findSlot, type LoraParams } from './lora';

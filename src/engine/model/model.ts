@@ -59,11 +59,13 @@ export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Arra
 /**
  * Uploads a batch's input_ids and shifted targets into the activations and returns its shape. RoPE tables are
  * (re)built only when T exceeds the longest sequence seen so far (2·T·D/2 f32 on the GPU).
- * @throws Error naming the row when an id is outside [0, V), or when the batch exceeds the activations' capacity.
+ * @throws Error naming the row when an id is outside [0, V), or when the batch exceeds the activations' capacity
+ *   (B·T > maxB·maxT or T > maxT).
  */
 export function uploadBatch(ctx: GpuContext, model: GpuModel, acts: Activations, batch: Batch): StepShape {
   const { batchSize: B, seqLen: T } = batch;
-  if (B > acts.maxB || T > acts.maxT || B * T > acts.maxB * acts.maxT) throw new Error(`batch [${B}, ${T}] exceeds the allocated activations [${acts.maxB}, ${acts.maxT}]`);
+  // Every activation is sized by M = maxB·maxT rows (and the RoPE tables by maxT), so any B·T ≤ M with T ≤ maxT fits.
+  if (T > acts.maxT || B * T > acts.maxB * acts.maxT) throw new Error(`batch [${B}, ${T}] exceeds the allocated activations (${acts.maxB * acts.maxT} tokens, T ≤ ${acts.maxT})`);
   const V = model.cfg.vocabSize;
   for (let i = 0; i < batch.inputIds.length; i++) {
     const id = batch.inputIds[i] as number;

@@ -1,5 +1,6 @@
 /**
- * Seeded pseudo-random numbers for LoRA init, shuffling and dropout masks (mulberry32; 32-bit state).
+ * Seeded pseudo-random numbers for LoRA init, shuffling and dropout masks: mulberry32 (32-bit state) for streams,
+ * the PCG hash for counter-based masks and per-step seeds (the same maths as shaders/dropout.wgsl).
  * Not torch's generator: runs are reproducible within the studio, not bit-identical to PyTorch.
  */
 
@@ -29,3 +30,16 @@ export function permutation(n: number, rng: Rng): number[] {
   }
   return p;
 }
+
+/** PCG hash of a u32 (Jarzynski & Olano 2020), exactly as in WGSL (u32 wrap-around). */
+export function pcgHash(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> (((state >>> 28) + 4) >>> 0)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** u32 threshold for drop probability p in [0, 1): floor(p · 2^32). */
+export function dropoutThreshold(p: number): number {
+  return Math.min(0xffffffff, Math.floor(p * 4294967296));
+}
+

@@ -7,7 +7,6 @@ import type { ModelConfig } from '../../io/config/types';
 import type { Batch, TokenizedExample } from '../../io/dataset/types';
 import { makeBatches } from '../../io/dataset/batches';
 import type { GpuContext } from '../gpu/context';
-import { createStorage } from '../gpu/buffers';
 import { createActivations, type Activations } from '../model/activations';
 import { createLoraParams, readLoraAdapter, type LoraParams } from '../model/lora';
 import { destroyGpuModel, makeGpuModel, type GpuModel } from '../model/model';
@@ -17,8 +16,9 @@ import { DEFAULT_BUDGET_BYTES, planMemory, type MemoryPlan } from '../plan/memor
 import { DTYPE_BYTES } from '../../io/dtype';
 import { validateSettings } from './defaults';
 import { cosineWithWarmup, warmupSteps } from './schedule';
-import { evaluateLoss, trainStep } from './step';
-import type { LoraAdapter, TrainEvent, TrainSettings } from './types';
+import { createStepStats, evaluateLoss, trainStep, type EvalProgress } from './step';
+import { evalBatches } from './evalBatches';
+import type { EvalModel, LoraAdapter, TrainEvent, TrainSettings } from './types';
 
 /** Everything a run needs. The examples are already tokenised with the Instruct chat template. */
 export interface TrainJob {
@@ -35,6 +35,11 @@ export interface TrainJob {
   readonly signal?: AbortSignal;
   /** GPU memory the run may use, bytes (default 8 GiB); the memory plan must fit it. */
   readonly budgetBytes?: number;
+  /**
+   * Held-out losses of the untrained models from an earlier run on the same pair, held-out tokens and Max length
+   * (they do not depend on the training settings); given ones are reported with `cached: true` instead of computed.
+   */
+  readonly cachedEval?: { readonly base?: number; readonly instruct?: number };
 }
 
 /**
@@ -96,21 +101,38 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
   if (train.length === 0) throw new Error('no training example has assistant tokens within Max length');
   if (train.length < job.train.length) onEvent({ status: 'preparing', message: `${job.train.length - train.length} examples have no assistant tokens within Max length and are skipped` });
   const plan = planSteps(train, s, job.padTokenId);
-  const heldout = job.heldout?.length ? makeBatches(job.heldout, s.batchSize, { maxLength: s.maxLength, seed: 0, padTokenId: job.padTokenId, shuffle: false }) : [];
-  const shape = maxShape([...plan.flat(), ...heldout]);
+  const trainShape = maxShape(plan.flat());
+  const heldoutT = Math.min(s.maxLength, Math.max(0, ...(job.heldout ?? []).map((e) => e.inputIds.length)));
+  const shape = { B: trainShape.B, T: Math.max(trainShape.T, heldoutT) };
+  const heldout = job.heldout?.length ? evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.padTokenId) : [];
+  const heldoutTokens = heldout.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
   onEvent({ status: 'preparing', message: `loading ${job.base.modelName} onto the GPU` });
   let model: GpuModel | null = null;
   let lora: LoraParams | null = null;
   let acts: Activations | null = null;
-  let normSq: GPUBuffer | null = null;
+  let stats: GPUBuffer | null = null;
+  // ETA: measured seconds per padded token of a training step and of a forward-only evaluation batch.
+  let evalSecPerToken = NaN;
+  let evalsLeft = heldout.length ? (job.instruct ? 4 : 2) - (job.cachedEval?.base !== undefined ? 1 : 0) - (job.instruct && job.cachedEval?.instruct !== undefined ? 1 : 0) : 0;
+  const evaluate = async (m: GpuModel, withLora: LoraParams | null, which: EvalModel, label: string): Promise<number> => {
+    onEvent({ status: 'evaluating', message: `held-out loss of ${label} (${heldout.length} batches)`, model: which, batch: 0, batches: heldout.length });
+    const t0 = performance.now();
+    const loss = await evaluateLoss(ctx, m, acts as Activations, withLora, heldout, job.signal, (p: EvalProgress) => {
+      onEvent({ status: 'evaluating', message: `held-out loss of ${label}: batch ${p.batch}/${p.batches}`, model: which, batch: p.batch, batches: p.batches });
+    });
+    evalSecPerToken = (performance.now() - t0) / 1000 / Math.max(1, heldoutTokens);
+    evalsLeft--;
+    return loss;
+  };
   try {
     model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.base));
     lora = createLoraParams(ctx, cfg, s.lora, { seed: s.seed });
     acts = createActivations(ctx, cfg, shape.B, shape.T, s.lora.r, s.lora.targetModules, { recompute: s.recompute, dropout: s.lora.dropout > 0 });
-    normSq = createStorage(ctx, 4, 'grad-norm-sq');
+    stats = createStepStats(ctx);
     if (heldout.length) {
-      onEvent({ status: 'evaluating', message: 'held-out loss of Base before training' });
-      onEvent({ status: 'eval', model: 'base', when: 'before', loss: await evaluateLoss(ctx, model, acts, null, heldout, job.signal) });
+      const cached = job.cachedEval?.base;
+      if (cached !== undefined) onEvent({ status: 'eval', model: 'base', when: 'before', loss: cached, cached: true });
+      else onEvent({ status: 'eval', model: 'base', when: 'before', loss: await evaluate(model, null, 'base', 'Base before training') });
     }
     const total = plan.length;
     const warm = warmupSteps(total, s.warmupRatio);
@@ -126,31 +148,34 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
       const lr = s.learningRate * cosineWithWarmup(k, total, warm);
       const r = await trainStep(ctx, model, acts, lora, plan[k]!, {
         lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed,
-      }, normSq);
+      }, stats);
       done = k + 1;
       tokens += r.tokens;
       last = r.loss;
       const elapsed = (performance.now() - t0) / 1000;
-      onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec: (elapsed / done) * (total - done) });
+      // Forward-only evaluation costs about a third of a training step per token when none was measured yet.
+      const perEvalToken = Number.isFinite(evalSecPerToken) ? evalSecPerToken : elapsed / tokens / 3;
+      const etaSec = (elapsed / done) * (total - done) + evalsLeft * heldoutTokens * perEvalToken;
+      onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec });
     }
     if (heldout.length) {
-      onEvent({ status: 'evaluating', message: 'held-out loss of Base + LoRA' });
-      onEvent({ status: 'eval', model: 'base+lora', when: 'after', loss: await evaluateLoss(ctx, model, acts, lora, heldout, job.signal) });
+      onEvent({ status: 'eval', model: 'base+lora', when: 'after', loss: await evaluate(model, lora, 'base+lora', 'Base + LoRA') });
       if (job.instruct) {
         destroyGpuModel(model);
         model = null;
         onEvent({ status: 'preparing', message: `loading ${job.instruct.modelName} onto the GPU` });
         model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
-        onEvent({ status: 'evaluating', message: 'held-out loss of Instruct, then Instruct + grafted LoRA' });
-        onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: await evaluateLoss(ctx, model, acts, null, heldout, job.signal) });
-        onEvent({ status: 'eval', model: 'instruct+graft', when: 'after', loss: await evaluateLoss(ctx, model, acts, lora, heldout, job.signal) });
+        const cached = job.cachedEval?.instruct;
+        if (cached !== undefined) onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: cached, cached: true });
+        else onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: await evaluate(model, null, 'instruct', 'Instruct') });
+        onEvent({ status: 'eval', model: 'instruct+graft', when: 'after', loss: await evaluate(model, lora, 'instruct+graft', 'Instruct + grafted LoRA') });
       }
     }
     const adapter = await readLoraAdapter(ctx, lora);
     onEvent({ status: 'done', finalLoss: last, steps: done });
     return adapter;
   } finally {
-    normSq?.destroy();
+    stats?.destroy();
     acts?.destroy();
     lora?.destroy();
     if (model) destroyGpuModel(model);

@@ -5,14 +5,14 @@
  */
 import type { Batch } from '../../io/dataset/types';
 import type { GpuContext } from '../gpu/context';
-import { submitAndWait } from '../gpu/context';
+import { GpuCommandError, submitAndWait } from '../gpu/context';
 import { createStorage, readF32 } from '../gpu/buffers';
 import { adamwStep } from '../kernels/adamw';
-import { sumOfSquares } from '../kernels/sumsq';
+import { sumOfSquares, sumValues } from '../kernels/sumsq';
 import type { Activations } from '../model/activations';
 import type { LoraParams } from '../model/lora';
 import { recordBackward, recordForward, uploadBatch, type GpuModel } from '../model/model';
-import { pcgHash } from '../reference/dropout';
+import { pcgHash } from './rng';
 
 /** AdamW + clipping hyper-parameters of one step (torch.optim.AdamW, clip_grad_norm_). */
 export interface OptimStep {
@@ -40,67 +40,104 @@ export interface StepResult {
   readonly tokens: number;
 }
 
-async function sumLosses(ctx: GpuContext, acts: Activations, M: number): Promise<number> {
-  const l = await readF32(ctx, acts.losses, 0, M);
-  let s = 0;
-  for (let i = 0; i < M; i++) s += l[i] as number;
-  return s;
+/** Byte offset of the gradient norm² in the step's stats buffer (a storage-binding offset alignment). */
+const NORM_OFFSET = 256;
+
+/**
+ * A step's GPU-side statistics: f32 loss sum at byte 0 and f32 gradient norm² at byte {@link NORM_OFFSET}, read
+ * back together once per optimizer step.
+ */
+export function createStepStats(ctx: GpuContext): GPUBuffer {
+  return createStorage(ctx, NORM_OFFSET + 4, 'train.step-stats');
 }
 
 /**
  * Runs forward + backward on each micro-batch (grads accumulate), then clips and applies AdamW once (over every
- * part of the LoRA buffers; the global norm sums all parts in a fixed order).
- * @throws Error when the micro-batches hold no label tokens (nothing to learn from).
+ * part of the LoRA buffers; the global norm sums all parts in a fixed order). The micro-batches are submitted one
+ * after the other without waiting; the summed token loss stays on the GPU and is read back once, with the gradient
+ * norm, after the optimizer.
+ * @param stats buffer from {@link createStepStats} (reused across steps); a transient one when omitted
+ * @throws Error when the micro-batches hold no label tokens (nothing to learn from); GpuCommandError naming the
+ *   kernel when the device reports an error.
  */
-export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams, micro: readonly Batch[], opt: OptimStep, normSq?: GPUBuffer): Promise<StepResult> {
+export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams, micro: readonly Batch[], opt: OptimStep, stats?: GPUBuffer): Promise<StepResult> {
   const numItems = micro.reduce((a, b) => a + b.numItems, 0);
   if (numItems === 0) throw new Error('this optimizer step has no label tokens (every label is -100); check max length and the chat template');
   const gradScale = 1 / numItems;
-  let lossSum = 0;
   let tokens = 0;
+  const st = stats ?? createStepStats(ctx);
+  const lossSum = { buffer: st, offset: 0, size: 4 };
+  const normSq = { buffer: st, offset: NORM_OFFSET, size: 4 };
+  ctx.device.pushErrorScope('out-of-memory');
+  ctx.device.pushErrorScope('validation');
   const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
   for (const part of lora.parts) zero.clearBuffer(part.grads);
   ctx.device.queue.submit([zero.finish()]);
   for (const [i, b] of micro.entries()) {
     const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
     const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
-    const enc = ctx.device.createCommandEncoder({ label: 'train.micro-batch' });
+    const enc = ctx.device.createCommandEncoder({ label: `train.micro-batch ${i + 1}/${micro.length}` });
     recordForward(ctx, enc, model, acts, lora, s);
+    sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
     recordBackward(ctx, enc, model, acts, lora, s, gradScale);
-    await submitAndWait(ctx, [enc.finish()]);
-    lossSum += await sumLosses(ctx, acts, b.batchSize * b.seqLen);
+    ctx.device.queue.submit([enc.finish()]);
     tokens += b.batchSize * b.seqLen;
   }
-  const nsq = normSq ?? createStorage(ctx, 4, 'grad-norm-sq');
+  const validation = await ctx.device.popErrorScope();
+  const oom = await ctx.device.popErrorScope();
+  if (validation) throw new GpuCommandError('validation', `train step ${opt.step}: ${validation.message}`);
+  if (oom) throw new GpuCommandError('out-of-memory', `train step ${opt.step}: ${oom.message}`);
   const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
-  lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: nsq, accumulate: k > 0 }));
+  lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: normSq, accumulate: k > 0 }));
   for (const part of lora.parts) {
     adamwStep(ctx, enc, {
-      n: part.numel, params: part.params, grads: part.grads, m: part.m, v: part.v, gradNormSq: nsq,
+      n: part.numel, params: part.params, grads: part.grads, m: part.m, v: part.v, gradNormSq: normSq,
       maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step: opt.step,
     });
   }
   await submitAndWait(ctx, [enc.finish()]);
-  const gradNorm = Math.sqrt((await readF32(ctx, nsq, 0, 1))[0] as number);
-  if (!normSq) nsq.destroy();
-  return { loss: lossSum / numItems, gradNorm, numItems, tokens };
+  const back = await readF32(ctx, st, 0, NORM_OFFSET / 4 + 1);
+  if (!stats) st.destroy();
+  const loss = (back[0] as number) / numItems;
+  return { loss, gradNorm: Math.sqrt(back[NORM_OFFSET / 4] as number), numItems, tokens };
+}
+
+/** Progress of {@link evaluateLoss}: batches and padded tokens done so far, of the totals. */
+export interface EvalProgress {
+  readonly batch: number;
+  readonly batches: number;
+  readonly tokens: number;
+  readonly totalTokens: number;
 }
 
 /**
- * Mean token NLL of `batches` (forward only), with LoRA when given.
- * @returns loss in nats per label token; NaN when the batches hold no label tokens
+ * Mean token NLL of `batches` (forward only), with LoRA when given. Each batch is submitted without reading
+ * anything back; the token losses are summed on the GPU and read once at the end.
+ * @param onProgress called after each batch has finished on the GPU
+ * @returns loss in nats per label token; NaN when the batches hold no label tokens or the signal aborted
+ * @throws GpuCommandError naming the kernel when the device reports an error.
  */
-export async function evaluateLoss(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams | null, batches: readonly Batch[], signal?: AbortSignal): Promise<number> {
-  let lossSum = 0;
+export async function evaluateLoss(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams | null, batches: readonly Batch[], signal?: AbortSignal, onProgress?: (p: EvalProgress) => void): Promise<number> {
   let items = 0;
-  for (const b of batches) {
-    if (signal?.aborted) break;
-    const s = uploadBatch(ctx, model, acts, b);
-    const enc = ctx.device.createCommandEncoder({ label: 'eval' });
-    recordForward(ctx, enc, model, acts, lora, s);
-    await submitAndWait(ctx, [enc.finish()]);
-    lossSum += await sumLosses(ctx, acts, b.batchSize * b.seqLen);
-    items += b.numItems;
+  let tokens = 0;
+  const totalTokens = batches.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
+  const st = createStepStats(ctx);
+  const lossSum = { buffer: st, offset: 0, size: 4 };
+  try {
+    for (const [i, b] of batches.entries()) {
+      if (signal?.aborted) return NaN;
+      const s = uploadBatch(ctx, model, acts, b);
+      const enc = ctx.device.createCommandEncoder({ label: `eval batch ${i + 1}/${batches.length}` });
+      recordForward(ctx, enc, model, acts, lora, s);
+      sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
+      await submitAndWait(ctx, [enc.finish()]);
+      items += b.numItems;
+      tokens += b.batchSize * b.seqLen;
+      onProgress?.({ batch: i + 1, batches: batches.length, tokens, totalTokens });
+    }
+    if (!items) return NaN;
+    return ((await readF32(ctx, st, 0, 1))[0] as number) / items;
+  } finally {
+    st.destroy();
   }
-  return items ? lossSum / items : NaN;
 }

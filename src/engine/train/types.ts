@@ -72,10 +72,20 @@ export interface LoraAdapter {
   readonly modules: ReadonlyMap<string, LoraModuleWeights>;
 }
 
+/** The models whose held-out loss a run reports. */
+export type EvalModel = 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
+
 /** Progress events of a training run. */
 export type TrainEvent =
   | { readonly status: 'preparing'; readonly message: string }
-  | { readonly status: 'evaluating'; readonly message: string }
+  | {
+      readonly status: 'evaluating';
+      readonly message: string;
+      /** Held-out progress of the evaluation under way (absent on the announcement before it starts). */
+      readonly model?: EvalModel;
+      readonly batch?: number;
+      readonly batches?: number;
+    }
   | {
       readonly status: 'step';
       readonly step: number;
@@ -89,9 +99,11 @@ export type TrainEvent =
   | {
       readonly status: 'eval';
       /** which model the held-out loss is for */
-      readonly model: 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
+      readonly model: EvalModel;
       readonly when: 'before' | 'after';
       readonly loss: number;
+      /** true when the loss was not computed in this run but taken from an earlier run on the same pair and data */
+      readonly cached?: boolean;
     }
   | { readonly status: 'done'; readonly finalLoss: number; readonly steps: number }
   | { readonly status: 'cancelled'; readonly steps: number }

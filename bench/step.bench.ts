@@ -1,0 +1,180 @@
+/**
+ * Step speed as a fraction of what the adapter's own matmul reaches, measured side by side in one run on the Node
+ * WebGPU adapter (Dawn on lavapipe or SwiftShader without a GPU; a real GPU elsewhere):
+ * - matmul_peak_gflops: the best GFLOP/s (2·M·N·K per product, GPU timestamps) of our matmul over a few large
+ *   shapes, the denominator of the MFU lines;
+ * - step_mfu_demo: required FLOPs (src/engine/plan/flops.ts: frozen linears forward + input gradient, LoRA paths,
+ *   causal attention forward + backward, lm_head forward + dH; no frozen-weight gradients) of one default demo
+ *   optimizer step (stories260K, r 8 on all seven linears, batch 8, the first batch of the training order) ÷ its
+ *   wall time (trainStep: upload, forward, backward, clip, AdamW, one read-back; median of 3 after a warm-up) ÷
+ *   matmul_peak_gflops;
+ * - step_mfu_qwen3_shape: the same for a generated 2-layer model shaped like Qwen3-0.6B (C 1024, H 16, KV 8, D 128,
+ *   MLP 3072, V 151936, BF16, tied) with LoRA r 16 on all seven linears, B 1 × T 256;
+ * - host_us_per_dispatch: host time to encode one demo micro-batch ÷ its dispatches, beside the same count of
+ *   pre-built dispatches (one pipeline, one bind group) encoded in a raw loop.
+ * Run: npm run bench.
+ */
+import { openAsBlob, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, bench, describe } from 'vitest';
+import { createStorage, uploadStorage } from '../src/engine/gpu/buffers';
+import { submitAndWait, type GpuContext } from '../src/engine/gpu/context';
+import { getPipeline } from '../src/engine/gpu/pipeline';
+import { startProfiler } from '../src/engine/gpu/profiler';
+import { uploadWeight } from '../src/engine/gpu/weights';
+import { matmul, type MatmulArgs } from '../src/engine/kernels/matmul';
+import { createActivations } from '../src/engine/model/activations';
+import { createLoraParams } from '../src/engine/model/lora';
+import { makeGpuModel, type GpuModel } from '../src/engine/model/model';
+import { loadModelWeights } from '../src/engine/model/weights';
+import { requiredStepFlops } from '../src/engine/plan/flops';
+import { defaultTrainSettings } from '../src/engine/train/defaults';
+import { profileMicroBatch } from '../src/engine/train/profileStep';
+import { planSteps } from '../src/engine/train/run';
+import { createStepStats, trainStep } from '../src/engine/train/step';
+import { TARGET_MODULES, type TrainSettings } from '../src/engine/train/types';
+import { openCheckpoint } from '../src/io/checkpoint';
+import { normalizeConfig, readModelConfig } from '../src/io/config';
+import type { Batch } from '../src/io/dataset/types';
+import { readDatasetFile } from '../src/io/dataset/parse';
+import { encodeFromF32 } from '../src/io/dtype';
+import { loadChatTokenizer } from '../src/io/tokenizer/load';
+import { tokenizeDataset } from '../src/io/tokenizer/labels';
+import { modelFilesFromDir } from '../src/node/files';
+import { createNodeGpuContext } from '../src/node/gpu';
+import { genPair } from '../tests/support/genPair';
+
+const ctx: GpuContext = await createNodeGpuContext();
+const lines: string[] = [`adapter: ${ctx.adapter.architecture || ctx.adapter.description} (${ctx.adapter.vendor})`];
+let peak = NaN;
+const stepRate: Record<string, number> = {};
+
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
+}
+
+/** GPU seconds of `reps` dispatches of `args` (timestamps), after one untimed call that compiles. */
+async function matmulSeconds(args: MatmulArgs, reps: number): Promise<number> {
+  let enc = ctx.device.createCommandEncoder();
+  matmul(ctx, enc, args);
+  await submitAndWait(ctx, [enc.finish()]);
+  const prof = startProfiler(ctx);
+  enc = ctx.device.createCommandEncoder();
+  for (let r = 0; r < reps; r++) matmul(ctx, enc, args);
+  await submitAndWait(ctx, [enc.finish()]);
+  const t = await prof.finish();
+  return t.reduce((a, x) => a + x.ns, 0) / 1e9;
+}
+
+async function timeSteps(label: string, model: GpuModel, s: TrainSettings, micro: readonly Batch[], repeats: number): Promise<number> {
+  const maxT = Math.max(...micro.map((b) => b.seqLen));
+  const maxB = Math.max(...micro.map((b) => b.batchSize));
+  const lora = createLoraParams(ctx, model.cfg, s.lora, { seed: s.seed });
+  const acts = createActivations(ctx, model.cfg, maxB, maxT, s.lora.r, s.lora.targetModules, { recompute: s.recompute });
+  const stats = createStepStats(ctx);
+  const opt = { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1, seed: 1 };
+  await trainStep(ctx, model, acts, lora, micro, { ...opt, step: 1 }, stats);
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await trainStep(ctx, model, acts, lora, micro, { ...opt, step: i + 2 }, stats);
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const sec = times[Math.floor(times.length / 2)] as number;
+  const flops = micro.reduce((a, b) => a + requiredStepFlops(model.cfg, s.lora, b.batchSize, b.seqLen).total, 0);
+  lines.push(`${label}_step_seconds: ${sec.toFixed(3)} (median of ${repeats}; ${(flops / 1e9).toFixed(3)} required GFLOP)`);
+  stepRate[label] = flops / sec / 1e9;
+  if (label === 'demo') {
+    const p = await profileMicroBatch(ctx, model, acts, lora, micro[0] as Batch, 5);
+    const raw = await rawDispatchMicros(p.dispatches);
+    lines.push(`host_us_per_dispatch: ${((p.hostEncodeMs * 1000) / p.dispatches).toFixed(1)} (${p.dispatches} dispatches in ${p.passes} passes; raw loop of pre-built dispatches: ${raw.toFixed(1)})`);
+  }
+  stats.destroy();
+  acts.destroy();
+  lora.destroy();
+  return sec;
+}
+
+/** µs per dispatch to encode `n` dispatches of one pre-built pipeline and bind group (median of 5). */
+async function rawDispatchMicros(n: number): Promise<number> {
+  const spec = { label: 'bench.raw', code: '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1) fn main() { x[0] = x[0] + 1.0; }', entryPoint: 'main', bindings: ['rw'] as const };
+  const p = getPipeline(ctx, spec);
+  const buf = createStorage(ctx, 4, 'bench.raw');
+  const group = ctx.device.createBindGroup({ layout: p.layout, entries: [{ binding: 0, resource: { buffer: buf } }] });
+  const us: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t0 = performance.now();
+    const enc = ctx.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (let i = 0; i < n; i++) {
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(1);
+    }
+    pass.end();
+    const cb = enc.finish();
+    us.push(((performance.now() - t0) * 1000) / n);
+    await submitAndWait(ctx, [cb]);
+  }
+  buf.destroy();
+  return us.sort((a, b) => a - b)[2] as number;
+}
+
+const once = { iterations: 1, warmupIterations: 0, time: 0 };
+
+describe('step MFU', () => {
+  bench('matmul peak (GPU timestamps)', async () => {
+    const shapes: Array<[number, number, number]> = [[512, 512, 512], [512, 1024, 1024], [1024, 1024, 1024]];
+    for (const [M, N, K] of shapes) {
+      const w = uploadWeight(ctx, encodeFromF32(rand(N * K, 2), 'BF16'), 'BF16', [N, K], 'w');
+      const args: MatmulArgs = { M, N, K, a: uploadStorage(ctx, rand(M * K, 1), 'a'), w: w.buffer, wDtype: 'BF16', transB: true, out: createStorage(ctx, M * N * 4, 'out') };
+      const sec = await matmulSeconds(args, 3);
+      const g = (3 * 2 * M * N * K) / sec / 1e9;
+      lines.push(`matmul_gflops_${M}x${N}x${K}_bf16: ${g.toFixed(2)}`);
+      peak = Number.isFinite(peak) ? Math.max(peak, g) : g;
+    }
+    lines.push(`matmul_peak_gflops: ${peak.toFixed(2)}`);
+  }, once);
+
+  bench('demo step (stories260K, default settings)', async () => {
+    const base = await modelFilesFromDir('../shared/models/stories260K-base');
+    const inst = await modelFilesFromDir('../shared/models/stories260K-instruct');
+    const cfg = await readModelConfig(base.files.get('config.json') as Blob, 'config.json');
+    const tok = await loadChatTokenizer(inst);
+    const rows = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles.train.alpaca.json'), 'story-titles.train.alpaca.json');
+    const s = defaultTrainSettings(cfg, rows.length);
+    const train = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
+    const micro = planSteps(train, s, tok.padTokenId)[0] as Batch[];
+    const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(base)));
+    await timeSteps('demo', model, s, micro, 3);
+    model.weights.destroy();
+  }, once);
+
+  bench('Qwen3-0.6B-shaped step (2 layers, r 16, T 256)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shadowft-step-bench-'));
+    try {
+      const raw = JSON.parse(readFileSync('../shared/configs/Qwen__Qwen3-0.6B/config.json', 'utf8')) as Record<string, unknown>;
+      const pair = await genPair({ config: raw, dir, layers: 2, baseOnly: true, baseShards: 1 });
+      const cfg = normalizeConfig(pair.config, 'Qwen3-0.6B (2 layers)/config.json');
+      const s: TrainSettings = { ...defaultTrainSettings(cfg, 1000), batchSize: 1, gradAccum: 1, maxLength: 256, recompute: false, lora: { r: 16, alpha: 32, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] } };
+      const T = 256;
+      const ids = Int32Array.from({ length: T }, (_, t) => (t * 7919) % cfg.vocabSize);
+      const labels = Int32Array.from({ length: T }, (_, t) => (t < 32 ? -100 : (ids[t] as number)));
+      const batch: Batch = { batchSize: 1, seqLen: T, inputIds: ids, labels, numItems: T - 32 };
+      const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(await modelFilesFromDir(pair.baseDir))));
+      await timeSteps('qwen3_shape', model, s, [batch], 3);
+      model.weights.destroy();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, once);
+});
+
+afterAll(() => {
+  for (const k of Object.keys(stepRate)) lines.push(`step_mfu_${k}: ${((stepRate[k] as number) / peak).toFixed(3)} (${(stepRate[k] as number).toFixed(2)} required GFLOP/s ÷ matmul_peak_gflops)`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+});

@@ -1,0 +1,51 @@
+/**
+ * Required FLOPs of one training step, the numerator of the MFU figures in bench/ (a FLOP is one multiply or one
+ * add; a multiply-add is 2). "Required" counts the work the maths needs, not what our kernels happen to do:
+ * - every frozen linear [out, in] (all seven per layer, targeted or not): forward 2·in·out·tokens and the input
+ *   gradient 2·in·out·tokens; no gradient for the frozen weight;
+ * - every LoRA branch of rank r: forward x·Aᵀ and u·Bᵀ (2·r·(in + out)·tokens), backward dB, du = dy·B, dA and
+ *   dx += du·A (4·r·(in + out)·tokens): 6·r·(in + out)·tokens in all;
+ * - causal attention per (batch row, query head) over the T(T+1)/2 visible (query, key) pairs: forward q·k and
+ *   p·v (4·D per pair), backward dp = dO·v, dv = pᵀ·dO, dq = ds·k, dk = dsᵀ·q (8·D per pair); the recomputation
+ *   of p in the backward is not counted;
+ * - the lm_head: forward 2·C·V·tokens and the hidden-state gradient 2·C·V·tokens (no weight gradient).
+ * Embedding lookups, norms, RoPE, SwiGLU, softmax and the optimizer are elementwise and not counted.
+ * tokens = B·T padded positions (the kernels process every position of the batch).
+ * Sources: Kaplan et al. 2020 §2.1 (2N per token forward); Dao 2023 FlashAttention-2 §4 (attention FLOPs, causal ½).
+ */
+import type { ModelConfig } from '../../io/config/types';
+import { linearShape } from '../model/weights';
+import type { TargetModule } from '../train/types';
+import { TARGET_MODULES } from '../train/types';
+
+/** FLOPs of one step by part. */
+export interface StepFlops {
+  readonly frozenLinears: number;
+  readonly lora: number;
+  readonly attention: number;
+  readonly lmHead: number;
+  readonly total: number;
+}
+
+/**
+ * Required FLOPs of one forward + backward over B × T tokens (see the file comment for what is counted).
+ * @param lora rank and targeted modules (r 0 or no targets: no LoRA term)
+ * @throws RangeError when B or T is not a positive integer
+ */
+export function requiredStepFlops(cfg: ModelConfig, lora: { readonly r: number; readonly targetModules: readonly TargetModule[] }, B: number, T: number): StepFlops {
+  if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new RangeError(`requiredStepFlops: B and T must be positive integers, got B=${B}, T=${T}`);
+  const tokens = B * T;
+  const L = cfg.numLayers;
+  let frozen = 0;
+  let loraF = 0;
+  for (const m of TARGET_MODULES) {
+    const [out, inF] = linearShape(cfg, m);
+    frozen += 4 * inF * out * tokens;
+    if (lora.r > 0 && lora.targetModules.includes(m)) loraF += 6 * lora.r * (inF + out) * tokens;
+  }
+  const pairs = B * cfg.numHeads * ((T * (T + 1)) / 2);
+  const attention = L * pairs * 12 * cfg.headDim;
+  const lmHead = 4 * cfg.hiddenSize * cfg.vocabSize * tokens;
+  const f = { frozenLinears: L * frozen, lora: L * loraF, attention, lmHead };
+  return { ...f, total: f.frozenLinears + f.lora + f.attention + f.lmHead };
+}

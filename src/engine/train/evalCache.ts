@@ -1,0 +1,49 @@
+/**
+ * Held-out losses of the untrained Base and Instruct models, remembered per opened checkpoint and held-out data:
+ * they do not depend on the training settings, so a second run on the same pair and data skips two of its four
+ * evaluations. The key is the checkpoint object itself (a re-dropped folder is a new checkpoint, so changed weights
+ * are never answered from the cache) plus a hash of the held-out input_ids and labels and Max length.
+ */
+import type { Checkpoint } from '../../io/checkpoint';
+import type { TokenizedExample } from '../../io/dataset/types';
+
+/**
+ * A 64-bit FNV-1a hash (two 32-bit lanes) of the examples' input_ids and labels, with Max length, as hex.
+ * Equal examples give equal keys; any changed token, label or row boundary changes it.
+ */
+export function heldoutKey(examples: readonly TokenizedExample[], maxLength: number): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ maxLength;
+  const mix = (x: number) => {
+    h1 = Math.imul(h1 ^ (x & 0xffff), 0x01000193) >>> 0;
+    h1 = Math.imul(h1 ^ (x >>> 16), 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ (x >>> 0), 0x85ebca6b) >>> 0;
+    h2 = (h2 ^ (h2 >>> 13)) >>> 0;
+  };
+  mix(maxLength);
+  mix(examples.length);
+  for (const e of examples) {
+    mix(e.inputIds.length);
+    for (let i = 0; i < e.inputIds.length; i++) mix(e.inputIds[i] as number);
+    for (let i = 0; i < e.labels.length; i++) mix((e.labels[i] as number) + 1000);
+  }
+  return `${h1.toString(16).padStart(8, '0')}${h2.toString(16).padStart(8, '0')}`;
+}
+
+/** Losses per checkpoint and held-out key (nats per label token). */
+export class EvalCache {
+  private readonly byCheckpoint = new WeakMap<Checkpoint, Map<string, number>>();
+
+  /** The remembered loss of `ckpt` on the held-out data of `key`, if any. */
+  get(ckpt: Checkpoint, key: string): number | undefined {
+    return this.byCheckpoint.get(ckpt)?.get(key);
+  }
+
+  /** Remembers a finite loss (NaN — an aborted evaluation — is never stored). */
+  set(ckpt: Checkpoint, key: string, loss: number): void {
+    if (!Number.isFinite(loss)) return;
+    let m = this.byCheckpoint.get(ckpt);
+    if (!m) this.byCheckpoint.set(ckpt, (m = new Map()));
+    m.set(key, loss);
+  }
+}
