@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (pure TS, no GPU) and `gpu` (real WGSL kernels on a WebGPU adapter
- * through the `webgpu` npm package / Dawn; tests/gpu/device.ts picks the Vulkan driver).
+ * Three projects: `unit` (pure TS, no GPU), `gpu` (real WGSL kernels on a WebGPU adapter through the `webgpu`
+ * npm package / Dawn; tests/gpu/device.ts picks the Vulkan driver) and `gpu-slow` (real-size models, tests/gpu/slow).
  */
 export default defineConfig({
   test: {
@@ -20,6 +20,23 @@ export default defineConfig({
         test: {
           name: 'gpu',
           include: ['tests/gpu/**/*.test.ts'],
+          exclude: ['tests/gpu/slow/**'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+          // One worker process and no per-file isolation: every file shares one Dawn device and its pipeline cache
+          // (tests/gpu/device.ts), instead of compiling every pipeline again per file.
+          isolate: false,
+          maxWorkers: 1,
+        },
+      },
+      {
+        test: {
+          name: 'gpu-slow',
+          // Real-size tests (minutes each on a CPU adapter): their own tier, still run by npm test and CI.
+          include: ['tests/gpu/slow/**/*.test.ts'],
           environment: 'node',
           testTimeout: 600_000,
           hookTimeout: 120_000,
