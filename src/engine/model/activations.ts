@@ -5,13 +5,14 @@
  * Sublinear Memory Cost"; HF `gradient_checkpointing_enable`), only the residual entering each layer is kept per
  * layer; one shared set of layer activations is the scratch the backward re-runs each layer's forward into.
  * The loss head holds one vocabulary chunk of logits [M, Vc] (model/head.ts), never [M, V].
- * The byte count (`bytes`) is what src/engine/plan/memory.ts predicts; keep the two in step.
+ * The buffers are those of the one list in activationSpecs.ts, which src/engine/plan/memory.ts sums as well.
  */
 import type { ModelConfig } from '../../io/config/types';
 import type { GpuContext } from '../gpu/context';
 import { createStorage } from '../gpu/buffers';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
 import type { TargetModule } from '../train/types';
+import { activationSpecs, specBytes } from './activationSpecs';
 import { DEFAULT_VOCAB_CHUNK_ROWS, vocabChunkRows } from './vocabChunks';
 
 /** Saved activations of one decoder layer. Shapes use M = B·T. */
@@ -116,81 +117,60 @@ export function layerActs(acts: Activations, l: number): LayerActivations {
  */
 export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: number, maxT: number, r: number, targets: readonly TargetModule[], opts: ActivationOptions = {}): Activations {
   const M = maxB * maxT;
-  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D, vocabSize: V } = cfg;
   const withBackward = opts.withBackward ?? true;
   const recompute = opts.recompute ?? false;
-  const Vc = vocabChunkRows(V, C, M, ctx.limits, opts.vocabChunkRows ?? DEFAULT_VOCAB_CHUNK_ROWS);
+  const Vc = vocabChunkRows(cfg.vocabSize, cfg.hiddenSize, M, ctx.limits, opts.vocabChunkRows ?? DEFAULT_VOCAB_CHUNK_ROWS);
+  const specs = activationSpecs(cfg, maxB, maxT, r, targets, { withBackward, recompute, dropout: opts.dropout ?? false, vocabChunkRows: Vc, statsPerRow: CE_STATS_PER_ROW });
   const owned: GPUBuffer[] = [];
-  let bytes = 0;
-  const f32 = (n: number, label: string) => {
-    let b: GPUBuffer;
-    try {
-      b = createStorage(ctx, n * 4, label);
-    } catch (e) {
-      owned.forEach((x) => x.destroy());
-      throw e;
+  const sets: Array<Map<string, GPUBuffer>> = [];
+  const run = new Map<string, GPUBuffer>();
+  try {
+    for (const s of specs) {
+      const b = createStorage(ctx, specBytes(s), s.name);
+      owned.push(b);
+      if (s.layer === null) run.set(s.key, b);
+      else (sets[s.layer] ??= new Map()).set(s.key, b);
     }
-    owned.push(b);
-    bytes += b.size;
+  } catch (e) {
+    owned.forEach((x) => x.destroy());
+    throw e;
+  }
+  const need = (m: Map<string, GPUBuffer>, k: string): GPUBuffer => {
+    const b = m.get(k);
+    if (!b) throw new Error(`activations: ${k} is not in the activation list`);
     return b;
   };
-  const layers: LayerActivations[] = [];
-  for (let l = 0; l < (recompute ? 1 : cfg.numLayers); l++) {
-    const p = recompute ? 'act.layer' : `act.l${l}`;
+  const opt = (m: Map<string, GPUBuffer>, k: string): GPUBuffer | null => m.get(k) ?? null;
+  const layers: LayerActivations[] = sets.map((m) => {
     const loraU = new Map<TargetModule, GPUBuffer>();
-    if (r > 0) for (const m of targets) loraU.set(m, f32(M * r, `${p}.${m}.lora_u`));
-    layers.push({
-      rstd1: f32(M, `${p}.rstd1`),
-      h1: f32(M * C, `${p}.h1`),
-      q: f32(M * H * D, `${p}.q`),
-      k: f32(M * KV * D, `${p}.k`),
-      v: f32(M * KV * D, `${p}.v`),
-      qPre: cfg.qkNorm ? f32(M * H * D, `${p}.q_pre`) : null,
-      kPre: cfg.qkNorm ? f32(M * KV * D, `${p}.k_pre`) : null,
-      rstdQ: cfg.qkNorm ? f32(M * H, `${p}.rstd_q`) : null,
-      rstdK: cfg.qkNorm ? f32(M * KV, `${p}.rstd_k`) : null,
-      attn: f32(M * H * D, `${p}.attn`),
-      lse: f32(maxB * H * maxT, `${p}.lse`),
-      xMid: f32(M * C, `${p}.x_mid`),
-      rstd2: f32(M, `${p}.rstd2`),
-      h2: f32(M * C, `${p}.h2`),
-      gate: f32(M * I, `${p}.gate`),
-      up: f32(M * I, `${p}.up`),
-      act: f32(M * I, `${p}.act`),
-      loraU,
-    });
-  }
-  const resid = Array.from({ length: cfg.numLayers + 1 }, (_, l) => f32(M * C, `act.resid${l}`));
-  const bw = (n: number, label: string) => (withBackward ? f32(n, label) : f32(1, label));
+    for (const [k, b] of m) if (k.startsWith('lora_u.')) loraU.set(k.slice(7) as TargetModule, b);
+    return {
+      rstd1: need(m, 'rstd1'), h1: need(m, 'h1'), q: need(m, 'q'), k: need(m, 'k'), v: need(m, 'v'),
+      qPre: opt(m, 'qPre'), kPre: opt(m, 'kPre'), rstdQ: opt(m, 'rstdQ'), rstdK: opt(m, 'rstdK'),
+      attn: need(m, 'attn'), lse: need(m, 'lse'), xMid: need(m, 'xMid'), rstd2: need(m, 'rstd2'), h2: need(m, 'h2'),
+      gate: need(m, 'gate'), up: need(m, 'up'), act: need(m, 'act'), loraU,
+    };
+  });
   return {
     maxB,
     maxT,
     recompute,
-    ids: f32(M, 'act.input_ids'),
-    targets: f32(M, 'act.targets'),
-    resid,
+    ids: need(run, 'ids'),
+    targets: need(run, 'targets'),
+    resid: Array.from({ length: cfg.numLayers + 1 }, (_, l) => need(run, `resid${l}`)),
     layers,
-    rstdF: f32(M, 'act.rstd_final'),
-    hF: f32(M * C, 'act.h_final'),
+    rstdF: need(run, 'rstdF'),
+    hF: need(run, 'hF'),
     vocabChunkRows: Vc,
-    logitsChunk: f32(M * Vc, 'act.logits_chunk'),
-    headStats: f32(M * CE_STATS_PER_ROW, 'act.head_stats'),
-    losses: f32(M, 'act.losses'),
-    dX: bw(M * C, 'grad.resid'),
-    dH: bw(M * C, 'grad.h'),
-    dAttn: bw(M * H * D, 'grad.attn'),
-    dq: bw(M * H * D, 'grad.q'),
-    dk: bw(M * KV * D, 'grad.k'),
-    dv: bw(M * KV * D, 'grad.v'),
-    dqPre: cfg.qkNorm ? bw(M * H * D, 'grad.q_pre') : null,
-    dkPre: cfg.qkNorm ? bw(M * KV * D, 'grad.k_pre') : null,
-    dGate: bw(M * I, 'grad.gate'),
-    dUp: bw(M * I, 'grad.up'),
-    dAct: bw(M * I, 'grad.act'),
-    dU: bw(M * Math.max(r, 1), 'grad.lora_u'),
-    dropX: opts.dropout ? f32(M * Math.max(C, I, H * D), 'act.lora_dropout_x') : null,
-    dropDX: opts.dropout && withBackward ? f32(M * Math.max(C, I, H * D), 'grad.lora_dropout_x') : null,
-    bytes,
+    logitsChunk: need(run, 'logitsChunk'),
+    headStats: need(run, 'headStats'),
+    losses: need(run, 'losses'),
+    dX: need(run, 'dX'), dH: need(run, 'dH'), dAttn: need(run, 'dAttn'),
+    dq: need(run, 'dq'), dk: need(run, 'dk'), dv: need(run, 'dv'),
+    dqPre: opt(run, 'dqPre'), dkPre: opt(run, 'dkPre'),
+    dGate: need(run, 'dGate'), dUp: need(run, 'dUp'), dAct: need(run, 'dAct'), dU: need(run, 'dU'),
+    dropX: opt(run, 'dropX'), dropDX: opt(run, 'dropDX'),
+    bytes: owned.reduce((a, b) => a + b.size, 0),
     destroy: () => owned.forEach((b) => b.destroy()),
   };
 }

@@ -6,7 +6,7 @@ import type { Checkpoint } from '../../io/checkpoint';
 import type { ModelConfig } from '../../io/config/types';
 import { isWeightDType } from '../../io/dtype';
 import { TARGET_MODULES } from '../train/types';
-import { linearShape, modulePath, WeightShapeError } from './weights';
+import { linearHasBias, linearShape, modulePath, WeightShapeError } from './weights';
 
 /** name → shape of every tensor the engine reads for `cfg` (embed, per-layer linears/biases/norms, final norm, lm_head). */
 export function expectedTensorShapes(cfg: ModelConfig): Map<string, number[]> {
@@ -16,8 +16,7 @@ export function expectedTensorShapes(cfg: ModelConfig): Map<string, number[]> {
     for (const m of TARGET_MODULES) {
       const [o, i] = linearShape(cfg, m);
       out.set(`${modulePath(l, m)}.weight`, [o, i]);
-      const bias = m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
-      if (bias) out.set(`${modulePath(l, m)}.bias`, [o]);
+      if (linearHasBias(cfg, m)) out.set(`${modulePath(l, m)}.bias`, [o]);
     }
     out.set(`model.layers.${l}.input_layernorm.weight`, [C]);
     out.set(`model.layers.${l}.post_attention_layernorm.weight`, [C]);

@@ -66,6 +66,11 @@ export function linearShape(cfg: ModelConfig, m: TargetModule): [number, number]
   }
 }
 
+/** Whether a decoder linear has a bias in checkpoints of `cfg` (qwen2: q/k/v; attention_bias / mlp_bias flags). */
+export function linearHasBias(cfg: Pick<ModelConfig, 'qkvBias' | 'oProjBias' | 'mlpBias'>, m: TargetModule): boolean {
+  return m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
+}
+
 /** HF module path of a decoder linear, e.g. "model.layers.3.self_attn.q_proj". */
 export function modulePath(layer: number, m: TargetModule): string {
   const block = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn';
@@ -127,7 +132,7 @@ export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: 
       for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
         const path = modulePath(l, m);
         const [out, inF] = linearShape(cfg, m);
-        const hasBias = m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
+        const hasBias = linearHasBias(cfg, m);
         linears[m] = {
           name: path,
           w: await matrix(`${path}.weight`, [out, inF]),

@@ -10,7 +10,8 @@ import type { ModelConfig } from '../../io/config/types';
 import type { DeviceLimits } from '../gpu/context';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
 import { layoutSlots, loraPartFloats } from '../model/lora';
-import { linearShape } from '../model/weights';
+import { activationSpecs, specBytes, type ActivationPhase } from '../model/activationSpecs';
+import { linearHasBias, linearShape } from '../model/weights';
 import { bindableBytes, DEFAULT_VOCAB_CHUNK_ROWS, splitRows, tableChunkRows, vocabChunkRows } from '../model/vocabChunks';
 import type { LoraSettings, TargetModule, TrainSettings } from '../train/types';
 import { TARGET_MODULES } from '../train/types';
@@ -66,28 +67,6 @@ const f32 = (n: number): number => Math.max(4, Math.ceil(n) * 4);
 const packed = (n: number, bytesPer: number): number => Math.max(4, Math.ceil((n * bytesPer) / 4) * 4);
 const pad64 = (n: number): number => Math.ceil(n / 64) * 64;
 
-/** Bytes of the f32 activation buffers of one decoder layer's saved set (activations.ts LayerActivations). */
-function layerSetBytes(cfg: ModelConfig, B: number, T: number, r: number, targets: number): number {
-  const M = B * T;
-  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
-  let b = (r > 0 ? targets * f32(M * r) : 0) + f32(M) + f32(M * C) + f32(M * H * D) + 2 * f32(M * KV * D);
-  if (cfg.qkNorm) b += f32(M * H * D) + f32(M * KV * D) + f32(M * H) + f32(M * KV);
-  b += f32(M * H * D) + f32(B * H * T) + f32(M * C) + f32(M) + f32(M * C) + 3 * f32(M * I);
-  return b;
-}
-
-/**
- * Bytes of the backward scratch (activations.ts: dX, dH, dAttn, dq, dk, dv, dqPre, dkPre, dGate, dUp, dAct, dU), plus the
- * LoRA-dropout scratch dropX and dropDX [M, max(C, I, H·D)] when lora_dropout > 0.
- */
-function backwardBytes(cfg: ModelConfig, M: number, r: number, dropout: boolean): number {
-  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
-  let b = 2 * f32(M * C) + 2 * f32(M * H * D) + 2 * f32(M * KV * D) + 3 * f32(M * I) + f32(M * Math.max(r, 1));
-  if (cfg.qkNorm) b += f32(M * H * D) + f32(M * KV * D);
-  if (dropout) b += 2 * f32(M * Math.max(C, I, H * D));
-  return b;
-}
-
 /** Frozen weights on the GPU (model/weights.ts): matrices in the file dtype, norms and biases f32. */
 function weightBytes(cfg: ModelConfig, wb: number, limits: PlanLimits, chunkSetting: number): { bytes: number; embedChunks: number; largest: number; largestName: string } {
   const { vocabSize: V, hiddenSize: C, headDim: D } = cfg;
@@ -99,7 +78,7 @@ function weightBytes(cfg: ModelConfig, wb: number, limits: PlanLimits, chunkSett
   let largestName = chunks.length > 1 ? `embed_tokens chunk [${rows}, ${C}]` : `embed_tokens [${V}, ${C}]`;
   for (const m of TARGET_MODULES) {
     const [out, inF] = linearShape(cfg, m);
-    const hasBias = m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
+    const hasBias = linearHasBias(cfg, m);
     bytes += cfg.numLayers * (packed(out * inF, wb) + (hasBias ? f32(out) : 0));
     if (packed(out * inF, wb) > largest) [largest, largestName] = [packed(out * inF, wb), `${m} [${out}, ${inF}]`];
   }
@@ -164,16 +143,18 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
     buffers.push([`LoRA lora_A + lora_B of one module at rank ${r}`, lf.largestSlot * 4]);
   }
 
-  const sets = recompute ? 1 : L;
-  const saved = sets * layerSetBytes(cfg, B, T, r, targets.length) + (L + 1) * f32(M * C) + 4 * f32(M) + f32(M * C);
-  const bwd = backwardBytes(cfg, M, r, (settings.lora.dropout ?? 0) > 0);
   let Vc = 0;
   try {
     Vc = vocabChunkRows(V, C, M, limits, chunkSetting);
   } catch (e) {
     problems.push((e as Error).message);
   }
-  const head = f32(M * Math.max(Vc, 1)) + f32(M * CE_STATS_PER_ROW);
+  // The activations are summed from the same list createActivations allocates (model/activationSpecs.ts).
+  const acts = activationSpecs(cfg, B, T, r, targets, { withBackward: true, recompute, dropout: (settings.lora.dropout ?? 0) > 0, vocabChunkRows: Math.max(Vc, 1), statsPerRow: CE_STATS_PER_ROW });
+  const sum = (phase: ActivationPhase) => acts.filter((a) => a.phase === phase).reduce((t, a) => t + specBytes(a), 0);
+  const saved = sum('saved');
+  const bwd = sum('backward');
+  const head = sum('head');
   buffers.push([`activation gate/up [M=${M}, I=${I}]`, f32(M * I)], [`logits chunk [M=${M}, Vc=${Vc}]`, f32(M * Vc)], [`residual [M=${M}, C=${C}]`, f32(M * C)], [`attention q [M=${M}, H·D=${H * D}]`, f32(M * H * D)]);
   const rope = 2 * f32((T * D) / 2);
   const loraParts = partSizes.length;

@@ -1,0 +1,104 @@
+/**
+ * The one list of a run's activation buffers (llm.c's TENSOR_SPEC habit): name, f32 element count, which layer set
+ * it belongs to and what it is for. createActivations (activations.ts) allocates exactly these buffers and the
+ * memory plan (plan/memory.ts) adds up exactly these sizes, so the plan is a sum over what is really allocated.
+ * Shapes use M = maxB·maxT rows, C, I, H, KV, D as in ModelConfig, R = LoRA rank, Vc = vocabulary rows per head chunk.
+ */
+import type { ModelConfig } from '../../io/config/types';
+import type { TargetModule } from '../train/types';
+
+/** What a buffer is for: saved by forward for backward, backward scratch, or the loss head. */
+export type ActivationPhase = 'saved' | 'backward' | 'head';
+
+/** One buffer of the list. */
+export interface ActivationSpec {
+  /** Buffer label and key, e.g. "act.l3.h1", "grad.q", "act.logits_chunk". */
+  readonly name: string;
+  /** Key inside its group: a LayerActivations / Activations field name, or "lora_u.<module>". */
+  readonly key: string;
+  /** f32 (or i32) elements; a placeholder of 1 element when the buffer is not needed (forward only). */
+  readonly elements: number;
+  /** Layer set index (0..L−1, or 0 for the one shared set with recompute), or null for run-wide buffers. */
+  readonly layer: number | null;
+  readonly phase: ActivationPhase;
+}
+
+/** Options of {@link activationSpecs} (see ActivationOptions in activations.ts). */
+export interface ActivationSpecOptions {
+  readonly withBackward: boolean;
+  readonly recompute: boolean;
+  readonly dropout: boolean;
+  /** Vocabulary rows per head chunk (vocabChunks.vocabChunkRows for M). */
+  readonly vocabChunkRows: number;
+  /** f32 per row of the online log-sum-exp statistics (kernels/crossEntropyChunk CE_STATS_PER_ROW). */
+  readonly statsPerRow: number;
+}
+
+/**
+ * Every activation buffer of micro-batches up to maxB × maxT tokens, in allocation order.
+ * @param r LoRA rank (0: no LoRA buffers); targets: modules with a saved u = x·Aᵀ [M, R]
+ */
+export function activationSpecs(cfg: ModelConfig, maxB: number, maxT: number, r: number, targets: readonly TargetModule[], o: ActivationSpecOptions): ActivationSpec[] {
+  const M = maxB * maxT;
+  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
+  const out: ActivationSpec[] = [];
+  const sets = o.recompute ? 1 : cfg.numLayers;
+  for (let l = 0; l < sets; l++) {
+    const p = o.recompute ? 'act.layer' : `act.l${l}`;
+    const add = (key: string, elements: number, label = key) => out.push({ name: `${p}.${label}`, key, elements, layer: l, phase: 'saved' });
+    if (r > 0) for (const m of targets) add(`lora_u.${m}`, M * r, `${m}.lora_u`);
+    add('rstd1', M);
+    add('h1', M * C);
+    add('q', M * H * D);
+    add('k', M * KV * D);
+    add('v', M * KV * D);
+    if (cfg.qkNorm) {
+      add('qPre', M * H * D, 'q_pre');
+      add('kPre', M * KV * D, 'k_pre');
+      add('rstdQ', M * H, 'rstd_q');
+      add('rstdK', M * KV, 'rstd_k');
+    }
+    add('attn', M * H * D);
+    add('lse', maxB * H * maxT);
+    add('xMid', M * C, 'x_mid');
+    add('rstd2', M);
+    add('h2', M * C);
+    add('gate', M * I);
+    add('up', M * I);
+    add('act', M * I);
+  }
+  for (let l = 0; l <= cfg.numLayers; l++) out.push({ name: `act.resid${l}`, key: `resid${l}`, elements: M * C, layer: null, phase: 'saved' });
+  const run = (key: string, name: string, elements: number, phase: ActivationPhase) => out.push({ name, key, elements, layer: null, phase });
+  run('ids', 'act.input_ids', M, 'saved');
+  run('targets', 'act.targets', M, 'saved');
+  run('rstdF', 'act.rstd_final', M, 'saved');
+  run('hF', 'act.h_final', M * C, 'saved');
+  run('logitsChunk', 'act.logits_chunk', M * o.vocabChunkRows, 'head');
+  run('headStats', 'act.head_stats', M * o.statsPerRow, 'head');
+  run('losses', 'act.losses', M, 'saved');
+  const bw = (key: string, name: string, elements: number) => run(key, name, o.withBackward ? elements : 1, 'backward');
+  bw('dX', 'grad.resid', M * C);
+  bw('dH', 'grad.h', M * C);
+  bw('dAttn', 'grad.attn', M * H * D);
+  bw('dq', 'grad.q', M * H * D);
+  bw('dk', 'grad.k', M * KV * D);
+  bw('dv', 'grad.v', M * KV * D);
+  if (cfg.qkNorm) {
+    bw('dqPre', 'grad.q_pre', M * H * D);
+    bw('dkPre', 'grad.k_pre', M * KV * D);
+  }
+  bw('dGate', 'grad.gate', M * I);
+  bw('dUp', 'grad.up', M * I);
+  bw('dAct', 'grad.act', M * I);
+  bw('dU', 'grad.lora_u', M * Math.max(r, 1));
+  if (o.dropout) {
+    run('dropX', 'act.lora_dropout_x', M * Math.max(C, I, H * D), 'backward');
+    if (o.withBackward) run('dropDX', 'grad.lora_dropout_x', M * Math.max(C, I, H * D), 'backward');
+  }
+  return out;
+}
+
+/** Bytes of one listed buffer as createStorage allocates it (4 bytes per element, at least 4). */
+export function specBytes(s: Pick<ActivationSpec, 'elements'>): number {
+  return Math.max(4, Math.ceil(s.elements) * 4);
+}
