@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'check-fixtures': async () => (await import('./checkFixtures')).checkFixturesCommand,
   similarity: async () => (await import('./similarity')).similarityCommand,
   merge: async () => (await import('./merge')).mergeCommand,
+  graft: async () => (await import('./graft')).graftCommand,
+  handoff: async () => (await import('./handoff')).handoffCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input. */

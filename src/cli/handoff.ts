@@ -1,0 +1,2 @@
+/** placeholder replaced below */
+export const handoffCommand = { usage: 'handoff', async run() { return 2; } };
