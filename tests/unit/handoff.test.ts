@@ -26,6 +26,12 @@ const keyList = JSON.parse(readFileSync(join(__dirname, '../../src/app/handoff/l
 const allowed = new Set(['model_args', 'data_args', 'finetuning_args', 'training_args', 'transformers_training_args'].flatMap((k) => keyList[k] as string[]));
 /** Parsed as YAML 1.1 — the schema PyYAML (LLaMA-Factory's yaml.safe_load) implements, where `1e-8` is a string. */
 const yamlOf = (dir: string, f: string): Record<string, unknown> => parse(readFileSync(join(dir, f), 'utf8'), { version: '1.1' }) as Record<string, unknown>;
+/** PyYAML's implicit float (resolver.py, YAML 1.1): a dot in the mantissa, a signed exponent. */
+const PYYAML_FLOAT = /^[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?$/;
+/** Every plain scalar written in exponent form must be a PyYAML float (else LLaMA-Factory gets a string). */
+function expectPyyamlFloats(dir: string, f: string): void {
+  for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/: ([-+]?[\d.]+[eE][-+]?\d+)$/gm)) expect(m[1], `${f}: ${m[1]}`).toMatch(PYYAML_FLOAT);
+}
 const msgs = (file: string, text: string) => parseDataset(text, file).map((c) => c.messages);
 
 describe('shadowft handoff', () => {
@@ -36,6 +42,8 @@ describe('shadowft handoff', () => {
     expect(readdirSync(tmp).filter((f) => f.includes('partial'))).toEqual([]);
     const shadow = yamlOf(out, 'train_shadow_base.yaml');
     const conv = yamlOf(out, 'train_conventional_instruct.yaml');
+    expectPyyamlFloats(out, 'train_shadow_base.yaml');
+    expect(readFileSync(join(out, 'train_shadow_base.yaml'), 'utf8')).toMatch(/^learning_rate: 2\.0e-7$/m);
     for (const y of [shadow, conv]) for (const k of Object.keys(y)) expect(allowed.has(k), `${k} is a LLaMA-Factory argument`).toBe(true);
     const nTrain = parseDataset(readFileSync(TRAIN, 'utf8'), 'story-titles.train.csv').length;
     const steps = Math.ceil(Math.ceil(nTrain / 4) / 2) * 2;
