@@ -15,7 +15,8 @@ import { Heatmap } from './Heatmap';
 /** The graft section. */
 export function GraftTunedPanel() {
   const ready = useStudio((s) => s.session?.pairReady ?? false);
-  const names = useStudio((s) => (s.session?.pairReady ? { base: s.session.base?.name ?? '', instruct: s.session.instruct?.name ?? '' } : null));
+  const session = useStudio((s) => s.session);
+  const names = session?.pairReady ? { base: session.base?.name ?? '', instruct: session.instruct?.name ?? '' } : null;
   const pair = useStudio((s) => s.similarity.result);
   const g = useStudio((s) => s.graft);
   const checkTuned = useStudio((s) => s.checkTuned);
