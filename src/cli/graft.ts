@@ -6,26 +6,16 @@
  * to OUT_DIR only when every file is complete (and removed on failure), so no partial folder looks complete.
  * OUT_DIR must not exist or be empty. --csv writes σ(W_B′, W_B) per tensor ("what tuning changed").
  */
-import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
 import { planGraftTuned } from '../engine/graft/graftTuned';
 import { DEFAULT_MAX_SHARD_SIZE, parseSize } from '../engine/graft/shards';
 import { modelFilesFromDir } from '../node/files';
 import type { Command } from './main';
-import { writeOutputFile } from './merge';
+import { listOrNull, writeFolderAtomically } from './atomicDir';
 import { formatBytes, progressLine } from './progress';
-
-/** Lists a folder, or null when it does not exist. */
-async function listOrNull(dir: string): Promise<string[] | null> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
 
 /** The `graft` command (see the file comment); returns 0, throws on bad arguments or inputs (nothing written). */
 export const graftCommand: Command = {
@@ -45,7 +35,7 @@ export const graftCommand: Command = {
     if (!baseDir || !tunedDir || !instructDir || !outArg || extra !== undefined) throw new Error(`expected BASE_DIR TUNED_DIR INSTRUCT_DIR OUT_DIR, got ${positionals.length} positional argument(s)`);
     const outDir = resolve(outArg);
     const existing = await listOrNull(outDir);
-    if (existing && existing.length > 0) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); choose a new OUT_DIR`);
+    if (existing && existing.length > 0) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); choose a new OUT_DIR`);  // checked before the σ passes
     const maxShardSize = values['max-shard-size'] ? parseSize(values['max-shard-size']) : DEFAULT_MAX_SHARD_SIZE;
     const checkBar = progressLine('σ checks');
     const bar = progressLine('graft');
@@ -64,16 +54,7 @@ export const graftCommand: Command = {
       : `full tune: ${plan.changedTensors.length} tensors changed; σ(W_B′, W_B) = ${f(d.tuned)}, σ(W_B, W_I) = ${f(d.pair)} (ratio ${f(d.ratio)}); ${formatBytes(plan.totalTensorBytes)} of tensors\n`);
     for (const v of plan.vocab) process.stderr.write(`${v.tensor}: grafted the ${v.sharedRows} shared rows (Base ${v.baseRows}, TUNED ${v.tunedRows}, Instruct ${v.instructRows})\n`);
     if (values.csv) await writeFile(values.csv, similarityCsv(plan.tuning));
-    const tmp = join(dirname(outDir), `.${basename(outDir)}.partial-${process.pid}`);
-    await mkdir(tmp, { recursive: true });
-    try {
-      for (const file of plan.files) await writeOutputFile(tmp, file);
-      if (existing) await rmdir(outDir);
-      await rename(tmp, outDir);
-    } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      throw e;
-    }
+    await writeFolderAtomically(outDir, plan.files);
     bar.end();
     process.stdout.write(`${plan.files.map((x) => `${x.name}\t${x.size}`).join('\n')}\n`);
     process.stderr.write(`wrote ${plan.files.length} files to ${outDir}${values.csv ? `; σ(W_B′, W_B) per tensor in ${values.csv}` : ''}\n`);

@@ -9,8 +9,8 @@
  * --deepspeed PATH. Files go to DIR.partial-PID first and DIR is created by a rename at the end (DIR must not exist
  * or be empty). Imports no GPU code.
  */
-import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildHandoff } from '../app/handoff/handoff';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
@@ -18,6 +18,7 @@ import { TARGET_MODULES, type TargetModule, type TrainSettings } from '../engine
 import { normalizeConfig } from '../io/config';
 import { parseDataset } from '../io/dataset/parse';
 import { modelFilesFromDir } from '../node/files';
+import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
 
 /** Number flags → TrainSettings fields (top level). */
@@ -78,7 +79,7 @@ export const handoffCommand: Command = {
     const settings = settingsFromFlags(defaultTrainSettings(cfg, train.length), values);
     validateSettings(settings, cfg);
     const outDir = resolve(values.out);
-    const existing = await readdir(outDir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    const existing = await listOrNull(outDir);
     if (existing && existing.length > 0) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}); choose a new --out`);
     const files = await buildHandoff({
       base, instruct, basePath: resolve(baseDir), instructPath: resolve(instructDir), train, heldout, settings, finetuningType: ft,
@@ -86,18 +87,7 @@ export const handoffCommand: Command = {
       ...(values.deepspeed !== undefined ? { deepspeed: values.deepspeed } : {}),
       exportDir: outDir,
     });
-    const tmp = join(dirname(outDir), `.${basename(outDir)}.partial-${process.pid}`);
-    try {
-      for (const f of files) {
-        await mkdir(dirname(join(tmp, f.name)), { recursive: true });
-        await writeFile(join(tmp, f.name), f.text);
-      }
-      if (existing) await rmdir(outDir);
-      await rename(tmp, outDir);
-    } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      throw e;
-    }
+    await writeFolderAtomically(outDir, files.map((f) => textOutputFile(f.name, f.text)));
     process.stdout.write(`${files.map((f) => f.name).join('\n')}\n`);
     process.stderr.write(`wrote ${files.length} files to ${outDir}; next: cd into it and run llamafactory-cli train train_shadow_base.yaml (see README.md)\n`);
     return 0;
