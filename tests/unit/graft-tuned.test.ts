@@ -212,5 +212,22 @@ describe('shadowft graft (LoRA adapter as TUNED)', () => {
       }
       expect(ties).toBeLessThan(3);
     }
+
+    // The folder LLaMA-Factory writes (output_dir of a LoRA run): same adapter keys, a newer PEFT's extra config
+    // fields, checkpoints, trainer state and tokenizer files next to it — grafts to the same bytes.
+    const lf = fresh();
+    await mkdir(join(lf, 'checkpoint-2'), { recursive: true });
+    const cfg = JSON.parse(files['adapter_config.json']) as Record<string, unknown>;
+    Object.assign(cfg, { base_model_name_or_path: '/models/stories260K-base', target_modules: ['up_proj', 'v_proj'], corda_config: null, eva_config: null, exclude_modules: null, lora_bias: false, qalora_group_size: 16, target_parameters: null, trainable_token_indices: null, use_qalora: false, peft_version: '0.17.1' });
+    const st = new Uint8Array(await files['adapter_model.safetensors'].arrayBuffer());
+    await writeFile(join(lf, 'adapter_config.json'), JSON.stringify(cfg, null, 2));
+    await writeFile(join(lf, 'adapter_model.safetensors'), st);
+    await writeFile(join(lf, 'checkpoint-2', 'adapter_model.safetensors'), st);
+    await writeFile(join(lf, 'trainer_state.json'), '{"global_step": 2}');
+    await writeFile(join(lf, 'README.md'), '---\nlibrary_name: peft\n---\n');
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) await writeFile(join(lf, f), readFileSync(join(BASE, f)));
+    const out2 = fresh();
+    expect(await graftCommand.run([BASE, lf, INSTRUCT, out2])).toBe(0);
+    expect(readFileSync(join(out2, 'model.safetensors')).equals(readFileSync(join(out, 'model.safetensors')))).toBe(true);
   });
 });
