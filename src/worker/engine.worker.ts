@@ -45,7 +45,13 @@ const lostListeners = new Set<(message: string) => void>();
 let gpuPromise: Promise<GpuContext> | null = null;
 let trained: TrainedAdapter | null = null;
 /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
-let graft: { plan: GraftTunedPlan; instructName: string } | null = null;
+let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
+
+/** "base|instruct" of the loaded pair (to refuse exporting a graft checked against another pair). */
+function pairNames(): string {
+  const { base, instruct } = session.requirePair();
+  return `${base.model.files.name}|${instruct.model.files.name}`;
+}
 /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
 let gpuJob: string | null = null;
 
@@ -226,7 +232,7 @@ export const api = {
     graft = null;
     return withOp(opId, async (signal) => {
       const r = await prepareGraft(session, files, opts, pairReport, signal);
-      graft = { plan: r.plan, instructName: session.requirePair().instruct.model.files.name };
+      graft = { plan: r.plan, instructName: session.requirePair().instruct.model.files.name, pair: pairNames() };
       return r.result;
     });
   },
@@ -235,6 +241,7 @@ export const api = {
   exportGraft(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
     const g = graft;
     if (!g) return Promise.reject(new Error('Check a tuned Base first.'));
+    if (g.pair !== pairNames()) return Promise.reject(new Error('The Base/Instruct pair changed since the tuned Base was checked: check it again.'));
     return withOp(opId, (signal) => exportGraftZip(g.plan, g.instructName, throttle(100, onProgress), signal));
   },
 };

@@ -183,7 +183,30 @@ describe('shadowft graft (LoRA adapter as TUNED)', () => {
     await writeFile(join(dir, 'adapter_config.json'), files['adapter_config.json']);
     await writeFile(join(dir, 'adapter_model.safetensors'), new Uint8Array(await files['adapter_model.safetensors'].arrayBuffer()));
     const out = fresh();
-    expect(await graftCommand.run([BASE, dir, INSTRUCT, out])).toBe(0);
+    const csv = join(tmp, 'lora-tuning.csv');
+    expect(await graftCommand.run([BASE, dir, INSTRUCT, out, '--csv', csv])).toBe(0);
+    // σ(W_B + s·B·A, W_B) per tensor, here in f64: targeted weights > 0, everything else 0.
+    const rows = Papa.parse<Record<string, string>>(readFileSync(csv, 'utf8').trimEnd(), { header: true }).data;
+    for (const row of rows) {
+      const m = modules.get((row.tensor as string).replace(/\.weight$/, ''));
+      if (!m) {
+        expect(Number(row.sigma), row.tensor).toBe(0);
+        continue;
+      }
+      const w = bf16Bits((base.get(row.tensor as string) as RawTensor).bytes);
+      let d = 0;
+      let s = 0;
+      for (let o = 0; o < m.outFeatures; o++) {
+        for (let k = 0; k < m.inFeatures; k++) {
+          let ba = 0;
+          for (let q = 0; q < r; q++) ba += (m.b[o * r + q] as number) * (m.a[q * m.inFeatures + k] as number);
+          const x = bf16ToNumber(w[o * m.inFeatures + k] as number);
+          d += Math.abs((alpha / r) * ba);
+          s += Math.abs(x + (alpha / r) * ba) + Math.abs(x);
+        }
+      }
+      expect(Math.abs(Number(row.sigma) - d / s), row.tensor).toBeLessThanOrEqual(1e-5 * (d / s));
+    }
     const got = readModel(out);
     for (const [name, t] of got) {
       const path = name.replace(/\.weight$/, '');
