@@ -97,6 +97,23 @@ describe('shadowft graft (full tune)', () => {
     expect(Math.abs(Number(row?.sigma) - d / s)).toBeLessThanOrEqual(1e-9 * (d / s));
   });
 
+  it('a TUNED saved in F32 (LLaMA-Factory full fine-tuning upcasts) grafts to the same bytes', async () => {
+    const f32 = fresh();
+    writeTunedBase(BASE, f32, {
+      edit: (m) => {
+        for (const t of m.values()) {
+          t.bytes = new Uint8Array(Float32Array.from(bf16Bits(t.bytes), (x) => bf16ToNumber(x)).buffer);
+          t.dtype = 'F32';
+        }
+      },
+    });
+    const a = fresh();
+    const b = fresh();
+    expect(await graftCommand.run([BASE, tunedDir, INSTRUCT, a])).toBe(0);
+    expect(await graftCommand.run([BASE, f32, INSTRUCT, b])).toBe(0);
+    expect(readFileSync(join(b, 'model.safetensors')).equals(readFileSync(join(a, 'model.safetensors')))).toBe(true);
+  });
+
   it('sharded output holds the same tensors', async () => {
     const one = fresh();
     const many = fresh();
@@ -121,16 +138,15 @@ describe('shadowft graft (full tune)', () => {
     const family = fresh();
     writeTunedBase(BASE, family, { editConfig: (cfg) => (cfg.model_type = 'qwen2') });
     await expect(run(family).p).rejects.toThrow(/model_type "qwen2" but stories260K-base \(Base\) has "llama": TUNED is another model family/);
-    const f32 = fresh();
-    writeTunedBase(BASE, f32, {
+    const f16 = fresh();
+    writeTunedBase(BASE, f16, {
       edit: (m) => {
         const t = m.get(PERTURBED[0]) as RawTensor;
-        const bits = bf16Bits(t.bytes);
-        t.bytes = new Uint8Array(Float32Array.from(bits, (x) => bf16ToNumber(x)).buffer);
-        t.dtype = 'F32';
+        t.bytes = new Uint8Array(t.bytes.byteLength); // F16 zeros: only the dtype matters here
+        t.dtype = 'F16';
       },
     });
-    await expect(run(f32).p).rejects.toThrow(/tensor model\.layers\.0\.self_attn\.q_proj\.weight is F32 but stories260K-base \(Base\) stores it as BF16/);
+    await expect(run(f16).p).rejects.toThrow(/tensor model\.layers\.0\.self_attn\.q_proj\.weight is F16 but stories260K-base \(Base\) stores it as BF16/);
     const extraT = fresh();
     writeTunedBase(BASE, extraT, { edit: (m) => m.set('model.layers.0.self_attn.q_proj.lora_magnitude', { dtype: 'BF16', shape: [2], bytes: new Uint8Array(4) }) });
     await expect(run(extraT).p).rejects.toThrow(/has tensors stories260K-base \(Base\) lacks: model\.layers\.0\.self_attn\.q_proj\.lora_magnitude/);

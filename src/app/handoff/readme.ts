@@ -109,7 +109,7 @@ export function readmeText(r: ReadmeInput): string {
     '',
     lora
       ? '`graft_mergekit.yaml` is for a full-parameter run (`finetuning_type: full`); mergekit needs a full model, and the adapter grafts directly with `shadowft graft`.'
-      : 'Both compute W_I + (W_B′ − W_B) for every tensor in float32 and round once to the Instruct\'s dtype.',
+      : 'Both compute W_I + (W_B′ − W_B) for every tensor in float32 and round once to the Instruct\'s dtype. LLaMA-Factory saves a full tune in float32 (it upcasts trainable parameters) unless `pure_bf16` is set; the studio accepts float32 or the Base\'s own dtype.',
     '',
     'The studio checks that the tuned Base derives from this Base (σ(W_B′, W_B) ≪ σ(W_B, W_I)), that names, shapes and dtypes match, and shows a heatmap of what tuning changed (σ per tensor, with CSV).',
     '',

@@ -1,7 +1,9 @@
 /**
  * Checks before grafting a full tuned Base (W_B′ from any tool, e.g. LLaMA-Factory `finetuning_type: full`) onto the
  * Instruct model: the three checkpoints must describe the same architecture (config.json model_type), hold the same
- * tensor names with the same shapes, and TUNED must keep BASE's dtypes. The vocabulary tensors (embed_tokens,
+ * tensor names with the same shapes, and TUNED must store each tensor in BASE's dtype or in F32 (LLaMA-Factory's full
+ * fine-tuning upcasts trainable parameters to f32 and saves them so; W_B′ − W_B is then exact in f64). A narrower or
+ * other half type (BF16 ↔ F16, F32 Base → BF16 TUNED) is refused: the difference would be rounding noise. The vocabulary tensors (embed_tokens,
  * lm_head) may differ in rows (tokens added during tuning, or an Instruct with extra tokens): that is reported with
  * the counts and refused unless the caller grafts only the shared rows.
  * Only headers and config.json are read here.
@@ -69,7 +71,7 @@ export async function modelTypeOf(model: ModelFiles): Promise<string | null> {
  * @param sharedRowsOnly graft only the shared rows of embed_tokens / lm_head when their row counts differ.
  * @returns the tensors to write (Instruct's file order) and the vocabulary mismatches found.
  * @throws GraftError for a tensor missing from one model or present only in TUNED/INSTRUCT, a shape that differs
- *   (other than vocabulary rows), a TUNED dtype that differs from BASE, a non-float tensor, or a vocabulary
+ *   (other than vocabulary rows), a TUNED dtype other than BASE's or F32, a non-float tensor, or a vocabulary
  *   mismatch without `sharedRowsOnly` (with the row counts).
  */
 export function checkGraftTensors(base: Checkpoint, tuned: Checkpoint, instruct: Checkpoint, sharedRowsOnly: boolean): GraftInputs {
@@ -95,7 +97,9 @@ export function checkGraftTensors(base: Checkpoint, tuned: Checkpoint, instruct:
     for (const [loc, who] of [[b, base.modelName], [t, tuned.modelName], [i, instruct.modelName]] as const) {
       if (!isWeightDType(loc.info.dtype)) throw new GraftError(`${who}/${loc.fileName}: tensor ${name} has dtype ${loc.info.dtype}; only F32, BF16 and F16 tensors can be grafted`);
     }
-    if (t.info.dtype !== b.info.dtype) throw new GraftError(`${tuned.modelName}/${t.fileName}: tensor ${name} is ${t.info.dtype} but ${base.modelName} (Base) stores it as ${b.info.dtype}; save the tuned model in the Base's dtype (e.g. bf16: true) so that W_B′ − W_B holds the update and not rounding`);
+    if (t.info.dtype !== b.info.dtype && t.info.dtype !== 'F32') {
+      throw new GraftError(`${tuned.modelName}/${t.fileName}: tensor ${name} is ${t.info.dtype} but ${base.modelName} (Base) stores it as ${b.info.dtype}; W_B′ − W_B would hold rounding to ${t.info.dtype}, not the update. Save the tuned model as ${b.info.dtype} or F32`);
+    }
     const sb = b.info.shape;
     const st = t.info.shape;
     const si = i.info.shape;
