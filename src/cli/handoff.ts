@@ -74,8 +74,9 @@ export const handoffCommand: Command = {
     const heldout = values.heldout ? parseDataset(await readFile(values.heldout, 'utf8'), basename(values.heldout)) : null;
     const base = await modelFilesFromDir(resolve(baseDir));
     const instruct = await modelFilesFromDir(resolve(instructDir));
-    const cfgText = await readFile(join(resolve(instructDir), 'config.json'), 'utf8');
-    const cfg = normalizeConfig(JSON.parse(cfgText) as unknown, `${instruct.name}/config.json`);
+    // The UI's defaults come from the Base's config (worker/training.ts defaultSettingsFor); so do these.
+    const cfgText = await readFile(join(resolve(baseDir), 'config.json'), 'utf8');
+    const cfg = normalizeConfig(JSON.parse(cfgText) as unknown, `${base.name}/config.json`);
     const settings = settingsFromFlags(defaultTrainSettings(cfg, train.length), values);
     validateSettings(settings, cfg);
     const outDir = resolve(values.out);
