@@ -14,6 +14,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   similarity: async () => (await import('./similarity')).similarityCommand,
   merge: async () => (await import('./merge')).mergeCommand,
   profile: async () => (await import('./profile')).profileCommand,
+  graft: async () => (await import('./graft')).graftCommand,
+  handoff: async () => (await import('./handoff')).handoffCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input. */

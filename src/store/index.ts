@@ -8,6 +8,7 @@ import { createExportSlice } from './exportSlice';
 import { createFilesSlice } from './filesSlice';
 import { createGpuCheckSlice } from './gpuCheckSlice';
 import { createGpuSlice } from './gpuSlice';
+import { createHandoffSlice } from './handoffSlice';
 import { createPlanSlice } from './planSlice';
 import { createSimilaritySlice } from './similaritySlice';
 import { createTrainingSlice } from './trainingSlice';
@@ -25,4 +26,5 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createPlanSlice(...a),
   ...createExportSlice(...a),
   ...createGpuCheckSlice(...a),
+  ...createHandoffSlice(...a),
 }));

@@ -3,6 +3,7 @@
  * combined in index.ts. Slices talk to the engine only through worker/client.
  */
 import type { StateCreator } from 'zustand';
+import type { HandoffSlice } from './handoffSlice';
 import type {
   AdapterSummary, CheckRow, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
   TrainSettings,
@@ -142,7 +143,7 @@ export interface GpuCheckSlice {
 }
 
 /** The whole store. */
-export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice;
+export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

@@ -4,6 +4,8 @@
 import type { ReactNode } from 'react';
 import { DropZone } from './DropZone';
 import { ExportPanel } from './ExportPanel';
+import { GraftTunedPanel } from './GraftTunedPanel';
+import { HandoffPanel } from './HandoffPanel';
 import { ModelsView } from './ModelsView';
 import { SimilarityPanel } from './SimilarityPanel';
 import { TrainPanel } from './TrainPanel';
@@ -37,9 +39,13 @@ export function App() {
         </Section>
         <Section n={3} title="Train LoRA on Base">
           <TrainPanel />
+          <HandoffPanel />
         </Section>
         <Section n={4} title="Export the graft">
           <ExportPanel />
+        </Section>
+        <Section n={5} title="Graft a tuned Base">
+          <GraftTunedPanel />
         </Section>
       </main>
     </>

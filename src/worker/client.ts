@@ -7,6 +7,7 @@ import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
+  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport,
 } from './protocol';
 
 export type * from './protocol';
@@ -107,6 +108,18 @@ export const engineClient = {
 
   saveToFolder(dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<string[]> {
     return cancellable(signal, (id) => engine().saveToFolder(id, dir, Comlink.proxy(onProgress)));
+  },
+
+  exportHandoff(settings: TrainSettings, opts: HandoffOptions): Promise<ExportedZip> {
+    return engine().exportHandoff(settings, opts);
+  },
+
+  prepareGraft(files: readonly DroppedFile[], opts: GraftOptions, pairReport: SimilarityReport | null, signal?: AbortSignal): Promise<GraftCheckResult> {
+    return cancellable(signal, (id) => engine().prepareGraft(id, files, opts, pairReport));
+  },
+
+  exportGraft(onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<ExportedZip> {
+    return cancellable(signal, (id) => engine().exportGraft(id, Comlink.proxy(onProgress)));
   },
 };
 

@@ -14,6 +14,8 @@ import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import type { DroppedFile } from '../io/folder';
 import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type TrainedAdapter } from './exports';
 import { runGpuCheck, type GpuCheckProgress, type GpuCheckResult } from './gpuCheck';
+import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, type GraftOptions, type HandoffOptions } from './handoff';
+import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 
@@ -42,6 +44,14 @@ const controllers = new Map<number, AbortController>();
 const lostListeners = new Set<(message: string) => void>();
 let gpuPromise: Promise<GpuContext> | null = null;
 let trained: TrainedAdapter | null = null;
+/** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
+let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
+
+/** "base|instruct" of the loaded pair (to refuse exporting a graft checked against another pair). */
+function pairNames(): string {
+  const { base, instruct } = session.requirePair();
+  return `${base.model.files.name}|${instruct.model.files.name}`;
+}
 /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
 let gpuJob: string | null = null;
 
@@ -210,6 +220,29 @@ export const api = {
       }
       return saveExportsToFolder(t, instruct, dir, throttle(100, onProgress), signal);
     });
+  },
+
+  /** "Export for a cluster": LLaMA-Factory + mergekit files of the loaded pair and data with `settings` (zip). */
+  exportHandoff(settings: TrainSettings, opts: HandoffOptions): Promise<ExportedZip> {
+    return exportHandoffZip(session, settings, opts);
+  },
+
+  /** Checks a dropped tuned Base (full or LoRA) against the loaded pair; keeps the plan for {@link api.exportGraft}. */
+  prepareGraft(opId: number, files: readonly DroppedFile[], opts: GraftOptions, pairReport: SimilarityReport | null): Promise<GraftCheckResult> {
+    graft = null;
+    return withOp(opId, async (signal) => {
+      const r = await prepareGraft(session, files, opts, pairReport, signal);
+      graft = { plan: r.plan, instructName: session.requirePair().instruct.model.files.name, pair: pairNames() };
+      return r.result;
+    });
+  },
+
+  /** The grafted Instruct model of the last checked plan, as a zip. */
+  exportGraft(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
+    const g = graft;
+    if (!g) return Promise.reject(new Error('Check a tuned Base first.'));
+    if (g.pair !== pairNames()) return Promise.reject(new Error('The Base/Instruct pair changed since the tuned Base was checked: check it again.'));
+    return withOp(opId, (signal) => exportGraftZip(g.plan, g.instructName, throttle(100, onProgress), signal));
   },
 };
 

@@ -15,6 +15,7 @@ export type EngineApi = typeof api;
 export type { GpuInfo, SimilarityProgressEvent, SimilarityResult } from './engine.worker';
 export type { ExportedZip, ExportProgress } from './exports';
 export type { GpuCheckProgress, GpuCheckResult, ModelCheckResult } from './gpuCheck';
+export type { GraftCheckResult, GraftOptions, HandoffOptions } from './handoff';
 export type { CheckRow } from '../engine/check/compare';
 export type { DatasetSummary, ModelSummary, SessionSummary } from './session';
 export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from './training';

@@ -1,0 +1,96 @@
+/**
+ * `npx shadowft handoff BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [training flags]`: writes the
+ * "Export for a cluster" folder (src/app/handoff): LLaMA-Factory YAMLs for the Shadow-FT run (Base) and the
+ * conventional run (Instruct), the data in ShareGPT layout with data/dataset_info.json, graft_mergekit.yaml and a
+ * README with the commands. Training flags mirror the studio's settings form (same names as its field ids) and start
+ * from the same defaults (engine/train/defaults.ts defaultTrainSettings): --rank --alpha --dropout --rslora
+ * --targets q_proj,v_proj,… --lr --epochs --max-steps --batch --accum --max-length --wd --warmup --clip --seed;
+ * plus --finetuning-type lora|full, --template NAME (a registered LLaMA-Factory template; default: left out),
+ * --deepspeed PATH. Files go to DIR.partial-PID first and DIR is created by a rename at the end (DIR must not exist
+ * or be empty). Imports no GPU code.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildHandoff } from '../app/handoff/handoff';
+import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
+import { TARGET_MODULES, type TargetModule, type TrainSettings } from '../engine/train/types';
+import { normalizeConfig } from '../io/config';
+import { parseDataset } from '../io/dataset/parse';
+import { modelFilesFromDir } from '../node/files';
+import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
+import type { Command } from './main';
+
+/** Number flags → TrainSettings fields (top level). */
+const NUM_FLAGS = { lr: 'learningRate', epochs: 'epochs', 'max-steps': 'maxSteps', batch: 'batchSize', accum: 'gradAccum', 'max-length': 'maxLength', wd: 'weightDecay', warmup: 'warmupRatio', clip: 'maxGradNorm', seed: 'seed' } as const;
+
+/** Parses a number flag. @throws Error naming the flag. */
+function num(flag: string, v: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`--${flag}: expected a number, got "${v}"`);
+  return x;
+}
+
+/**
+ * Applies the flags to the defaults. @throws Error for an unknown target module; SettingsError for a bad value.
+ */
+export function settingsFromFlags(defaults: TrainSettings, v: Record<string, string | boolean | undefined>): TrainSettings {
+  const top: Record<string, number> = {};
+  for (const [flag, field] of Object.entries(NUM_FLAGS)) if (typeof v[flag] === 'string') top[field] = num(flag, v[flag]);
+  const lora = { ...defaults.lora };
+  if (typeof v.rank === 'string') lora.r = num('rank', v.rank);
+  lora.alpha = typeof v.alpha === 'string' ? num('alpha', v.alpha) : typeof v.rank === 'string' ? 2 * lora.r : lora.alpha;
+  if (typeof v.dropout === 'string') lora.dropout = num('dropout', v.dropout);
+  if (v.rslora === true) lora.useRslora = true;
+  if (typeof v.targets === 'string') {
+    const names = v.targets.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const n of names) if (!(TARGET_MODULES as readonly string[]).includes(n)) throw new Error(`--targets: ${n} is not one of ${TARGET_MODULES.join(', ')}`);
+    lora.targetModules = TARGET_MODULES.filter((m) => names.includes(m)) as TargetModule[];
+  }
+  return { ...defaults, ...top, lora };
+}
+
+/** The `handoff` command (see the file comment). */
+export const handoffCommand: Command = {
+  usage: 'handoff BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank R --alpha A --lr X --epochs N … --finetuning-type lora|full --template NAME --deepspeed PATH]   LLaMA-Factory + mergekit export',
+  async run(args) {
+    const s = { type: 'string' } as const;
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        train: s, heldout: s, out: s, rank: s, alpha: s, dropout: s, rslora: { type: 'boolean' }, targets: s,
+        lr: s, epochs: s, 'max-steps': s, batch: s, accum: s, 'max-length': s, wd: s, warmup: s, clip: s, seed: s,
+        'finetuning-type': s, template: s, deepspeed: s,
+      },
+    });
+    const [baseDir, instructDir, extra] = positionals;
+    if (!baseDir || !instructDir || extra !== undefined) throw new Error(`expected BASE_DIR INSTRUCT_DIR, got ${positionals.length} positional argument(s)`);
+    if (!values.train) throw new Error('--train FILE is required (a .json, .jsonl or .csv dataset)');
+    if (!values.out) throw new Error('--out DIR is required');
+    const ft = values['finetuning-type'] ?? 'lora';
+    if (ft !== 'lora' && ft !== 'full') throw new Error(`--finetuning-type: expected lora or full, got ${ft}`);
+    const train = parseDataset(await readFile(values.train, 'utf8'), basename(values.train));
+    const heldout = values.heldout ? parseDataset(await readFile(values.heldout, 'utf8'), basename(values.heldout)) : null;
+    const base = await modelFilesFromDir(resolve(baseDir));
+    const instruct = await modelFilesFromDir(resolve(instructDir));
+    // The UI's defaults come from the Base's config (worker/training.ts defaultSettingsFor); so do these.
+    const cfgText = await readFile(join(resolve(baseDir), 'config.json'), 'utf8');
+    const cfg = normalizeConfig(JSON.parse(cfgText) as unknown, `${base.name}/config.json`);
+    const settings = settingsFromFlags(defaultTrainSettings(cfg, train.length), values);
+    validateSettings(settings, cfg);
+    const outDir = resolve(values.out);
+    const existing = await listOrNull(outDir);
+    if (existing && existing.length > 0) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}); choose a new --out`);
+    const files = await buildHandoff({
+      base, instruct, basePath: resolve(baseDir), instructPath: resolve(instructDir), train, heldout, settings, finetuningType: ft,
+      ...(values.template !== undefined ? { template: values.template } : {}),
+      ...(values.deepspeed !== undefined ? { deepspeed: values.deepspeed } : {}),
+      exportDir: outDir,
+    });
+    await writeFolderAtomically(outDir, files.map((f) => textOutputFile(f.name, f.text)));
+    process.stdout.write(`${files.map((f) => f.name).join('\n')}\n`);
+    process.stderr.write(`wrote ${files.length} files to ${outDir}; next: cd into it and run llamafactory-cli train train_shadow_base.yaml (see README.md)\n`);
+    return 0;
+  },
+};
