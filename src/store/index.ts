@@ -9,6 +9,7 @@ import { createFilesSlice } from './filesSlice';
 import { createGpuCheckSlice } from './gpuCheckSlice';
 import { createGpuSlice } from './gpuSlice';
 import { createPlanSlice } from './planSlice';
+import { createPreviewSlice } from './previewSlice';
 import { createSimilaritySlice } from './similaritySlice';
 import { createTrainingSlice } from './trainingSlice';
 import type { StudioState } from './types';
@@ -23,6 +24,7 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createSimilaritySlice(...a),
   ...createTrainingSlice(...a),
   ...createPlanSlice(...a),
+  ...createPreviewSlice(...a),
   ...createExportSlice(...a),
   ...createGpuCheckSlice(...a),
 }));

@@ -4,7 +4,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type {
-  AdapterSummary, CheckRow, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
+  AdapterSummary, CheckRow, DatasetPreview, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
   TrainSettings,
 } from '../worker/client';
 
@@ -21,6 +21,17 @@ export interface FilesSlice {
   loadDemo(): Promise<void>;
   clearFiles(): Promise<void>;
   swapRoles(): Promise<void>;
+  /** Ticks / unticks a dataset file for training. */
+  setDatasetEnabled(path: string, enabled: boolean): Promise<void>;
+  /** Removes one dataset file. */
+  removeDataset(path: string): Promise<void>;
+}
+
+/** The dataset preview of the current settings (not persisted). */
+export interface PreviewSlice {
+  preview: { data: DatasetPreview | null; error: string | null; busy: boolean };
+  /** Re-renders the preview for the current session and settings (no-op without a pair and datasets). */
+  refreshPreview(): Promise<void>;
 }
 
 /** The WebGPU adapter of the worker. */
@@ -142,7 +153,7 @@ export interface GpuCheckSlice {
 }
 
 /** The whole store. */
-export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice;
+export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

@@ -10,18 +10,25 @@ import { chatTemplateOf, templateOptionsOf } from '../io/tokenizer/render';
 import type { TrainSettings } from '../engine/train/types';
 import type { Session } from './session';
 
-const tokenizers = new WeakMap<object, Promise<ChatTokenizer>>();
+/** Tokenizers by the dropped tokenizer_config.json Blob (stable across re-recognitions), with the other files' Blobs. */
+const tokenizers = new WeakMap<Blob, { readonly deps: readonly (Blob | undefined)[]; readonly tok: Promise<ChatTokenizer> }>();
+const DEPS = ['tokenizer.json', 'chat_template.jinja', 'chat_template.json'];
 
-/** The Instruct model's tokenizer (cached per loaded model). @throws as loadChatTokenizer, or when no pair is loaded */
+/**
+ * The Instruct model's tokenizer, built once per dropped set of tokenizer files.
+ * @throws as loadChatTokenizer, or when no pair is loaded
+ */
 export function instructTokenizer(session: Session): Promise<ChatTokenizer> {
   const files = session.requirePair().instruct.model.files;
-  let t = tokenizers.get(files);
-  if (!t) {
-    t = loadChatTokenizer(files);
-    tokenizers.set(files, t);
-    t.catch(() => tokenizers.delete(files));
-  }
-  return t;
+  const key = files.files.get('tokenizer_config.json');
+  if (!key) return loadChatTokenizer(files);
+  const deps = DEPS.map((f) => files.files.get(f));
+  const hit = tokenizers.get(key);
+  if (hit && hit.deps.every((d, i) => d === deps[i])) return hit.tok;
+  const tok = loadChatTokenizer(files);
+  tokenizers.set(key, { deps, tok });
+  tok.catch(() => tokenizers.delete(key));
+  return tok;
 }
 
 /** One previewed row: the render cut into plain and labelled pieces. */

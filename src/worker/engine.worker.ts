@@ -15,6 +15,7 @@ import type { DroppedFile } from '../io/folder';
 import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type TrainedAdapter } from './exports';
 import { runGpuCheck, type GpuCheckProgress, type GpuCheckResult } from './gpuCheck';
 import { Session, type SessionSummary } from './session';
+import { previewFor, type DatasetPreview } from './datasetPreview';
 import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 
 /** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
@@ -136,6 +137,21 @@ export const api = {
   /** Exchanges Base and Instruct. */
   swapRoles(): Promise<SessionSummary> {
     return session.swap();
+  },
+
+  /** Ticks or unticks a dataset file for training. */
+  setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
+    return session.setDatasetEnabled(path, enabled);
+  },
+
+  /** Removes one dataset file from the drop. */
+  removeDataset(path: string): Promise<SessionSummary> {
+    return session.removeDataset(path);
+  },
+
+  /** The dataset preview for `settings` (rendered rows, labelled spans, kept/skipped, truncation). @throws without a pair */
+  datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
+    return previewFor(session, settings);
   },
 
   /** Training defaults for the loaded pair (engine defaultTrainSettings). @throws Error when no pair is loaded. */

@@ -18,6 +18,8 @@ export type { GpuCheckProgress, GpuCheckResult, ModelCheckResult } from './gpuCh
 export type { CheckRow } from '../engine/check/compare';
 export type { DatasetSummary, ModelSummary, SessionSummary } from './session';
 export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from './training';
+export type { DatasetPreview, PreviewRow } from './datasetPreview';
+export type { SkippedRow } from '../io/dataset/types';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
 export type { DroppedFile, IgnoredFile } from '../io/folder';
 export type { SimilarityReport, SimilarityRow, SimilaritySummary, SigmaAggregate } from '../engine/analysis/similarity';

@@ -15,7 +15,7 @@ describe('Parquet datasets', () => {
     { name: 'output', optional: true, values: ['hi', 'Chat', null, 'ok'] },
   ]);
   it('rows become alpaca conversations; a bad row is skipped (file, row, reason)', async () => {
-    const got = await readDatasetFile(new Blob([bytes]), 'sft.parquet');
+    const got = await readDatasetFile(new Blob([bytes.slice().buffer as ArrayBuffer]), 'sft.parquet');
     expect(got.schema).toBe('alpaca');
     expect(got.conversations.map((c) => [c.row, c.messages])).toEqual([
       [1, [{ role: 'user', content: 'Say hi' }, { role: 'assistant', content: 'hi' }]],
