@@ -49,7 +49,9 @@ test('a dataset with a bad row and a Parquet file: kept/skipped, schema, preview
   expect(await first.locator('mark').count()).toBeGreaterThan(0);
   await expect(first.locator('mark').first()).toContainText('</s>');
 
-  await page.getByLabel('Train on titles-train.parquet').uncheck();
+  // A controlled checkbox: its state comes back from the worker, so click and wait for it.
+  await page.getByLabel('Train on titles-train.parquet').click();
+  await expect(page.getByLabel('Train on titles-train.parquet')).not.toBeChecked();
   await expect(preview.getByTestId('preview-counts')).toContainText('362 rows kept, 1 skipped');
   await page.getByRole('button', { name: 'Remove chat-train.jsonl' }).click();
   await expect(page.locator('tr[data-path="chat-train.jsonl"]')).toHaveCount(0);

@@ -20,7 +20,8 @@ export interface TemplateOptionsProps {
 export function TemplateOptions({ kwargs, available, onChange, disabled }: TemplateOptionsProps) {
   const [text, setText] = useState(JSON.stringify(kwargs));
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => setText(JSON.stringify(kwargs)), [kwargs]);
+  const key = JSON.stringify(kwargs);
+  useEffect(() => setText(key), [key]);
   const thinking = kwargs['enable_thinking'];
   const setThinking = (v: string): void => {
     const { enable_thinking: _drop, ...rest } = kwargs;

@@ -11,6 +11,9 @@ import { DatasetPreviewPanel } from './DatasetPreviewPanel';
 import { TemplateOptions } from './TemplateOptions';
 import { TrainProgress } from './TrainProgress';
 
+/** A stable empty list (a selector returning a fresh [] would re-render forever). */
+const NO_OPTIONS: readonly string[] = [];
+
 /** The training section. */
 export function TrainPanel() {
   const settings = useStudio((s) => s.settings);
@@ -25,7 +28,7 @@ export function TrainPanel() {
   const gpuReady = useStudio((s) => s.gpu.status === 'ready');
   const checking = useStudio((s) => s.gpuCheck.status === 'running');
   const planBlocks = useStudio((s) => s.memory.view !== null && (s.memory.view.settingsError !== null || !s.memory.view.plan.fits));
-  const templateOptions = useStudio((s) => s.preview.data?.templateOptions ?? []);
+  const templateOptions = useStudio((s) => s.preview.data?.templateOptions ?? NO_OPTIONS);
   const refusal = useStudio((s) => s.preview.data?.refusal ?? null);
   const [valid, setValid] = useState(true);
   const onValidChange = useCallback((v: boolean) => setValid(v), []);
