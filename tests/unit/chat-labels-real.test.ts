@@ -116,6 +116,18 @@ describe('{% generation %} blocks (return_assistant_tokens_mask semantics)', () 
   });
 });
 
+describe('a token that straddles the prompt/answer seam', () => {
+  // The generation prompt ends inside a word ("Ans" + "wer is yes"): BPE merges across the seam, and that token is
+  // labelled (it holds answer characters), never dropped; the example reports it.
+  const tpl = "{% for m in messages %}{% if m.role == 'user' %}{{ 'Q: ' + m.content + '\\n' }}{% else %}{{ 'Ans' + m.content + '<|im_end|>' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'Ans' }}{% endif %}";
+  it('is labelled and counted', () => {
+    const r = label(cached('qwen3', tpl), [{ role: 'user', content: 'Is it?' }, { role: 'assistant', content: 'wer is yes' }]);
+    expect(r.text).toBe('Q: Is it?\nAnswer is yes<|im_end|>');
+    expect(r.straddled).toBe(1);
+    expect(r.spans).toEqual(['Answer is yes<|im_end|>']);
+  });
+});
+
 describe('deterministic dates', () => {
   const tpl = "{{ 'Today Date: ' + date_string + ' / ' + strftime_now('%d %b %Y') + ' / ' + strftime_now('%Y-%m-%d %A') + '\\n' }}{% for m in messages %}{{ m.role + ': ' + m.content + '<|im_end|>' }}{% endfor %}";
   it('date_string and strftime_now render 26 Jul 2024 whatever the day', () => {
