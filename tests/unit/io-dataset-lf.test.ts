@@ -38,7 +38,7 @@ describe('ShareGPT', () => {
       [6, [{ role: 'system', content: 'top' }, { role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }]],
     ]);
     expect(p.skipped.map((s) => [s.row, s.reason])).toEqual([
-      [2, '3 turns after the system prompt; ShareGPT needs an even count (user, assistant pairs)'],
+      [2, '3 turns (not counting a leading system turn); ShareGPT needs an even count (user, assistant pairs)'],
       [3, 'conversations[1]: "from" is "human"; expected gpt or function_call or assistant (turns alternate human or observation or user / gpt or function_call or assistant, a system turn only first)'],
       [4, 'conversations[2]: "from" is "system"; expected human or observation or user (turns alternate human or observation or user / gpt or function_call or assistant, a system turn only first)'],
       [5, 'conversations[1]: tool turns (observation / function_call) are not trained by the studio yet'],

@@ -123,7 +123,7 @@ export function sharegptToMessages(rec: Record<string, unknown>, where: string, 
     if (typeof value !== 'string') throw new DatasetError(`${at}: "${t.content}" must be a string, got ${JSON.stringify(value)}`);
     messages.push({ role: odd ? 'user' : 'assistant', content: value });
   });
-  if (turns.length % 2 !== 0) throw new DatasetError(`${where}: ${turns.length} turns after the system prompt; ShareGPT needs an even count (user, assistant pairs)`);
+  if (turns.length % 2 !== 0) throw new DatasetError(`${where}: ${turns.length} turn${turns.length === 1 ? '' : 's'} (not counting a leading system turn); ShareGPT needs an even count (user, assistant pairs)`);
   return messages;
 }
 

@@ -68,7 +68,7 @@ export function tokenizeConversation(tok: ChatTokenizer, conv: Conversation, max
     const b = tokenAt(tok, text, full, s.end);
     if (!a.exact) straddled++;
     if (!b.exact) straddled++;
-    const end = b.exact ? b.k : b.k + 1;
+    const end = Math.min(full.length, b.exact ? b.k : b.k + 1);
     if (end <= a.k) throw new RowSkip(`${conv.source}: an assistant span renders to no tokens`);
     tokenSpans.push([a.k, end]);
     for (let t = a.k; t < end; t++) labels[t] = full[t] as number;
