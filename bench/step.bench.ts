@@ -145,9 +145,9 @@ describe('step MFU', () => {
     const inst = await modelFilesFromDir('../shared/models/stories260K-instruct');
     const cfg = await readModelConfig(base.files.get('config.json') as Blob, 'config.json');
     const tok = await loadChatTokenizer(inst);
-    const rows = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles.train.alpaca.json'), 'story-titles.train.alpaca.json');
+    const { conversations: rows } = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles.train.alpaca.json'), 'story-titles.train.alpaca.json');
     const s = defaultTrainSettings(cfg, rows.length);
-    const train = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
+    const { examples: train } = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
     const micro = planSteps(train, s, tok.padTokenId)[0] as Batch[];
     const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(base)));
     await timeSteps('demo', model, s, micro, 3);

@@ -70,8 +70,13 @@ export const handoffCommand: Command = {
     if (!values.out) throw new Error('--out DIR is required');
     const ft = values['finetuning-type'] ?? 'lora';
     if (ft !== 'lora' && ft !== 'full') throw new Error(`--finetuning-type: expected lora or full, got ${ft}`);
-    const train = parseDataset(await readFile(values.train, 'utf8'), basename(values.train));
-    const heldout = values.heldout ? parseDataset(await readFile(values.heldout, 'utf8'), basename(values.heldout)) : null;
+    const trainParsed = parseDataset(await readFile(values.train, 'utf8'), basename(values.train));
+    const heldoutParsed = values.heldout ? parseDataset(await readFile(values.heldout, 'utf8'), basename(values.heldout)) : null;
+    // Rows the parser skipped (file, 1-based row, reason) are reported and not exported, as in training.
+    for (const r of [...trainParsed.skipped, ...(heldoutParsed?.skipped ?? [])]) process.stderr.write(`skipped ${r.file} row ${r.row}: ${r.reason}\n`);
+    const train = trainParsed.conversations;
+    const heldout = heldoutParsed?.conversations ?? null;
+    if (train.length === 0) throw new Error(`${values.train}: no usable rows (${trainParsed.skipped.length} skipped)`);
     const base = await modelFilesFromDir(resolve(baseDir));
     const instruct = await modelFilesFromDir(resolve(instructDir));
     // The UI's defaults come from the Base's config (worker/training.ts defaultSettingsFor); so do these.

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   profile: async () => (await import('./profile')).profileCommand,
   graft: async () => (await import('./graft')).graftCommand,
   handoff: async () => (await import('./handoff')).handoffCommand,
+  dataset: async () => (await import('./dataset')).datasetCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input. */

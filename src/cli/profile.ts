@@ -41,11 +41,11 @@ export const profileCommand: Command = {
     const instFiles = await modelFilesFromDir(instDir);
     const cfg = await readModelConfig(baseFiles.files.get('config.json') ?? new Blob([]), `${basename(baseDir)}/config.json`);
     const tok = await loadChatTokenizer(instFiles);
-    const rows = await readDatasetFile(await openAsBlob(values.dataset), basename(values.dataset));
+    const { conversations: rows } = await readDatasetFile(await openAsBlob(values.dataset), basename(values.dataset));
     const d = defaultTrainSettings(cfg, rows.length);
     const r = int(values.rank, 'rank') ?? d.lora.r;
     const s = { ...d, batchSize: int(values['batch-size'], 'batch-size') ?? d.batchSize, maxLength: int(values['max-length'], 'max-length') ?? d.maxLength, lora: { ...d.lora, r, alpha: 2 * r } };
-    const examples = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
+    const { examples } = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
     const batch = makeBatches(examples, s.batchSize, { maxLength: s.maxLength, seed: s.seed, padTokenId: tok.padTokenId })[0];
     if (!batch) throw new Error(`${values.dataset}: no examples`);
     const ctx = await createNodeGpuContext();

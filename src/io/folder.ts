@@ -129,11 +129,11 @@ export async function recognizeDrop(dropped: readonly DroppedFile[]): Promise<Dr
     const notModel = await whyNotModel(files);
     if (notModel === null) {
       const name = splitPath(dir).base || 'model';
-      // .jsonl/.csv next to the weights are datasets (e.g. loose files); .json files stay with the model.
+      // .jsonl/.csv/.parquet next to the weights are datasets (e.g. loose files); .json files stay with the model.
       const modelFiles = new Map<string, Blob>();
       for (const [base, file] of files) {
         const format = datasetFormatOf(base);
-        if (format === 'jsonl' || format === 'csv') datasets.push({ path: dir ? `${dir}/${base}` : base, name: base, file, format, split: datasetSplitOf(base) });
+        if (format === 'jsonl' || format === 'csv' || format === 'parquet') datasets.push({ path: dir ? `${dir}/${base}` : base, name: base, file, format, split: datasetSplitOf(base) });
         else modelFiles.set(base, file);
       }
       models.push({
@@ -149,7 +149,7 @@ export async function recognizeDrop(dropped: readonly DroppedFile[]): Promise<Dr
       const format = datasetFormatOf(base);
       if (format && !MODEL_JSON.has(base)) datasets.push({ path, name: base, file, format, split: datasetSplitOf(base) });
       else if (format || base.endsWith('.safetensors') || base.endsWith('.jinja')) ignored.push({ path, reason: `not a model folder: ${notModel}` });
-      else ignored.push({ path, reason: 'not a model file or a dataset (.json, .jsonl, .csv)' });
+      else ignored.push({ path, reason: 'not a model file or a dataset (.json, .jsonl, .csv, .parquet)' });
     }
   }
   return { models, datasets, ignored };

@@ -59,5 +59,7 @@ export const createFilesSlice: Slice<FilesSlice> = (set, get) => {
     }),
     clearFiles: () => update(() => engineClient.clearFiles()),
     swapRoles: () => update(() => engineClient.swapRoles()),
+    setDatasetEnabled: (path, enabled) => update(() => engineClient.setDatasetEnabled(path, enabled)),
+    removeDataset: (path) => update(() => engineClient.removeDataset(path)),
   };
 };

@@ -10,6 +10,7 @@ import { createGpuCheckSlice } from './gpuCheckSlice';
 import { createGpuSlice } from './gpuSlice';
 import { createHandoffSlice } from './handoffSlice';
 import { createPlanSlice } from './planSlice';
+import { createPreviewSlice } from './previewSlice';
 import { createSimilaritySlice } from './similaritySlice';
 import { createTrainingSlice } from './trainingSlice';
 import type { StudioState } from './types';
@@ -24,6 +25,7 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createSimilaritySlice(...a),
   ...createTrainingSlice(...a),
   ...createPlanSlice(...a),
+  ...createPreviewSlice(...a),
   ...createExportSlice(...a),
   ...createGpuCheckSlice(...a),
   ...createHandoffSlice(...a),

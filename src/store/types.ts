@@ -5,7 +5,7 @@
 import type { StateCreator } from 'zustand';
 import type { HandoffSlice } from './handoffSlice';
 import type {
-  AdapterSummary, CheckRow, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
+  AdapterSummary, CheckRow, DatasetPreview, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
   TrainSettings,
 } from '../worker/client';
 
@@ -22,6 +22,17 @@ export interface FilesSlice {
   loadDemo(): Promise<void>;
   clearFiles(): Promise<void>;
   swapRoles(): Promise<void>;
+  /** Ticks / unticks a dataset file for training. */
+  setDatasetEnabled(path: string, enabled: boolean): Promise<void>;
+  /** Removes one dataset file. */
+  removeDataset(path: string): Promise<void>;
+}
+
+/** The dataset preview of the current settings (not persisted). */
+export interface PreviewSlice {
+  preview: { data: DatasetPreview | null; error: string | null; busy: boolean };
+  /** Re-renders the preview for the current session and settings (no-op without a pair and datasets). */
+  refreshPreview(): Promise<void>;
 }
 
 /** The WebGPU adapter of the worker. */
@@ -143,7 +154,7 @@ export interface GpuCheckSlice {
 }
 
 /** The whole store. */
-export type StudioState = FilesSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice;
+export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

@@ -4,6 +4,7 @@
  */
 import { useStudio } from '../store';
 import type { ModelSummary } from '../worker/client';
+import { DatasetTable } from './DatasetTable';
 import { formatBytes, formatParams } from './format';
 
 function ModelCard({ role, m }: { role: 'Base' | 'Instruct'; m: ModelSummary | null }) {
@@ -49,29 +50,8 @@ export function ModelsView() {
         </div>
       )}
       {session?.decidedBy && <p className="muted">Roles decided by: {session.decidedBy}</p>}
-      {session && session.datasets.length > 0 && (
-        <table className="datasets" data-testid="datasets">
-          <thead>
-            <tr>
-              <th>Dataset</th>
-              <th>Split</th>
-              <th>Format</th>
-              <th>Examples</th>
-            </tr>
-          </thead>
-          <tbody>
-            {session.datasets.map((d) => (
-              <tr key={d.path}>
-                <td>{d.path}</td>
-                <td>{d.split === 'heldout' ? 'held-out' : 'train'}</td>
-                <td>{d.format}</td>
-                <td>{d.examples ?? 'error'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {session && session.datasets.length === 0 && session.base && <p className="muted">No dataset yet: drop a .json, .jsonl or .csv file to train.</p>}
+      {session && session.datasets.length > 0 && <DatasetTable datasets={session.datasets} />}
+      {session && session.datasets.length === 0 && session.base && <p className="muted">No dataset yet: drop a .json, .jsonl, .csv or .parquet file (or a LLaMA-Factory data folder) to train.</p>}
       {(filesError || (session && session.errors.length > 0)) && (
         <ul className="errors" role="alert">
           {filesError && <li>{filesError}</li>}

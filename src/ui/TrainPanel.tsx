@@ -7,7 +7,12 @@ import { GpuCheckPanel } from './GpuCheckPanel';
 import { GpuPanel } from './GpuPanel';
 import { MemoryPlanPanel } from './MemoryPlanPanel';
 import { SettingsForm } from './SettingsForm';
+import { DatasetPreviewPanel } from './DatasetPreviewPanel';
+import { TemplateOptions } from './TemplateOptions';
 import { TrainProgress } from './TrainProgress';
+
+/** A stable empty list (a selector returning a fresh [] would re-render forever). */
+const NO_OPTIONS: readonly string[] = [];
 
 /** The training section. */
 export function TrainPanel() {
@@ -23,6 +28,8 @@ export function TrainPanel() {
   const gpuReady = useStudio((s) => s.gpu.status === 'ready');
   const checking = useStudio((s) => s.gpuCheck.status === 'running');
   const planBlocks = useStudio((s) => s.memory.view !== null && (s.memory.view.settingsError !== null || !s.memory.view.plan.fits));
+  const templateOptions = useStudio((s) => s.preview.data?.templateOptions ?? NO_OPTIONS);
+  const refusal = useStudio((s) => s.preview.data?.refusal ?? null);
   const [valid, setValid] = useState(true);
   const onValidChange = useCallback((v: boolean) => setValid(v), []);
   const running = run.status === 'running';
@@ -39,7 +46,7 @@ export function TrainPanel() {
             ? 'Fix the highlighted settings.'
             : planBlocks
               ? 'Fix the settings above: they do not pass the checks or the memory plan.'
-              : null;
+              : refusal;
   return (
     <div>
       <GpuPanel />
@@ -55,9 +62,13 @@ export function TrainPanel() {
       ) : (
         <p className="muted">The settings appear once a model pair is loaded.</p>
       )}
+      {settings && (
+        <TemplateOptions kwargs={settings.chatTemplateKwargs ?? {}} available={templateOptions} onChange={(k) => setSettings({ ...settings, chatTemplateKwargs: k })} disabled={running} />
+      )}
+      {settings && <DatasetPreviewPanel />}
       {settings && <MemoryPlanPanel />}
       <div className="row">
-        <button type="button" className="primary" onClick={() => void start()} disabled={running || checking || !ready || !gpuReady || !valid || planBlocks || !settings}>
+        <button type="button" className="primary" onClick={() => void start()} disabled={running || checking || !ready || !gpuReady || !valid || planBlocks || refusal !== null || !settings}>
           Start training
         </button>
         {running && (

@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
-  TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
+  TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
   GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport,
 } from './protocol';
 
@@ -70,6 +70,15 @@ export const engineClient = {
     return engine().swapRoles();
   },
 
+  setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
+    return engine().setDatasetEnabled(path, enabled);
+  },
+  removeDataset(path: string): Promise<SessionSummary> {
+    return engine().removeDataset(path);
+  },
+  datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
+    return engine().datasetPreview(settings);
+  },
   defaultSettings(): Promise<TrainSettings> {
     return engine().defaultSettings();
   },

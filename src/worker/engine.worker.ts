@@ -17,6 +17,7 @@ import { runGpuCheck, type GpuCheckProgress, type GpuCheckResult } from './gpuCh
 import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, type GraftOptions, type HandoffOptions } from './handoff';
 import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
+import { previewFor, type DatasetPreview } from './datasetPreview';
 import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 
 /** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
@@ -146,6 +147,21 @@ export const api = {
   /** Exchanges Base and Instruct. */
   swapRoles(): Promise<SessionSummary> {
     return session.swap();
+  },
+
+  /** Ticks or unticks a dataset file for training. */
+  setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
+    return session.setDatasetEnabled(path, enabled);
+  },
+
+  /** Removes one dataset file from the drop. */
+  removeDataset(path: string): Promise<SessionSummary> {
+    return session.removeDataset(path);
+  },
+
+  /** The dataset preview for `settings` (rendered rows, labelled spans, kept/skipped, truncation). @throws without a pair */
+  datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
+    return previewFor(session, settings);
   },
 
   /** Training defaults for the loaded pair (engine defaultTrainSettings). @throws Error when no pair is loaded. */

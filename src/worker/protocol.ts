@@ -19,6 +19,8 @@ export type { GraftCheckResult, GraftOptions, HandoffOptions } from './handoff';
 export type { CheckRow } from '../engine/check/compare';
 export type { DatasetSummary, ModelSummary, SessionSummary } from './session';
 export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from './training';
+export type { DatasetPreview, PreviewRow } from './datasetPreview';
+export type { SkippedRow } from '../io/dataset/types';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
 export type { DroppedFile, IgnoredFile } from '../io/folder';
 export type { SimilarityReport, SimilarityRow, SimilaritySummary, SigmaAggregate } from '../engine/analysis/similarity';

@@ -6,8 +6,10 @@
  */
 import { openCheckpoint, type Checkpoint } from '../io/checkpoint';
 import { readModelConfig, type ModelConfig } from '../io/config';
-import type { Conversation } from '../io/dataset/types';
+import type { Conversation, SkippedRow } from '../io/dataset/types';
 import { readDatasetFile, type DatasetFileFormat, type DatasetSplit } from '../io/dataset/parse';
+import { parseDatasetInfo, DEFAULT_ATTR, type DatasetInfoEntry } from '../io/dataset/datasetInfo';
+import type { DatasetSchema } from '../io/dataset/rows';
 import { recognizeDrop, type DroppedFile, type IgnoredFile, type RecognizedModel } from '../io/folder';
 import { checkPairCompatible } from '../io/pair';
 import { checkCheckpointShapes } from '../engine/model/expectedShapes';
@@ -36,15 +38,30 @@ export interface ModelSummary {
   readonly hasChatTemplate: boolean;
 }
 
-/** One dataset file: its example count, or the error that names the file and row. */
+/** Skipped rows listed per file in the summary (the counts are always complete). */
+const MAX_LISTED_SKIPS = 20;
+
+/** One dataset file: its kept/skipped rows, or the error that names the file. */
 export interface DatasetSummary {
   readonly path: string;
   readonly name: string;
+  /** Container (extension). */
   readonly format: DatasetFileFormat;
+  /** Detected layout of the rows (alpaca, sharegpt, messages, csv, mixed); null when the file could not be read. */
+  readonly schema: DatasetSchema | null;
   readonly split: DatasetSplit;
-  /** Conversations parsed; null when parsing failed. */
+  /** Conversations kept; null when the file could not be read. */
   readonly examples: number | null;
+  /** Rows skipped by the parser (count) and the first few with their reason. */
+  readonly skippedCount: number;
+  readonly skipped: readonly SkippedRow[];
   readonly error: string | null;
+  /** Ticked for training (the user can untick; a duplicate starts unticked). */
+  readonly enabled: boolean;
+  /** Path of an earlier file with exactly the same conversations, or null. */
+  readonly duplicateOf: string | null;
+  /** The dataset_info.json entry that says how the file is read, or null (layout detected from the keys). */
+  readonly datasetInfoName: string | null;
 }
 
 /** Everything the UI shows about the current drop. Plain data (structured-cloneable). */
@@ -84,7 +101,18 @@ export interface LoadedPair {
 interface ParsedDataset {
   readonly summary: DatasetSummary;
   readonly conversations: readonly Conversation[];
+  readonly skipped: readonly SkippedRow[];
 }
+
+/** FNV-1a over the conversations' messages: equal for two files holding the same examples in any container. */
+function fingerprint(conversations: readonly Conversation[]): string {
+  let h = 0x811c9dc5;
+  const text = JSON.stringify(conversations.map((c) => c.messages));
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return `${conversations.length}:${h.toString(16)}`;
+}
+
+const isDatasetInfo = (path: string): boolean => (path.split('/').pop() ?? path) === 'dataset_info.json';
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -130,6 +158,8 @@ export class Session {
   private pairKey = '';
   private pair: LoadedPair | null = null;
   private datasets: ParsedDataset[] = [];
+  /** Dataset paths the user unticked / ticked explicitly (a duplicate is unticked unless ticked here). */
+  private choice = new Map<string, boolean>();
   private summary: SessionSummary = Session.empty();
 
   private static empty(): SessionSummary {
@@ -142,8 +172,22 @@ export class Session {
     return this.refresh();
   }
 
+  /** Ticks or unticks a dataset file for training. */
+  async setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
+    this.choice.set(path, enabled);
+    return this.refresh();
+  }
+
+  /** Removes one dataset file from the drop (other files stay). */
+  async removeDataset(path: string): Promise<SessionSummary> {
+    this.files.delete(path);
+    this.choice.delete(path);
+    return this.refresh();
+  }
+
   /** Forgets every file. */
   clear(): SessionSummary {
+    this.choice.clear();
     this.files.clear();
     this.swapped = false;
     this.pair = null;
@@ -171,9 +215,18 @@ export class Session {
     return this.pair;
   }
 
-  /** Conversations of every parsed dataset of a split, in drop order. */
+  /** Conversations of every ticked dataset of a split, in drop order. */
   conversations(split: DatasetSplit): Conversation[] {
-    return this.datasets.filter((d) => d.summary.split === split).flatMap((d) => d.conversations);
+    return this.used(split).flatMap((d) => d.conversations);
+  }
+
+  /** Rows the parsers skipped in the ticked datasets of a split. */
+  skippedRows(split: DatasetSplit): SkippedRow[] {
+    return this.used(split).flatMap((d) => d.skipped);
+  }
+
+  private used(split: DatasetSplit): ParsedDataset[] {
+    return this.datasets.filter((d) => d.summary.split === split && d.summary.enabled && d.summary.error === null);
   }
 
   private async refresh(): Promise<SessionSummary> {
@@ -207,19 +260,48 @@ export class Session {
         errors.push(message(e));
       }
     }
-    this.datasets = await Promise.all(
-      drop.datasets.map(async (d): Promise<ParsedDataset> => {
-        const head = { path: d.path, name: d.name, format: d.format, split: d.split };
+    // LLaMA-Factory data folders: dataset_info.json says how its files are read (io/dataset/datasetInfo).
+    const info = new Map<string, DatasetInfoEntry>();
+    for (const d of drop.datasets.filter((x) => isDatasetInfo(x.path))) {
+      try {
+        const parsed = parseDatasetInfo(await d.file.text(), d.path);
+        for (const [k, v] of parsed.entries) info.set(k, v);
+        warnings.push(...parsed.unusable);
+      } catch (e) {
+        errors.push(message(e));
+      }
+    }
+    const seen = new Map<string, string>();
+    const parsed = await Promise.all(
+      drop.datasets.filter((x) => !isDatasetInfo(x.path)).map(async (d) => {
+        const entry = info.get(d.path);
         try {
-          const conversations = await readDatasetFile(d.file, d.path);
-          return { summary: { ...head, examples: conversations.length, error: null }, conversations };
+          return { d, entry, result: await readDatasetFile(d.file, d.path, entry?.attr ?? DEFAULT_ATTR), error: null };
         } catch (e) {
-          return { summary: { ...head, examples: null, error: message(e) }, conversations: [] };
+          return { d, entry, result: null, error: message(e) };
         }
       }),
     );
-    for (const d of this.datasets) if (d.summary.error) errors.push(d.summary.error);
-    const count = (s: DatasetSplit): number => this.datasets.filter((d) => d.summary.split === s).reduce((n, d) => n + (d.summary.examples ?? 0), 0);
+    this.datasets = parsed.map(({ d, entry, result, error }): ParsedDataset => {
+      let duplicateOf: string | null = null;
+      if (result && result.conversations.length > 0) {
+        const fp = fingerprint(result.conversations);
+        duplicateOf = seen.get(fp) ?? null;
+        if (duplicateOf === null) seen.set(fp, d.path);
+      }
+      const enabled = this.choice.get(d.path) ?? duplicateOf === null;
+      const summary: DatasetSummary = {
+        path: d.path, name: d.name, format: d.format, split: d.split, schema: result?.schema ?? null,
+        examples: result ? result.conversations.length : null, skippedCount: result?.skipped.length ?? 0,
+        skipped: result?.skipped.slice(0, MAX_LISTED_SKIPS) ?? [], error, enabled, duplicateOf, datasetInfoName: entry?.attr.name ?? null,
+      };
+      return { summary, conversations: result?.conversations ?? [], skipped: result?.skipped ?? [] };
+    });
+    for (const d of this.datasets) {
+      if (d.summary.error && d.summary.enabled) errors.push(d.summary.error);
+      if (d.summary.duplicateOf) warnings.push(`${d.summary.path} holds the same examples as ${d.summary.duplicateOf}${d.summary.enabled ? '' : '; it is unticked so they are not trained twice'}.`);
+    }
+    const count = (s: DatasetSplit): number => this.used(s).reduce((n, d) => n + (d.summary.examples ?? 0), 0);
     this.summary = {
       base,
       instruct,

@@ -10,8 +10,8 @@ import { checkpointWeightBytes, planJob, runTraining } from '../engine/train/run
 import { describePlan, planAdvice } from '../engine/plan/advice';
 import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
-import { loadChatTokenizer } from '../io/tokenizer/load';
-import { tokenizeDataset } from '../io/tokenizer/labels';
+import { prepareSplit, refusalOf } from '../io/tokenizer/prepare';
+import { instructTokenizer } from './datasetPreview';
 import { EvalCache, heldoutKey } from '../engine/train/evalCache';
 import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
@@ -31,6 +31,9 @@ export interface TrainOutcome {
   readonly settings: TrainSettings;
   readonly trainExamples: number;
   readonly heldoutExamples: number;
+  /** Rows left out (parser + labelling) of the training / held-out split. */
+  readonly trainSkipped: number;
+  readonly heldoutSkipped: number;
   /** Examples cut at Max length. */
   readonly truncated: number;
   readonly adapterFiles: AdapterFilesData;
@@ -92,15 +95,26 @@ export async function trainOnSession(
 ): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter }> {
   const pair = session.requirePair();
   const trainConvs = session.conversations('train');
-  if (trainConvs.length === 0) throw new Error('No training dataset: drop a .json, .jsonl or .csv file whose name does not mark it as held-out (e.g. "train.jsonl").');
+  const trainParseSkips = session.skippedRows('train');
+  if (trainConvs.length === 0 && trainParseSkips.length === 0) throw new Error('No training dataset: tick or drop a .json, .jsonl, .csv or .parquet file whose name does not mark it as held-out (e.g. "train.jsonl").');
   const heldoutConvs = session.conversations('heldout');
   const instructName = pair.instruct.model.files.name;
   onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructName}` });
-  const tok = await loadChatTokenizer(pair.instruct.model.files);
+  const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
-  onEvent({ status: 'preparing', message: `tokenising ${trainConvs.length + heldoutConvs.length} examples with the ${instructName} chat template` });
-  const train = tokenizeDataset(tok, trainConvs, settings.maxLength, vocab);
-  const heldout = heldoutConvs.length ? tokenizeDataset(tok, heldoutConvs, settings.maxLength, vocab) : undefined;
+  const kwargs = settings.chatTemplateKwargs ?? {};
+  onEvent({ status: 'preparing', message: `tokenising ${trainConvs.length + heldoutConvs.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
+  const trainSplit = prepareSplit(tok, trainConvs, trainParseSkips, settings.maxLength, vocab, kwargs);
+  const refusal = refusalOf(trainSplit, 'training');
+  if (refusal) throw new Error(refusal);
+  const heldoutSplit = heldoutConvs.length || session.skippedRows('heldout').length ? prepareSplit(tok, heldoutConvs, session.skippedRows('heldout'), settings.maxLength, vocab, kwargs) : null;
+  const heldoutRefusal = heldoutSplit ? refusalOf(heldoutSplit, 'held-out') : null;
+  if (heldoutRefusal) throw new Error(heldoutRefusal);
+  const train = trainSplit.examples;
+  const heldout = heldoutSplit?.examples;
+  for (const [name, sp] of [['training', trainSplit], ['held-out', heldoutSplit]] as const) {
+    if (sp && sp.skipped.length) onEvent({ status: 'preparing', message: `${name}: ${sp.examples.length} rows kept, ${sp.skipped.length} skipped (first: ${sp.skipped[0]?.file} row ${sp.skipped[0]?.row}: ${sp.skipped[0]?.reason})` });
+  }
   const truncated = train.filter((e) => e.truncated).length + (heldout ?? []).filter((e) => e.truncated).length;
   if (truncated) onEvent({ status: 'preparing', message: `${truncated} examples are longer than Max length ${settings.maxLength} and were cut` });
   signal.throwIfAborted();
@@ -137,6 +151,8 @@ export async function trainOnSession(
     settings,
     trainExamples: train.length,
     heldoutExamples: heldout?.length ?? 0,
+    trainSkipped: trainSplit.skipped.length,
+    heldoutSkipped: heldoutSplit?.skipped.length ?? 0,
     truncated,
     adapterFiles: { config: files['adapter_config.json'], safetensors: files['adapter_model.safetensors'] },
   };

@@ -32,7 +32,7 @@ const PYYAML_FLOAT = /^[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?$/;
 function expectPyyamlFloats(dir: string, f: string): void {
   for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/: ([-+]?[\d.]+[eE][-+]?\d+)$/gm)) expect(m[1], `${f}: ${m[1]}`).toMatch(PYYAML_FLOAT);
 }
-const msgs = (file: string, text: string) => parseDataset(text, file).map((c) => c.messages);
+const msgs = (file: string, text: string) => parseDataset(text, file).conversations.map((c) => c.messages);
 
 describe('shadowft handoff', () => {
   it('writes LLaMA-Factory recipes with the given settings, ShareGPT data that round-trips, mergekit and README', async () => {
@@ -45,7 +45,7 @@ describe('shadowft handoff', () => {
     expectPyyamlFloats(out, 'train_shadow_base.yaml');
     expect(readFileSync(join(out, 'train_shadow_base.yaml'), 'utf8')).toMatch(/^learning_rate: 2\.0e-7$/m);
     for (const y of [shadow, conv]) for (const k of Object.keys(y)) expect(allowed.has(k), `${k} is a LLaMA-Factory argument`).toBe(true);
-    const nTrain = parseDataset(readFileSync(TRAIN, 'utf8'), 'story-titles.train.csv').length;
+    const nTrain = parseDataset(readFileSync(TRAIN, 'utf8'), 'story-titles.train.csv').conversations.length;
     const steps = Math.ceil(Math.ceil(nTrain / 4) / 2) * 2;
     expect(shadow).toMatchObject({
       model_name_or_path: BASE, stage: 'sft', do_train: true, finetuning_type: 'lora', lora_rank: 4, lora_alpha: 8, lora_dropout: 0,

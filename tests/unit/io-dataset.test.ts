@@ -6,7 +6,18 @@ import type { Conversation } from '../../src/io/dataset/types';
 
 const DIR = '/work/shared/datasets';
 const read = (f: string): string => readFileSync(`${DIR}/${f}`, 'utf8');
-const parseFile = (f: string): Conversation[] => parseDataset(read(f), f);
+/** Parses a shared file, which must have no skipped rows. */
+const parseFile = (f: string): Conversation[] => {
+  const p = parseDataset(read(f), f);
+  expect(p.skipped).toEqual([]);
+  return p.conversations;
+};
+/** The conversations of inline text (no skipped rows expected). */
+const conversationsOf = (text: string, name: string): Conversation[] => {
+  const p = parseDataset(text, name);
+  expect(p.skipped).toEqual([]);
+  return p.conversations;
+};
 const messagesOf = (cs: Conversation[]) => cs.map((c) => c.messages);
 
 describe('shared/datasets', () => {
@@ -52,7 +63,8 @@ describe('shared/datasets', () => {
 
   it('reads Blobs', async () => {
     const got = await readDatasetFile(new Blob([read('story-titles.heldout.csv')]), 'story-titles.heldout.csv');
-    expect(got).toHaveLength(60);
+    expect(got.conversations).toHaveLength(60);
+    expect(got.schema).toBe('csv');
   });
 });
 
@@ -68,7 +80,7 @@ describe('split from file names', () => {
 
 describe('record layouts', () => {
   it('alpaca: input joined to the instruction with "\\n" (LLaMA-Factory), system and history', () => {
-    const [c] = parseDataset(JSON.stringify([{ instruction: 'Summarise', input: 'a text', output: 'ok', system: 'Be brief.', history: [['hi', 'hello']] }]), 'a.json');
+    const [c] = conversationsOf(JSON.stringify([{ instruction: 'Summarise', input: 'a text', output: 'ok', system: 'Be brief.', history: [['hi', 'hello']] }]), 'a.json');
     expect(c?.messages).toEqual([
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'hi' },
@@ -81,7 +93,7 @@ describe('record layouts', () => {
   it('ShareGPT with a top-level system, user/assistant "from" values, and a system turn', () => {
     const line1 = { system: 'S', conversations: [{ from: 'user', value: 'q' }, { from: 'assistant', value: 'a' }] };
     const line2 = { conversations: [{ from: 'system', value: 'S2' }, { from: 'human', value: 'q' }, { from: 'gpt', value: 'a' }, { from: 'human', value: 'q2' }, { from: 'gpt', value: 'a2' }] };
-    const got = parseDataset(`${JSON.stringify(line1)}\n\n${JSON.stringify(line2)}\n`, 's.jsonl');
+    const got = conversationsOf(`${JSON.stringify(line1)}\n\n${JSON.stringify(line2)}\n`, 's.jsonl');
     expect(got.map((c) => c.source)).toEqual(['s.jsonl line 1', 's.jsonl line 3']);
     expect(got[0]?.messages).toEqual([{ role: 'system', content: 'S' }, { role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }]);
     expect(got[1]?.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant']);
@@ -89,15 +101,15 @@ describe('record layouts', () => {
 
   it('OpenAI messages with text content parts; a ShareGPT JSON array; a .json file written as JSON Lines; BOM', () => {
     const rec = { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }, { role: 'assistant', content: 'c' }] };
-    expect(parseDataset(`\uFEFF${JSON.stringify(rec)}`, 'm.jsonl')[0]?.messages[0]).toEqual({ role: 'user', content: 'ab' });
+    expect(conversationsOf(`\uFEFF${JSON.stringify(rec)}`, 'm.jsonl')[0]?.messages[0]).toEqual({ role: 'user', content: 'ab' });
     const sg = [{ conversations: [{ from: 'human', value: 'q' }, { from: 'gpt', value: 'a' }] }];
-    expect(parseDataset(JSON.stringify(sg), 'sg.json')[0]?.messages).toHaveLength(2);
-    expect(parseDataset(`${JSON.stringify(rec)}\n${JSON.stringify(rec)}\n`, 'lines.json').map((c) => c.source)).toEqual(['lines.json line 1', 'lines.json line 2']);
+    expect(conversationsOf(JSON.stringify(sg), 'sg.json')[0]?.messages).toHaveLength(2);
+    expect(conversationsOf(`${JSON.stringify(rec)}\n${JSON.stringify(rec)}\n`, 'lines.json').map((c) => c.source)).toEqual(['lines.json line 1', 'lines.json line 2']);
   });
 
   it('CSV: quoted commas, doubled quotes, quoted newlines, CRLF, optional input/system columns, header case', () => {
     const csv = 'Instruction,input,Output,system,extra\r\n"Say ""hi"", twice",,"hi,\r\nhi",,x\r\nTranslate,chat,Chat,You translate.,y\r\n';
-    const got = parseDataset(csv, 'c.csv');
+    const got = conversationsOf(csv, 'c.csv');
     expect(got.map((c) => c.messages)).toEqual([
       [{ role: 'user', content: 'Say "hi", twice' }, { role: 'assistant', content: 'hi,\r\nhi' }],
       [{ role: 'system', content: 'You translate.' }, { role: 'user', content: 'Translate\nchat' }, { role: 'assistant', content: 'Chat' }],
@@ -125,22 +137,28 @@ describe('malformed inputs name the file, the 1-based row/line/item and what was
     ['m.jsonl', '{"messages":[{"role":"user","content":"q"},{"role":"tool","content":"a"}]}', 'm.jsonl line 1: messages[1]: "role" is "tool"; expected system, user or assistant'],
     ['m.jsonl', '{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"  "}]}', 'm.jsonl line 1: message 2 (assistant) is empty'],
     ['m.jsonl', '\n\n', 'm.jsonl: no examples (the file is empty)'],
-    ['s.jsonl', '{"conversations":[{"from":"human","value":"q"},{"from":"function_call","value":"x"}]}', 's.jsonl line 1: conversations[1]: "from" is "function_call"; expected human, gpt or system (or user, assistant)'],
+    ['s.jsonl', '{"conversations":[{"from":"human","value":"q"},{"from":"function_call","value":"x"}]}', 's.jsonl line 1: conversations[1]: tool turns (observation / function_call) are not trained by the studio yet'],
     ['a.json', '{"instruction":"q","output":"a"}', 'a.json: expected a JSON array of examples ([{"instruction": ..., "output": ...}, ...]), got object'],
     ['a.json', '[{"instruction":"q","output":"a"},{"instruction":"q"}]', "a.json item 2: field 'output' is missing"],
     ['a.json', '[{"instruction":"q","output":42}]', "a.json item 1: field 'output' must be a string, got number"],
     ['a.json', '[{"prompt":"q","completion":"a"}]', "a.json item 1: unknown record layout (keys: prompt, completion); expected 'instruction'/'output' (alpaca), 'conversations' (ShareGPT) or 'messages' (OpenAI)"],
     ['a.json', '[]', 'a.json: the array holds no examples'],
     ['a.json', '[{"instruction": ', 'a.json: not valid JSON ('],
-    ['d.txt', 'x', 'd.txt: unsupported dataset file; expected .json (alpaca/ShareGPT array), .jsonl (ShareGPT or OpenAI messages) or .csv (instruction,output)'],
+    ['d.txt', 'x', 'd.txt: unsupported dataset file; expected .json (alpaca/ShareGPT array), .jsonl (ShareGPT or OpenAI messages), .csv (instruction,output) or .parquet'],
   ])('%s: %s', (name, text, msg) => {
-    let err: unknown;
+    // A file that cannot be read throws; a bad row is skipped and reported as (file, row, reason).
+    let got: string;
     try {
-      parseDataset(text, name);
+      const p = parseDataset(text, name);
+      const s = p.skipped[0];
+      expect(s).toBeDefined();
+      const kind = name.endsWith('.csv') ? 'row' : name.endsWith('.jsonl') ? 'line' : 'item';
+      got = `${s?.file} ${kind} ${s?.row}: ${s?.reason}`;
+      expect(p.conversations.length).toBe(p.rows - p.skipped.length);
     } catch (e) {
-      err = e;
+      expect(e).toBeInstanceOf(DatasetError);
+      got = (e as Error).message;
     }
-    expect(err).toBeInstanceOf(DatasetError);
-    expect((err as Error).message.startsWith(msg)).toBe(true);
+    expect(got.startsWith(msg), got).toBe(true);
   });
 });

@@ -54,8 +54,8 @@ describe('recognizeDrop', () => {
       'datasets/story-titles.train.sharegpt.jsonl': 'jsonl/train',
     });
     expect(Object.fromEntries(got.ignored.map((i) => [i.path, i.reason]))).toEqual({
-      'datasets/README.md': 'not a model file or a dataset (.json, .jsonl, .csv)',
-      'models/README.md': 'not a model file or a dataset (.json, .jsonl, .csv)',
+      'datasets/README.md': 'not a model file or a dataset (.json, .jsonl, .csv, .parquet)',
+      'models/README.md': 'not a model file or a dataset (.json, .jsonl, .csv, .parquet)',
       'models/.DS_Store': 'hidden file',
       'orphan/config.json': 'not a model folder: config.json but no model.safetensors',
       'orphan/tokenizer.json': 'not a model folder: config.json but no model.safetensors',

@@ -14,7 +14,7 @@ interface Cases {
 }
 const CASES = JSON.parse(readFileSync(`${MODELS}/tokenizer_cases.json`, 'utf8')) as Cases;
 const json = (p: string): Record<string, unknown> => JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
-const dataset = (f: string): Conversation[] => parseDataset(readFileSync(`${DATASETS}/${f}`, 'utf8'), f);
+const dataset = (f: string): Conversation[] => parseDataset(readFileSync(`${DATASETS}/${f}`, 'utf8'), f).conversations;
 
 let tok: ChatTokenizer;
 beforeAll(async () => {
@@ -120,8 +120,9 @@ describe('SFT labels with the Instruct chat template', () => {
   });
 
   it('tokenizes a whole dataset (story-titles train: 300 examples, none cut at 512)', () => {
-    const all = tokenizeDataset(tok, dataset('story-titles.train.csv'), 512, 512);
+    const { examples: all, skipped } = tokenizeDataset(tok, dataset('story-titles.train.csv'), 512, 512);
     expect(all).toHaveLength(300);
+    expect(skipped).toEqual([]);
     expect(all.filter((e) => e.truncated)).toEqual([]);
     expect(all.every((e) => e.labels[e.labels.length - 1] === 2 && e.labels[0] === IGNORE_INDEX)).toBe(true);
     expect(() => tokenizeDataset(tok, [], 1, 512)).toThrow('max length must be an integer ≥ 2, got 1');
@@ -133,14 +134,14 @@ describe('templates that cannot be used', () => {
   const tc = json(`${MODELS}/stories260K-instruct/tokenizer_config.json`);
   const conv = dataset('story-titles.heldout.messages.jsonl')[0] as Conversation;
 
-  it('a template whose generation prompt is not a prefix of the answer is refused, naming the example', () => {
+  it('a template whose generation prompt is not how it renders the answer is refused, naming the example', () => {
     const t = chatTokenizerFromJson(tj, { ...tc, chat_template: "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'Bot:' }}{% endif %}" }, 'odd');
     expect(() => tokenizeConversation(t, conv, 512, 512)).toThrow(
-      /^story-titles\.heldout\.messages\.jsonl line 1: the chat template of odd breaks the prefix property \(the prompt with add_generation_prompt and the conversation up to the answer differ at token \d+\)/,
+      'story-titles.heldout.messages.jsonl line 1: the generation prompt "Bot:" is not how the chat template renders assistant message 2, so the answer\'s start cannot be located',
     );
   });
 
-  it("Qwen3's real template (stand-in vocabulary): single turn labels the answer block; multi-turn breaks the prefix property", () => {
+  it("Qwen3's real template with a vocabulary where <|im_end|> is not special: single turn labels through the end; multi-turn is refused", () => {
     const qwen3 = readFileSync('/work/shared/configs/Qwen__Qwen3-0.6B/chat_template.jinja', 'utf8');
     const t = chatTokenizerFromJson(tj, { ...tc, chat_template: qwen3 }, 'qwen3');
     const one: ChatMessage[] = [{ role: 'user', content: 'Hi there' }, { role: 'assistant', content: 'Hello.' }];
@@ -151,7 +152,7 @@ describe('templates that cannot be used', () => {
     expect(t.decode(ex.inputIds.subarray(start))).toBe('<think>\n\n</think>\n\nHello.<|im_end|>\n');
     const two: ChatMessage[] = [...one, { role: 'user', content: 'More' }, { role: 'assistant', content: 'Bye.' }];
     expect(() => tokenizeConversation(t, { messages: two, source: 'q2' }, 512, 512)).toThrow(
-      /^q2: the chat template of qwen3 breaks the prefix property \(the conversation up to the answer and the whole conversation differ at token \d+\), so the tokens of assistant message 2 cannot be located$/,
+      'q2: the chat template emits no special end-of-turn token after assistant message 2 before the next message',
     );
   });
 

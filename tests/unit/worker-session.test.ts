@@ -54,15 +54,58 @@ describe('worker Session', () => {
     expect(sum.base?.name).toBe('stories260K-base');
   });
 
-  it('reports a bad dataset row by file and row, and clears', async () => {
+  it('skips a bad dataset row (file, row, reason), keeps the rest, and clears', async () => {
     const s = new Session();
     const bad = new Blob([JSON.stringify([{ instruction: 'a', output: 'b' }, { instruction: 'x' }])]);
     const sum = await s.add([{ path: 'data/my-train.json', file: bad }]);
-    expect(sum.datasets[0]?.examples).toBeNull();
-    expect(sum.errors).toHaveLength(1);
-    expect(sum.errors[0]).toMatch(/my-train\.json.*item 2/);
+    expect(sum.datasets[0]).toMatchObject({ examples: 1, skippedCount: 1, schema: 'alpaca', enabled: true, duplicateOf: null });
+    expect(sum.datasets[0]?.skipped).toEqual([{ file: 'data/my-train.json', row: 2, reason: "field 'output' is missing" }]);
+    expect(sum.errors).toEqual([]);
+    expect(sum.trainExamples).toBe(1);
+    expect(s.skippedRows('train')).toHaveLength(1);
     expect(() => s.requirePair()).toThrow();
     expect(s.clear()).toMatchObject({ fileCount: 0, datasets: [], pairReady: false });
+  });
+
+  it('a file that cannot be read is an error naming it', async () => {
+    const sum = await new Session().add([{ path: 'd/train.json', file: new Blob(['{nope']) }]);
+    expect(sum.datasets[0]?.examples).toBeNull();
+    expect(sum.errors[0]).toMatch(/^d\/train\.json: not valid JSON/);
+  });
+
+  it('tick / untick / remove a file; a duplicate of a loaded split is flagged and starts unticked', async () => {
+    const s = new Session();
+    const alpaca = readFileSync('/work/shared/datasets/story-titles.train.alpaca.json', 'utf8');
+    const csv = readFileSync('/work/shared/datasets/story-titles.train.csv', 'utf8');
+    let sum = await s.add([{ path: 'a/story-titles.train.alpaca.json', file: new Blob([alpaca]) }, { path: 'a/story-titles.train.csv', file: new Blob([csv]) }]);
+    expect(sum.datasets.map((d) => [d.schema, d.enabled, d.duplicateOf])).toEqual([['alpaca', true, null], ['csv', false, 'a/story-titles.train.alpaca.json']]);
+    expect(sum.warnings.join('\n')).toMatch(/a\/story-titles\.train\.csv holds the same examples as a\/story-titles\.train\.alpaca\.json/);
+    expect(sum.trainExamples).toBe(300);
+    sum = await s.setDatasetEnabled('a/story-titles.train.csv', true);
+    expect(sum.trainExamples).toBe(600);
+    sum = await s.setDatasetEnabled('a/story-titles.train.alpaca.json', false);
+    expect(sum.trainExamples).toBe(300);
+    sum = await s.removeDataset('a/story-titles.train.alpaca.json');
+    expect(sum.datasets.map((d) => [d.path, d.enabled, d.duplicateOf])).toEqual([['a/story-titles.train.csv', true, null]]);
+  });
+
+  it('a dropped LLaMA-Factory data folder: dataset_info.json maps file, formatting, columns and tags', async () => {
+    const info = {
+      qa: { file_name: 'qa.json', columns: { prompt: 'q', response: 'a' } },
+      chat: { file_name: 'chat.jsonl', formatting: 'sharegpt', columns: { messages: 'turns' }, tags: { role_tag: 'r', content_tag: 'c', user_tag: 'u', assistant_tag: 'm' } },
+      hub: { hf_hub_url: 'someone/data' },
+    };
+    const qa = [{ q: 'Q1', input: 'ignored: no query column', a: 'A1' }];
+    const chat = [{ turns: [{ r: 'u', c: 'hi' }, { r: 'm', c: 'hello' }] }, { turns: [{ r: 'system', c: 'S' }, { r: 'u', c: 'hi' }, { r: 'm', c: 'x' }] }];
+    const sum = await new Session().add([
+      { path: 'data/dataset_info.json', file: new Blob([JSON.stringify(info)]) },
+      { path: 'data/qa.json', file: new Blob([JSON.stringify(qa)]) },
+      { path: 'data/chat.jsonl', file: new Blob([chat.map((c) => JSON.stringify(c)).join('\n')]) },
+    ]);
+    expect(sum.datasets.map((d) => [d.path, d.datasetInfoName, d.schema, d.examples, d.skippedCount])).toEqual([['data/qa.json', 'qa', 'alpaca', 1, 0], ['data/chat.jsonl', 'chat', 'sharegpt', 1, 1]]);
+    // tags replaced as a whole: system_tag is None, so a leading "system" turn is an invalid role (LLaMA-Factory).
+    expect(sum.datasets[1]?.skipped[0]).toMatchObject({ row: 2, reason: expect.stringMatching(/^turns\[0\]: "r" is "system"; expected u/) as unknown as string });
+    expect(sum.warnings.join('\n')).toMatch(/"hub" loads from a hub or a script/);
   });
 
   it('names the tensor when the two models do not match', async () => {

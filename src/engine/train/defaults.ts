@@ -46,6 +46,7 @@ export function defaultTrainSettings(cfg: ModelConfig, numExamples: number, devi
     beta2: 0.999,
     adamEps: 1e-8,
     seed: 42,
+    chatTemplateKwargs: {},
   };
   const plain: TrainSettings = { ...base, recompute: false };
   if (toy) return plain;

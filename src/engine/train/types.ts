@@ -54,6 +54,11 @@ export interface TrainSettings {
    * for activation memory ≈ 1/L (src/engine/plan/memory.ts shows both).
    */
   readonly recompute: boolean;
+  /**
+   * Options passed to the Instruct chat template when the data is rendered (transformers `apply_chat_template(**kwargs)`,
+   * e.g. {"enable_thinking": false} for Qwen3). Absent = {} (the template's own defaults).
+   */
+  readonly chatTemplateKwargs?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
 /** LoRA weights as trained, keyed by HF module path, e.g. "model.layers.0.self_attn.q_proj". */

@@ -1,24 +1,22 @@
 /**
  * CSV datasets (RFC 4180: comma-separated, fields with commas, quotes or newlines double-quoted, `"` doubled),
  * parsed with papaparse. The header row names the columns: `instruction` and `output` are required, `input` and
- * `system` optional (alpaca semantics, see ./records), other columns are ignored; names are matched after trimming,
- * case-insensitively. Rows are numbered from 1 = the first example after the header (as shared/datasets/README.md
- * counts them); blank lines are skipped but still counted.
+ * `system` optional (alpaca semantics, see ./records; a dataset_info.json entry may rename them), other columns are
+ * ignored; names are matched after trimming, case-insensitively. Rows are numbered from 1 = the first example after
+ * the header (as shared/datasets/README.md counts them); blank lines are skipped but still counted. A row with the
+ * wrong number of fields or bad values is skipped and reported; header and quoting errors refuse the file.
  */
 import Papa from 'papaparse';
-import type { Conversation } from './types';
 import { DatasetError } from './errors';
-import { alpacaToMessages, checkConversation } from './records';
-
-const REQUIRED = ['instruction', 'output'] as const;
-const KNOWN = ['instruction', 'input', 'output', 'system'] as const;
+import { DEFAULT_ATTR, type DatasetAttr } from './datasetInfo';
+import { convertRows, type ParsedDataset, type RawRow } from './rows';
 
 /**
  * Parses CSV text into conversations (source "<fileName> row N").
- * @throws DatasetError naming the file and row for quoting errors, a wrong number of fields, a missing column in the
- *   header, or an empty instruction/output ("story.csv row 7: column 'output' is empty").
+ * @throws DatasetError naming the file for quoting errors, an empty file, a duplicate or missing column in the
+ *   header, or no example rows.
  */
-export function parseCsvDataset(text: string, fileName: string): Conversation[] {
+export function parseCsvDataset(text: string, fileName: string, attr: DatasetAttr = DEFAULT_ATTR): ParsedDataset {
   const res = Papa.parse<string[]>(text.replace(/^\uFEFF/, ''), { delimiter: ',', quoteChar: '"', header: false, skipEmptyLines: false });
   const quoteError = res.errors.find((e) => e.type === 'Quotes');
   if (quoteError) {
@@ -30,20 +28,29 @@ export function parseCsvDataset(text: string, fileName: string): Conversation[] 
   const names = header.map((h) => h.trim().toLowerCase());
   const dup = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
   if (dup) throw new DatasetError(`${fileName} header: column '${dup}' appears twice`);
-  const missing = REQUIRED.filter((c) => !names.includes(c));
+  const low = (s: string | null): string | null => (s === null ? null : s.toLowerCase());
+  const c = attr.columns;
+  const columns = { ...c, prompt: low(c.prompt), query: low(c.query), response: low(c.response), system: low(c.system), history: null };
+  const required = [columns.prompt, columns.response].filter((x): x is string => x !== null);
+  const missing = required.filter((col) => !names.includes(col));
   if (missing.length) {
-    throw new DatasetError(`${fileName} header: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} (found: ${header.join(', ')}); expected instruction,output with optional input, system`);
+    throw new DatasetError(`${fileName} header: missing column${missing.length > 1 ? 's' : ''} ${missing.map((col) => `'${col}'`).join(', ')} (found: ${header.join(', ')}); expected ${required.join(',')} with optional ${[columns.query, columns.system].filter(Boolean).join(', ')}`);
   }
-  const cols = KNOWN.map((k) => [k, names.indexOf(k)] as const).filter(([, i]) => i >= 0);
-  const out: Conversation[] = [];
+  const raw: RawRow[] = [];
   rows.forEach((row, r) => {
     const where = `${fileName} row ${r + 1}`;
     if (row.length === 1 && row[0] === '') return; // blank line (also the final newline)
-    if (row.length !== header.length) throw new DatasetError(`${where}: expected ${header.length} fields (${header.join(', ')}), found ${row.length}`);
+    if (row.length !== header.length) {
+      raw.push({ row: r + 1, where, rec: null, error: `expected ${header.length} fields (${header.join(', ')}), found ${row.length}` });
+      return;
+    }
     const rec: Record<string, string> = {};
-    for (const [k, i] of cols) rec[k] = row[i] as string;
-    out.push({ messages: checkConversation(alpacaToMessages(rec, where, 'column'), where), source: where });
+    names.forEach((n, i) => {
+      if (n !== '') rec[n] = row[i] as string;
+    });
+    raw.push({ row: r + 1, where, rec });
   });
-  if (out.length === 0) throw new DatasetError(`${fileName}: the header has no example rows after it`);
-  return out;
+  if (raw.length === 0) throw new DatasetError(`${fileName}: the header has no example rows after it`);
+  const parsed = convertRows(raw, fileName, { ...attr, formatting: 'alpaca', columns }, 'column');
+  return { ...parsed, schema: 'csv' };
 }

@@ -1,21 +1,26 @@
 /**
- * Dataset files → conversations, dispatched on the file extension (.json, .jsonl, .csv), and the train / held-out
- * split read from a file name.
+ * Dataset files → conversations, dispatched on the file extension (.json, .jsonl, .csv, .parquet), and the train /
+ * held-out split read from a file name. Bad rows are skipped and reported (./rows); only a file that cannot be read at
+ * all (not JSON, no header, not Parquet, no rows) throws.
  */
-import type { Conversation } from './types';
 import { DatasetError } from './errors';
 import { parseCsvDataset } from './csv';
+import { DEFAULT_ATTR, type DatasetAttr } from './datasetInfo';
 import { parseJsonDataset, parseJsonlDataset } from './json';
+import { parseParquetDataset } from './parquet';
+import type { ParsedDataset } from './rows';
+
+export type { ParsedDataset } from './rows';
 
 /** Container formats recognised from the extension. */
-export type DatasetFileFormat = 'json' | 'jsonl' | 'csv';
+export type DatasetFileFormat = 'json' | 'jsonl' | 'csv' | 'parquet';
 
 /** The split a dataset file belongs to. */
 export type DatasetSplit = 'train' | 'heldout';
 
 /** The container format of a file name (case-insensitive extension), or null for other files. */
 export function datasetFormatOf(fileName: string): DatasetFileFormat | null {
-  const m = /\.(json|jsonl|csv)$/i.exec(fileName);
+  const m = /\.(json|jsonl|csv|parquet)$/i.exec(fileName);
   return m ? (m[1]?.toLowerCase() as DatasetFileFormat) : null;
 }
 
@@ -31,19 +36,24 @@ export function datasetSplitOf(fileName: string): DatasetSplit {
   return HELDOUT_RE.test(base) ? 'heldout' : 'train';
 }
 
+const UNSUPPORTED = 'unsupported dataset file; expected .json (alpaca/ShareGPT array), .jsonl (ShareGPT or OpenAI messages), .csv (instruction,output) or .parquet';
+
 /**
- * Parses dataset text by the extension of `fileName` (which also labels errors and sources).
- * @throws DatasetError for an unsupported extension or any parse/validation error (naming the file and row/line)
+ * Parses dataset text by the extension of `fileName` (which also labels errors and sources). Not for .parquet
+ * (binary: use {@link readDatasetFile}).
+ * @throws DatasetError for an unsupported extension or a file that cannot be read at all (naming the file)
  */
-export function parseDataset(text: string, fileName: string): Conversation[] {
+export function parseDataset(text: string, fileName: string, attr: DatasetAttr = DEFAULT_ATTR): ParsedDataset {
   const format = datasetFormatOf(fileName);
-  if (format === 'csv') return parseCsvDataset(text, fileName);
-  if (format === 'jsonl') return parseJsonlDataset(text, fileName);
-  if (format === 'json') return parseJsonDataset(text, fileName);
-  throw new DatasetError(`${fileName}: unsupported dataset file; expected .json (alpaca/ShareGPT array), .jsonl (ShareGPT or OpenAI messages) or .csv (instruction,output)`);
+  if (format === 'csv') return parseCsvDataset(text, fileName, attr);
+  if (format === 'jsonl') return parseJsonlDataset(text, fileName, attr);
+  if (format === 'json') return parseJsonDataset(text, fileName, attr);
+  if (format === 'parquet') throw new DatasetError(`${fileName}: a Parquet file is binary; read it with readDatasetFile`);
+  throw new DatasetError(`${fileName}: ${UNSUPPORTED}`);
 }
 
-/** Reads a dataset Blob (UTF-8) and parses it. @throws DatasetError as {@link parseDataset} */
-export async function readDatasetFile(file: Blob, fileName: string): Promise<Conversation[]> {
-  return parseDataset(await file.text(), fileName);
+/** Reads a dataset Blob (UTF-8 text, or Parquet) and parses it. @throws DatasetError as {@link parseDataset} */
+export async function readDatasetFile(file: Blob, fileName: string, attr: DatasetAttr = DEFAULT_ATTR): Promise<ParsedDataset> {
+  if (datasetFormatOf(fileName) === 'parquet') return parseParquetDataset(file, fileName, attr);
+  return parseDataset(await file.text(), fileName, attr);
 }

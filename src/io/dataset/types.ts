@@ -13,6 +13,18 @@ export interface Conversation {
   readonly messages: readonly ChatMessage[];
   /** e.g. "story-titles.train.csv row 12" */
   readonly source: string;
+  /** The dataset file (path in the drop) the row came from. */
+  readonly file?: string;
+  /** 1-based row of the file: CSV row after the header, JSON array item, JSON Lines line, Parquet row. */
+  readonly row?: number;
+}
+
+/** A row that was left out of training, and why (shown in the UI and printed by `shadowft dataset`). */
+export interface SkippedRow {
+  readonly file: string;
+  /** 1-based, counted as {@link Conversation.row}. */
+  readonly row: number;
+  readonly reason: string;
 }
 
 /**

@@ -1,0 +1,38 @@
+/**
+ * The dataset preview (src/worker/datasetPreview.ts) on the demo pair: the first row's render cut into plain and
+ * labelled pieces (stories260K template: "User: q\nAssistant:" then " answer</s>" labelled), token counts, rows cut
+ * by Max length, kept/skipped counts, and the refusal when nothing is left or more than half a split is skipped.
+ */
+import { openAsBlob, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaultSettingsFor } from '../../src/worker/training';
+import { previewFor } from '../../src/worker/datasetPreview';
+import { Session } from '../../src/worker/session';
+
+const DEMO = 'public/demo';
+const manifest = JSON.parse(readFileSync(`${DEMO}/manifest.json`, 'utf8')) as { base: { name: string; files: string[] }; instruct: { name: string; files: string[] } };
+const pairFiles = async () => Promise.all([manifest.base, manifest.instruct].flatMap((m) => m.files.map(async (f) => ({ path: `${m.name}/${f}`, file: await openAsBlob(`${DEMO}/${m.name}/${f}`) }))));
+
+describe('dataset preview', () => {
+  it('renders the first rows with labelled pieces, counts tokens, truncation and skips; refuses when too much is skipped', async () => {
+    const s = new Session();
+    await s.add(await pairFiles());
+    const rows = [{ instruction: 'Say hi.', output: 'Hi there.' }, { instruction: 'Say bye.', output: 'Bye.' }, { instruction: 'nothing' }];
+    await s.add([{ path: 'd/train.json', file: new Blob([JSON.stringify(rows)]) }]);
+    const settings = defaultSettingsFor(s);
+    const p = await previewFor(s, settings);
+    expect([p.kept, p.skipped, p.truncatedRows, p.refusal]).toEqual([2, 1, 0, null]);
+    expect(p.skippedRows).toEqual([{ file: 'd/train.json', row: 3, reason: "field 'output' is missing" }]);
+    expect(p.rows[0]?.pieces).toEqual([{ text: '<s>User: Say hi.\nAssistant:', labelled: false }, { text: ' Hi there.</s>', labelled: true }]);
+    expect(p.rows[0]?.labelledTokens).toBeGreaterThan(1);
+    expect(p.rows[0]?.tokens).toBeGreaterThan(p.rows[0]?.labelledTokens ?? 0);
+    expect(p.templateOptions).toEqual([]);
+    const short = await previewFor(s, { ...settings, maxLength: 4 });
+    expect(short.truncatedRows).toBe(2);
+    await s.add([{ path: 'd/train.json', file: new Blob([JSON.stringify([rows[0], rows[2], rows[2]])]) }]);
+    const bad = await previewFor(s, settings);
+    expect(bad.refusal).toBe("2 of 3 training rows were skipped, more than 50% (first: d/train.json row 2: field 'output' is missing); fix the data or untick the file.");
+    await s.add([{ path: 'd/train.json', file: new Blob([JSON.stringify([rows[2]])]) }]);
+    expect((await previewFor(s, settings)).refusal).toBe("No training rows left: all 1 rows were skipped (first: d/train.json row 1: field 'output' is missing).");
+  });
+});
