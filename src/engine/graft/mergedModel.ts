@@ -8,7 +8,7 @@
  */
 import { openCheckpoint, type ModelFiles, type TensorLocation } from '../../io/checkpoint';
 import { isWeightDType } from '../../io/dtype';
-import { encodeSafetensorsHeader } from '../../io/safetensors';
+import { encodeSafetensorsHeader, safetensorsOrder } from '../../io/safetensors';
 import { chunkElements, DEFAULT_CHUNK_BYTES, F32Scratch, readByteChunks, readF32Chunks } from '../analysis/tensorChunks';
 import { loraScaling, type LoraAdapter, type LoraModuleWeights } from '../train/types';
 import { AdapterError } from './adapterConfig';
@@ -151,7 +151,9 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
 
   const shards = planShards(items, opts.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE);
   const files: OutputFile[] = shards.map((s, k) => {
-    const header = encodeSafetensorsHeader(s.tensors.map((t) => ({ name: t.name, dtype: t.loc.info.dtype, shape: t.loc.info.shape, byteLength: t.byteLength })), { format: 'pt' }) as Uint8Array<ArrayBuffer>;
+    // Within a shard, the reference writer's layout (dtype alignment, then name), as save_pretrained writes it.
+    const inFile = safetensorsOrder(s.tensors.map((t) => ({ item: t, name: t.name, dtype: t.loc.info.dtype, shape: t.loc.info.shape, byteLength: t.byteLength })));
+    const header = encodeSafetensorsHeader(inFile, { format: 'pt' }, s.fileName) as Uint8Array<ArrayBuffer>;
     const size = header.byteLength + s.tensors.reduce((a, t) => a + t.byteLength, 0);
     return {
       name: s.fileName,
@@ -160,7 +162,7 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
         doneByShard[k] = 0;
         yield header;
         const scratch = new F32Scratch(); // one per parts() call: its tensors are produced one after the other
-        for (const t of s.tensors) yield* tensorParts(t, k, scratch);
+        for (const t of inFile) yield* tensorParts(t.item, k, scratch);
       },
     };
   });
