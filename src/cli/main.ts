@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'check-fixtures': async () => (await import('./checkFixtures')).checkFixturesCommand,
   similarity: async () => (await import('./similarity')).similarityCommand,
   merge: async () => (await import('./merge')).mergeCommand,
+  inspect: async () => (await import('./inspect')).inspectCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input. */

@@ -62,7 +62,6 @@ export const mergeCommand: Command = {
     process.stderr.write(`merging ${plan.mergedTensors.length} weights with s = ${plan.scaling} (r ${r}, alpha ${alpha}${useRslora ? ', rsLoRA' : ''}); ${formatBytes(plan.totalTensorBytes)} of tensors\n`);
     for (const f of plan.files) await writeOutputFile(outDir, f);
     bar.end();
-    if (plan.droppedTensors.length) process.stderr.write(`left out (tied embeddings): ${plan.droppedTensors.join(', ')}\n`);
     process.stdout.write(`${plan.files.map((f) => `${f.name}\t${f.size}`).join('\n')}\n`);
     process.stderr.write(`wrote ${plan.files.length} files to ${outDir}\n`);
     return 0;

@@ -154,6 +154,7 @@ export const api = {
       const { base, instruct } = session.requirePair();
       const report = await computeSimilarity(base.checkpoint, instruct.checkpoint, {
         signal,
+        tiedHead: base.lmHead === 'tied' || instruct.lmHead === 'tied',
         onProgress: throttle(100, (p) => onProgress({ status: 'similarity', ...p })),
       });
       return { report, csv: similarityCsv(report) };
