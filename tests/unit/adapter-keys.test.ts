@@ -14,6 +14,7 @@ import { checkAdapterKeys, parsePeftKey } from '../../src/engine/graft/adapterKe
 import { openCheckpoint } from '../../src/io/checkpoint';
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../src/io/safetensors';
 import { modelFilesFromDir } from '../../src/node/files';
+import { mergeLoadedAdapterZip } from '../../src/worker/exports';
 import { FIX, fixtureAdapter } from './adapter-fixture';
 
 const INSTRUCT = join(FIX, 'llama-tiny', 'model-instruct');
@@ -90,5 +91,21 @@ describe('adapter keys against the model', () => {
     expect(parsePeftKey('model.norm.weight', 'w')).toBeNull();
     const model = new Set(['model.layers.0.mlp.up_proj.weight']);
     expect(() => checkAdapterKeys(['base_model.model.model.layers.0.mlp.up_proj.lora_A.weight', 'base_model.model.model.layers.1.mlp.up_proj.lora_A.weight'], model, null, 'w', 'm')).toThrow(/1 of 2 adapter tensors matched.*layers\.1\.mlp\.up_proj\.lora_A\.weight.*nearest model key: model\.layers\.0\.mlp\.up_proj\.weight/);
+  });
+});
+
+describe('"Load adapter" in the app (worker mergeLoadedAdapterZip)', () => {
+  it('merges an adapter picked as files onto the loaded Instruct, with the key-check warnings; refuses a foreign one', async () => {
+    const tmp = await adapterDir((k) => k.replace(/\.lora_([AB])\.weight$/, '.lora_$1.default.weight'));
+    const files = await modelFilesFromDir(join(tmp, 'adapter'), 'my/adapter');
+    const inst = await modelFilesFromDir(INSTRUCT);
+    const ckpt = await openCheckpoint(inst);
+    const z = await mergeLoadedAdapterZip(files, inst, ckpt, () => undefined, new AbortController().signal);
+    expect(z.fileName).toBe('model-instruct-my_adapter-merged.zip');
+    expect(z.mergedTensors).toBe((await fixtureAdapter('llama-tiny')).modules.size);
+    expect(z.warnings.join('\n')).toMatch(/default\.weight/);
+    expect(z.blob.size).toBeGreaterThan(ckpt.totalBytes);
+    const foreign = await modelFilesFromDir(join(await adapterDir((k) => k.replace('model.layers.', 'decoder.blocks.')), 'adapter'));
+    await expect(mergeLoadedAdapterZip(foreign, inst, ckpt, () => undefined, new AbortController().signal)).rejects.toThrow(/0 of \d+ adapter tensors matched.*nearest model key: model\.layers\./);
   });
 });

@@ -5,10 +5,14 @@
  * after fetching the two files (src/models/auto/tokenization_auto.js), so no hub, cache or network is involved and
  * it runs in a browser Worker and in Node alike.
  */
-import { CodeLlamaTokenizer, GemmaTokenizer, GPT2Tokenizer, LlamaTokenizer, PreTrainedTokenizer, Qwen2Tokenizer } from '@huggingface/transformers';
+import { CodeLlamaTokenizer, env, GemmaTokenizer, GPT2Tokenizer, LlamaTokenizer, PreTrainedTokenizer, Qwen2Tokenizer } from '@huggingface/transformers';
 import type { ModelFiles } from '../checkpoint';
 import type { ChatMessage } from '../dataset/types';
 import { selectChatTemplate, type ChatTemplateChoice, type ChatTemplateSource } from './template';
+
+// Nothing leaves the machine: transformers.js may never fetch a model or tokenizer, from the Hub or from our origin.
+env.allowRemoteModels = false;
+env.allowLocalModels = false;
 
 /** A tokenizer file is missing or malformed, or the chat template cannot be rendered. */
 export class TokenizerError extends Error {
