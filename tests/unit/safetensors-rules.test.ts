@@ -176,6 +176,33 @@ describe('fuzz: every input parses to a valid header or throws SafetensorsError'
     return out;
   };
 
+  it('whatever the writer writes, the reader accepts with the same tensors and bytes', async () => {
+    const dtypes = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'] as const;
+    const size = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 } as const;
+    const tensor = fc.record({ dtype: fc.constantFrom(...dtypes), shape: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }), seed: fc.integer({ min: 0, max: 255 }) });
+    const meta = fc.option(fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }), { nil: null });
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }).filter((n) => n !== '__metadata__'), tensor), { selector: (t) => t[0], maxLength: 6 }), meta, async (list, m) => {
+        const ts = list.map(([name, t]) => {
+          const n = t.shape.reduce((a, b) => a * b, 1) * size[t.dtype];
+          return { name, dtype: t.dtype, shape: t.shape, byteLength: n, data: new Uint8Array(n).map((_, i) => (i * 31 + t.seed) & 255) };
+        });
+        const blob = safetensorsBlob(ts, m);
+        const h = await readSafetensorsHeader(blob, 'rt');
+        expect((h.dataStart - 8) % 8).toBe(0);
+        expect(h.metadata).toEqual(m ?? {});
+        expect(h.tensors.size).toBe(ts.length);
+        for (const t of ts) {
+          const got = h.tensors.get(t.name);
+          expect(got?.dtype).toBe(t.dtype);
+          expect(got?.shape).toEqual(t.shape);
+          expect(new Uint8Array(await blob.slice(got?.begin, got?.end).arrayBuffer())).toEqual(t.data);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('random bytes', async () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), property), { numRuns: 300 });
   });
