@@ -114,7 +114,7 @@ describe('real-size Qwen3-0.6B (1 layer) on the CPU WebGPU adapter', () => {
       // f64 reference of the loss from the GPU's final hidden states (before the optimizer step) and the BF16 table.
       const hF = await readF32(ctx, acts.hF, 0, T * cfg.hiddenSize);
       const losses = await readF32(ctx, acts.losses, 0, T);
-      const E = decodeToF32(new Uint8Array((data[0] as Uint16Array).buffer), 'BF16');
+      const E = decodeToF32(new Uint8Array((data[list.findIndex((t) => t.name === 'model.embed_tokens.weight')] as Uint16Array).buffer), 'BF16');
       const targets = shiftLabels(labels, 1, T);
       const C = cfg.hiddenSize;
       let sum = 0;
