@@ -78,8 +78,10 @@ describe('real-size Qwen3-0.6B (1 layer) on the CPU WebGPU adapter', () => {
     const ctx: GpuContext = { ...real, limits: { ...real.limits, ...SPEC_DEFAULT } };
     // Write the checkpoint.
     dir = await mkdtemp(join(tmpdir(), 'shadowft-qwen3-real-size-'));
+    // Written in the reference writer's order; each tensor keeps the seed of its place in tensorList().
+    const names = tensorList().map((t) => t.name);
     const list = safetensorsOrder(tensorList().map((t) => ({ ...t, dtype: 'BF16' as const })));
-    const data = list.map((t, k) => randomBf16(t.shape.reduce((a, b) => a * b, 1), 1000 + k, t.name.endsWith('norm.weight')));
+    const data = list.map((t) => randomBf16(t.shape.reduce((a, b) => a * b, 1), 1000 + names.indexOf(t.name), t.name.endsWith('norm.weight')));
     const fh = await open(join(dir, 'model.safetensors'), 'w');
     await fh.write(encodeSafetensorsHeader(list.map((t, k) => ({ ...t, byteLength: (data[k] as Uint16Array).byteLength }))));
     for (const d of data) await fh.write(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
