@@ -1,11 +1,40 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+
+/**
+ * Content-Security-Policy of the built app: nothing may be fetched, connected to or run from outside its own origin
+ * (the studio works on dropped files only). Workers from the app's own files or blob: URLs; images from data:/blob:
+ * (favicon, charts); inline styles for React/uPlot style attributes; no plugins, no <base>, no form posts.
+ * Dev mode (`vite`) does without it: its HMR client needs inline scripts and a websocket.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join('; ');
+
+/** Adds the CSP as a <meta http-equiv> to index.html in builds (travels with the static files). */
+function cspMeta(): Plugin {
+  return {
+    name: 'shadowft-csp',
+    apply: 'build',
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' }],
+  };
+}
 
 /** Vite config for the studio (app + module worker). Tests use vitest.config.ts. */
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), cspMeta()],
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true },
   server: { host: '127.0.0.1', port: 5173, strictPort: true },
-  preview: { host: '127.0.0.1', port: 4173, strictPort: true },
+  // The preview server also sends the policy as a header, so the worker scripts it serves are bound by it too.
+  preview: { host: '127.0.0.1', port: 4173, strictPort: true, headers: { 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
 });

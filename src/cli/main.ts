@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   graft: async () => (await import('./graft')).graftCommand,
   handoff: async () => (await import('./handoff')).handoffCommand,
   dataset: async () => (await import('./dataset')).datasetCommand,
+  inspect: async () => (await import('./inspect')).inspectCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input. */

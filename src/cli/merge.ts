@@ -10,6 +10,8 @@ import { mkdir, open, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readAdapterFiles } from '../engine/graft/adapterFiles';
+import { checkAdapterFilesAgainstModel } from '../engine/graft/adapterKeys';
+import { openCheckpoint } from '../io/checkpoint';
 import { planMergedModel, type OutputFile } from '../engine/graft/mergedModel';
 import { DEFAULT_MAX_SHARD_SIZE, parseSize } from '../engine/graft/shards';
 import { modelFilesFromDir } from '../node/files';
@@ -46,9 +48,14 @@ export const mergeCommand: Command = {
     const [instructDir, adapterDir, outDir, extra] = positionals;
     if (!instructDir || !adapterDir || !outDir || extra !== undefined) throw new Error(`expected INSTRUCT_DIR ADAPTER_DIR OUT_DIR, got ${positionals.length} positional argument(s)`);
     const maxShardSize = values['max-shard-size'] ? parseSize(values['max-shard-size']) : DEFAULT_MAX_SHARD_SIZE;
-    const adapter = await readAdapterFiles(await modelFilesFromDir(adapterDir));
+    const adapterFiles = await modelFilesFromDir(adapterDir);
+    const instructFiles = await modelFilesFromDir(instructDir);
+    // Keys first: an adapter for another model is refused with what did not match, before any weight is read.
+    const keys = await checkAdapterFilesAgainstModel(adapterFiles, await openCheckpoint(instructFiles));
+    for (const w of keys.warnings) process.stderr.write(`warning: ${w}\n`);
+    const adapter = await readAdapterFiles(adapterFiles);
     const bar = progressLine('merge');
-    const plan = await planMergedModel(await modelFilesFromDir(instructDir), adapter, {
+    const plan = await planMergedModel(instructFiles, adapter, {
       maxShardSize,
       onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, p.tensor),
     });
@@ -62,7 +69,6 @@ export const mergeCommand: Command = {
     process.stderr.write(`merging ${plan.mergedTensors.length} weights with s = ${plan.scaling} (r ${r}, alpha ${alpha}${useRslora ? ', rsLoRA' : ''}); ${formatBytes(plan.totalTensorBytes)} of tensors\n`);
     for (const f of plan.files) await writeOutputFile(outDir, f);
     bar.end();
-    if (plan.droppedTensors.length) process.stderr.write(`left out (tied embeddings): ${plan.droppedTensors.join(', ')}\n`);
     process.stdout.write(`${plan.files.map((f) => `${f.name}\t${f.size}`).join('\n')}\n`);
     process.stderr.write(`wrote ${plan.files.length} files to ${outDir}\n`);
     return 0;

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { computeSimilarity, type SigmaAggregate, type SimilarityReport } from '../engine/analysis/similarity';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
-import { openCheckpoint } from '../io/checkpoint';
+import { loadModelFolder } from '../app/loadModel';
 import { modelFilesFromDir } from '../node/files';
 import type { Command } from './main';
 import { progressLine } from './progress';
@@ -50,10 +50,12 @@ export const similarityCommand: Command = {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { csv: { type: 'string' }, json: { type: 'string' } } });
     const [baseDir, instructDir, extra] = positionals;
     if (!baseDir || !instructDir || extra !== undefined) throw new Error(`expected BASE_DIR INSTRUCT_DIR, got ${positionals.length} positional argument(s)`);
-    const base = await openCheckpoint(await modelFilesFromDir(baseDir));
-    const instruct = await openCheckpoint(await modelFilesFromDir(instructDir));
+    // Loaded as a drop does, so lm_head is compared only when it is a tensor of its own in both (io/head.ts).
+    const b = await loadModelFolder(await modelFilesFromDir(baseDir));
+    const i = await loadModelFolder(await modelFilesFromDir(instructDir));
+    for (const w of [...b.warnings, ...i.warnings]) process.stderr.write(`warning: ${w}\n`);
     const bar = progressLine('σ');
-    const rep = await computeSimilarity(base, instruct, { onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, p.tensor) });
+    const rep = await computeSimilarity(b.checkpoint, i.checkpoint, { tiedHead: b.lmHead === 'tied' || i.lmHead === 'tied', onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, p.tensor) });
     bar.end();
     process.stdout.write(similaritySummaryText(rep));
     if (values.csv) {

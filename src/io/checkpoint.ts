@@ -69,7 +69,7 @@ export async function openCheckpoint(model: ModelFiles): Promise<Checkpoint> {
     if (!file) throw new CheckpointError(`${model.name}: shard ${fileName} named in model.safetensors.index.json is missing from the folder`);
     const header = await readSafetensorsHeader(file, `${model.name}/${fileName}`);
     for (const info of header.tensors.values()) {
-      if (tensors.has(info.name)) throw new SafetensorsError(`${model.name}/${fileName}: tensor ${info.name} also appears in ${tensors.get(info.name)?.fileName}`);
+      if (tensors.has(info.name)) throw new SafetensorsError(`${model.name}/${fileName}`, 'duplicate-name', `also appears in ${tensors.get(info.name)?.fileName}; tensor names must be unique across shards`, info.name);
       tensors.set(info.name, { file, fileName, info });
       totalBytes += info.end - info.begin;
     }

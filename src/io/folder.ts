@@ -42,9 +42,18 @@ export interface IgnoredFile {
   readonly reason: string;
 }
 
+/** A folder with a config.json that is not a usable model folder (e.g. a shard is missing), and why. */
+export interface RejectedModel {
+  /** Folder path inside the drop ("" for loose files). */
+  readonly folder: string;
+  readonly reason: string;
+}
+
 /** Everything recognised in one drop. */
 export interface DropContents {
   readonly models: readonly RecognizedModel[];
+  /** Folders that look like models (config.json) but cannot be used; their files are also in `ignored`. */
+  readonly rejectedModels: readonly RejectedModel[];
   readonly datasets: readonly RecognizedDataset[];
   readonly ignored: readonly IgnoredFile[];
 }
@@ -124,6 +133,7 @@ export async function recognizeDrop(dropped: readonly DroppedFile[]): Promise<Dr
     group.set(base, file);
   }
   const models: RecognizedModel[] = [];
+  const rejectedModels: RejectedModel[] = [];
   const datasets: RecognizedDataset[] = [];
   for (const [dir, files] of byDir) {
     const notModel = await whyNotModel(files);
@@ -144,6 +154,7 @@ export async function recognizeDrop(dropped: readonly DroppedFile[]): Promise<Dr
       });
       continue;
     }
+    if (files.has('config.json')) rejectedModels.push({ folder: dir, reason: notModel });
     for (const [base, file] of files) {
       const path = dir ? `${dir}/${base}` : base;
       const format = datasetFormatOf(base);
@@ -152,5 +163,5 @@ export async function recognizeDrop(dropped: readonly DroppedFile[]): Promise<Dr
       else ignored.push({ path, reason: 'not a model file or a dataset (.json, .jsonl, .csv, .parquet)' });
     }
   }
-  return { models, datasets, ignored };
+  return { models, rejectedModels, datasets, ignored };
 }

@@ -1,8 +1,9 @@
 /**
  * Checks that a Base and an Instruct model can be paired for Shadow-FT (same architecture, same tensors with the same
- * shapes; Shadow-FT §3.1 grafts W_I' = W_I + ΔW_B, which needs identical shapes). The only tolerated difference is
- * the number of rows of the vocabulary tensors (embed_tokens, lm_head) when the vocab sizes differ: returned as a
- * warning, not thrown.
+ * shapes; Shadow-FT §3.1 grafts W_I' = W_I + ΔW_B, which needs identical shapes). Tolerated, with a warning: the
+ * number of rows of the vocabulary tensors (embed_tokens, lm_head) when the vocab sizes differ, and a different head
+ * layout (one tied, one separate: configs here carry the layout the files hold, io/head.ts) since LoRA never
+ * touches lm_head and the merged model keeps the Instruct's own layout.
  */
 import type { ModelConfig } from './config/types';
 import type { Checkpoint } from './checkpoint';
@@ -31,7 +32,6 @@ const MUST_MATCH: readonly (readonly [keyof ModelConfig, string])[] = [
   ['oProjBias', 'o_proj bias (attention_bias)'],
   ['mlpBias', 'mlp_bias'],
   ['qkNorm', 'q_norm/k_norm'],
-  ['tieWordEmbeddings', 'tie_word_embeddings'],
 ];
 
 /** Config members whose difference is reported as a warning. */
@@ -69,9 +69,16 @@ export function checkPairCompatible(base: PairSide, instruct: PairSide): string[
   for (const [key, label] of SHOULD_MATCH) {
     if (fmt(base.config[key]) !== fmt(instruct.config[key])) warnings.push(`${label} differs: ${b} has ${fmt(base.config[key])}, ${i} has ${fmt(instruct.config[key])}`);
   }
+  // A tied head is not a tensor of its own (even when a bit-identical copy is in the file, io/head.ts): LoRA never
+  // touches lm_head, the Base trains with its own head and the merged model keeps the Instruct's layout.
+  const tiedB = base.config.tieWordEmbeddings;
+  const tiedI = instruct.config.tieWordEmbeddings;
+  if (tiedB !== tiedI) warnings.push(`lm_head differs in layout: ${b} ${tiedB ? 'ties it to embed_tokens' : 'has its own'}, ${i} ${tiedI ? 'ties it to embed_tokens' : 'has its own'}; σ leaves lm_head out and the merged model keeps the Instruct's layout`);
+  const skip = (name: string): boolean => (tiedB || tiedI) && name === 'lm_head.weight';
   const bt = base.checkpoint.tensors;
   const it = instruct.checkpoint.tensors;
   for (const [name, loc] of bt) {
+    if (skip(name)) continue;
     const other = it.get(name);
     if (!other) throw new PairMismatchError(`tensor ${name} is in ${b} but missing in ${i}`);
     const sb = loc.info.shape;
@@ -82,7 +89,7 @@ export function checkPairCompatible(base: PairSide, instruct: PairSide): string[
     warnings.push(`${name} has ${sb[0]} rows in ${b} but ${si[0]} in ${i} (different vocab sizes); only the shared rows are comparable`);
   }
   for (const name of it.keys()) {
-    if (!bt.has(name)) throw new PairMismatchError(`tensor ${name} is in ${i} but missing in ${b}`);
+    if (!bt.has(name) && !skip(name)) throw new PairMismatchError(`tensor ${name} is in ${i} but missing in ${b}`);
   }
   return warnings;
 }

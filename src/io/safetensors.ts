@@ -5,6 +5,7 @@
  * (offsets relative to the end of the header). Spec: huggingface/safetensors README.
  */
 import { DTYPE_BYTES, type SafetensorsDType } from './dtype';
+import { MAX_HEADER_BYTES, SafetensorsError, safetensorsOrder, validateHeaderText } from './safetensorsRules';
 
 /** One tensor's entry in a safetensors file; offsets are absolute byte positions in the file. */
 export interface TensorInfo {
@@ -26,12 +27,7 @@ export interface SafetensorsHeader {
   readonly dataStart: number;
 }
 
-/** Thrown for malformed files; the message names the file (and the tensor when there is one). */
-export class SafetensorsError extends Error {
-  override name = 'SafetensorsError';
-}
-
-const MAX_HEADER = 100 * 1024 * 1024;
+export { SafetensorsError, safetensorsOrder, MAX_HEADER_BYTES, type SafetensorsRule } from './safetensorsRules';
 
 /** Number of elements of a shape (1 for a scalar). */
 export function numel(shape: readonly number[]): number {
@@ -39,40 +35,30 @@ export function numel(shape: readonly number[]): number {
 }
 
 /**
- * Reads and validates the header of a safetensors Blob/File without reading tensor data.
- * @throws SafetensorsError naming `fileName` when the header is truncated, not JSON, has unknown dtypes,
- *   or a tensor's byte range does not match dtype × shape or lies outside the file.
+ * Reads and validates the header of a safetensors Blob/File without reading tensor data, with every rule of the
+ * reference reader (see safetensorsRules.ts): length prefix within the file and ≤ 100,000,000 bytes, UTF-8 JSON
+ * object, unique names, `__metadata__` a map of strings, known dtypes, integer shapes/offsets, ranges sorted and
+ * contiguous from 0, end − begin = numel × dtype size, last end = data section length.
+ * @returns tensors in offset order (Map insertion order) and the metadata.
+ * @throws SafetensorsError naming `fileName`, the tensor and the rule.
  */
 export async function readSafetensorsHeader(blob: Blob, fileName: string): Promise<SafetensorsHeader> {
-  if (blob.size < 8) throw new SafetensorsError(`${fileName}: file is ${blob.size} bytes, too short for a safetensors header`);
-  const lenBytes = new DataView(await blob.slice(0, 8).arrayBuffer());
-  const n = Number(lenBytes.getBigUint64(0, true));
-  if (n <= 0 || n > MAX_HEADER || 8 + n > blob.size) throw new SafetensorsError(`${fileName}: header length ${n} is invalid for a ${blob.size}-byte file (is this a safetensors file?)`);
-  let json: Record<string, unknown>;
+  if (blob.size < 8) throw new SafetensorsError(fileName, 'header-too-small', `file is ${blob.size} bytes, too short for a safetensors header (is this a safetensors file?)`);
+  const n64 = new DataView(await blob.slice(0, 8).arrayBuffer()).getBigUint64(0, true);
+  if (n64 > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(fileName, 'header-too-large', `header length ${n64} is over the ${MAX_HEADER_BYTES}-byte limit (is this a safetensors file?)`);
+  const n = Number(n64);
+  if (n === 0 || 8 + n > blob.size) throw new SafetensorsError(fileName, 'header-length', `header length ${n} does not fit a ${blob.size}-byte file (is this a safetensors file?)`);
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder().decode(await blob.slice(8, 8 + n).arrayBuffer())) as Record<string, unknown>;
-  } catch (e) {
-    throw new SafetensorsError(`${fileName}: header is not valid JSON (${(e as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await blob.slice(8, 8 + n).arrayBuffer());
+  } catch {
+    throw new SafetensorsError(fileName, 'header-utf8', 'header is not valid UTF-8');
   }
   const dataStart = 8 + n;
+  const v = validateHeaderText(text, blob.size - dataStart, fileName);
   const tensors = new Map<string, TensorInfo>();
-  let metadata: Record<string, string> = {};
-  for (const [name, v] of Object.entries(json)) {
-    if (name === '__metadata__') {
-      metadata = (v ?? {}) as Record<string, string>;
-      continue;
-    }
-    const e = v as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    if (!e || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw new SafetensorsError(`${fileName}: tensor ${name} has unsupported dtype ${String(e?.dtype)} (expected one of ${Object.keys(DTYPE_BYTES).join(', ')})`);
-    if (!Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) throw new SafetensorsError(`${fileName}: tensor ${name} lacks shape or data_offsets`);
-    const dtype = e.dtype as SafetensorsDType;
-    const [b, en] = e.data_offsets;
-    const want = numel(e.shape) * DTYPE_BYTES[dtype];
-    if (en - b !== want) throw new SafetensorsError(`${fileName}: tensor ${name} has ${en - b} bytes, expected ${want} for ${dtype} ${JSON.stringify(e.shape)}`);
-    if (dataStart + en > blob.size) throw new SafetensorsError(`${fileName}: tensor ${name} ends at byte ${dataStart + en}, past the end of the ${blob.size}-byte file (truncated download?)`);
-    tensors.set(name, { name, dtype, shape: e.shape, begin: dataStart + b, end: dataStart + en });
-  }
-  return { fileName, tensors, metadata, dataStart };
+  for (const t of v.tensors) tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, begin: dataStart + t.begin, end: dataStart + t.end });
+  return { fileName, tensors, metadata: v.metadata, dataStart };
 }
 
 /** Reads one tensor's raw bytes (little-endian, file dtype) with Blob.slice. */
@@ -89,39 +75,49 @@ export interface TensorToWrite {
 }
 
 /**
- * Encodes the safetensors header for `tensors` in the given order (data laid out contiguously in that order).
- * The JSON is space-padded to a multiple of 8 bytes as the reference writer does.
- * @returns the 8-byte length prefix + JSON header, ready to be followed by each tensor's bytes in order.
- * @throws SafetensorsError when a tensor's byteLength does not match dtype × shape.
+ * Encodes the safetensors header exactly as the reference writer (huggingface/safetensors `prepare` in
+ * `safetensors/src/tensor.rs`, used by `safetensors.torch.save_file`) does for the same tensors and metadata:
+ * compact JSON `{"__metadata__":{..},"name":{"dtype":"F32","shape":[..],"data_offsets":[b,e]},..}` with the metadata
+ * first (omitted when `metadata` is null), tensors in {@link safetensorsOrder} (dtype alignment descending, then
+ * name) laid out contiguously from 0, then spaces up to a multiple of 8 bytes.
+ * @param tensors must already be in safetensorsOrder (the caller writes the data in this order).
+ * @returns the 8-byte little-endian length prefix + JSON header, to be followed by each tensor's bytes in order.
+ * @throws SafetensorsError (rule "write") for a duplicate name, the name "__metadata__", tensors out of the
+ *   reference order, or a byteLength that does not match dtype × shape.
  */
-export function encodeSafetensorsHeader(tensors: readonly TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
+export function encodeSafetensorsHeader(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>> | null = { format: 'pt' }, fileName = 'safetensors file'): Uint8Array {
+  const seen = new Set<string>();
+  const ordered = safetensorsOrder(tensors);
+  const parts: string[] = [];
+  if (metadata !== null) parts.push(`"__metadata__":{${Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
   let off = 0;
-  for (const t of tensors) {
+  tensors.forEach((t, k) => {
+    if (t.name === '__metadata__') throw new SafetensorsError(fileName, 'write', 'is reserved for the metadata and cannot name a tensor', t.name);
+    if (seen.has(t.name)) throw new SafetensorsError(fileName, 'write', 'is given twice; tensor names must be unique', t.name);
+    seen.add(t.name);
+    if (ordered[k] !== t) throw new SafetensorsError(fileName, 'write', `is out of the reference order (expected ${JSON.stringify(ordered[k]?.name)} here); sort with safetensorsOrder`, t.name);
     const want = numel(t.shape) * DTYPE_BYTES[t.dtype];
-    if (t.byteLength !== want) throw new SafetensorsError(`writing ${t.name}: ${t.byteLength} bytes given, expected ${want} for ${t.dtype} ${JSON.stringify(t.shape)}`);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.byteLength] };
+    if (t.byteLength !== want) throw new SafetensorsError(fileName, 'write', `${t.byteLength} bytes given, expected ${want} for ${t.dtype} ${JSON.stringify(t.shape)}`, t.name);
+    parts.push(`${JSON.stringify(t.name)}:{"dtype":${JSON.stringify(t.dtype)},"shape":${JSON.stringify(t.shape)},"data_offsets":[${off},${off + t.byteLength}]}`);
     off += t.byteLength;
-  }
-  let json = new TextEncoder().encode(JSON.stringify(header));
+  });
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const padded = Math.ceil(json.byteLength / 8) * 8;
-  if (padded !== json.byteLength) {
-    const p = new Uint8Array(padded).fill(0x20);
-    p.set(json);
-    json = p;
-  }
-  const out = new Uint8Array(8 + json.byteLength);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  const out = new Uint8Array(8 + padded).fill(0x20, 8 + json.byteLength);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
   out.set(json, 8);
   return out;
 }
 
 /**
- * Builds a whole safetensors file as a Blob from in-memory tensors (header + data parts; no copy of the data).
+ * Builds a whole safetensors file as a Blob from in-memory tensors (header + data parts; no copy of the data),
+ * laid out in the reference writer's order whatever the order given.
  * For large exports, write the header and then stream each tensor instead (see graft/).
+ * @throws SafetensorsError as {@link encodeSafetensorsHeader}.
  */
-export function safetensorsBlob(tensors: ReadonlyArray<TensorToWrite & { data: Uint8Array }>, metadata?: Record<string, string>): Blob {
-  const parts: BlobPart[] = [encodeSafetensorsHeader(tensors, metadata) as Uint8Array<ArrayBuffer>];
-  for (const t of tensors) parts.push(t.data as Uint8Array<ArrayBuffer>);
+export function safetensorsBlob(tensors: ReadonlyArray<TensorToWrite & { data: Uint8Array }>, metadata?: Readonly<Record<string, string>> | null): Blob {
+  const ordered = safetensorsOrder(tensors);
+  const parts: BlobPart[] = [encodeSafetensorsHeader(ordered, metadata) as Uint8Array<ArrayBuffer>];
+  for (const t of ordered) parts.push(t.data as Uint8Array<ArrayBuffer>);
   return new Blob(parts);
 }

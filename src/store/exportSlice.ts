@@ -8,7 +8,7 @@ import { errorMessage, isAbort, type ExportSlice, type Slice } from './types';
 /** Creates the export slice. */
 export const createExportSlice: Slice<ExportSlice> = (set, get) => {
   let controller: AbortController | null = null;
-  const run = async <T>(kind: 'adapter' | 'merged' | 'folder', f: (signal: AbortSignal) => Promise<T>, done: (r: T) => string): Promise<T | null> => {
+  const run = async <T>(kind: 'adapter' | 'merged' | 'folder' | 'loaded-adapter', f: (signal: AbortSignal) => Promise<T>, done: (r: T) => string): Promise<T | null> => {
     controller?.abort();
     const c = new AbortController();
     controller = c;
@@ -28,6 +28,16 @@ export const createExportSlice: Slice<ExportSlice> = (set, get) => {
   const zipDone = (z: ExportedZip): string => `${z.fileName} ready (${(z.blob.size / 1024 / 1024).toFixed(2)} MiB)`;
   return {
     exporting: { kind: null, progress: null, error: null, message: null },
+    loadedAdapterWarnings: [],
+    mergeLoadedAdapter: async (files) => {
+      set({ loadedAdapterWarnings: [] });
+      // Picked files: a folder's relative path names the adapter; loose files are "adapter".
+      const rel = (f: File): string => (f as File & { webkitRelativePath?: string }).webkitRelativePath ?? '';
+      const top = rel(files[0] as File).split('/')[0] || 'adapter';
+      const r = await run('loaded-adapter', (signal) => engineClient.mergeAdapterFiles(top, files.map((f) => ({ name: f.name, file: f })), progress, signal), (m) => `${zipDone(m)}: ${m.mergedTensors} weights merged from the loaded adapter`);
+      if (r) set({ loadedAdapterWarnings: r.warnings });
+      return r;
+    },
     exportAdapter: () => run('adapter', () => engineClient.exportAdapter(), zipDone),
     exportMerged: () => run('merged', (signal) => engineClient.exportMerged(progress, signal), zipDone),
     saveToFolder: async (dir) => {

@@ -106,7 +106,14 @@ export interface TrainingSlice {
 
 /** Exports of the trained adapter. */
 export interface ExportSlice {
-  exporting: { kind: 'adapter' | 'merged' | 'folder' | null; progress: ExportProgress | null; error: string | null; message: string | null };
+  exporting: { kind: 'adapter' | 'merged' | 'folder' | 'loaded-adapter' | null; progress: ExportProgress | null; error: string | null; message: string | null };
+  /** Warnings of the last "Load adapter" merge (key check: adapter-name form read, target_modules without tensors). */
+  loadedAdapterWarnings: readonly string[];
+  /**
+   * "Load adapter": merges a PEFT adapter trained elsewhere (its adapter_config.json + adapter_model.safetensors)
+   * onto the loaded Instruct model; the merged zip, or null after an error (shown in `exporting.error`).
+   */
+  mergeLoadedAdapter(files: readonly File[]): Promise<ExportedZip | null>;
   /** The adapter zip, or null after an error (shown in `exporting.error`). */
   exportAdapter(): Promise<ExportedZip | null>;
   exportMerged(): Promise<ExportedZip | null>;

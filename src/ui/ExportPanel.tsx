@@ -5,6 +5,7 @@
 import { useStudio } from '../store';
 import { saveBlob } from './download';
 import { formatBytes, formatPercent } from './format';
+import { LoadAdapterControl } from './LoadAdapterControl';
 
 /** window.showDirectoryPicker (Chromium); absent from TypeScript's DOM lib. */
 type DirectoryPicker = (options?: { mode?: 'read' | 'readwrite'; id?: string }) => Promise<FileSystemDirectoryHandle>;
@@ -26,7 +27,19 @@ export function ExportPanel() {
   const busy = exporting.kind !== null;
   const picker = directoryPicker();
   const instructLoaded = session?.pairReady === true && session.instruct?.name === lastRun?.outcome.instructModel;
-  if (!lastRun) return <p className="muted">Train an adapter first; its exports appear here.</p>;
+  if (!lastRun)
+    return (
+      <div>
+        <p className="muted">Train an adapter first; its exports appear here.</p>
+        <LoadAdapterControl />
+        {exporting.error && (
+          <p className="errors" role="alert">
+            {exporting.error}
+          </p>
+        )}
+        {exporting.message && <p className="muted" data-testid="export-message">{exporting.message}</p>}
+      </div>
+    );
   const o = lastRun.outcome;
   const p = exporting.progress;
   return (
@@ -62,6 +75,7 @@ export function ExportPanel() {
           </button>
         )}
       </div>
+      <LoadAdapterControl />
       {!instructLoaded && <p className="muted">Load {o.instructModel} (with its Base) again to export the merged model.</p>}
       {busy && (
         <div className="progress-line" data-testid="export-progress">

@@ -21,8 +21,13 @@ function ModelCard({ role, m }: { role: 'Base' | 'Instruct'; m: ModelSummary | n
             {formatParams(m.numParams)} params · {m.numTensors} tensors · {m.dtypes.join(', ')} · {formatBytes(m.totalBytes)}
           </div>
           <div className="muted">
-            tokenizer {m.hasTokenizer ? '✓' : '✗'} · chat template {m.hasChatTemplate ? '✓' : '✗'}
+            tokenizer {m.hasTokenizer ? '✓' : '✗'} · chat template {m.chatTemplateSource ? `✓ (${m.chatTemplateSource})` : m.hasChatTemplate ? '✓' : '✗'} · lm_head {m.lmHead === 'tied' ? 'tied to embed_tokens' : 'separate'}
           </div>
+          {m.warnings.length > 0 && (
+            <ul className="warnings" data-testid={`model-${role.toLowerCase()}-warnings`}>
+              {m.warnings.map((w) => <li key={w}>{w}</li>)}
+            </ul>
+          )}
         </>
       ) : (
         <div className="muted">not loaded</div>

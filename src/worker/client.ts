@@ -5,7 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import type {
-  DroppedFile, EngineApi, ExportedZip, ExportProgress, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
+  DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
   GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport,
 } from './protocol';
@@ -113,6 +113,10 @@ export const engineClient = {
 
   exportMerged(onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<ExportedZip> {
     return cancellable(signal, (id) => engine().exportMerged(id, Comlink.proxy(onProgress)));
+  },
+
+  mergeAdapterFiles(name: string, files: readonly { name: string; file: Blob }[], onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<LoadedAdapterMerge> {
+    return cancellable(signal, (id) => engine().mergeAdapterFiles(id, name, files, Comlink.proxy(onProgress)));
   },
 
   saveToFolder(dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<string[]> {

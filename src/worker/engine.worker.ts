@@ -12,7 +12,7 @@ import { readAdapterFiles } from '../engine/graft/adapterFiles';
 import { createGpuContext, type AdapterSummary, type DeviceLimits, type GpuContext } from '../engine/gpu/context';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import type { DroppedFile } from '../io/folder';
-import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type TrainedAdapter } from './exports';
+import { exportAdapterZip, exportMergedZip, mergeLoadedAdapterZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type LoadedAdapterMerge, type TrainedAdapter } from './exports';
 import { runGpuCheck, type GpuCheckProgress, type GpuCheckResult } from './gpuCheck';
 import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, type GraftOptions, type HandoffOptions } from './handoff';
 import type { GraftTunedPlan } from '../engine/graft/graftTuned';
@@ -180,6 +180,7 @@ export const api = {
       const { base, instruct } = session.requirePair();
       const report = await computeSimilarity(base.checkpoint, instruct.checkpoint, {
         signal,
+        tiedHead: base.lmHead === 'tied' || instruct.lmHead === 'tied',
         onProgress: throttle(100, (p) => onProgress({ status: 'similarity', ...p })),
       });
       return { report, csv: similarityCsv(report) };
@@ -222,6 +223,18 @@ export const api = {
   /** The merged Instruct model zip (needs the Instruct model loaded). */
   exportMerged(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
     return withOp(opId, (signal) => exportMergedZip(requireTrained(), session.requirePair().instruct.model.files, throttle(100, onProgress), signal));
+  },
+
+  /**
+   * Merges an adapter trained elsewhere onto the loaded Instruct model ("Load adapter"): `files` are the picked
+   * adapter_config.json + adapter_model.safetensors (by file name; other files ignored), `name` the adapter's name.
+   */
+  mergeAdapterFiles(opId: number, name: string, files: readonly { name: string; file: Blob }[], onProgress: (p: ExportProgress) => void): Promise<LoadedAdapterMerge> {
+    return withOp(opId, (signal) => {
+      const { instruct } = session.requirePair();
+      const map = new Map(files.map((f) => [f.name.slice(f.name.lastIndexOf('/') + 1), f.file] as const));
+      return mergeLoadedAdapterZip({ name, files: map }, instruct.model.files, instruct.checkpoint, throttle(100, onProgress), signal);
+    });
   },
 
   /** Streams the adapter (and the merged model when the Instruct is loaded) into a chosen directory. */

@@ -4,8 +4,11 @@
  * Zip entries sit in one folder named after the Instruct model, e.g. "stories260K-instruct-shadowft-lora/".
  */
 import type { ModelFiles } from '../io/checkpoint';
-import { buildAdapterFiles } from '../engine/graft/adapterFiles';
+import { buildAdapterFiles, readAdapterFiles } from '../engine/graft/adapterFiles';
+import { checkAdapterFilesAgainstModel } from '../engine/graft/adapterKeys';
+import type { Checkpoint } from '../io/checkpoint';
 import { planMergedModel, type OutputFile } from '../engine/graft/mergedModel';
+import { safeFileName } from '../engine/graft/fileName';
 import { adapterZip, mergedModelZip } from '../engine/graft/zip';
 import type { LoraAdapter } from '../engine/train/types';
 
@@ -31,10 +34,10 @@ export interface ExportedZip {
   readonly blob: Blob;
 }
 
-/** Folder (and zip) name of the adapter export. */
-export const adapterFolderName = (t: TrainedAdapter): string => `${t.instructModel}-shadowft-lora`;
-/** Folder (and zip) name of the merged-model export. */
-export const mergedFolderName = (t: TrainedAdapter): string => `${t.instructModel}-shadowft-merged`;
+/** Folder (and zip) name of the adapter export (model name sanitised: engine/graft/fileName.ts). */
+export const adapterFolderName = (t: TrainedAdapter): string => safeFileName(`${t.instructModel}-shadowft-lora`);
+/** Folder (and zip) name of the merged-model export (model name sanitised). */
+export const mergedFolderName = (t: TrainedAdapter): string => safeFileName(`${t.instructModel}-shadowft-merged`);
 
 /** The PEFT adapter (adapter_config.json + adapter_model.safetensors, lora_A [R, in] / lora_B [out, R] f32) as a zip. */
 export async function exportAdapterZip(t: TrainedAdapter): Promise<ExportedZip> {
@@ -57,6 +60,33 @@ export async function exportMergedZip(t: TrainedAdapter, instruct: ModelFiles, o
   const blob = await mergedModelZip(plan, { folder }).blob();
   signal.throwIfAborted();
   return { fileName: `${folder}.zip`, blob };
+}
+
+/** The merged model of an adapter loaded from files, with the warnings of its key check. */
+export interface LoadedAdapterMerge extends ExportedZip {
+  readonly warnings: readonly string[];
+  /** Weights changed (W + s·B·A). */
+  readonly mergedTensors: number;
+}
+
+/**
+ * Merges a PEFT adapter trained elsewhere (adapter_config.json + adapter_model.safetensors) onto the loaded Instruct
+ * model: keys checked against the Instruct tensors first (engine/graft/adapterKeys.ts), then W_I + s·B·A as for a
+ * trained adapter, zipped in a folder named `<Instruct>-<adapter>-merged` (sanitised).
+ * @throws AdapterError ("0 of N matched" with the nearest key, a foreign adapter name, bad config or shapes);
+ *   SafetensorsError for a malformed file; the signal's reason when aborted.
+ */
+export async function mergeLoadedAdapterZip(adapterFiles: ModelFiles, instruct: ModelFiles, instructCkpt: Checkpoint, onProgress: (p: ExportProgress) => void, signal: AbortSignal): Promise<LoadedAdapterMerge> {
+  const keys = await checkAdapterFilesAgainstModel(adapterFiles, instructCkpt);
+  const adapter = await readAdapterFiles(adapterFiles);
+  const folder = safeFileName(`${instruct.name}-${adapterFiles.name}-merged`);
+  const plan = await planMergedModel(instruct, adapter, {
+    signal,
+    onProgress: (p) => onProgress({ status: 'export', file: p.tensor, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+  });
+  const blob = await mergedModelZip(plan, { folder }).blob();
+  signal.throwIfAborted();
+  return { fileName: `${folder}.zip`, blob, warnings: keys.warnings, mergedTensors: plan.mergedTensors.length };
 }
 
 /** Writes one file into `dir`, part by part (never holding the whole file). */

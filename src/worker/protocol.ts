@@ -13,7 +13,7 @@ import type { TrainEvent } from '../engine/train/types';
 export type EngineApi = typeof api;
 
 export type { GpuInfo, SimilarityProgressEvent, SimilarityResult } from './engine.worker';
-export type { ExportedZip, ExportProgress } from './exports';
+export type { ExportedZip, ExportProgress, LoadedAdapterMerge } from './exports';
 export type { GpuCheckProgress, GpuCheckResult, ModelCheckResult } from './gpuCheck';
 export type { GraftCheckResult, GraftOptions, HandoffOptions } from './handoff';
 export type { CheckRow } from '../engine/check/compare';

@@ -4,15 +4,15 @@
  * Files accumulate over several drops (a later file with the same path replaces the earlier one); `clear()` forgets all.
  * Runs in the engine worker only (no DOM).
  */
-import { openCheckpoint, type Checkpoint } from '../io/checkpoint';
-import { readModelConfig, type ModelConfig } from '../io/config';
+import { loadModel, type LoadedModel } from '../app/loadModel';
+import type { LmHeadLayout } from '../io/head';
+import type { ChatTemplateSource } from '../io/tokenizer/template';
 import type { Conversation, SkippedRow } from '../io/dataset/types';
 import { readDatasetFile, type DatasetFileFormat, type DatasetSplit } from '../io/dataset/parse';
 import { parseDatasetInfo, DEFAULT_ATTR, type DatasetInfoEntry } from '../io/dataset/datasetInfo';
 import type { DatasetSchema } from '../io/dataset/rows';
 import { recognizeDrop, type DroppedFile, type IgnoredFile, type RecognizedModel } from '../io/folder';
 import { checkPairCompatible } from '../io/pair';
-import { checkCheckpointShapes } from '../engine/model/expectedShapes';
 import { assignRoles, type RoleAssignment } from '../io/roles';
 
 /** One model as shown to the user. */
@@ -36,7 +36,14 @@ export interface ModelSummary {
   readonly dtypes: readonly string[];
   readonly hasTokenizer: boolean;
   readonly hasChatTemplate: boolean;
+  /** lm_head as the files hold it (io/head.ts). */
+  readonly lmHead: LmHeadLayout;
+  readonly chatTemplateSource: ChatTemplateSource | null;
+  /** Warnings about this model (e.g. config.json says tied but the checkpoint has its own lm_head). */
+  readonly warnings: readonly string[];
 }
+
+export type { LoadedModel };
 
 /** Skipped rows listed per file in the summary (the counts are always complete). */
 const MAX_LISTED_SKIPS = 20;
@@ -85,13 +92,6 @@ export interface SessionSummary {
   readonly fileCount: number;
 }
 
-/** A model with its normalised config and opened checkpoint. */
-export interface LoadedModel {
-  readonly model: RecognizedModel;
-  readonly config: ModelConfig;
-  readonly checkpoint: Checkpoint;
-}
-
 /** A compatible Base/Instruct pair. */
 export interface LoadedPair {
   readonly base: LoadedModel;
@@ -116,15 +116,6 @@ const isDatasetInfo = (path: string): boolean => (path.split('/').pop() ?? path)
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-async function loadModel(m: RecognizedModel): Promise<LoadedModel> {
-  const cfgBlob = m.files.files.get('config.json');
-  if (!cfgBlob) throw new Error(`${m.files.name}: config.json is missing`);
-  const config = await readModelConfig(cfgBlob, `${m.files.name}/config.json`);
-  const checkpoint = await openCheckpoint(m.files);
-  checkCheckpointShapes(config, checkpoint);
-  return { model: m, config, checkpoint };
-}
-
 function summarise(l: LoadedModel): ModelSummary {
   let numParams = 0;
   const dtypes = new Set<string>();
@@ -148,6 +139,9 @@ function summarise(l: LoadedModel): ModelSummary {
     dtypes: [...dtypes].sort(),
     hasTokenizer: l.model.hasTokenizer,
     hasChatTemplate: l.model.hasChatTemplate,
+    lmHead: l.lmHead,
+    chatTemplateSource: l.chatTemplateSource,
+    warnings: l.warnings,
   };
 }
 
@@ -241,7 +235,18 @@ export class Session {
     let instruct: ModelSummary | null = null;
     let decidedBy: SessionSummary['decidedBy'] = null;
     this.pair = null;
-    if (models.length === 1) errors.push(`Only one model folder found (${models[0]?.files.name}); drop the second one (Base and Instruct are both needed).`);
+    // The real reason first: a folder with config.json that cannot be used (e.g. a missing shard), a lone model
+    // that does not load (e.g. an unsupported model_type); only then that a second model is needed.
+    for (const r of drop.rejectedModels) errors.push(`${r.folder || 'dropped files'}: ${r.reason}`);
+    if (models.length === 1) {
+      const only = models[0] as RecognizedModel;
+      try {
+        warnings.push(...(await loadModel(only)).warnings);
+        if (drop.rejectedModels.length === 0) errors.push(`Only one model folder found (${only.files.name}); drop the second one (Base and Instruct are both needed).`);
+      } catch (e) {
+        errors.push(message(e));
+      }
+    }
     if (models.length > 2) errors.push(`${models.length} model folders found (${models.map((m) => m.folder || m.files.name).join(', ')}); Base and Instruct are the first two. Clear and drop exactly two.`);
     if (models.length >= 2) {
       const a = assignRoles(models[0] as RecognizedModel, models[1] as RecognizedModel);
@@ -252,7 +257,7 @@ export class Session {
         const [lb, li] = await Promise.all([loadModel(roles.base), loadModel(roles.instruct)]);
         base = summarise(lb);
         instruct = summarise(li);
-        warnings.push(...checkPairCompatible(lb, li));
+        warnings.push(...checkPairCompatible(lb, li)); // each model's own warnings are on its card (ModelSummary.warnings)
         this.pair = { base: lb, instruct: li };
         if (!li.model.hasTokenizer) errors.push(`Instruct ${li.model.files.name}: tokenizer.json and tokenizer_config.json are needed to tokenise the dataset.`);
         else if (!li.model.hasChatTemplate) warnings.push(`Instruct ${li.model.files.name} has no chat template; training needs the Instruct chat template.`);

@@ -10,7 +10,7 @@ import { parseSize, planShards, shardFileName } from '../../src/engine/graft/sha
 import { openCheckpoint, type ModelFiles } from '../../src/io/checkpoint';
 import { decodeToF32, encodeFromF32 } from '../../src/io/dtype';
 import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/train/types';
-import { readSafetensorsHeader, readTensorBytes } from '../../src/io/safetensors';
+import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../src/io/safetensors';
 import { modelFilesFromDir } from '../../src/node/files';
 import { expectMergeClose, FIX, fixtureAdapter, MODELS, openSt, rawOf, referenceMerge, type StFile } from './adapter-fixture';
 
@@ -174,16 +174,27 @@ describe('merge options and errors', () => {
     }
   });
 
-  it('drops lm_head.weight when config.json ties the embeddings', async () => {
+  it("keeps the Instruct's own head layout: lm_head written iff the Instruct files have it, whatever config.json says", async () => {
     const src = await instructFiles('qwen2-tiny');
     const cfg = JSON.parse(await (src.files.get('config.json') as Blob).text()) as Record<string, unknown>;
-    const files = new Map(src.files);
-    files.set('config.json', new Blob([JSON.stringify({ ...cfg, tie_word_embeddings: true })]));
-    const plan = await planMergedModel({ name: 'tied', files }, await fixtureAdapter('qwen2-tiny'));
-    expect(plan.droppedTensors).toEqual(['lm_head.weight']);
-    const ck = await openCheckpoint(await materialise(plan));
-    expect(ck.tensors.has('lm_head.weight')).toBe(false);
-    expect(ck.tensors.has('model.embed_tokens.weight')).toBe(true);
+    const inst = await openCheckpoint(src);
+    const head = inst.tensors.get('lm_head.weight');
+    if (!head) throw new Error('qwen2-tiny Instruct has its own lm_head');
+    // config.json says tied but the file ships a real head: transformers' loading would use it, so the export keeps it.
+    const saysTied = new Map(src.files);
+    saysTied.set('config.json', new Blob([JSON.stringify({ ...cfg, tie_word_embeddings: true })]));
+    const ck = await openCheckpoint(await materialise(await planMergedModel({ name: 'says-tied', files: saysTied }, await fixtureAdapter('qwen2-tiny'))));
+    const got = ck.tensors.get('lm_head.weight');
+    expect(got).toBeDefined();
+    expect(await readTensorBytes((got as NonNullable<typeof got>).file, (got as NonNullable<typeof got>).info)).toEqual(await readTensorBytes(head.file, head.info));
+    // An Instruct without lm_head.weight stays without one.
+    const list = await Promise.all([...inst.tensors.values()].filter((l) => l.info.name !== 'lm_head.weight').map(async (l) => ({ name: l.info.name, dtype: l.info.dtype, shape: l.info.shape, byteLength: l.info.end - l.info.begin, data: await readTensorBytes(l.file, l.info) })));
+    const noHead = new Map(src.files);
+    noHead.set('model.safetensors', safetensorsBlob(list));
+    noHead.set('config.json', new Blob([JSON.stringify({ ...cfg, tie_word_embeddings: true })]));
+    const ck2 = await openCheckpoint(await materialise(await planMergedModel({ name: 'tied', files: noHead }, await fixtureAdapter('qwen2-tiny'))));
+    expect(ck2.tensors.has('lm_head.weight')).toBe(false);
+    expect(ck2.tensors.has('model.embed_tokens.weight')).toBe(true);
   });
 
   it('names the module and both shapes when the adapter does not fit the model', async () => {

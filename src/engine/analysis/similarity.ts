@@ -61,6 +61,11 @@ export interface SimilarityOptions {
   signal?: AbortSignal;
   /** Max file bytes per read and per tensor in memory (default 16 MiB); smaller values only cost speed. */
   chunkBytes?: number;
+  /**
+   * lm_head.weight is not a tensor of its own in at least one of the models (tied to embed_tokens, io/head.ts):
+   * it is then neither compared nor listed as present in one model only. Default false (compare when in both files).
+   */
+  tiedHead?: boolean;
 }
 
 /** Thrown when two tensors of the same name cannot be compared; names the tensor and both shapes. */
@@ -133,7 +138,9 @@ function rowOrder(a: SimilarityRow, b: SimilarityRow): number {
 export async function computeSimilarity(base: Checkpoint, instruct: Checkpoint, opts: SimilarityOptions = {}): Promise<SimilarityReport> {
   const warnings: string[] = [];
   const pairs: Pair[] = [];
+  const skip = (name: string): boolean => opts.tiedHead === true && name === 'lm_head.weight';
   for (const [name, b] of base.tensors) {
+    if (skip(name)) continue;
     const i = instruct.tensors.get(name);
     if (i) pairs.push(pairOf(name, b, i, warnings));
   }
@@ -168,7 +175,7 @@ export async function computeSimilarity(base: Checkpoint, instruct: Checkpoint, 
     rows.push({ tensor: p.tensor, layer: layerOf(p.tensor), module: moduleOf(p.tensor), shape: p.shape, numel: p.count, sigma });
   }
   rows.sort(rowOrder);
-  const onlyInBase = [...base.tensors.keys()].filter((k) => !instruct.tensors.has(k)).sort();
-  const onlyInInstruct = [...instruct.tensors.keys()].filter((k) => !base.tensors.has(k)).sort();
+  const onlyInBase = [...base.tensors.keys()].filter((k) => !instruct.tensors.has(k) && !skip(k)).sort();
+  const onlyInInstruct = [...instruct.tensors.keys()].filter((k) => !base.tensors.has(k) && !skip(k)).sort();
   return { baseModel: base.modelName, instructModel: instruct.modelName, rows, summary: summariseSimilarity(rows), onlyInBase, onlyInInstruct, warnings };
 }

@@ -11,6 +11,7 @@ import { decodeToF32, isWeightDType } from '../../io/dtype';
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../io/safetensors';
 import type { LoraAdapter, LoraModuleWeights, LoraSettings } from '../train/types';
 import { AdapterError, adapterConfigJson, parseAdapterConfig } from './adapterConfig';
+import { parsePeftKey } from './adapterKeys';
 
 export { AdapterError } from './adapterConfig';
 
@@ -138,8 +139,11 @@ export async function readAdapterFiles(files: ModelFiles): Promise<LoraAdapter> 
   const names = new Set<string>();
   for (const info of header.tensors.values()) {
     if (!isWeightDType(info.dtype)) throw new AdapterError(`${where}: tensor ${info.name} has dtype ${info.dtype}, expected F32, BF16 or F16`);
-    tensors.set(info.name, { shape: info.shape, values: decodeToF32(await readTensorBytes(stBlob, info), info.dtype) });
-    const m = /\.([a-z_]+)\.lora_[AB]\.weight$/.exec(info.name);
+    // PEFT's in-memory `.lora_A.default.weight` is read as the saved `.lora_A.weight` (adapterKeys.ts).
+    const key = parsePeftKey(info.name, where)?.key ?? info.name;
+    if (tensors.has(key)) throw new AdapterError(`${where}: ${key} appears twice (once with the ".default" adapter name)`);
+    tensors.set(key, { shape: info.shape, values: decodeToF32(await readTensorBytes(stBlob, info), info.dtype) });
+    const m = /\.([a-z_]+)\.lora_[AB]\.weight$/.exec(key);
     if (m) names.add(m[1] as string);
   }
   const settings = parseAdapterConfig(await cfgBlob.text(), `${files.name}/adapter_config.json`, names);

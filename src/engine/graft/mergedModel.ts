@@ -4,11 +4,12 @@
  * tensor's bytes, read from the Instruct checkpoint in chunks of ≤ `chunkBytes` (merged row blocks for targeted
  * weights, byte-for-byte copies for every other tensor). Nothing larger than a chunk is held in memory, so a caller
  * can stream the files to disk (CLI) or into a zip (zip.ts). config.json, generation_config.json, tokenizer and
- * licence files are copied unchanged. With `tie_word_embeddings: true` no lm_head.weight is written (as HF saves).
+ * licence files are copied unchanged. The Instruct model's own layout is kept: lm_head.weight is written exactly when
+ * the Instruct files have it (whatever config.json's tie_word_embeddings says; io/head.ts).
  */
 import { openCheckpoint, type ModelFiles, type TensorLocation } from '../../io/checkpoint';
 import { isWeightDType } from '../../io/dtype';
-import { encodeSafetensorsHeader } from '../../io/safetensors';
+import { encodeSafetensorsHeader, safetensorsOrder } from '../../io/safetensors';
 import { chunkElements, DEFAULT_CHUNK_BYTES, F32Scratch, readByteChunks, readF32Chunks } from '../analysis/tensorChunks';
 import { loraScaling, type LoraAdapter, type LoraModuleWeights } from '../train/types';
 import { AdapterError } from './adapterConfig';
@@ -48,8 +49,6 @@ export interface MergedModelPlan {
   readonly files: readonly OutputFile[];
   /** Tensors written as W + s·B·A (sorted). */
   readonly mergedTensors: readonly string[];
-  /** Tensors left out: lm_head.weight of a tied model. */
-  readonly droppedTensors: readonly string[];
   /** Σ tensor bytes written (= index total_size). */
   readonly totalTensorBytes: number;
   /** s used for every module. */
@@ -94,9 +93,8 @@ function targetOf(path: string, w: LoraModuleWeights, tensors: ReadonlyMap<strin
 export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter, opts: MergeOptions = {}): Promise<MergedModelPlan> {
   const cfgBlob = instruct.files.get('config.json');
   if (!cfgBlob) throw new Error(`${instruct.name}: config.json is missing (needed to save a loadable model)`);
-  let tied: boolean;
   try {
-    tied = (JSON.parse(await cfgBlob.text()) as { tie_word_embeddings?: unknown }).tie_word_embeddings === true;
+    JSON.parse(await cfgBlob.text());
   } catch (e) {
     throw new Error(`${instruct.name}/config.json is not valid JSON: ${(e as Error).message}`);
   }
@@ -108,13 +106,8 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
   }
   const fileIdx = new Map(ckpt.fileNames.map((f, k) => [f, k]));
   const locs = [...ckpt.tensors.values()].sort((p, q) => (fileIdx.get(p.fileName) ?? 0) - (fileIdx.get(q.fileName) ?? 0) || p.info.begin - q.info.begin);
-  const dropped: string[] = [];
   const items: Item[] = [];
   for (const loc of locs) {
-    if (tied && loc.info.name === 'lm_head.weight') {
-      dropped.push(loc.info.name);
-      continue;
-    }
     items.push({ name: loc.info.name, byteLength: loc.info.end - loc.info.begin, loc, lora: loraOf.get(loc.info.name) ?? null });
   }
   const scaling = loraScaling(adapter.settings);
@@ -151,7 +144,9 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
 
   const shards = planShards(items, opts.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE);
   const files: OutputFile[] = shards.map((s, k) => {
-    const header = encodeSafetensorsHeader(s.tensors.map((t) => ({ name: t.name, dtype: t.loc.info.dtype, shape: t.loc.info.shape, byteLength: t.byteLength })), { format: 'pt' }) as Uint8Array<ArrayBuffer>;
+    // Within a shard, the reference writer's layout (dtype alignment, then name), as save_pretrained writes it.
+    const inFile = safetensorsOrder(s.tensors.map((t) => ({ item: t, name: t.name, dtype: t.loc.info.dtype, shape: t.loc.info.shape, byteLength: t.byteLength })));
+    const header = encodeSafetensorsHeader(inFile, { format: 'pt' }, s.fileName) as Uint8Array<ArrayBuffer>;
     const size = header.byteLength + s.tensors.reduce((a, t) => a + t.byteLength, 0);
     return {
       name: s.fileName,
@@ -160,7 +155,7 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
         doneByShard[k] = 0;
         yield header;
         const scratch = new F32Scratch(); // one per parts() call: its tensors are produced one after the other
-        for (const t of s.tensors) yield* tensorParts(t, k, scratch);
+        for (const t of inFile) yield* tensorParts(t.item, k, scratch);
       },
     };
   });
@@ -169,7 +164,7 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
     if (!COPIED.test(name)) continue;
     files.push({ name, size: blob.size, parts: () => readByteChunks(blob, 0, blob.size, chunkBytes, `${instruct.name}/${name}`, opts.signal) });
   }
-  return { files, mergedTensors: [...loraOf.keys()].sort(), droppedTensors: dropped, totalTensorBytes, scaling };
+  return { files, mergedTensors: [...loraOf.keys()].sort(), totalTensorBytes, scaling };
 }
 
 /** Concatenates an OutputFile into a Blob (for tests and small models; large exports should stream parts()). */

@@ -5,9 +5,14 @@
  * after fetching the two files (src/models/auto/tokenization_auto.js), so no hub, cache or network is involved and
  * it runs in a browser Worker and in Node alike.
  */
-import { CodeLlamaTokenizer, GemmaTokenizer, GPT2Tokenizer, LlamaTokenizer, PreTrainedTokenizer, Qwen2Tokenizer } from '@huggingface/transformers';
+import { CodeLlamaTokenizer, env, GemmaTokenizer, GPT2Tokenizer, LlamaTokenizer, PreTrainedTokenizer, Qwen2Tokenizer } from '@huggingface/transformers';
 import type { ModelFiles } from '../checkpoint';
 import type { ChatMessage } from '../dataset/types';
+import { selectChatTemplate, type ChatTemplateChoice, type ChatTemplateSource } from './template';
+
+// Nothing leaves the machine: transformers.js may never fetch a model or tokenizer, from the Hub or from our origin.
+env.allowRemoteModels = false;
+env.allowLocalModels = false;
 
 /** A tokenizer file is missing or malformed, or the chat template cannot be rendered. */
 export class TokenizerError extends Error {
@@ -41,6 +46,8 @@ export class ChatTokenizer {
   constructor(
     readonly name: string,
     readonly hf: PreTrainedTokenizer,
+    /** The file the chat template came from (./template.ts precedence), or null without a template. */
+    readonly templateSource: ChatTemplateSource | null = null,
   ) {}
 
   /** Padding id: tokenizer pad_token_id, else eos_token_id, else 0 (transformers.js already falls back to eos). */
@@ -98,12 +105,13 @@ async function readJsonObject(blob: Blob, label: string): Promise<Record<string,
 }
 
 /**
- * Builds a ChatTokenizer from parsed JSON (tokenizer.json, tokenizer_config.json) and an optional chat template
- * that replaces a missing tokenizer_config "chat_template". Special tokens written as objects without
+ * Builds a ChatTokenizer from parsed JSON (tokenizer.json, tokenizer_config.json) and an optional chat template:
+ * a string replaces a missing tokenizer_config "chat_template"; a {@link ChatTemplateChoice} (from
+ * selectChatTemplate) is used as is, whatever the config holds. Special tokens written as objects without
  * "__type": "AddedToken" are reduced to their content (transformers.js only accepts AddedToken objects).
  * @throws TokenizerError naming `name` when tokenizer.json has no "model" or the tokenizer cannot be constructed
  */
-export function chatTokenizerFromJson(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, name: string, chatTemplate?: string): ChatTokenizer {
+export function chatTokenizerFromJson(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, name: string, chatTemplate?: string | ChatTemplateChoice | null): ChatTokenizer {
   if (typeof tokenizerJson['model'] !== 'object' || tokenizerJson['model'] === null) throw new TokenizerError(`${name}/tokenizer.json: no "model" member (is this a Hugging Face tokenizers file?)`);
   const config: Record<string, unknown> = { ...tokenizerConfig };
   for (const key of TOKEN_KEYS) {
@@ -114,19 +122,26 @@ export function chatTokenizerFromJson(tokenizerJson: Record<string, unknown>, to
       config[key] = content;
     }
   }
-  if ((config['chat_template'] === undefined || config['chat_template'] === null) && chatTemplate !== undefined) config['chat_template'] = chatTemplate;
+  let source: ChatTemplateSource | null = null;
+  if (typeof chatTemplate === 'object' && chatTemplate !== null) {
+    config['chat_template'] = chatTemplate.template;
+    source = chatTemplate.source;
+  } else if (chatTemplate === null) delete config['chat_template'];
+  else if ((config['chat_template'] === undefined || config['chat_template'] === null) && chatTemplate !== undefined) config['chat_template'] = chatTemplate;
+  if (source === null && config['chat_template'] !== undefined && config['chat_template'] !== null) source = 'tokenizer_config.json';
   const className = typeof config['tokenizer_class'] === 'string' ? config['tokenizer_class'].replace(/Fast$/, '') : 'PreTrainedTokenizer';
   const cls = CLASSES.get(className) ?? PreTrainedTokenizer;
   try {
-    return new ChatTokenizer(name, new cls(tokenizerJson, config));
+    return new ChatTokenizer(name, new cls(tokenizerJson, config), source);
   } catch (e) {
     throw new TokenizerError(`${name}: cannot build the tokenizer from tokenizer.json and tokenizer_config.json: ${(e as Error).message}`);
   }
 }
 
 /**
- * Loads the tokenizer of a model folder (tokenizer.json + tokenizer_config.json; chat_template.jinja or
- * chat_template.json when the config has no template).
+ * Loads the tokenizer of a model folder (tokenizer.json + tokenizer_config.json) with the chat template chosen as
+ * transformers does (./template.ts: chat_template.jinja, then chat_template.json, then tokenizer_config.json's
+ * "chat_template", a named list giving "default").
  * @throws TokenizerError naming the folder and file when a file is missing or malformed
  */
 export async function loadChatTokenizer(model: ModelFiles): Promise<ChatTokenizer> {
@@ -137,14 +152,6 @@ export async function loadChatTokenizer(model: ModelFiles): Promise<ChatTokenize
   };
   const tokenizerJson = await readJsonObject(get('tokenizer.json'), `${model.name}/tokenizer.json`);
   const tokenizerConfig = await readJsonObject(get('tokenizer_config.json'), `${model.name}/tokenizer_config.json`);
-  let chatTemplate: string | undefined;
-  const jinja = model.files.get('chat_template.jinja');
-  const json = model.files.get('chat_template.json');
-  if (jinja) chatTemplate = await jinja.text();
-  else if (json) {
-    const t = (await readJsonObject(json, `${model.name}/chat_template.json`))['chat_template'];
-    if (typeof t !== 'string') throw new TokenizerError(`${model.name}/chat_template.json: field "chat_template" must be a string`);
-    chatTemplate = t;
-  }
-  return chatTokenizerFromJson(tokenizerJson, tokenizerConfig, model.name, chatTemplate);
+  const choice = await selectChatTemplate(model.files, model.name, tokenizerConfig);
+  return chatTokenizerFromJson(tokenizerJson, tokenizerConfig, model.name, choice);
 }

@@ -26,7 +26,7 @@ import type { TrainSettings } from '../../../src/engine/train/types';
 import { openCheckpoint } from '../../../src/io/checkpoint';
 import { normalizeConfig } from '../../../src/io/config';
 import { decodeToF32 } from '../../../src/io/dtype';
-import { encodeSafetensorsHeader } from '../../../src/io/safetensors';
+import { encodeSafetensorsHeader, safetensorsOrder } from '../../../src/io/safetensors';
 import { modelFilesFromDir } from '../../../src/node/files';
 import { testGpu } from '../device';
 
@@ -78,10 +78,12 @@ describe('real-size Qwen3-0.6B (1 layer) on the CPU WebGPU adapter', () => {
     const ctx: GpuContext = { ...real, limits: { ...real.limits, ...SPEC_DEFAULT } };
     // Write the checkpoint.
     dir = await mkdtemp(join(tmpdir(), 'shadowft-qwen3-real-size-'));
-    const list = tensorList();
-    const data = list.map((t, k) => randomBf16(t.shape.reduce((a, b) => a * b, 1), 1000 + k, t.name.endsWith('norm.weight')));
+    // Written in the reference writer's order; each tensor keeps the seed of its place in tensorList().
+    const names = tensorList().map((t) => t.name);
+    const list = safetensorsOrder(tensorList().map((t) => ({ ...t, dtype: 'BF16' as const })));
+    const data = list.map((t) => randomBf16(t.shape.reduce((a, b) => a * b, 1), 1000 + names.indexOf(t.name), t.name.endsWith('norm.weight')));
     const fh = await open(join(dir, 'model.safetensors'), 'w');
-    await fh.write(encodeSafetensorsHeader(list.map((t, k) => ({ ...t, dtype: 'BF16' as const, byteLength: (data[k] as Uint16Array).byteLength }))));
+    await fh.write(encodeSafetensorsHeader(list.map((t, k) => ({ ...t, byteLength: (data[k] as Uint16Array).byteLength }))));
     for (const d of data) await fh.write(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
     await fh.close();
     await writeFile(join(dir, 'config.json'), JSON.stringify({ ...raw, num_hidden_layers: 1 }));
@@ -114,7 +116,7 @@ describe('real-size Qwen3-0.6B (1 layer) on the CPU WebGPU adapter', () => {
       // f64 reference of the loss from the GPU's final hidden states (before the optimizer step) and the BF16 table.
       const hF = await readF32(ctx, acts.hF, 0, T * cfg.hiddenSize);
       const losses = await readF32(ctx, acts.losses, 0, T);
-      const E = decodeToF32(new Uint8Array((data[0] as Uint16Array).buffer), 'BF16');
+      const E = decodeToF32(new Uint8Array((data[list.findIndex((t) => t.name === 'model.embed_tokens.weight')] as Uint16Array).buffer), 'BF16');
       const targets = shiftLabels(labels, 1, T);
       const C = cfg.hiddenSize;
       let sum = 0;
