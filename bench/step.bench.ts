@@ -47,7 +47,13 @@ import { createNodeGpuContext } from '../src/node/gpu';
 import { genPair } from '../tests/support/genPair';
 
 const ctx: GpuContext = await createNodeGpuContext();
-const lines: string[] = [`adapter: ${ctx.adapter.architecture || ctx.adapter.description} (${ctx.adapter.vendor})`];
+const lines: string[] = [];
+/** Prints a result line at once (a long run cut short still shows what it measured) and keeps it for the summary. */
+function emit(line: string): void {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+}
+emit(`adapter: ${ctx.adapter.architecture || ctx.adapter.description} (${ctx.adapter.vendor})`);
 let peak = NaN;
 const stepRate: Record<string, number> = {};
 
@@ -86,12 +92,12 @@ async function timeSteps(label: string, model: GpuModel, s: TrainSettings, micro
   times.sort((a, b) => a - b);
   const sec = times[Math.floor(times.length / 2)] as number;
   const flops = micro.reduce((a, b) => a + requiredStepFlops(model.cfg, s.lora, b.batchSize, b.seqLen).total, 0);
-  lines.push(`${label}_step_seconds: ${sec.toFixed(3)} (median of ${repeats}; ${(flops / 1e9).toFixed(3)} required GFLOP)`);
+  emit(`${label}_step_seconds: ${sec.toFixed(3)} (median of ${repeats}; ${(flops / 1e9).toFixed(3)} required GFLOP)`);
   stepRate[label] = flops / sec / 1e9;
   if (label === 'demo') {
     const p = await profileMicroBatch(ctx, model, acts, lora, micro[0] as Batch, 5);
     const raw = await rawDispatchMicros(p.dispatches);
-    lines.push(`host_us_per_dispatch: ${((p.hostEncodeMs * 1000) / p.dispatches).toFixed(1)} (${p.dispatches} dispatches in ${p.passes} passes; raw loop of pre-built dispatches: ${raw.toFixed(1)})`);
+    emit(`host_us_per_dispatch: ${((p.hostEncodeMs * 1000) / p.dispatches).toFixed(1)} (${p.dispatches} dispatches in ${p.passes} passes; raw loop of pre-built dispatches: ${raw.toFixed(1)})`);
   }
   stats.destroy();
   acts.destroy();
@@ -134,10 +140,10 @@ describe('step MFU', () => {
       const args: MatmulArgs = { M, N, K, a: uploadStorage(ctx, rand(M * K, 1), 'a'), w: w.buffer, wDtype: 'BF16', transB: true, out: createStorage(ctx, M * N * 4, 'out') };
       const sec = await matmulSeconds(args, 3);
       const g = (3 * 2 * M * N * K) / sec / 1e9;
-      lines.push(`matmul_gflops_${M}x${N}x${K}_bf16: ${g.toFixed(2)}`);
+      emit(`matmul_gflops_${M}x${N}x${K}_bf16: ${g.toFixed(2)}`);
       peak = Number.isFinite(peak) ? Math.max(peak, g) : g;
     }
-    lines.push(`matmul_peak_gflops: ${peak.toFixed(2)}`);
+    emit(`matmul_peak_gflops: ${peak.toFixed(2)}`);
   }, once);
 
   bench('demo step (stories260K, default settings)', async () => {
@@ -175,6 +181,6 @@ describe('step MFU', () => {
 });
 
 afterAll(() => {
-  for (const k of Object.keys(stepRate)) lines.push(`step_mfu_${k}: ${((stepRate[k] as number) / peak).toFixed(3)} (${(stepRate[k] as number).toFixed(2)} required GFLOP/s ÷ matmul_peak_gflops)`);
-  process.stdout.write(`\n${lines.join('\n')}\n`);
+  for (const k of Object.keys(stepRate)) emit(`step_mfu_${k}: ${((stepRate[k] as number) / peak).toFixed(3)} (${(stepRate[k] as number).toFixed(2)} required GFLOP/s ÷ matmul_peak_gflops)`);
+  process.stdout.write(`\nsummary:\n${lines.join('\n')}\n`);
 });
