@@ -8,7 +8,7 @@
 //   P_ts = exp(S_ts − lse_t);  delta_t = dO_t·O_t;  dS_ts = P_ts (dO_t·v_s − delta_t);
 //   dq_t = scale Σ_s dS_ts k_s;  dk_s = scale Σ_{h in group} Σ_{t≥s} dS_ts q_t;  dv_s = Σ_{h in group} Σ_{t≥s} P_ts dO_t.
 // Entry points (threads i = gid.x + gid.y · num_workgroups.x · WG; run backward_dq before backward_dkdv):
-//   forward        thread (b, h, t), i = (b·H + h)·T + t: online softmax over s = 0..t in key order.
+//   forward        thread (b, h, t), i = (b·H + h)·T + t: online softmax over s = 0..t in key order, 4 keys a step.
 //   backward_dq    thread (b, h, t): writes delta[b, h, t] and dq_t (overwrites).
 //   backward_dkdv  thread (b, kv head, s), i = (b·KV + kvh)·T + s: sums over the H/KV query heads of the group
 //                  in head order and t = s..T−1 in row order; writes dk_s, dv_s (overwrites).
@@ -47,6 +47,13 @@ fn rowOf(b: u32, t: u32, heads: u32, head: u32) -> u32 {
   return ((b * p.T + t) * heads + head) * DV;
 }
 
+// q_t · k row at vec4 index kb.
+fn dotK(qr: ptr<function, array<vec4f, MAXV>>, kb: u32) -> f32 {
+  var x = 0.0;
+  for (var j = 0u; j < DV; j++) { x += dot((*qr)[j], k[kb + j]); }
+  return x;
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
@@ -65,20 +72,27 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   }
   var m = -1e30;
   var l = 0.0;
-  for (var s = 0u; s <= t; s++) {
-    let kb = rowOf(b, s, p.KV, kvh);
-    var x = 0.0;
-    for (var j = 0u; j < DV; j++) { x += dot(qr[j], k[kb + j]); }
-    if (x > m) {
-      let a = exp(m - x);
-      l = l * a + 1.0;
-      for (var j = 0u; j < DV; j++) { o[j] = o[j] * a + v[kb + j]; }
-      m = x;
-    } else {
-      let e = exp(x - m);
-      l += e;
-      for (var j = 0u; j < DV; j++) { o[j] += e * v[kb + j]; }
+  // Keys in blocks of 4 (one rescale per block, no data-dependent branch); keys past t get weight exp(−1e30) = 0
+  // and read row t again instead of leaving the sequence.
+  for (var s0 = 0u; s0 <= t; s0 += 4u) {
+    let k0 = rowOf(b, s0, p.KV, kvh);
+    let k1 = rowOf(b, min(s0 + 1u, t), p.KV, kvh);
+    let k2 = rowOf(b, min(s0 + 2u, t), p.KV, kvh);
+    let k3 = rowOf(b, min(s0 + 3u, t), p.KV, kvh);
+    let xs = vec4f(
+      dotK(&qr, k0),
+      select(-1e30, dotK(&qr, k1), s0 + 1u <= t),
+      select(-1e30, dotK(&qr, k2), s0 + 2u <= t),
+      select(-1e30, dotK(&qr, k3), s0 + 3u <= t),
+    );
+    let mt = max(m, max(max(xs.x, xs.y), max(xs.z, xs.w)));
+    let a = exp(m - mt);
+    let e = exp(xs - vec4f(mt));
+    l = l * a + ((e.x + e.y) + (e.z + e.w));
+    for (var j = 0u; j < DV; j++) {
+      o[j] = o[j] * a + e.x * v[k0 + j] + e.y * v[k1 + j] + e.z * v[k2 + j] + e.w * v[k3 + j];
     }
+    m = mt;
   }
   let inv = 1.0 / l;
   for (var j = 0u; j < DV; j++) { out[qb + j] = o[j] * inv; }
@@ -110,14 +124,16 @@ fn backward_dq(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let lseT = lseIn[ri];
   for (var s = 0u; s <= t; s++) {
     let kb = rowOf(b, s, p.KV, kvh);
+    var kk: array<vec4f, MAXV>;     // each k element is loaded once per key
     var x = 0.0;
     var dp = 0.0;
     for (var j = 0u; j < DV; j++) {
-      x += dot(qr[j], k[kb + j]);
+      kk[j] = k[kb + j];
+      x += dot(qr[j], kk[j]);
       dp += dot(dor[j], v[kb + j]);
     }
     let ds = exp(x - lseT) * (dp - delta);
-    for (var j = 0u; j < DV; j++) { acc[j] += ds * k[kb + j]; }
+    for (var j = 0u; j < DV; j++) { acc[j] += ds * kk[j]; }
   }
   for (var j = 0u; j < DV; j++) { dq[qb + j] = acc[j] * p.scale; }
 }
@@ -147,17 +163,21 @@ fn backward_dkdv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
     for (var t = s; t < T; t++) {
       let qb = rowOf(b, t, p.H, h);
       let ri = (b * p.H + h) * T + t;
+      var qq: array<vec4f, MAXV>;   // each q and dout element is loaded once per query row
+      var dd: array<vec4f, MAXV>;
       var x = 0.0;
       var dp = 0.0;
       for (var j = 0u; j < DV; j++) {
-        x += dot(kr[j], q[qb + j]);
-        dp += dot(vr[j], dout[qb + j]);
+        qq[j] = q[qb + j];
+        dd[j] = dout[qb + j];
+        x += dot(kr[j], qq[j]);
+        dp += dot(vr[j], dd[j]);
       }
       let pr = exp(x - lseIn[ri]);
       let ds = pr * (dp - deltaIn[ri]);
       for (var j = 0u; j < DV; j++) {
-        dva[j] += pr * dout[qb + j];
-        dka[j] += ds * q[qb + j];
+        dva[j] += pr * dd[j];
+        dka[j] += ds * qq[j];
       }
     }
   }
