@@ -10,7 +10,7 @@ import { expectClose, randomF32 } from './compare';
 import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
 import { submitAndWait } from '../../src/engine/gpu/context';
 import { CE_STATS_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkForward, crossEntropyChunkVariant, type CrossEntropyChunkVariant } from '../../src/engine/kernels/crossEntropyChunk';
-import { IGNORE_INDEX } from '../../src/engine/kernels/crossEntropy';
+import { IGNORE_INDEX } from '../../src/io/tokenizer/labels';
 import { crossEntropyBackwardRef, crossEntropyRef } from '../../src/engine/reference/crossEntropy';
 import { crossEntropyChunkedRef } from '../../src/engine/reference/crossEntropyChunk';
 
