@@ -79,7 +79,7 @@ function grid(ctx: GpuContext, groups: number): [number, number] {
  * @param args.q f32 [B, T, H, D]; args.k, args.v f32 [B, T, KV, D]; args.out f32 [B, T, H, D] (overwritten);
  *   args.lse f32 [B, H, T] (overwritten).
  * @throws Error naming the argument when a size is invalid (H not a multiple of KV, D not a multiple of 4 or
- *   above 128) or a buffer is too small; DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
+ *   above 128, or above 32 for variant 'small') or a buffer is too small; DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
  */
 export function attentionForward(
   ctx: GpuContext,
@@ -104,12 +104,14 @@ export function attentionForward(
  * Records the backward pass (overwrites dq, dk, dv). P is recomputed from q, k and lse:
  * P_ts = exp(scale·q_t·k_s − lse_t); delta_t = Σ dO_t ⊙ O_t; dS_ts = P_ts (dO_t·v_s − delta_t);
  * dq_t = scale Σ_s dS_ts k_s; dk_s = scale Σ_t dS_ts q_t and dv_s = Σ_t P_ts dO_t, both summed over the H/KV
- * query heads of the group inside one workgroup per (b, kv head, key tile) — no atomics, deterministic.
+ * query heads of the group inside one workgroup per (b, kv head, key tile) ('tiled') or one thread per
+ * (b, kv head, key row) ('small') — no atomics, deterministic.
  * Two dispatches (dq then dk/dv) and a transient f32 [B, H, T] delta scratch buffer (destroyed after the next
  * submitAndWait).
  * @param args.out, args.lse the forward's outputs; args.dout f32 [B, T, H, D]; args.dq f32 [B, T, H, D];
  *   args.dk, args.dv f32 [B, T, KV, D].
- * @throws Error as {@link attentionForward}, and DeviceLimitError if the scratch buffer cannot be created.
+ * @throws Error as {@link attentionForward} (also for variant 'small' with D > 32), and DeviceLimitError if the
+ *   scratch buffer cannot be created.
  */
 export function attentionBackward(
   ctx: GpuContext,
