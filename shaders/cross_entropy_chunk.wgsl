@@ -8,6 +8,8 @@
 //               loss_m = lse_m − logit_m[target_m]          (0 on ignored rows; −1 for a target outside [0, V))
 //             One workgroup per row (2-D grid: row = wid.x + wid.y · num_workgroups.x); each thread keeps an online
 //             (max, sum) over a strided slice, merged by a fixed-order tree reduction (deterministic).
+//   forward_row  the same result for a small chunk, one thread per row (row = gid.x + gid.y · num_workgroups.x · WG),
+//             in column order: no workgroup memory, no barriers.
 //   backward  per chunk, after the last forward (logits of the chunk recomputed by the caller), in place:
 //               logits[m, i] ← (exp(logits[m, i] − lse_m) − [v0 + i = target_m]) · gradScale   (0 on ignored rows)
 //             One thread per element of [M, Vc] (2-D grid: i = gid.x + gid.y · num_workgroups.x · WG).
@@ -45,12 +47,9 @@ fn forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid:
   if (row >= p.M) { return; }   // uniform per workgroup
   if (li == 0u) { rowTarget = targets[row]; }
   let tgt = workgroupUniformLoad(&rowTarget);
-  let first = (p.flags & 1u) != 0u;
-  let last = (p.flags & 2u) != 0u;
   if (!valid(tgt)) {
-    if (li == 0u && last) {
-      losses[row] = select(-1.0, 0.0, tgt == IGNORE);
-      stats[row * 4u + 3u] = 0.0;
+    if (li == 0u && (p.flags & 2u) != 0u) {
+      skipRow(row, tgt);
     }
     return;
   }
@@ -80,8 +79,23 @@ fn forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid:
     workgroupBarrier();
   }
   if (li != 0u) { return; }
-  var runMax = redMax[0];
-  var runSum = redSum[0];
+  finishRow(row, tgt, redMax[0], redSum[0]);
+}
+
+// Loss of a row without a valid target: 0 when ignored, −1 when outside [0, V); lse 0.
+fn skipRow(row: u32, tgt: i32) {
+  var loss = -1.0;
+  if (tgt == IGNORE) { loss = 0.0; }
+  losses[row] = loss;
+  stats[row * 4u + 3u] = 0.0;
+}
+
+// Merges the chunk's (m, s) and target logit into stats[row] (afresh when FIRST); on LAST writes lse and loss.
+fn finishRow(row: u32, tgt: i32, chunkMax: f32, chunkSum: f32) {
+  let first = (p.flags & 1u) != 0u;
+  let last = (p.flags & 2u) != 0u;
+  var runMax = chunkMax;
+  var runSum = chunkSum;
   var tl = 0.0;
   if (!first) {
     let m0 = stats[row * 4u];
@@ -91,7 +105,7 @@ fn forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid:
     tl = stats[row * 4u + 2u];
   }
   let ut = u32(tgt);
-  if (ut >= p.v0 && ut - p.v0 < p.Vc) { tl = logits[base + ut - p.v0]; }
+  if (ut >= p.v0 && ut - p.v0 < p.Vc) { tl = logits[row * p.Vc + ut - p.v0]; }
   stats[row * 4u] = runMax;
   stats[row * 4u + 1u] = runSum;
   stats[row * 4u + 2u] = tl;
@@ -100,6 +114,32 @@ fn forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid:
     stats[row * 4u + 3u] = lse;
     losses[row] = lse - tl;
   }
+}
+
+@compute @workgroup_size(WG)
+fn forward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.M) { return; }
+  let tgt = targets[row];
+  if (!valid(tgt)) {
+    if ((p.flags & 2u) != 0u) {
+      skipRow(row, tgt);
+    }
+    return;
+  }
+  let base = row * p.Vc;
+  var m = NEG;
+  var s = 0.0;
+  for (var i = 0u; i < p.Vc; i++) {
+    let x = logits[base + i];
+    if (x > m) {
+      s = s * exp(m - x) + 1.0;
+      m = x;
+    } else {
+      s += exp(x - m);
+    }
+  }
+  finishRow(row, tgt, m, s);
 }
 
 @compute @workgroup_size(WG)

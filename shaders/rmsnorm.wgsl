@@ -4,15 +4,17 @@
 //             dx[r, c] = rstd[r]·w[c]·dy[r, c] − x[r, c]·rstd[r]³·g / C      (dx += … when ACCUMULATE)
 // Shapes: x, y, dy, dx [rows, C] f32; w [C] f32; rstd [rows] f32 (saved by forward for backward).
 // Also Qwen3 q_norm / k_norm with rows = M·H, C = D. Sums over C in f32.
-// One workgroup of WG threads (a power of two) per row, row = wg.x + wg.y·num_workgroups.x (2-D grid for
-// > 65535 rows); threads stride over C, then a tree reduction in workgroup memory.
-// Bindings (group 0), entry point forward:
+// Entry points forward / backward: one workgroup of WG threads (a power of two) per row, row = wg.x +
+// wg.y·num_workgroups.x (2-D grid for > 65535 rows); threads stride over C, then a tree reduction in workgroup
+// memory. Entry points forward_row / backward_row (small C, where a barrier costs more than the row): one thread
+// per row, row = gid.x + gid.y·num_workgroups.x·WG, sums in c order; no workgroup memory, no barriers.
+// Bindings (group 0), entry points forward and forward_row:
 //   0 p     uniform     { rows: u32, C: u32, eps: f32 }
 //   1 x     read        array<f32>
 //   2 w     read        array<f32>
 //   3 y     read_write  array<f32>
 //   4 rstd  read_write  array<f32>
-// Bindings (group 0), entry point backward:
+// Bindings (group 0), entry points backward and backward_row:
 //   0 p     uniform     { rows: u32, C: u32, eps: f32 }   (eps unused)
 //   1 x     read        array<f32>
 //   2 w     read        array<f32>
@@ -74,6 +76,37 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   for (var c = li; c < p.C; c = c + WG) { g = fma(w[c] * dy[base + c], x[base + c], g); }
   let coef = r * r * r * workgroup_sum(li, g) / f32(p.C);
   for (var c = li; c < p.C; c = c + WG) {
+    var v = r * w[c] * dy[base + c] - x[base + c] * coef;
+    if (ACCUMULATE) { v = v + dx[base + c]; }
+    dx[base + c] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.rows) { return; }
+  let base = row * p.C;
+  var ss = 0.0;
+  for (var c = 0u; c < p.C; c++) {
+    let v = x[base + c];
+    ss = fma(v, v, ss);
+  }
+  let r = 1.0 / sqrt(ss / f32(p.C) + p.eps);
+  rstd[row] = r;
+  for (var c = 0u; c < p.C; c++) { y[base + c] = w[c] * (x[base + c] * r); }
+}
+
+@compute @workgroup_size(WG)
+fn backward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.rows) { return; }
+  let base = row * p.C;
+  let r = rstd_in[row];
+  var g = 0.0;
+  for (var c = 0u; c < p.C; c++) { g = fma(w[c] * dy[base + c], x[base + c], g); }
+  let coef = r * r * r * g / f32(p.C);
+  for (var c = 0u; c < p.C; c++) {
     var v = r * w[c] * dy[base + c] - x[base + c] * coef;
     if (ACCUMULATE) { v = v + dx[base + c]; }
     dx[base + c] = v;

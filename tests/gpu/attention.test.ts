@@ -3,18 +3,28 @@ import { testGpu } from './device';
 import { expectClose, maxAbsDiff, randomF32 } from './compare';
 import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
 import { submitAndWait } from '../../src/engine/gpu/context';
-import { attentionBackward, attentionForward } from '../../src/engine/kernels/attention';
+import { attentionBackward, attentionForward, attentionVariant, type AttentionVariant } from '../../src/engine/kernels/attention';
 import { attentionBackwardRef, attentionForwardRef } from '../../src/engine/reference/attention';
 
-/** [B, T, H, KV, D]: T not a multiple of the 16-row tile, GQA ratios 1–4, head dims 8–128. */
-const CASES: ReadonlyArray<readonly [number, number, number, number, number]> = [
+/**
+ * [B, T, H, KV, D, variant]: T not a multiple of the 16-row tile, GQA ratios 1–4, head dims 4–128; both variants
+ * for the first four shapes (D ≤ 32). The 'small' variant runs 64 threads per workgroup over B·H·T (and B·KV·T) rows: 2·2·16 = 64 and
+ * 1·3·21 = 63 / 1·1·65 = 65 rows hit the exact, one-short and one-over workgroup edges.
+ */
+const SHAPES: ReadonlyArray<readonly [number, number, number, number, number]> = [
   [2, 1, 2, 1, 8],
   [2, 5, 4, 2, 16],
   [2, 19, 6, 2, 32],
   [1, 19, 3, 3, 8],
+  [2, 16, 2, 2, 4],
+  [1, 21, 3, 1, 12],
+  [1, 65, 2, 1, 8],
   [1, 37, 4, 1, 64],
   [1, 21, 2, 2, 128],
 ];
+/** Shapes the tiled kernel also runs at (each new D costs the tiled pipelines tens of seconds to compile on lavapipe). */
+const TILED_TOO = new Set([0, 1, 2, 3]);
+const CASES = SHAPES.flatMap((s, i) => (s[4] > 32 ? (['tiled'] as const) : TILED_TOO.has(i) ? (['small', 'tiled'] as const) : (['small'] as const)).map((v) => [...s, v] as const));
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -23,9 +33,9 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 describe('attention (causal, GQA)', () => {
-  it.each(CASES)('forward and backward match the f64 reference at B=%i T=%i H=%i KV=%i D=%i', async (B, T, H, KV, D) => {
+  it.each(CASES)('forward and backward match the f64 reference at B=%i T=%i H=%i KV=%i D=%i (%s)', async (B, T, H, KV, D, variant: AttentionVariant) => {
     const ctx = await testGpu();
-    const shape = { B, T, H, KV, D, scale: 1 / Math.sqrt(D) };
+    const shape = { B, T, H, KV, D, scale: 1 / Math.sqrt(D), variant };
     const seed = B * 1000 + T * 100 + H * 10 + D;
     const q = randomF32(B * T * H * D, seed + 1, 2);
     const k = randomF32(B * T * KV * D, seed + 2, 2);
@@ -45,6 +55,12 @@ describe('attention (causal, GQA)', () => {
     attentionForward(ctx, enc, { ...shape, q: qb, k: kb, v: vb, out, lse });
     attentionBackward(ctx, enc, { ...shape, q: qb, k: kb, v: vb, out, lse, dout: doutb, dq, dk, dv });
     await submitAndWait(ctx, [enc.finish()]);
+    const first = await readF32(ctx, dk);
+    // Run to run the kernels must give the same bits (no atomics, fixed summation order).
+    const enc2 = ctx.device.createCommandEncoder();
+    attentionBackward(ctx, enc2, { ...shape, q: qb, k: kb, v: vb, out, lse, dout: doutb, dq, dk, dv });
+    await submitAndWait(ctx, [enc2.finish()]);
+    expect(Array.from(await readF32(ctx, dk))).toEqual(Array.from(first));
 
     const ref = attentionForwardRef(shape, q, k, v);
     const grads = attentionBackwardRef(shape, q, k, v, dout);
@@ -73,6 +89,11 @@ describe('attention (causal, GQA)', () => {
     expect(() => attentionForward(ctx, enc, { ...base, H: 3, KV: 2, D: 8 })).toThrow(/multiple of KV/);
     expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 6 })).toThrow(/head dim D = 6/);
     expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 256, T: 1 })).toThrow(/≤ 128/);
+    expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 64, variant: 'small' })).toThrow(/'small' variant needs head dim D ≤ 32/);
     buf.destroy();
+  });
+
+  it('picks the barrier-free variant for small head dims and the tiled one for real models', () => {
+    expect([4, 8, 32, 64, 128].map(attentionVariant)).toEqual(['small', 'small', 'small', 'tiled', 'tiled']);
   });
 });

@@ -9,8 +9,8 @@ import { testGpu } from './device';
 import { expectClose, randomF32 } from './compare';
 import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
 import { submitAndWait } from '../../src/engine/gpu/context';
-import { CE_STATS_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkForward } from '../../src/engine/kernels/crossEntropyChunk';
-import { IGNORE_INDEX } from '../../src/engine/kernels/crossEntropy';
+import { CE_STATS_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkForward, crossEntropyChunkVariant, type CrossEntropyChunkVariant } from '../../src/engine/kernels/crossEntropyChunk';
+import { IGNORE_INDEX } from '../../src/io/tokenizer/labels';
 import { crossEntropyBackwardRef, crossEntropyRef } from '../../src/engine/reference/crossEntropy';
 import { crossEntropyChunkedRef } from '../../src/engine/reference/crossEntropyChunk';
 
@@ -22,7 +22,7 @@ function columns(x: ArrayLike<number>, M: number, V: number, v0: number, Vc: num
 }
 
 /** Runs pass 1 over all chunks, then pass 2 on every chunk; returns losses, stats and the dlogits [M, V]. */
-async function run(M: number, V: number, Vc: number, logits: Float32Array, targets: Int32Array, gradScale: number) {
+async function run(M: number, V: number, Vc: number, logits: Float32Array, targets: Int32Array, gradScale: number, variant?: CrossEntropyChunkVariant) {
   const ctx = await testGpu();
   const tb = uploadStorage(ctx, targets, 'targets');
   const stats = createStorage(ctx, M * CE_STATS_PER_ROW * 4, 'stats');
@@ -33,7 +33,7 @@ async function run(M: number, V: number, Vc: number, logits: Float32Array, targe
     chunks.push({ v0, Vc: w, buf: uploadStorage(ctx, columns(logits, M, V, v0, w), `chunk${v0}`) });
   }
   const enc = ctx.device.createCommandEncoder();
-  chunks.forEach((c, k) => crossEntropyChunkForward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, first: k === 0, last: k === chunks.length - 1 }));
+  chunks.forEach((c, k) => crossEntropyChunkForward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, first: k === 0, last: k === chunks.length - 1, variant }));
   for (const c of chunks) crossEntropyChunkBackward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, gradScale });
   await submitAndWait(ctx, [enc.finish()]);
   const d = new Float32Array(M * V);
@@ -51,17 +51,22 @@ function makeTargets(M: number, V: number): Int32Array {
 }
 
 describe('crossEntropyChunk (online log-sum-exp over vocabulary chunks)', () => {
-  it.each([
+  // The 'row' pass 1 runs 64 rows per workgroup: M = 63, 64, 65 are its edges.
+  const shapes: ReadonlyArray<readonly [number, number, number, number]> = [
     [7, 257, 64, 4],
     [3, 5000, 1024, 6],
     [5, 300, 7, 30],
     [2, 600, 600, 2],
     [6, 1000, 333, 1],
-  ])('M=%i V=%i Vc=%i (logit scale %f): loss = full-row cross-entropy, dlogits = softmax − onehot', async (M, V, Vc, scale) => {
+    [63, 129, 50, 3],
+    [64, 40, 40, 2],
+    [65, 77, 30, 5],
+  ];
+  it.each((['row', 'workgroup'] as const).flatMap((variant) => shapes.map(([M, V, Vc, scale]) => [M, V, Vc, scale, variant] as const)))('M=%i V=%i Vc=%i (logit scale %f, %s): loss = full-row cross-entropy, dlogits = softmax − onehot', async (M, V, Vc, scale, variant) => {
     const logits = randomF32(M * V, V + M + Vc, scale);
     const targets = makeTargets(M, V);
     const gradScale = 1 / Math.max(1, targets.filter((t) => t !== IGNORE_INDEX).length);
-    const r = await run(M, V, Vc, logits, targets, gradScale);
+    const r = await run(M, V, Vc, logits, targets, gradScale, variant);
     const lossTol = 1e-5 * Math.max(1, Math.log(V) + 2 * scale);
     expectClose(r.losses, crossEntropyRef(M, V, logits, targets), lossTol, 1e-5, `loss M=${M} V=${V} Vc=${Vc}`);
     const { lse } = crossEntropyChunkedRef(M, V, Vc, logits, targets);
@@ -70,11 +75,16 @@ describe('crossEntropyChunk (online log-sum-exp over vocabulary chunks)', () => 
     expectClose(r.dlogits, crossEntropyBackwardRef(M, V, logits, targets, gradScale), 1e-6 * gradScale, 1e-5, `dlogits M=${M} V=${V} Vc=${Vc}`);
   });
 
-  it('an out-of-range target gives loss −1 and a zero gradient row; an ignored one 0 and zeros', async () => {
+  it('picks one thread per row up to chunks of 1024 and a workgroup per row above', () => {
+    expect([1, 512, 1024, 1025, 16384].map(crossEntropyChunkVariant)).toEqual(['row', 'row', 'row', 'workgroup', 'workgroup']);
+  });
+
+  it.each(['row', 'workgroup'] as const)('an out-of-range target gives loss −1 and a zero gradient row; an ignored one 0 and zeros (%s)', async (variant) => {
     const [M, V] = [3, 10];
     const logits = randomF32(M * V, 5);
-    const r = await run(M, V, 4, logits, Int32Array.from([2, 10, IGNORE_INDEX]), 0.5);
-    expect(Array.from(r.losses.subarray(1))).toEqual([-1, 0]);
+    const r = await run(M, V, 4, logits, Int32Array.from([2, 10, IGNORE_INDEX]), 0.5, variant);
+    // `+ 0` maps −0 to +0: lavapipe stores the ignored row's 0 as −0, which is the same loss.
+    expect(Array.from(r.losses.subarray(1), (v) => v + 0)).toEqual([-1, 0]);
     expect(Array.from(r.dlogits.subarray(V))).toEqual(new Array(2 * V).fill(0));
   });
 

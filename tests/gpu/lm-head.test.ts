@@ -10,7 +10,7 @@ import { expectClose, randomF32 } from './compare';
 import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
 import { submitAndWait, type GpuContext } from '../../src/engine/gpu/context';
 import { CE_STATS_PER_ROW } from '../../src/engine/kernels/crossEntropyChunk';
-import { IGNORE_INDEX } from '../../src/engine/kernels/crossEntropy';
+import { IGNORE_INDEX } from '../../src/io/tokenizer/labels';
 import { embeddingForward } from '../../src/engine/kernels/embedding';
 import { readLogits, recordHeadBackward, recordHeadLoss, type HeadBuffers } from '../../src/engine/model/head';
 import { vocabChunkRows } from '../../src/engine/model/vocabChunks';

@@ -3,7 +3,7 @@ import { testGpu } from './device';
 import { expectClose, randomF32 } from './compare';
 import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
 import { submitAndWait, type GpuContext } from '../../src/engine/gpu/context';
-import { rmsnormBackward, rmsnormForward } from '../../src/engine/kernels/rmsnorm';
+import { rmsnormBackward, rmsnormForward, rmsnormVariant, type RmsnormVariant } from '../../src/engine/kernels/rmsnorm';
 import { rmsnormBackwardRef, rmsnormRef } from '../../src/engine/reference/rmsnorm';
 
 const EPS = 1e-6;
@@ -16,7 +16,7 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 /** GPU forward + backward (optionally accumulating into dx0) vs the f64 references. */
-async function check(ctx: GpuContext, rows: number, C: number, seed: number, accumulate: boolean): Promise<void> {
+async function check(ctx: GpuContext, rows: number, C: number, seed: number, accumulate: boolean, variant: RmsnormVariant): Promise<void> {
   const x = randomF32(rows * C, seed, 2);
   const w = Float32Array.from(randomF32(C, seed + 1, 0.5), (v) => 1 + v);
   const dy = randomF32(rows * C, seed + 2);
@@ -28,13 +28,13 @@ async function check(ctx: GpuContext, rows: number, C: number, seed: number, acc
   const rstd = createStorage(ctx, rows * 4, 'rstd');
   const dx = accumulate ? uploadStorage(ctx, dx0, 'dx') : createStorage(ctx, rows * C * 4, 'dx');
   const enc = ctx.device.createCommandEncoder();
-  rmsnormForward(ctx, enc, { rows, C, eps: EPS, x: xb, weight: wb, out, rstd });
-  rmsnormBackward(ctx, enc, { rows, C, x: xb, weight: wb, rstd, dout: dyb, dx, accumulate });
+  rmsnormForward(ctx, enc, { rows, C, eps: EPS, x: xb, weight: wb, out, rstd, variant });
+  rmsnormBackward(ctx, enc, { rows, C, x: xb, weight: wb, rstd, dout: dyb, dx, accumulate, variant });
   await submitAndWait(ctx, [enc.finish()]);
   const ref = rmsnormRef(x, w, rows, C, EPS);
   let dxRef = rmsnormBackwardRef(x, w, dy, rows, C, EPS);
   if (accumulate) dxRef = dxRef.map((v, i) => v + (dx0[i] as number));
-  const what = `rmsnorm rows=${rows} C=${C}`;
+  const what = `rmsnorm (${variant}) rows=${rows} C=${C}`;
   expectClose(await readF32(ctx, rstd, 0, rows), ref.rstd, 0, 1e-5, `${what} rstd`);
   expectClose(await readF32(ctx, out, 0, rows * C), ref.y, 1e-5 * maxAbs(ref.y), 1e-5, `${what} y`);
   // dx is a difference of two terms of size ≈ rstd·|w·dy| that cancel when C is small: scale atol by that term.
@@ -42,23 +42,31 @@ async function check(ctx: GpuContext, rows: number, C: number, seed: number, acc
   expectClose(await readF32(ctx, dx, 0, rows * C), dxRef, 1e-5 * Math.max(maxAbs(term), maxAbs(dxRef)), 1e-5, `${what} dx${accumulate ? ' (accumulate)' : ''}`);
 }
 
+const VARIANTS = ['row', 'workgroup'] as const;
+
 describe('rmsnorm forward and backward vs CPU f64 reference', () => {
-  it.each([
-    [1, 1], [3, 7], [5, 8], [4, 33], [3, 100], [2, 128], [3, 300], [2, 8192],
-  ])('rows = %i, C = %i', async (rows, C) => {
+  // The 'row' variant runs 64 rows per workgroup: 63, 64 and 65 rows are its edges.
+  const shapes: ReadonlyArray<readonly [number, number]> = [[1, 1], [3, 7], [5, 8], [4, 33], [3, 100], [2, 128], [3, 300], [2, 8192], [63, 8], [64, 64], [65, 9]];
+  it.each(VARIANTS.flatMap((v) => shapes.map(([rows, C]) => [rows, C, v] as const)))('rows = %i, C = %i (%s)', async (rows, C, variant) => {
     const ctx = await testGpu();
-    await check(ctx, rows, C, rows * 1000 + C, false);
+    await check(ctx, rows, C, rows * 1000 + C, false, variant);
   });
 
-  it.each([[5, 17], [3, 257]])('backward accumulates into dx (rows = %i, C = %i)', async (rows, C) => {
+  const accShapes: ReadonlyArray<readonly [number, number]> = [[5, 17], [3, 257], [70, 8]];
+  it.each(VARIANTS.flatMap((v) => accShapes.map(([rows, C]) => [rows, C, v] as const)))('backward accumulates into dx (rows = %i, C = %i, %s)', async (rows, C, variant) => {
     const ctx = await testGpu();
-    await check(ctx, rows, C, 77 + C, true);
+    await check(ctx, rows, C, 77 + C, true, variant);
+  });
+
+  it('picks one thread per row up to C = 64 and a workgroup per row above', () => {
+    expect([1, 8, 64, 65, 128, 1024].map(rmsnormVariant)).toEqual(['row', 'row', 'row', 'workgroup', 'workgroup', 'workgroup']);
   });
 
   it('rows beyond the per-dimension workgroup limit use the 2-D grid (limit forced to 4)', async () => {
     const real = await testGpu();
     const ctx: GpuContext = { ...real, limits: { ...real.limits, maxComputeWorkgroupsPerDimension: 4 } };
-    await check(ctx, 10, 16, 9, false); // 10 rows → grid [4, 3], 2 idle workgroups
+    await check(ctx, 10, 16, 9, false, 'workgroup'); // 10 rows → grid [4, 3], 2 idle workgroups
+    await check(ctx, 330, 16, 9, false, 'row'); // 330 rows = 6 workgroups of 64 → grid [3, 2]
   });
 
   it('zero rows give rstd = 1/sqrt(eps) and y = 0', async () => {

@@ -4,6 +4,8 @@
  * online log-sum-exp per row and yields loss and lse; pass 2 (backward, every chunk again, logits recomputed) turns
  * a chunk into dlogits in place. Sources: HF transformers `loss/loss_utils.py` `ForCausalLMLoss`; Milakov &
  * Gimelshein 2018 (online softmax normaliser); Liger-Kernel FusedLinearCrossEntropy; Wijmans et al. 2024 (CCE).
+ * Pass 1 has two variants chosen by chunk width ({@link crossEntropyChunkVariant}): 'row' (one thread per row, no
+ * barriers; Vc ≤ 1024) and 'workgroup' (one workgroup per row, tree reduction).
  */
 import code from '../../../shaders/cross_entropy_chunk.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
@@ -13,7 +15,20 @@ import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipe
 
 const WG = 256;
 const BINDINGS = ['uniform', 'rw', 'read', 'rw', 'rw'] as const;
+const ROW_WG = 64;
 const forwardSpec: KernelSpec = { label: 'crossEntropyChunk.forward', code, entryPoint: 'forward', bindings: BINDINGS, constants: { WG } };
+const forwardRowSpec: KernelSpec = { label: 'crossEntropyChunk.forward_row', code, entryPoint: 'forward_row', bindings: BINDINGS, constants: { WG: ROW_WG } };
+
+/** Pass-1 variants: 'row' = one thread per token row (no barriers), 'workgroup' = one workgroup per row. */
+export type CrossEntropyChunkVariant = 'row' | 'workgroup';
+
+/** Widest chunk that gets the 'row' variant by default. */
+export const CE_ROW_MAX_VC = 1024;
+
+/** The pass-1 variant for a chunk of Vc vocabulary rows when the caller does not force one: 'row' for Vc ≤ 1024. */
+export function crossEntropyChunkVariant(Vc: number): CrossEntropyChunkVariant {
+  return Vc <= CE_ROW_MAX_VC ? 'row' : 'workgroup';
+}
 const backwardSpec: KernelSpec = { label: 'crossEntropyChunk.backward', code, entryPoint: 'backward', bindings: BINDINGS, constants: { WG } };
 
 /** Floats per row of the stats buffer: running max, running Σ exp(x − max), target logit, lse. */
@@ -58,15 +73,22 @@ function params(ctx: GpuContext, a: CrossEntropyChunkArgs, flags: number, gradSc
  * Records pass 1 for one chunk: merges max/Σexp of logits[m, :] into stats[m] (starting afresh when `first`), keeps
  * logits[m, target − v0] when the target is in the chunk; when `last`, writes lse[m] = max + log Σ exp(x − max) into
  * stats[m, 3] and losses[m] = lse − target logit (0 where target = −100, −1 for any other target outside [0, V)).
- * Call for chunks in vocabulary order covering [0, V) exactly once.
+ * Call for chunks in vocabulary order covering [0, V) exactly once. `variant` forces a pass-1 variant (tests,
+ * benches; default {@link crossEntropyChunkVariant}(Vc)).
  * @throws Error naming the argument when a size is invalid, the chunk leaves [0, V) or a binding is too small;
  *   DeviceLimitError when a binding exceeds maxStorageBufferBindingSize.
  */
-export function crossEntropyChunkForward(ctx: GpuContext, enc: GPUCommandEncoder, args: CrossEntropyChunkArgs & { readonly first: boolean; readonly last: boolean }): void {
+export function crossEntropyChunkForward(
+  ctx: GpuContext,
+  enc: GPUCommandEncoder,
+  args: CrossEntropyChunkArgs & { readonly first: boolean; readonly last: boolean; readonly variant?: CrossEntropyChunkVariant },
+): void {
   check(ctx, forwardSpec.label, args);
   const flags = (args.first ? 1 : 0) | (args.last ? 2 : 0);
   const p = params(ctx, args, flags, 0, forwardSpec.label);
-  dispatch(ctx, enc, forwardSpec, [p, args.logits, args.targets, args.stats, args.losses], linearGrid(ctx, args.M, 1));
+  const buffers = [p, args.logits, args.targets, args.stats, args.losses];
+  if ((args.variant ?? crossEntropyChunkVariant(args.Vc)) === 'row') dispatch(ctx, enc, forwardRowSpec, buffers, linearGrid(ctx, args.M, ROW_WG));
+  else dispatch(ctx, enc, forwardSpec, buffers, linearGrid(ctx, args.M, 1));
 }
 
 /**

@@ -1,12 +1,26 @@
 /**
  * RMSNorm kernel wrappers (HF LlamaRMSNorm; also Qwen3 q_norm / k_norm with rows = M·H, C = D).
- * Shader: shaders/rmsnorm.wgsl (one workgroup per row, tree reduction). The weight is frozen: no dw.
+ * Shader: shaders/rmsnorm.wgsl, two variants chosen by C ({@link rmsnormVariant}): 'row' (one thread per row,
+ * no barriers; C ≤ 64) and 'workgroup' (one workgroup per row, tree reduction). The weight is frozen: no dw.
  */
 import code from '../../../shaders/rmsnorm.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { packUniform, uniform } from '../gpu/buffers';
 import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
 import { requireBinding, requireSizes } from '../gpu/check';
+
+/** 'row': one thread per row (no barriers); 'workgroup': one workgroup per row with a tree reduction. */
+export type RmsnormVariant = 'row' | 'workgroup';
+
+/** Largest C that gets the 'row' variant by default. */
+export const RMSNORM_ROW_MAX_C = 64;
+/** Threads per workgroup of the 'row' variant. */
+const ROW_WG = 64;
+
+/** The variant used for rows of C values when the caller does not force one: 'row' for C ≤ 64. */
+export function rmsnormVariant(C: number): RmsnormVariant {
+  return C <= RMSNORM_ROW_MAX_C ? 'row' : 'workgroup';
+}
 
 /** Arguments of {@link rmsnormForward}. */
 export interface RmsnormForwardArgs {
@@ -24,6 +38,8 @@ export interface RmsnormForwardArgs {
   readonly out: Binding;
   /** f32 [rows], written: 1/sqrt(mean(x²) + eps), saved for backward. */
   readonly rstd: Binding;
+  /** Forces a variant (tests, benches); default {@link rmsnormVariant}(C). */
+  readonly variant?: RmsnormVariant;
 }
 
 /** Arguments of {@link rmsnormBackward}. */
@@ -42,6 +58,8 @@ export interface RmsnormBackwardArgs {
   readonly dx: Binding;
   /** dx += … instead of dx = … */
   readonly accumulate?: boolean;
+  /** Forces a variant (tests, benches); default {@link rmsnormVariant}(C). */
+  readonly variant?: RmsnormVariant;
 }
 
 /** Threads per row: the smallest power of two ≥ C between 32 and 256. */
@@ -65,10 +83,11 @@ export function rmsnormForward(ctx: GpuContext, enc: GPUCommandEncoder, args: Rm
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`rmsnorm.forward: eps = ${eps}; expected a finite number ≥ 0`);
   const sh = `[rows=${rows}, C=${C}] f32`;
   check(ctx, 'rmsnorm.forward', rows, C, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`out ${sh}`]: [args.out, rows * C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4] });
-  const WG = workgroupSize(C);
-  const spec: KernelSpec = { label: 'rmsnorm.forward', code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'rw', 'rw'], constants: { WG } };
+  const row = (args.variant ?? rmsnormVariant(C)) === 'row';
+  const WG = row ? ROW_WG : workgroupSize(C);
+  const spec: KernelSpec = { label: row ? 'rmsnorm.forward_row' : 'rmsnorm.forward', code, entryPoint: row ? 'forward_row' : 'forward', bindings: ['uniform', 'read', 'read', 'rw', 'rw'], constants: { WG } };
   const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: eps }]), 'rmsnorm.params');
-  dispatch(ctx, enc, spec, [params, args.x, args.weight, args.out, args.rstd], linearGrid(ctx, rows, 1));
+  dispatch(ctx, enc, spec, [params, args.x, args.weight, args.out, args.rstd], linearGrid(ctx, rows, row ? ROW_WG : 1));
 }
 
 /**
@@ -80,8 +99,9 @@ export function rmsnormBackward(ctx: GpuContext, enc: GPUCommandEncoder, args: R
   const { rows, C } = args;
   const sh = `[rows=${rows}, C=${C}] f32`;
   check(ctx, 'rmsnorm.backward', rows, C, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4], [`dout ${sh}`]: [args.dout, rows * C * 4], [`dx ${sh}`]: [args.dx, rows * C * 4] });
-  const WG = workgroupSize(C);
-  const spec: KernelSpec = { label: 'rmsnorm.backward', code, entryPoint: 'backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'rw'], constants: { WG, ACCUMULATE: args.accumulate ? 1 : 0 } };
+  const row = (args.variant ?? rmsnormVariant(C)) === 'row';
+  const WG = row ? ROW_WG : workgroupSize(C);
+  const spec: KernelSpec = { label: row ? 'rmsnorm.backward_row' : 'rmsnorm.backward', code, entryPoint: row ? 'backward_row' : 'backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'rw'], constants: { WG, ACCUMULATE: args.accumulate ? 1 : 0 } };
   const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: 0 }]), 'rmsnorm.params');
-  dispatch(ctx, enc, spec, [params, args.x, args.weight, args.rstd, args.dout, args.dx], linearGrid(ctx, rows, 1));
+  dispatch(ctx, enc, spec, [params, args.x, args.weight, args.rstd, args.dout, args.dx], linearGrid(ctx, rows, row ? ROW_WG : 1));
 }

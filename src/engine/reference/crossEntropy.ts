@@ -1,7 +1,8 @@
 /**
  * CPU f64 reference of per-row cross-entropy with ignore_index −100 (torch `nn.functional.cross_entropy`,
  * reduction 'none'; HF `ForCausalLMLoss` divides the sum by the number of valid targets), forward and backward.
- * Used by tests to check shaders/cross_entropy.wgsl; not on the training path.
+ * Used by tests to check the vocabulary-chunk cross-entropy (shaders/cross_entropy_chunk.wgsl) against the full row;
+ * not on the training path.
  */
 
 const IGNORE_INDEX = -100; // torch / HF ignore_index

@@ -1,0 +1,166 @@
+/**
+ * Non-matmul kernels at the demo shapes (stories260K, micro-batch B 8 × T 215), each variant side by side in one
+ * run, timed with GPU timestamps per compute pass (`timestamp-query`; every dispatch is its own pass, so the
+ * timestamps bracket exactly one kernel). The first run of each variant compiles its pipelines and is not counted;
+ * then REPS runs, and the line gives the mean GPU milliseconds per call and the ratio new ÷ old of the same call.
+ * Shapes: attention B 8, T 215, H 8, KV 4, D 8 ('small' vs 'tiled'); RMSNorm rows 1720 × C 64 and the per-head
+ * q/k norm rows 1720·8 × C 8 ('row' vs 'workgroup'); cross-entropy pass 1 on rows 1720 × one chunk V 512.
+ * Run: npx vitest bench --run --project gpu bench/kernels.bench.ts (VK_ICD_FILENAMES picks SwiftShader).
+ * Prints `name: value` lines; skips (prints why) when the adapter lacks timestamp-query.
+ */
+import { afterAll, bench, describe } from 'vitest';
+import { createStorage, uploadStorage } from '../src/engine/gpu/buffers';
+import { submitAndWait, type GpuContext } from '../src/engine/gpu/context';
+import { attentionBackward, attentionForward, type AttentionVariant } from '../src/engine/kernels/attention';
+import { rmsnormBackward, rmsnormForward, type RmsnormVariant } from '../src/engine/kernels/rmsnorm';
+import { CE_STATS_PER_ROW, crossEntropyChunkForward, type CrossEntropyChunkVariant } from '../src/engine/kernels/crossEntropyChunk';
+import { createNodeGpuContext } from '../src/node/gpu';
+
+const REPS = Number(process.env.BENCH_REPS ?? 2);
+const MAX_PASSES = 64;
+const lines: string[] = [];
+
+/** A context like the engine's but whose device has timestamp-query (the engine's does not ask for it). */
+async function timestampContext(): Promise<GpuContext | string> {
+  const base = await createNodeGpuContext();
+  const { create } = (await import('webgpu')) as { create: (o: string[]) => GPU };
+  keepAlive = create([]);
+  const adapter = await keepAlive.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter?.features.has('timestamp-query')) return 'adapter has no timestamp-query';
+  const requiredLimits: Record<string, number> = {};
+  for (const [k, v] of Object.entries(base.limits)) if (!k.startsWith('min')) requiredLimits[k] = v as number;
+  const device = await adapter.requestDevice({ label: 'bench', requiredFeatures: ['timestamp-query'], requiredLimits });
+  base.device.destroy();
+  return { ...base, device, lost: device.lost.then((l) => l.message), transient: [] };
+}
+let keepAlive: GPU | undefined;
+
+const ctxOrWhy = await timestampContext();
+let ran = false;
+
+/**
+ * Records `record(enc)` with a timestamp pair around every compute pass, submits, and returns GPU ms per pass label.
+ * @throws Error when more than MAX_PASSES passes are recorded.
+ */
+async function timePasses(ctx: GpuContext, record: (enc: GPUCommandEncoder) => void): Promise<Map<string, number>> {
+  const qs = ctx.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_PASSES });
+  const enc = ctx.device.createCommandEncoder();
+  const labels: string[] = [];
+  const begin = enc.beginComputePass.bind(enc);
+  enc.beginComputePass = (desc?: GPUComputePassDescriptor) => {
+    const i = labels.length;
+    if (i >= MAX_PASSES) throw new Error(`bench: more than ${MAX_PASSES} passes`);
+    labels.push(desc?.label ?? '?');
+    return begin({ ...desc, timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+  };
+  record(enc);
+  const resolve = ctx.device.createBuffer({ size: 16 * MAX_PASSES, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = ctx.device.createBuffer({ size: 16 * MAX_PASSES, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  enc.resolveQuerySet(qs, 0, 2 * labels.length, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * labels.length);
+  await submitAndWait(ctx, [enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const t = new BigInt64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const b of [resolve, read]) b.destroy();
+  qs.destroy();
+  const ms = new Map<string, number>();
+  labels.forEach((l, i) => ms.set(l, (ms.get(l) ?? 0) + Number((t[2 * i + 1] as bigint) - (t[2 * i] as bigint)) / 1e6));
+  return ms;
+}
+
+/** Mean GPU ms per label over REPS runs after one uncounted (compiling) run. */
+async function measure(ctx: GpuContext, record: (enc: GPUCommandEncoder) => void): Promise<Map<string, number>> {
+  await timePasses(ctx, record);
+  const sum = new Map<string, number>();
+  for (let r = 0; r < REPS; r++) for (const [l, v] of await timePasses(ctx, record)) sum.set(l, (sum.get(l) ?? 0) + v / REPS);
+  return sum;
+}
+
+function total(m: Map<string, number>): number {
+  let s = 0;
+  for (const v of m.values()) s += v;
+  return s;
+}
+
+function report(name: string, fresh: Map<string, number>, old: Map<string, number>): void {
+  const n = total(fresh);
+  const o = total(old);
+  const parts = (m: Map<string, number>) => [...m].map(([l, v]) => `${l} ${v.toFixed(2)}`).join(', ');
+  lines.push(`${name}_ms: ${n.toFixed(3)} (was ${o.toFixed(3)}) [${parts(fresh)} | ${parts(old)}]`, `${name}: ${(n / o).toFixed(4)}`);
+}
+
+function random(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => (((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1) * scale);
+}
+
+async function attentionCase(ctx: GpuContext): Promise<void> {
+  const [B, T, H, KV, D] = [8, 215, 8, 4, 8];
+  const q = uploadStorage(ctx, random(B * T * H * D, 1, 2), 'q');
+  const k = uploadStorage(ctx, random(B * T * KV * D, 2, 2), 'k');
+  const v = uploadStorage(ctx, random(B * T * KV * D, 3), 'v');
+  const dout = uploadStorage(ctx, random(B * T * H * D, 4), 'dout');
+  const [out, dq] = [createStorage(ctx, B * T * H * D * 4, 'out'), createStorage(ctx, B * T * H * D * 4, 'dq')];
+  const [dk, dv] = [createStorage(ctx, B * T * KV * D * 4, 'dk'), createStorage(ctx, B * T * KV * D * 4, 'dv')];
+  const lse = createStorage(ctx, B * H * T * 4, 'lse');
+  const shape = { B, T, H, KV, D, scale: 1 / Math.sqrt(D) };
+  const fwd = (variant: AttentionVariant) => (enc: GPUCommandEncoder) => attentionForward(ctx, enc, { ...shape, variant, q, k, v, out, lse });
+  const bwd = (variant: AttentionVariant) => (enc: GPUCommandEncoder) => attentionBackward(ctx, enc, { ...shape, variant, q, k, v, out, lse, dout, dq, dk, dv });
+  const [fs, ft] = [await measure(ctx, fwd('small')), await measure(ctx, fwd('tiled'))];
+  report('attention_forward_small_vs_tiled_demo', fs, ft);
+  const [bs, bt] = [await measure(ctx, bwd('small')), await measure(ctx, bwd('tiled'))];
+  report('attention_backward_small_vs_tiled_demo', bs, bt);
+  for (const b of [q, k, v, dout, out, dq, dk, dv, lse]) b.destroy();
+}
+
+async function rmsnormCase(ctx: GpuContext, rows: number, C: number, name: string): Promise<void> {
+  const x = uploadStorage(ctx, random(rows * C, 5, 2), 'x');
+  const w = uploadStorage(ctx, random(C, 6), 'w');
+  const dy = uploadStorage(ctx, random(rows * C, 7), 'dy');
+  const [y, dx] = [createStorage(ctx, rows * C * 4, 'y'), createStorage(ctx, rows * C * 4, 'dx')];
+  const rstd = createStorage(ctx, rows * 4, 'rstd');
+  const run = (variant: RmsnormVariant) => (enc: GPUCommandEncoder) => {
+    rmsnormForward(ctx, enc, { rows, C, eps: 1e-5, x, weight: w, out: y, rstd, variant });
+    rmsnormBackward(ctx, enc, { rows, C, x, weight: w, rstd, dout: dy, dx, variant });
+  };
+  report(name, await measure(ctx, run('row')), await measure(ctx, run('workgroup')));
+  for (const b of [x, w, dy, y, dx, rstd]) b.destroy();
+}
+
+async function crossEntropyCase(ctx: GpuContext): Promise<void> {
+  const [M, V] = [1720, 512];
+  const logits = uploadStorage(ctx, random(M * V, 8, 4), 'logits');
+  const targets = uploadStorage(ctx, Int32Array.from({ length: M }, (_, m) => (m % 5 === 0 ? -100 : (m * 7919) % V)), 'targets');
+  const stats = createStorage(ctx, M * CE_STATS_PER_ROW * 4, 'stats');
+  const losses = createStorage(ctx, M * 4, 'losses');
+  const run = (variant: CrossEntropyChunkVariant) => (enc: GPUCommandEncoder) =>
+    crossEntropyChunkForward(ctx, enc, { M, V, v0: 0, Vc: V, logits, targets, stats, losses, first: true, last: true, variant });
+  report('cross_entropy_forward_row_vs_workgroup_demo', await measure(ctx, run('row')), await measure(ctx, run('workgroup')));
+  for (const b of [logits, targets, stats, losses]) b.destroy();
+}
+
+describe('non-matmul kernels at the demo shapes (GPU timestamps per pass)', () => {
+  bench(
+    'attention, rmsnorm, cross-entropy: new variant vs old',
+    async () => {
+      if (ran) return; // tinybench may call the body again; one measured run is enough
+      ran = true;
+      if (typeof ctxOrWhy === 'string') {
+        lines.push(`kernels bench skipped: ${ctxOrWhy}`);
+        return;
+      }
+      const ctx = ctxOrWhy;
+      lines.push(`adapter: ${ctx.adapter.description || ctx.adapter.vendor} (${process.env.VK_ICD_FILENAMES ?? 'default ICD'}), ${REPS} timed runs each`);
+      await attentionCase(ctx);
+      await rmsnormCase(ctx, 1720, 64, 'rmsnorm_row_vs_workgroup_demo_C64');
+      await rmsnormCase(ctx, 1720 * 8, 8, 'rmsnorm_row_vs_workgroup_demo_qk_C8');
+      await crossEntropyCase(ctx);
+    },
+    { iterations: 1, warmupIterations: 0, time: 0 },
+  );
+});
+
+afterAll(() => {
+  console.log(lines.join('\n'));
+});
