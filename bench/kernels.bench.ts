@@ -10,6 +10,7 @@
  */
 import { afterAll, bench, describe } from 'vitest';
 import { createStorage, uploadStorage } from '../src/engine/gpu/buffers';
+import { startProfiler } from '../src/engine/gpu/profiler';
 import { submitAndWait, type GpuContext } from '../src/engine/gpu/context';
 import { attentionBackward, attentionForward, type AttentionVariant } from '../src/engine/kernels/attention';
 import { rmsnormBackward, rmsnormForward, type RmsnormVariant } from '../src/engine/kernels/rmsnorm';
@@ -20,52 +21,33 @@ const REPS = Number(process.env.BENCH_REPS ?? 2);
 const MAX_PASSES = 64;
 const lines: string[] = [];
 
-/** A context like the engine's but whose device has timestamp-query (the engine's does not ask for it). */
+/** The engine's context; it asks for timestamp-query when the adapter has it (gpu/context.ts). */
 async function timestampContext(): Promise<GpuContext | string> {
-  const base = await createNodeGpuContext();
-  const { create } = (await import('webgpu')) as { create: (o: string[]) => GPU };
-  keepAlive = create([]);
-  const adapter = await keepAlive.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter?.features.has('timestamp-query')) return 'adapter has no timestamp-query';
-  const requiredLimits: Record<string, number> = {};
-  for (const [k, v] of Object.entries(base.limits)) if (!k.startsWith('min')) requiredLimits[k] = v as number;
-  const device = await adapter.requestDevice({ label: 'bench', requiredFeatures: ['timestamp-query'], requiredLimits });
-  base.device.destroy();
-  return { ...base, device, lost: device.lost.then((l) => l.message), transient: [] };
+  const ctx = await createNodeGpuContext();
+  return ctx.device.features.has('timestamp-query') ? ctx : 'adapter has no timestamp-query';
 }
-let keepAlive: GPU | undefined;
 
 const ctxOrWhy = await timestampContext();
 let ran = false;
 
 /**
- * Records `record(enc)` with a timestamp pair around every compute pass, submits, and returns GPU ms per pass label.
+ * Records `record(enc)` with the engine's profiler active (gpu/profiler.ts: every dispatch its own pass, with a
+ * timestamp pair), submits, and returns GPU ms per kernel label.
  * @throws Error when more than MAX_PASSES passes are recorded.
  */
 async function timePasses(ctx: GpuContext, record: (enc: GPUCommandEncoder) => void): Promise<Map<string, number>> {
-  const qs = ctx.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_PASSES });
-  const enc = ctx.device.createCommandEncoder();
-  const labels: string[] = [];
-  const begin = enc.beginComputePass.bind(enc);
-  enc.beginComputePass = (desc?: GPUComputePassDescriptor) => {
-    const i = labels.length;
-    if (i >= MAX_PASSES) throw new Error(`bench: more than ${MAX_PASSES} passes`);
-    labels.push(desc?.label ?? '?');
-    return begin({ ...desc, timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-  };
-  record(enc);
-  const resolve = ctx.device.createBuffer({ size: 16 * MAX_PASSES, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = ctx.device.createBuffer({ size: 16 * MAX_PASSES, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  enc.resolveQuerySet(qs, 0, 2 * labels.length, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * labels.length);
-  await submitAndWait(ctx, [enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const t = new BigInt64Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const b of [resolve, read]) b.destroy();
-  qs.destroy();
+  const prof = startProfiler(ctx, MAX_PASSES);
+  let timings;
+  try {
+    const enc = ctx.device.createCommandEncoder();
+    record(enc);
+    await submitAndWait(ctx, [enc.finish()]);
+  } finally {
+    timings = await prof.finish();
+  }
+  if (prof.dropped) throw new Error(`bench: more than ${MAX_PASSES} passes`);
   const ms = new Map<string, number>();
-  labels.forEach((l, i) => ms.set(l, (ms.get(l) ?? 0) + Number((t[2 * i + 1] as bigint) - (t[2 * i] as bigint)) / 1e6));
+  for (const t of timings) ms.set(t.label, (ms.get(t.label) ?? 0) + t.ns / 1e6);
   return ms;
 }
 
