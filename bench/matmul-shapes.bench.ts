@@ -1,7 +1,7 @@
 /**
  * Matmul by shape and the fused LoRA linear, timed with GPU timestamps (bench/gpu-timer.ts): the time of a recorded
  * sequence is the sum over its compute passes of (end − beginning); each number is the best of REPS runs after one
- * warm-up run (which compiles). Everything is measured side by side in one run on the Node adapter.
+ * warm-up run (which compiles); the runs of compared recordings are interleaved. Everything is measured side by side in one run on the Node adapter.
  * FLOPs: 2·M·N·K per matmul (out[M, N] = op(a)[M, K]·op(w)[K, N]).
  * Lines:
  *   matmul_gflops <shape> before|after   — before: the 64×64 tiled kernel; after: matmulAuto (the variant the model uses;
@@ -67,9 +67,9 @@ async function matmulLines(): Promise<void> {
       a: uploadStorage(ctx, rnd(M * K, 1), 'a'), w: uploadWeight(ctx, encodeFromF32(rnd(N * K, 2), dtype), dtype, [N * K], 'w').buffer, out: createStorage(ctx, M * N * 4, 'out'),
     };
     const flops = 2 * M * N * K;
-    const before = await best((e) => matmul(ctx, e, args));
     const variant = matmulVariant(M, N);
-    const after = variant === 'tiled' ? before : await best((e) => matmulAuto(ctx, e, args));
+    const [before, after] = variant === 'tiled' ? [await best((e) => matmul(ctx, e, args))].flatMap((t) => [t, t]) as [number, number]
+      : (await bestOf([(e) => matmul(ctx, e, args), (e) => matmulAuto(ctx, e, args)])) as [number, number];
     lines.push(`matmul_gflops ${name} before: ${(flops / before / 1e9).toFixed(3)}`, `matmul_gflops ${name} after: ${(flops / after / 1e9).toFixed(3)} (${variant})`);
   }
 }
@@ -107,20 +107,28 @@ function loraLinear(M: number, IN: number, OUT: number, R: number) {
   };
 }
 
+/** Best GPU seconds of each recording, runs interleaved (a, b, c, a, b, c, …) so load on the machine hits all alike. */
+async function bestOf(records: ReadonlyArray<(enc: GPUCommandEncoder) => void>, reps = REPS): Promise<number[]> {
+  for (const r of records) await gpuSeconds(ctx, r);
+  const t = records.map(() => Infinity);
+  for (let i = 0; i < reps; i++) for (const [j, r] of records.entries()) t[j] = Math.min(t[j]!, await gpuSeconds(ctx, r));
+  return t;
+}
+
 async function loraLines(): Promise<void> {
   for (const [M, IN, OUT] of [[256, 1024, 2048], [256, 1024, 3072]] as const) {
     const l = loraLinear(M, IN, OUT, 16);
-    const frozen = await best(l.frozen);
-    const fused = await best(l.fused);
-    const unfused = frozen + (await best(l.unfusedBranch));
+    const [frozen, fused, branch] = (await bestOf([l.frozen, l.fused, l.unfusedBranch], 5)) as [number, number, number];
+    const unfused = frozen + branch;
     lines.push(`lora_linear_vs_frozen_linear M${M} ${IN}->${OUT} r16 bf16: ${(fused / frozen).toFixed(3)}`, `lora_linear_vs_frozen_linear M${M} ${IN}->${OUT} r16 bf16 unfused: ${(unfused / frozen).toFixed(3)}`);
   }
   // Demo: q 64→64, k/v 64→32, o 64→64, gate/up 64→172, down 172→64; 5 layers; M = B 8 × T 215.
   let before = 0, after = 0;
   for (const [IN, OUT, n] of [[64, 64, 2], [64, 32, 2], [64, 172, 2], [172, 64, 1]] as const) {
     const l = loraLinear(1720, IN, OUT, 8);
-    before += n * (await best(l.unfusedBranch));
-    after += n * ((await best(l.fused)) - (await best(l.frozen)));
+    const [branch, fused, frozen] = (await bestOf([l.unfusedBranch, l.fused, l.frozen])) as [number, number, number];
+    before += n * branch;
+    after += n * (fused - frozen);
   }
   lines.push(`demo_lora_branch_ms before: ${(5 * before * 1e3).toFixed(1)}`, `demo_lora_branch_ms after: ${(5 * after * 1e3).toFixed(1)}`);
 }

@@ -132,9 +132,10 @@ export function matmulThin(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
   const thin = rows ? args.M : args.N;
   if (thin > MATMUL_THIN_MAX) throw new Error(`matmul.thin: ${rows ? 'M' : 'N'} = ${thin}; this entry point takes at most ${MATMUL_THIN_MAX} (use matmul)`);
   const bindings = prepare(ctx, args, 'matmul.thin');
-  const g4 = Math.max(1, Math.ceil(thin / 4));
+  const g4 = Math.min(4, Math.max(1, Math.ceil(thin / 4)));
   const spec = specFor(args, 'thin');
-  const threads = rows ? args.N : args.M;
+  const span = 4 * g4;
+  const threads = rows ? args.N * Math.ceil(args.M / span) : args.M * Math.ceil(args.N / span);
   dispatch(ctx, enc, { ...spec, constants: { ...spec.constants, THIN_ROWS: rows ? 1 : 0, THIN_G4: g4 } }, bindings, linearGrid(ctx, threads, NAIVE_WG));
 }
 
