@@ -6,7 +6,10 @@
  *   forward  y = x·Wᵀ (+b)            transB,          W [N, K] bf16/f16/f32
  *   backward dx = dy·W                 !transB,         W [N, K] read as [K', N'] = [N, K]
  *            dW = dyᵀ·x                transA, !transB, a = dy [M, N], w = x [M, K] f32
- *   LoRA     y += s·u·Bᵀ (accumulate, alpha = s), dB = s·dyᵀ·u, dA = duᵀ·x, dx += du·A.
+ *   LoRA     u = x·Aᵀ, du = s·dy·B, dB += s·dyᵀ·u, dA += duᵀ·x (rank-r outputs: matmulAuto → matmulThin);
+ *            y = x·Wᵀ + b + s·u·Bᵀ and dx = dy·W + du·A each in one pass (matmulLora, entry point `lora`).
+ * Variants by shape are chosen in one place, {@link matmulVariant}; every variant has the same fma order over K as the
+ * tiled kernel, so they agree bit for bit (tests/gpu/matmul-skinny.test.ts, tests/gpu/lora-linear.test.ts).
  */
 import code from '../../../shaders/matmul.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
