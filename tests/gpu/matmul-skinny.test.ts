@@ -1,13 +1,14 @@
 /**
- * matmulSkinny (the M ≤ 16 entry point of shaders/matmul.wgsl used by the chunked lm_head) against the f64 CPU
- * reference, and bit for bit against the tiled matmul it replaces (same fma order over K).
+ * matmulSkinny (the M ≤ 16 entry point of shaders/matmul.wgsl used by the chunked lm_head) and matmulThin (the
+ * barrier-free rank-r kernel matmulAuto picks for N ≤ 16 or M ≤ 16) against the f64 CPU reference, and bit for bit
+ * against the tiled matmul they replace (same fma order over K).
  */
 import { describe, expect, it } from 'vitest';
 import { testGpu } from './device';
 import { expectClose, randomF32 } from './compare';
 import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
 import { submitAndWait } from '../../src/engine/gpu/context';
-import { matmul, matmulSkinny, MATMUL_SKINNY_MAX_M, type MatmulArgs } from '../../src/engine/kernels/matmul';
+import { matmul, matmulAuto, matmulSkinny, matmulThin, matmulVariant, MATMUL_SKINNY_MAX_M, type MatmulArgs } from '../../src/engine/kernels/matmul';
 import { matmulRef } from '../../src/engine/reference/matmul';
 import { decodeToF32, encodeFromF32, type WeightDType } from '../../src/io/dtype';
 
@@ -23,36 +24,71 @@ const CASES: Case[] = [
   { M: 16, N: 100, K: 65, transA: false, transB: false, dtype: 'BF16' },
 ];
 
-describe('matmulSkinny', () => {
-  it.each(CASES)('M=$M N=$N K=$K transA=$transA transB=$transB $dtype: matches the f64 reference and the tiled kernel bit for bit', async (c) => {
-    const ctx = await testGpu();
-    const seed = c.M * 1000 + c.N + c.K;
-    const a = randomF32(c.M * c.K, seed);
-    const wBytes = encodeFromF32(randomF32(c.N * c.K, seed + 1), c.dtype);
-    const w = decodeToF32(wBytes, c.dtype);
-    const bias = c.bias ? randomF32(c.N, seed + 2) : undefined;
-    const init = c.accumulate ? randomF32(c.M * c.N, seed + 3) : undefined;
-    const outs = [0, 1].map(() => (init ? uploadStorage(ctx, init, 'out') : createStorage(ctx, c.M * c.N * 4, 'out')));
-    const args = (out: GPUBuffer): MatmulArgs => ({
-      M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, wDtype: c.dtype, alpha: c.alpha ?? 1, accumulate: c.accumulate ?? false,
-      a: uploadStorage(ctx, a, 'a'), w: uploadStorage(ctx, wBytes, 'w'), out, ...(bias ? { bias: uploadStorage(ctx, bias, 'bias') } : {}),
-    });
-    const enc = ctx.device.createCommandEncoder();
-    matmulSkinny(ctx, enc, args(outs[0] as GPUBuffer));
-    matmul(ctx, enc, args(outs[1] as GPUBuffer));
-    await submitAndWait(ctx, [enc.finish()]);
-    const got = await readF32(ctx, outs[0] as GPUBuffer, 0, c.M * c.N);
-    const tiled = await readF32(ctx, outs[1] as GPUBuffer, 0, c.M * c.N);
-    const want = matmulRef({ M: c.M, N: c.N, K: c.K, a, w, transA: c.transA, transB: c.transB, alpha: c.alpha ?? 1, ...(bias ? { bias } : {}), ...(init ? { init } : {}) });
-    expectClose(got, want, 1e-5 * Math.sqrt(c.K) * 4, 1e-5, `skinny M=${c.M} N=${c.N} K=${c.K}`);
-    expect(Array.from(got)).toEqual(Array.from(tiled));
+/** Runs `kernel` and the tiled matmul on the same random case; checks the f64 reference and bit-identity. */
+async function check(c: Case, name: string, kernel: typeof matmul): Promise<void> {
+  const ctx = await testGpu();
+  const seed = c.M * 1000 + c.N + c.K;
+  const a = randomF32(c.M * c.K, seed);
+  const wBytes = encodeFromF32(randomF32(c.N * c.K, seed + 1), c.dtype);
+  const w = decodeToF32(wBytes, c.dtype);
+  const bias = c.bias ? randomF32(c.N, seed + 2) : undefined;
+  const init = c.accumulate ? randomF32(c.M * c.N, seed + 3) : undefined;
+  const outs = [0, 1].map(() => (init ? uploadStorage(ctx, init, 'out') : createStorage(ctx, c.M * c.N * 4, 'out')));
+  const args = (out: GPUBuffer): MatmulArgs => ({
+    M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, wDtype: c.dtype, alpha: c.alpha ?? 1, accumulate: c.accumulate ?? false,
+    a: uploadStorage(ctx, a, 'a'), w: uploadStorage(ctx, wBytes, 'w'), out, ...(bias ? { bias: uploadStorage(ctx, bias, 'bias') } : {}),
   });
+  const enc = ctx.device.createCommandEncoder();
+  kernel(ctx, enc, args(outs[0] as GPUBuffer));
+  matmul(ctx, enc, args(outs[1] as GPUBuffer));
+  await submitAndWait(ctx, [enc.finish()]);
+  const got = await readF32(ctx, outs[0] as GPUBuffer, 0, c.M * c.N);
+  const tiled = await readF32(ctx, outs[1] as GPUBuffer, 0, c.M * c.N);
+  const want = matmulRef({ M: c.M, N: c.N, K: c.K, a, w, transA: c.transA, transB: c.transB, alpha: c.alpha ?? 1, ...(bias ? { bias } : {}), ...(init ? { init } : {}) });
+  expectClose(got, want, 1e-5 * Math.sqrt(c.K) * 4, 1e-5, `${name} M=${c.M} N=${c.N} K=${c.K}`);
+  expect(Array.from(got)).toEqual(Array.from(tiled));
+}
+
+describe('matmulSkinny', () => {
+  it.each(CASES)('M=$M N=$N K=$K transA=$transA transB=$transB $dtype: matches the f64 reference and the tiled kernel bit for bit', (c) => check(c, 'skinny', matmulSkinny));
 
   it(`refuses M > ${MATMUL_SKINNY_MAX_M}`, async () => {
     const ctx = await testGpu();
     const b = createStorage(ctx, 4096, 'b');
     const enc = ctx.device.createCommandEncoder();
     expect(() => matmulSkinny(ctx, enc, { M: 17, N: 1, K: 1, a: b, w: b, wDtype: 'F32', transB: true, out: b })).toThrow(/M = 17 rows; this entry point takes at most 16/);
+    enc.finish();
+  });
+});
+
+/** Thin cases: every transpose pair and weight dtype once, thin N (rows false) and thin M (rows true), off 4 and 64. */
+const THIN: Array<Case & { rows: boolean }> = [
+  { M: 1, N: 1, K: 1, transA: false, transB: true, dtype: 'F32', rows: false },
+  { M: 70, N: 3, K: 130, transA: false, transB: true, dtype: 'BF16', rows: false, bias: true },
+  { M: 129, N: 8, K: 65, transA: false, transB: false, dtype: 'F16', rows: false, alpha: 0.5 },
+  { M: 200, N: 13, K: 77, transA: true, transB: false, dtype: 'F32', rows: false, accumulate: true, alpha: -1.25 },
+  { M: 65, N: 16, K: 33, transA: true, transB: true, dtype: 'BF16', rows: false, accumulate: true, bias: true },
+  { M: 5, N: 70, K: 130, transA: true, transB: false, dtype: 'F32', rows: true, accumulate: true, alpha: 2 },
+  { M: 16, N: 129, K: 64, transA: false, transB: true, dtype: 'BF16', rows: true, bias: true },
+  { M: 9, N: 33, K: 200, transA: true, transB: true, dtype: 'F16', rows: true },
+  { M: 3, N: 65, K: 17, transA: false, transB: false, dtype: 'F16', rows: true, accumulate: true, bias: true, alpha: 0.75 },
+];
+
+describe('matmulThin', () => {
+  it.each(THIN)('M=$M N=$N K=$K transA=$transA transB=$transB $dtype rows=$rows: matches the f64 reference and the tiled kernel bit for bit', (c) =>
+    check(c, 'thin', (ctx, enc, args) => matmulThin(ctx, enc, args, c.rows)));
+
+  it('matmulAuto picks thin for rank-r shapes and tiled otherwise; thin refuses a dimension above 16', async () => {
+    expect(matmulVariant(1720, 8)).toBe('thinN');
+    expect(matmulVariant(8, 172)).toBe('thinM');
+    expect(matmulVariant(8, 8)).toBe('thinN');
+    expect(matmulVariant(1720, 64)).toBe('tiled');
+    expect(matmulVariant(17, 17)).toBe('tiled');
+    await check({ M: 40, N: 6, K: 50, transA: false, transB: true, dtype: 'BF16' }, 'auto', matmulAuto);
+    const ctx = await testGpu();
+    const b = createStorage(ctx, 4096, 'b');
+    const enc = ctx.device.createCommandEncoder();
+    expect(() => matmulThin(ctx, enc, { M: 2, N: 17, K: 1, a: b, w: b, wDtype: 'F32', transB: true, out: b }, false)).toThrow(/N = 17; this entry point takes at most 16/);
     enc.finish();
   });
 });

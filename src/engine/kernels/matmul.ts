@@ -6,7 +6,10 @@
  *   forward  y = x·Wᵀ (+b)            transB,          W [N, K] bf16/f16/f32
  *   backward dx = dy·W                 !transB,         W [N, K] read as [K', N'] = [N, K]
  *            dW = dyᵀ·x                transA, !transB, a = dy [M, N], w = x [M, K] f32
- *   LoRA     y += s·u·Bᵀ (accumulate, alpha = s), dB = s·dyᵀ·u, dA = duᵀ·x, dx += du·A.
+ *   LoRA     u = x·Aᵀ, du = s·dy·B, dB += s·dyᵀ·u, dA += duᵀ·x (rank-r outputs: matmulAuto → matmulThin);
+ *            y = x·Wᵀ + b + s·u·Bᵀ and dx = dy·W + du·A each in one pass (matmulLora, entry point `lora`).
+ * Variants by shape are chosen in one place, {@link matmulVariant}; every variant has the same fma order over K as the
+ * tiled kernel, so they agree bit for bit (tests/gpu/matmul-skinny.test.ts, tests/gpu/lora-linear.test.ts).
  */
 import code from '../../../shaders/matmul.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
@@ -41,6 +44,7 @@ export interface MatmulArgs {
 const TILE = 64;
 const NAIVE_WG = 64;
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'rw'] as const;
+const LORA_BINDINGS = ['uniform', 'read', 'read', 'read', 'rw', 'read', 'read'] as const;
 const dummies = new WeakMap<GPUDevice, GPUBuffer>();
 
 /** A 4-byte storage buffer bound in place of an absent bias (one per device). */
@@ -50,7 +54,7 @@ function dummyBias(ctx: GpuContext): GPUBuffer {
   return b;
 }
 
-function specFor(args: MatmulArgs, entryPoint: 'forward' | 'naive' | 'skinny'): KernelSpec {
+function specFor(args: MatmulArgs, entryPoint: 'forward' | 'naive' | 'skinny' | 'thin'): KernelSpec {
   return {
     label: `matmul.${entryPoint}`,
     code,
@@ -67,7 +71,7 @@ function specFor(args: MatmulArgs, entryPoint: 'forward' | 'naive' | 'skinny'): 
 }
 
 /** Validates sizes and binding ranges; returns the bindings in shader order (uniform first). */
-function prepare(ctx: GpuContext, args: MatmulArgs, what: string): Binding[] {
+function prepare(ctx: GpuContext, args: MatmulArgs, what: string, second?: { R: number; alpha2: number }): Binding[] {
   const { M, N, K } = args;
   requireSizes(what, { M, N, K });
   const alpha = args.alpha ?? 1;
@@ -79,7 +83,7 @@ function prepare(ctx: GpuContext, args: MatmulArgs, what: string): Binding[] {
   requireBinding(ctx, what, `out [M=${M}, N=${N}] f32`, args.out, M * N * 4);
   if (args.bias) requireBinding(ctx, what, `bias [N=${N}] f32`, args.bias, N * 4);
   const tilesN = Math.ceil(N / TILE);
-  const params = uniform(ctx, packUniform([{ u32: M }, { u32: N }, { u32: K }, { f32: alpha }, { u32: tilesN }]), `${what}.params`);
+  const params = uniform(ctx, packUniform([{ u32: M }, { u32: N }, { u32: K }, { f32: alpha }, { u32: tilesN }, { u32: second?.R ?? 0 }, { f32: second?.alpha2 ?? 0 }]), `${what}.params`);
   return [params, args.a, args.w, args.bias ?? dummyBias(ctx), args.out];
 }
 
@@ -117,4 +121,79 @@ export function matmulSkinny(ctx: GpuContext, enc: GPUCommandEncoder, args: Matm
 export function matmulNaive(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
   const bindings = prepare(ctx, args, 'matmul.naive');
   dispatch(ctx, enc, specFor(args, 'naive'), bindings, linearGrid(ctx, args.M * args.N, NAIVE_WG));
+}
+
+/** Largest thin dimension (N, or M with `rows`) {@link matmulThin} takes: 4 vec4 accumulators per thread. */
+export const MATMUL_THIN_MAX = 16;
+
+/**
+ * Same contract and bit-identical results as {@link matmul} for a thin output (rank-r shapes): one thread per row
+ * holding all N ≤ 16 columns (`rows` false), or per column holding all M ≤ 16 rows (`rows` true); no workgroup memory.
+ * @throws Error when the thin dimension exceeds MATMUL_THIN_MAX; otherwise as {@link matmul}.
+ */
+export function matmulThin(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs, rows: boolean): void {
+  const thin = rows ? args.M : args.N;
+  if (thin > MATMUL_THIN_MAX) throw new Error(`matmul.thin: ${rows ? 'M' : 'N'} = ${thin}; this entry point takes at most ${MATMUL_THIN_MAX} (use matmul)`);
+  const bindings = prepare(ctx, args, 'matmul.thin');
+  const g4 = Math.min(4, Math.max(1, Math.ceil(thin / 4)));
+  const spec = specFor(args, 'thin');
+  const span = 4 * g4;
+  const threads = rows ? args.N * Math.ceil(args.M / span) : args.M * Math.ceil(args.N / span);
+  dispatch(ctx, enc, { ...spec, constants: { ...spec.constants, THIN_ROWS: rows ? 1 : 0, THIN_G4: g4 } }, bindings, linearGrid(ctx, threads, NAIVE_WG));
+}
+
+/** Which entry point {@link matmulAuto} uses for a shape. */
+export type MatmulVariant = 'tiled' | 'thinN' | 'thinM';
+
+/**
+ * The one place that picks a matmul variant by shape (measured on lavapipe and SwiftShader, bench/matmul-shapes.bench.ts):
+ * a thin output (N ≤ 16, or M ≤ 16: LoRA rank-r products) goes to {@link matmulThin}, where a 64×64 tile would be
+ * mostly padding and its barriers cost more than they save (3–20× faster at r 8); everything else to the tiled kernel.
+ * All variants give bit-identical results (same fma order over K), so the choice never changes numbers.
+ */
+export function matmulVariant(M: number, N: number): MatmulVariant {
+  if (N <= MATMUL_THIN_MAX && N <= M) return 'thinN';
+  if (M <= MATMUL_THIN_MAX) return 'thinM';
+  return 'tiled';
+}
+
+/** Records `args` with the variant {@link matmulVariant} picks; same contract and results as {@link matmul}. */
+export function matmulAuto(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
+  const v = matmulVariant(args.M, args.N);
+  if (v === 'tiled') matmul(ctx, enc, args);
+  else matmulThin(ctx, enc, args, v === 'thinM');
+}
+
+/** Arguments of {@link matmulLora}: a {@link MatmulArgs} product plus a second, rank-R product added in its epilogue. */
+export interface MatmulLoraArgs extends MatmulArgs {
+  /** R, the reduced dim of the second product (LoRA rank). */
+  readonly R: number;
+  /** f32 [M, R] row-major: u = x·Aᵀ (forward) or du = s·dy·B (dx of the backward). */
+  readonly a2: Binding;
+  /** f32: [N, R] when trans2 (lora_B in the forward), else [R, N] (lora_A in the dx of the backward). */
+  readonly w2: Binding;
+  readonly trans2: boolean;
+  /** Scale of the second product: s in the forward, 1 in the backward (s already in du). */
+  readonly alpha2: number;
+}
+
+/**
+ * Records out (=|+=) alpha·op(a)·op(w) (+ bias) + alpha2·a2·op(w2) in ONE pass (entry point `lora` of
+ * shaders/matmul.wgsl): the tiled product over K, then a second tiled product over R in the same workgroup, summed in
+ * the epilogue. Same as {@link matmul} followed by an accumulating matmul(a2, w2, alpha2), with the same fma order
+ * (tests/gpu/lora-linear.test.ts checks it bit for bit on the test adapter). R = 0 gives plain {@link matmul}.
+ * @throws as {@link matmul}; names a2 / w2 when their bindings are too small.
+ */
+export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulLoraArgs): void {
+  const what = 'matmul.lora';
+  requireSizes(what, { R: args.R });
+  if (!Number.isFinite(args.alpha2)) throw new Error(`${what}: alpha2 = ${args.alpha2}; expected a finite number`);
+  const bindings = prepare(ctx, args, what, { R: args.R, alpha2: args.alpha2 });
+  const { M, N, R } = args;
+  requireBinding(ctx, what, `a2 [M=${M}, R=${R}] f32`, args.a2, M * R * 4);
+  requireBinding(ctx, what, `w2 ${args.trans2 ? `[N=${N}, R=${R}]` : `[R=${R}, N=${N}]`} f32`, args.w2, N * R * 4);
+  const base = specFor(args, 'forward');
+  const spec: KernelSpec = { ...base, label: what, entryPoint: 'lora', bindings: LORA_BINDINGS, constants: { ...base.constants, LORA_TRANS_B: args.trans2 ? 1 : 0 } };
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
+  dispatch(ctx, enc, spec, [...bindings, args.a2, args.w2], linearGrid(ctx, tiles, 1));
 }

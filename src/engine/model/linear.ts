@@ -3,10 +3,14 @@
  *   y = x Wᵀ + b + s·(x Aᵀ) Bᵀ,   x [M, in], W [out, in], A [R, in], B [out, R].
  * Backward (W, b frozen): dx = dy W + s·(dy B) A;  dB += s·dyᵀ u;  dA += (s·dy B)ᵀ x, with u = x Aᵀ saved by forward.
  * LoRA gradients accumulate (+=) so micro-batches add up; the optimizer zeroes them once per step.
+ * Fused (no LoRA dropout): forward = u = x Aᵀ (thin kernel) + ONE pass y = x Wᵀ + b + s·u Bᵀ (matmulLora);
+ * backward = du = s·dy B, dB += s·dyᵀ u, dA += duᵀ x (thin kernels: rank-r outputs) + ONE pass dx = dy W + du A.
+ * With LoRA dropout > 0 the forward is fused the same way (u from dropout(x)); the backward keeps the unfused path,
+ * since dx gets mask ⊙ (du A) / (1 − p), not du A.
  */
 import type { GpuContext } from '../gpu/context';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout';
-import { matmul } from '../kernels/matmul';
+import { matmul, matmulAuto, matmulLora } from '../kernels/matmul';
 import type { LinearWeights } from './weights';
 import { loraBinding, type LoraParams, type LoraSlot } from './lora';
 
@@ -28,20 +32,24 @@ export interface LoraBranch {
  * @param accumulate add into y instead of overwriting it (residual connections)
  */
 export function linearForward(ctx: GpuContext, enc: GPUCommandEncoder, M: number, lin: LinearWeights, x: GPUBuffer, y: GPUBuffer, lora: LoraBranch | null, accumulate = false): void {
-  matmul(ctx, enc, {
+  const base = {
     M, N: lin.outFeatures, K: lin.inFeatures,
     a: x, w: lin.w.buffer, wDtype: lin.w.dtype, transB: true,
     out: y, accumulate, ...(lin.bias ? { bias: lin.bias } : {}),
-  });
-  if (!lora) return;
+  } as const;
+  if (!lora) {
+    matmul(ctx, enc, base);
+    return;
+  }
   const { p, slot, u, dropout } = lora;
   let xl = x;
   if (dropout) {
     dropoutForward(ctx, enc, { n: M * lin.inFeatures, p: dropout.p, seed: dropout.seed, x, out: dropout.x });
     xl = dropout.x;
   }
-  matmul(ctx, enc, { M, N: p.r, K: lin.inFeatures, a: xl, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: true, out: u });
-  matmul(ctx, enc, { M, N: lin.outFeatures, K: p.r, a: u, w: loraBinding(p, slot, 'b'), wDtype: 'F32', transB: true, out: y, accumulate: true, alpha: p.scaling });
+  // u [M, R] = x Aᵀ, then y (=|+=) x Wᵀ + b + s·u Bᵀ in one pass
+  matmulAuto(ctx, enc, { M, N: p.r, K: lin.inFeatures, a: xl, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: true, out: u });
+  matmulLora(ctx, enc, { ...base, R: p.r, a2: u, w2: loraBinding(p, slot, 'b'), trans2: true, alpha2: p.scaling });
 }
 
 /**
@@ -52,28 +60,32 @@ export function linearForward(ctx: GpuContext, enc: GPUCommandEncoder, M: number
  * @param accumulateDx add into dx instead of overwriting it (when several linears read the same input)
  */
 export function linearBackward(ctx: GpuContext, enc: GPUCommandEncoder, M: number, lin: LinearWeights, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, lora: LoraBranch | null, du: GPUBuffer, accumulateDx: boolean): void {
-  matmul(ctx, enc, { M, N: lin.inFeatures, K: lin.outFeatures, a: dy, w: lin.w.buffer, wDtype: lin.w.dtype, transB: false, out: dx, accumulate: accumulateDx });
-  if (!lora) return;
+  const base = { M, N: lin.inFeatures, K: lin.outFeatures, a: dy, w: lin.w.buffer, wDtype: lin.w.dtype, transB: false, out: dx, accumulate: accumulateDx } as const;
+  if (!lora) {
+    matmul(ctx, enc, base);
+    return;
+  }
   const { p, slot, u, dropout } = lora;
   const s = p.scaling;
   let xl = x;
   if (dropout) {
+    matmul(ctx, enc, base);
     // Regenerate dropout(x) from the same seed (u was computed from it in forward).
     dropoutForward(ctx, enc, { n: M * lin.inFeatures, p: dropout.p, seed: dropout.seed, x, out: dropout.x });
     xl = dropout.x;
   }
   // dB [out, R] += s · dyᵀ u
-  matmul(ctx, enc, { M: lin.outFeatures, N: p.r, K: M, a: dy, transA: true, w: u, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'b', 'grads'), accumulate: true, alpha: s });
+  matmulAuto(ctx, enc, { M: lin.outFeatures, N: p.r, K: M, a: dy, transA: true, w: u, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'b', 'grads'), accumulate: true, alpha: s });
   // du [M, R] = s · dy B
-  matmul(ctx, enc, { M, N: p.r, K: lin.outFeatures, a: dy, w: loraBinding(p, slot, 'b'), wDtype: 'F32', transB: false, out: du, alpha: s });
+  matmulAuto(ctx, enc, { M, N: p.r, K: lin.outFeatures, a: dy, w: loraBinding(p, slot, 'b'), wDtype: 'F32', transB: false, out: du, alpha: s });
   // dA [R, in] += duᵀ x
-  matmul(ctx, enc, { M: p.r, N: lin.inFeatures, K: M, a: du, transA: true, w: xl, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'a', 'grads'), accumulate: true });
+  matmulAuto(ctx, enc, { M: p.r, N: lin.inFeatures, K: M, a: du, transA: true, w: xl, wDtype: 'F32', transB: false, out: loraBinding(p, slot, 'a', 'grads'), accumulate: true });
   if (dropout) {
     // d dropout(x) = du A, then dx += mask ⊙ (du A) / (1 − p)
-    matmul(ctx, enc, { M, N: lin.inFeatures, K: p.r, a: du, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: false, out: dropout.dx });
+    matmulAuto(ctx, enc, { M, N: lin.inFeatures, K: p.r, a: du, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: false, out: dropout.dx });
     dropoutBackward(ctx, enc, { n: M * lin.inFeatures, p: dropout.p, seed: dropout.seed, dy: dropout.dx, dx });
     return;
   }
-  // dx += du A
-  matmul(ctx, enc, { M, N: lin.inFeatures, K: p.r, a: du, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: false, out: dx, accumulate: true });
+  // dx (=|+=) dy W + du A in one pass
+  matmulLora(ctx, enc, { ...base, R: p.r, a2: du, w2: loraBinding(p, slot, 'a'), trans2: false, alpha2: 1 });
 }
