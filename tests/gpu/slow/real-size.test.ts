@@ -123,7 +123,8 @@ describe('real-size Qwen3-0.6B (1 layer) on the CPU WebGPU adapter', () => {
       for (let m = 0; m < T; m++) {
         const t = targets[m] as number;
         if (t === -100) {
-          expect(losses[m]).toBe(0);
+          // WGSL does not promise a sign on zero (lavapipe writes −0 here), so compare by value.
+          expect(losses[m] === 0, `row ${m}: ignored row loss ${losses[m]}`).toBe(true);
           continue;
         }
         const h = Float64Array.from(hF.subarray(m * C, (m + 1) * C));
