@@ -90,8 +90,8 @@ const scratches = new WeakMap<GpuContext, Map<string, GPUBuffer>>();
 /**
  * A storage buffer of at least `byteSize` bytes kept per context under `name`, for scratch that a kernel wrapper
  * writes and reads back within its own consecutive dispatches (e.g. a two-pass reduction's partials). Reusing it
- * keeps bind groups cached and allocates nothing per step; a larger request replaces it (the old one is destroyed
- * after the next submitAndWait). Never hold data in it across wrapper calls.
+ * keeps bind groups cached and allocates nothing per step; a larger request replaces it with one of exactly that
+ * size (the old one is destroyed after the next submitAndWait), so the memory plan can count it. Never hold data in it across wrapper calls.
  * @throws DeviceLimitError as {@link createStorage}.
  */
 export function scratchBuffer(ctx: GpuContext, name: string, byteSize: number): GPUBuffer {
@@ -100,7 +100,7 @@ export function scratchBuffer(ctx: GpuContext, name: string, byteSize: number): 
   const cur = m.get(name);
   if (cur && cur.size >= byteSize) return cur;
   if (cur) ctx.transient.push(cur);
-  const next = createStorage(ctx, Math.max(byteSize, (cur?.size ?? 0) * 2), `scratch.${name}`);
+  const next = createStorage(ctx, byteSize, `scratch.${name}`);
   m.set(name, next);
   return next;
 }

@@ -10,7 +10,7 @@ import forwardCode from '../../../shaders/attention_forward.wgsl?raw';
 import backwardCode from '../../../shaders/attention_backward.wgsl?raw';
 import smallCode from '../../../shaders/attention_small.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
-import { createStorage, packUniform, uniform } from '../gpu/buffers';
+import { packUniform, scratchBuffer, uniform } from '../gpu/buffers';
 import { requireBinding } from '../gpu/check';
 import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
 
@@ -106,8 +106,8 @@ export function attentionForward(
  * dq_t = scale Σ_s dS_ts k_s; dk_s = scale Σ_t dS_ts q_t and dv_s = Σ_t P_ts dO_t, both summed over the H/KV
  * query heads of the group inside one workgroup per (b, kv head, key tile) ('tiled') or one thread per
  * (b, kv head, key row) ('small') — no atomics, deterministic.
- * Two dispatches (dq then dk/dv) and a transient f32 [B, H, T] delta scratch buffer (destroyed after the next
- * submitAndWait).
+ * Two dispatches (dq then dk/dv) sharing an f32 [B, H, T] delta scratch buffer kept per context
+ * (gpu/buffers.ts scratchBuffer), so no buffer or bind group is created per call.
  * @param args.out, args.lse the forward's outputs; args.dout f32 [B, T, H, D]; args.dq f32 [B, T, H, D];
  *   args.dk, args.dv f32 [B, T, KV, D].
  * @throws Error as {@link attentionForward} (also for variant 'small' with D > 32), and DeviceLimitError if the
@@ -133,8 +133,7 @@ export function attentionBackward(
     ['q', args.q, 'q'], ['k', args.k, 'kv'], ['v', args.v, 'kv'], ['out', args.out, 'q'], ['lse', args.lse, 'lse'],
     ['dout', args.dout, 'q'], ['dq', args.dq, 'q'], ['dk', args.dk, 'kv'], ['dv', args.dv, 'kv'],
   ]);
-  const delta = createStorage(ctx, args.B * args.H * args.T * 4, `${label}.delta`);
-  ctx.transient.push(delta);
+  const delta = scratchBuffer(ctx, 'attention.delta', args.B * args.H * args.T * 4);
   const p = params(ctx, args, `${label}.params`);
   const common = ['uniform', 'read', 'read', 'read', 'read', 'read', 'read'] as const;
   const dqBuffers = [p, args.q, args.k, args.v, args.lse, args.dout, args.out, delta, args.dq];

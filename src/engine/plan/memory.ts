@@ -158,7 +158,9 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
   buffers.push([`activation gate/up [M=${M}, I=${I}]`, f32(M * I)], [`logits chunk [M=${M}, Vc=${Vc}]`, f32(M * Vc)], [`residual [M=${M}, C=${C}]`, f32(M * C)], [`attention q [M=${M}, H·D=${H * D}]`, f32(M * H * D)]);
   const rope = 2 * f32((T * D) / 2);
   const loraParts = partSizes.length;
-  const scratch = L * f32(B * H * T) + partSizes.reduce((a, n) => a + f32(Math.min(Math.ceil(n / 256), 4096)), 0) + 8;
+  // One attention delta [B, H, T] and one grad-norm partials buffer, shared by every call (gpu/buffers.ts
+  // scratchBuffer), plus the step statistics (train/step.ts createStepStats: 260 bytes).
+  const scratch = f32(B * H * T) + f32(Math.min(Math.ceil(Math.max(B * T, ...partSizes) / 256), 4096)) + 260;
 
   const lines: PlanLine[] = [
     { key: 'weights', label: 'Frozen weights', bytes: w.bytes, detail: `${L} layers, matrices at ${weightsDtypeBytes} bytes/value, norms f32; embed_tokens in ${w.embedChunks} buffer(s)${cfg.tieWordEmbeddings ? ', tied lm_head' : ', lm_head the same'}` },
@@ -167,7 +169,7 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
     { key: 'backward', label: 'Backward scratch', bytes: bwd, detail: 'gradients of one layer at a time' },
     { key: 'head', label: 'Loss head (one vocabulary chunk)', bytes: head, detail: `logits [M=${M}, Vc=${Vc}] of V=${V} in ${Vc ? Math.ceil(V / Vc) : '?'} chunk(s), online log-sum-exp` },
     { key: 'rope', label: 'RoPE tables', bytes: rope, detail: `cos, sin [T=${T}, D/2=${D / 2}]` },
-    { key: 'scratch', label: 'Per-step scratch', bytes: scratch, detail: 'attention backward deltas, grad-norm partials' },
+    { key: 'scratch', label: 'Per-step scratch', bytes: scratch, detail: 'attention backward delta, loss-sum / grad-norm partials, step statistics (one of each, reused)' },
   ];
   const totalBytes = lines.reduce((a, l) => a + l.bytes, 0);
   const largest = buffers.reduce((a, b) => (b[1] > a[1] ? b : a));
