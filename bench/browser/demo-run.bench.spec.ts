@@ -3,7 +3,9 @@
  * four held-out evaluations) in headless Chromium on this machine's WebGPU adapter (SwiftShader without a GPU), as a
  * new user would run it; also the step count, the mean seconds per step and the held-out losses, so a reader can
  * check that the run is the real one (PyTorch reference before training: Base 1.4753, Instruct 1.3668).
- * Prints `name: value` lines; asserts only that the run completed.
+ * With DEMO_RUN_STEPS=N the run is cancelled after step N and the app's own ETA (remaining steps plus the held-out
+ * evaluations still to come) is printed instead: `demo_default_run_projected_seconds` = elapsed + ETA.
+ * Prints `name: value` lines; asserts only that the run completed (or reached step N).
  */
 import { expect, test } from '@playwright/test';
 
@@ -20,7 +22,19 @@ test('default demo run', async ({ page }) => {
   const timer = setInterval(() => {
     void page.getByTestId('train-status').innerText().then((t) => etas.push(`${Math.round((Date.now() - t0) / 1000)}s ${t.replace(/\s+/g, ' ').slice(0, 160)}`)).catch(() => undefined);
   }, 60_000);
+  const stopAfter = Number(process.env['DEMO_RUN_STEPS'] ?? 0);
   try {
+    if (stopAfter > 0) {
+      const status = page.getByTestId('train-status');
+      await expect(status).toContainText(`Step ${stopAfter}/`, { timeout: 85 * 60_000 });
+      const text = (await status.innerText()).replace(/\s+/g, ' ');
+      const elapsed = (Date.now() - t0) / 1000;
+      const eta = /ETA (?:(\d+):)?(\d+):(\d+)/.exec(text);
+      const etaSec = eta ? Number(eta[1] ?? 0) * 3600 + Number(eta[2]) * 60 + Number(eta[3]) : NaN;
+      process.stdout.write(`\nstatus at step ${stopAfter}: ${text}\ndemo_default_run_elapsed_seconds_at_step_${stopAfter}: ${elapsed.toFixed(0)}\ndemo_default_run_projected_seconds: ${(elapsed + etaSec).toFixed(0)} (elapsed + the app's ETA)\n`);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      return;
+    }
     await expect(page.getByTestId('train-status')).toContainText('Training complete', { timeout: 85 * 60_000 });
   } finally {
     clearInterval(timer);
