@@ -3,13 +3,14 @@ import react from '@vitejs/plugin-react';
 
 /**
  * Content-Security-Policy of the built app: nothing may be fetched, connected to or run from outside its own origin
- * (the studio works on dropped files only). Workers from the app's own files or blob: URLs; images from data:/blob:
+ * (the studio works on dropped files only). Scripts from the origin only; 'wasm-unsafe-eval' lets the worker compile the
+ * WebAssembly of the Parquet decompressors (hyparquet-compressors) and nothing else — no JS eval. Workers from the app's own files or blob: URLs; images from data:/blob:
  * (favicon, charts); inline styles for React/uPlot style attributes; no plugins, no <base>, no form posts.
  * Dev mode (`vite`) does without it: its HMR client needs inline scripts and a websocket.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
   "connect-src 'self'",
   "img-src 'self' data: blob:",
