@@ -14,7 +14,7 @@ import { readDatasetFile, datasetFormatOf } from '../io/dataset/parse';
 import { DEFAULT_ATTR, parseDatasetInfo, type DatasetInfoEntry } from '../io/dataset/datasetInfo';
 import type { Conversation, SkippedRow } from '../io/dataset/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
-import { prepareSplit } from '../io/tokenizer/prepare';
+import { MAX_SKIPPED_FRACTION, prepareSplit } from '../io/tokenizer/prepare';
 import { parseTemplateKwargs } from '../io/tokenizer/render';
 import { modelFilesFromDir } from '../node/files';
 import type { Command } from './main';
@@ -111,6 +111,9 @@ export const datasetCommand: Command = {
       process.stderr.write('nothing left to train on\n');
       return 1;
     }
+    // The same rule as the studio's Start button (io/tokenizer/prepare.ts refusalOf): say when a run would refuse.
+    const rows = report.kept + report.skipped.length;
+    if (report.skipped.length > MAX_SKIPPED_FRACTION * rows) process.stderr.write(`warning: ${report.skipped.length} of ${rows} rows are skipped, more than ${MAX_SKIPPED_FRACTION * 100}%: a training run would refuse this data\n`);
     return 0;
   },
 };

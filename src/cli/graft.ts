@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
 import { planGraftTuned } from '../engine/graft/graftTuned';
 import { DEFAULT_MAX_SHARD_SIZE, parseSize } from '../engine/graft/shards';
+import { loadModelFolder } from '../app/loadModel';
 import { modelFilesFromDir } from '../node/files';
 import type { Command } from './main';
 import { listOrNull, writeFolderAtomically } from './atomicDir';
@@ -39,7 +40,12 @@ export const graftCommand: Command = {
     const maxShardSize = values['max-shard-size'] ? parseSize(values['max-shard-size']) : DEFAULT_MAX_SHARD_SIZE;
     const checkBar = progressLine('σ checks');
     const bar = progressLine('graft');
-    const plan = await planGraftTuned(await modelFilesFromDir(baseDir), await modelFilesFromDir(tunedDir), await modelFilesFromDir(instructDir), {
+    const [baseFiles, tunedFiles, instructFiles] = [await modelFilesFromDir(baseDir), await modelFilesFromDir(tunedDir), await modelFilesFromDir(instructDir)];
+    // Base and Instruct are validated exactly as a drop does (config.json against every tensor shape); TUNED is first
+    // checked against the Base by planGraftTuned (family, names, shapes, dtype), then, when it is a full model folder,
+    // validated the same way before anything is written.
+    for (const f of [baseFiles, instructFiles]) for (const w of (await loadModelFolder(f)).warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
+    const plan = await planGraftTuned(baseFiles, tunedFiles, instructFiles, {
       maxShardSize,
       sharedRowsOnly: values['shared-rows-only'],
       skipDerivationCheck: values['skip-derivation-check'],
@@ -53,6 +59,7 @@ export const graftCommand: Command = {
       ? `LoRA adapter: W_I + s·B·A on ${plan.changedTensors.length} weights, s = ${plan.scaling}; σ(W_B′, W_B) = ${f(d.tuned)}\n`
       : `full tune: ${plan.changedTensors.length} tensors changed; σ(W_B′, W_B) = ${f(d.tuned)}, σ(W_B, W_I) = ${f(d.pair)} (ratio ${f(d.ratio)}); ${formatBytes(plan.totalTensorBytes)} of tensors\n`);
     for (const v of plan.vocab) process.stderr.write(`${v.tensor}: grafted the ${v.sharedRows} shared rows (Base ${v.baseRows}, TUNED ${v.tunedRows}, Instruct ${v.instructRows})\n`);
+    if (!tunedFiles.files.has('adapter_config.json')) for (const w of (await loadModelFolder(tunedFiles)).warnings) process.stderr.write(`warning: ${tunedFiles.name}: ${w}\n`);
     if (values.csv) await writeFile(values.csv, similarityCsv(plan.tuning));
     await writeFolderAtomically(outDir, plan.files);
     bar.end();

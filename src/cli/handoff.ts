@@ -17,6 +17,8 @@ import { defaultTrainSettings, validateSettings } from '../engine/train/defaults
 import { TARGET_MODULES, type TargetModule, type TrainSettings } from '../engine/train/types';
 import { normalizeConfig } from '../io/config';
 import { parseDataset } from '../io/dataset/parse';
+import { loadModelFolder } from '../app/loadModel';
+import { MAX_SKIPPED_FRACTION } from '../io/tokenizer/prepare';
 import { modelFilesFromDir } from '../node/files';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
@@ -76,9 +78,17 @@ export const handoffCommand: Command = {
     for (const r of [...trainParsed.skipped, ...(heldoutParsed?.skipped ?? [])]) process.stderr.write(`skipped ${r.file} row ${r.row}: ${r.reason}\n`);
     const train = trainParsed.conversations;
     const heldout = heldoutParsed?.conversations ?? null;
-    if (train.length === 0) throw new Error(`${values.train}: no usable rows (${trainParsed.skipped.length} skipped)`);
+    // The studio's rule (io/tokenizer/prepare.ts): a run refuses a split with nothing left or more than half skipped.
+    for (const [file, p] of [[values.train, trainParsed], [values.heldout, heldoutParsed]] as const) {
+      if (!p) continue;
+      const rows = p.conversations.length + p.skipped.length;
+      if (p.conversations.length === 0) throw new Error(`${file}: no usable rows (${p.skipped.length} skipped)`);
+      if (p.skipped.length > MAX_SKIPPED_FRACTION * rows) throw new Error(`${file}: ${p.skipped.length} of ${rows} rows were skipped, more than ${MAX_SKIPPED_FRACTION * 100}% (the studio refuses to train on it); fix the data first`);
+    }
     const base = await modelFilesFromDir(resolve(baseDir));
     const instruct = await modelFilesFromDir(resolve(instructDir));
+    // Both folders are validated exactly as a drop does before a recipe is written for them.
+    for (const f of [base, instruct]) for (const w of (await loadModelFolder(f)).warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
     // The UI's defaults come from the Base's config (worker/training.ts defaultSettingsFor); so do these.
     const cfgText = await readFile(join(resolve(baseDir), 'config.json'), 'utf8');
     const cfg = normalizeConfig(JSON.parse(cfgText) as unknown, `${base.name}/config.json`);

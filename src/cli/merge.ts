@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readAdapterFiles } from '../engine/graft/adapterFiles';
 import { checkAdapterFilesAgainstModel } from '../engine/graft/adapterKeys';
-import { openCheckpoint } from '../io/checkpoint';
+import { loadModelFolder } from '../app/loadModel';
 import { planMergedModel, type OutputFile } from '../engine/graft/mergedModel';
 import { DEFAULT_MAX_SHARD_SIZE, parseSize } from '../engine/graft/shards';
 import { modelFilesFromDir } from '../node/files';
@@ -50,8 +50,12 @@ export const mergeCommand: Command = {
     const maxShardSize = values['max-shard-size'] ? parseSize(values['max-shard-size']) : DEFAULT_MAX_SHARD_SIZE;
     const adapterFiles = await modelFilesFromDir(adapterDir);
     const instructFiles = await modelFilesFromDir(instructDir);
+    // The Instruct folder is validated exactly as a drop does (config.json against every tensor shape), so a
+    // folder whose config contradicts its weights is refused instead of merged into a model that will not load.
+    const instruct = await loadModelFolder(instructFiles);
+    for (const w of instruct.warnings) process.stderr.write(`warning: ${instructFiles.name}: ${w}\n`);
     // Keys first: an adapter for another model is refused with what did not match, before any weight is read.
-    const keys = await checkAdapterFilesAgainstModel(adapterFiles, await openCheckpoint(instructFiles));
+    const keys = await checkAdapterFilesAgainstModel(adapterFiles, instruct.checkpoint);
     for (const w of keys.warnings) process.stderr.write(`warning: ${w}\n`);
     const adapter = await readAdapterFiles(adapterFiles);
     const bar = progressLine('merge');

@@ -37,7 +37,7 @@ export function DropZone() {
       <p className="drop-title">Drop the Base and Instruct model folders and a dataset here</p>
       <p className="hint">
         Model folders hold config.json, model.safetensors (or shards + index) and the tokenizer files. Datasets: alpaca or ShareGPT .json,
-        OpenAI-messages or ShareGPT .jsonl, or .csv with instruction,output columns; a name with “heldout”, “val” or “test” marks a held-out split.
+        OpenAI-messages or ShareGPT .jsonl, .csv with instruction,output columns, or .parquet; a name with “heldout”, “valid”/“val”, “dev”, “test” or “eval” marks a held-out split.
         Nothing leaves your machine.
       </p>
       <div className="row">
@@ -74,7 +74,7 @@ export function DropZone() {
         hidden
         multiple
         data-testid="files-input"
-        accept=".json,.jsonl,.csv,.safetensors,.txt,.jinja,.model"
+        accept=".json,.jsonl,.csv,.parquet,.safetensors,.txt,.jinja,.model"
         onChange={(e) => {
           const files = filesFromInput(e.currentTarget.files);
           e.currentTarget.value = '';

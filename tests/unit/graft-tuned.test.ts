@@ -168,6 +168,8 @@ describe('shadowft graft (full tune)', () => {
         e.bytes = grown;
         e.shape = [520, 64];
       },
+      // A real resized tune (added tokens) says so in its config.json too.
+      editConfig: (cfg) => (cfg.vocab_size = 520),
     });
     await expect(run(vocab).p).rejects.toThrow(/model\.embed_tokens\.weight: Base 512 rows, TUNED 520, Instruct 512.*--shared-rows-only/);
     const ok = run(vocab, fresh(), ['--shared-rows-only']);

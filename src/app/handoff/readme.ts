@@ -90,7 +90,7 @@ export function readmeText(r: ReadmeInput): string {
     'llamafactory-cli train train_conventional_instruct.yaml   # optional: the conventional baseline',
     '```',
     '',
-    `Multi-GPU: \`FORCE_TORCHRUN=1 llamafactory-cli train train_shadow_base.yaml\`; add \`deepspeed: examples/deepspeed/ds_z3_config.json\` (from a LLaMA-Factory checkout) for ZeRO-3. The recipe's global batch assumes one device: with N GPUs divide gradient_accumulation_steps (${r.gradAccum}) by N to keep the same ${r.totalSteps} optimizer steps; warmup_steps (${r.warmupSteps}) is ceil(${r.totalSteps} × warmup ratio), as the studio counts it.`,
+    `Multi-GPU: \`FORCE_TORCHRUN=1 llamafactory-cli train train_shadow_base.yaml\`; add \`deepspeed: examples/deepspeed/ds_z3_config.json\` (from a LLaMA-Factory checkout) for ZeRO-3. The recipe's global batch (per_device_train_batch_size × gradient_accumulation_steps = ${r.gradAccum} accumulation step(s)) assumes one device: with N GPUs the global batch is N times larger, so lower per_device_train_batch_size or gradient_accumulation_steps (where divisible by N) to keep the same ${r.totalSteps} optimizer steps; warmup_steps (${r.warmupSteps}) is ceil(${r.totalSteps} × warmup ratio), as the studio counts it.`,
     '',
     r.template === undefined
       ? '`template` is left out on purpose: LLaMA-Factory then parses the tokenizer\'s own chat template (`parse_template`), which is the template the studio trains with. Check the first rendered example it logs.'

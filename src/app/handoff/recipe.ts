@@ -100,7 +100,9 @@ export function trainRecipe(input: RecipeInput, which: 'shadow' | 'conventional'
   r.cutoff_len = s.maxLength;
   if (input.hasHeldout) r.eval_dataset = HELDOUT_DATASET;
   r.output_dir = which === 'shadow' ? shadowOutputDir(t) : conventionalOutputDir(t);
-  Object.assign(r, { logging_steps: input.loggingSteps ?? 10, save_steps: input.saveSteps ?? 500, plot_loss: true, overwrite_output_dir: true, report_to: 'none' });
+  // Save (and evaluate) every 500 steps, or at least once: a run shorter than 500 steps gets its total as the interval.
+  const every = input.saveSteps ?? Math.max(1, Math.min(500, totalSteps(s, input.numTrainExamples)));
+  Object.assign(r, { logging_steps: input.loggingSteps ?? 10, save_steps: every, plot_loss: true, overwrite_output_dir: true, report_to: 'none' });
   Object.assign(r, {
     per_device_train_batch_size: s.batchSize,
     gradient_accumulation_steps: s.gradAccum,
@@ -120,7 +122,7 @@ export function trainRecipe(input: RecipeInput, which: 'shadow' | 'conventional'
   });
   if (input.dtype === 'BF16') r.bf16 = true;
   else if (input.dtype === 'F16') r.fp16 = true;
-  if (input.hasHeldout) Object.assign(r, { per_device_eval_batch_size: s.batchSize, eval_strategy: 'steps', eval_steps: input.saveSteps ?? 500 });
+  if (input.hasHeldout) Object.assign(r, { per_device_eval_batch_size: s.batchSize, eval_strategy: 'steps', eval_steps: every });
   if (input.deepspeed) r.deepspeed = input.deepspeed;
   checkRecipeKeys(r, which === 'shadow' ? 'train_shadow_base.yaml' : 'train_conventional_instruct.yaml');
   return r;
