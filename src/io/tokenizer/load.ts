@@ -69,7 +69,9 @@ export class ChatTokenizer {
   }
 
   /**
-   * Renders messages with the chat template (apply_chat_template(tokenize=false)).
+   * Renders messages with the chat template (apply_chat_template(tokenize=false)) as transformers.js does, with its
+   * own date for templates that print one. Training, the preview and `shadowft dataset` render with renderChat
+   * (render.ts) instead, which fixes date_string / strftime_now and passes the template options.
    * @throws TokenizerError naming the model when there is no template or the template raises (e.g. unknown role)
    */
   render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
