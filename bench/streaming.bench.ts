@@ -20,7 +20,7 @@ import { afterAll, bench, describe } from 'vitest';
 import { writeOutputFile } from '../src/cli/merge';
 import { computeSimilarity } from '../src/engine/analysis/similarity';
 import { planMergedModel } from '../src/engine/graft/mergedModel';
-import { TARGET_MODULES, type LoraModuleWeights } from '../src/engine/train/types';
+import { TARGET_MODULES, type LoraModuleWeights } from '../src/engine/model/loraTypes';
 import { openCheckpoint, type ModelFiles } from '../src/io/checkpoint';
 import { modelFilesFromDir } from '../src/node/files';
 import { genPair } from '../tests/support/genPair';

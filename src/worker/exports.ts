@@ -10,7 +10,7 @@ import type { Checkpoint } from '../io/checkpoint';
 import { planMergedModel, type OutputFile } from '../engine/graft/mergedModel';
 import { safeFileName } from '../engine/graft/fileName';
 import { adapterZip, mergedModelZip } from '../engine/graft/zip';
-import type { LoraAdapter } from '../engine/train/types';
+import type { LoraAdapter } from '../engine/model/loraTypes';
 
 /** The adapter of the last run and the models it belongs to. */
 export interface TrainedAdapter {

@@ -25,8 +25,9 @@ export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
 export type { DroppedFile, IgnoredFile } from '../io/folder';
 export type { SimilarityReport, SimilarityRow, SimilaritySummary, SigmaAggregate } from '../engine/analysis/similarity';
 export type { AdapterSummary, DeviceLimits } from '../engine/gpu/context';
-export type { LoraSettings, TargetModule, TrainEvent, TrainSettings } from '../engine/train/types';
-export { TARGET_MODULES } from '../engine/train/types';
+export type { TrainEvent, TrainSettings } from '../engine/train/types';
+export type { LoraSettings, TargetModule } from '../engine/model/loraTypes';
+export { TARGET_MODULES } from '../engine/model/loraTypes';
 
 /** Every progress event any worker operation reports, discriminated on `status`. */
 export type EngineProgress = SimilarityProgressEvent | TrainEvent | ExportProgress | GpuCheckProgress;

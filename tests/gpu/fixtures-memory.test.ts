@@ -11,7 +11,7 @@ import { checkFixtureOnGpu, type FixtureRunOptions } from '../../src/engine/chec
 import type { GpuContext } from '../../src/engine/gpu/context';
 import { layoutSlots, loraPartFloats } from '../../src/engine/model/lora';
 import { tableChunkRows } from '../../src/engine/model/vocabChunks';
-import { TARGET_MODULES } from '../../src/engine/train/types';
+import { TARGET_MODULES } from '../../src/engine/model/loraTypes';
 import { normalizeConfig } from '../../src/io/config';
 import { modelFilesFromDir } from '../../src/node/files';
 import { readFile } from 'node:fs/promises';

@@ -15,7 +15,7 @@ import { createActivations, type Activations } from '../../src/engine/model/acti
 import { createLoraParams, findSlot, readLoraTensors, type LoraParams } from '../../src/engine/model/lora';
 import { makeGpuModel, recordBackward, recordForward, uploadBatch, type GpuModel } from '../../src/engine/model/model';
 import { loadModelWeights } from '../../src/engine/model/weights';
-import { TARGET_MODULES, type LoraSettings } from '../../src/engine/train/types';
+import { TARGET_MODULES, type LoraSettings } from '../../src/engine/model/loraTypes';
 import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
 

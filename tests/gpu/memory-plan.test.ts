@@ -11,7 +11,7 @@ import { createLoraParams } from '../../src/engine/model/lora';
 import { loadModelWeights } from '../../src/engine/model/weights';
 import { planMemory } from '../../src/engine/plan/memory';
 import { checkpointWeightBytes } from '../../src/engine/train/run';
-import { TARGET_MODULES, type LoraSettings } from '../../src/engine/train/types';
+import { TARGET_MODULES, type LoraSettings } from '../../src/engine/model/loraTypes';
 import { openCheckpoint } from '../../src/io/checkpoint';
 import { normalizeConfig } from '../../src/io/config';
 import { modelFilesFromDir } from '../../src/node/files';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { adapterFromPeftTensors, type PeftTensor } from '../../src/engine/graft/adapterFiles';
-import type { LoraAdapter, LoraSettings } from '../../src/engine/train/types';
+import type { LoraAdapter, LoraSettings } from '../../src/engine/model/loraTypes';
 import { openCheckpoint, type Checkpoint } from '../../src/io/checkpoint';
 import { decodeToF32 } from '../../src/io/dtype';
 import { readSafetensorsHeader, readTensorBytes, type SafetensorsHeader } from '../../src/io/safetensors';

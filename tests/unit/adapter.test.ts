@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AdapterError, buildAdapterFiles, readAdapterFiles } from '../../src/engine/graft/adapterFiles';
 import { adapterConfigJson } from '../../src/engine/graft/adapterConfig';
-import type { LoraAdapter } from '../../src/engine/train/types';
+import type { LoraAdapter } from '../../src/engine/model/loraTypes';
 import type { ModelFiles } from '../../src/io/checkpoint';
 import { bf16BitsToF32, encodeFromF32 } from '../../src/io/dtype';
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../src/io/safetensors';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/io/config';
 import { requiredStepFlops } from '../../src/engine/plan/flops';
-import { TARGET_MODULES } from '../../src/engine/train/types';
+import { TARGET_MODULES } from '../../src/engine/model/loraTypes';
 import { readFileSync } from 'node:fs';
 
 const demo = normalizeConfig(JSON.parse(readFileSync('../shared/models/stories260K-base/config.json', 'utf8')) as Record<string, unknown>, 'config.json');

@@ -16,7 +16,7 @@ import Papa from 'papaparse';
 import { afterAll, describe, expect, it } from 'vitest';
 import { graftCommand } from '../../src/cli/graft';
 import { buildAdapterFiles } from '../../src/engine/graft/adapterFiles';
-import type { LoraModuleWeights } from '../../src/engine/train/types';
+import type { LoraModuleWeights } from '../../src/engine/model/loraTypes';
 import { bf16Bits, bf16ToNumber, f64ToBf16, parseSt, PERTURBED, writeSt, writeTunedBase, type RawTensor } from '../support/tunedBase';
 
 const MODELS = join(__dirname, '../../../shared/models');

@@ -9,7 +9,7 @@ import { outputFileBlob, planMergedModel, type MergedModelPlan } from '../../src
 import { parseSize, planShards, shardFileName } from '../../src/engine/graft/shards';
 import { openCheckpoint, type ModelFiles } from '../../src/io/checkpoint';
 import { decodeToF32, encodeFromF32 } from '../../src/io/dtype';
-import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/train/types';
+import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/model/loraTypes';
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../src/io/safetensors';
 import { modelFilesFromDir } from '../../src/node/files';
 import { expectMergeClose, FIX, fixtureAdapter, MODELS, openSt, rawOf, referenceMerge, type StFile } from './adapter-fixture';

@@ -27,7 +27,7 @@ import { SIMILARITY_CSV_HEADER } from '../../src/engine/analysis/similarityCsv';
 import { buildAdapterFiles } from '../../src/engine/graft/adapterFiles';
 import { planMergedModel } from '../../src/engine/graft/mergedModel';
 import { mergedModelZip } from '../../src/engine/graft/zip';
-import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/train/types';
+import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/model/loraTypes';
 import { openCheckpoint } from '../../src/io/checkpoint';
 import { f32ToBf16Bits } from '../../src/io/dtype';
 import { modelFilesFromDir } from '../../src/node/files';

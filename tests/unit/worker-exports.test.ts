@@ -5,7 +5,7 @@
  */
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/train/types';
+import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/model/loraTypes';
 import { modelFilesFromDir } from '../../src/node/files';
 import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportProgress, type TrainedAdapter } from '../../src/worker/exports';
 

@@ -16,7 +16,7 @@ import { createLoraParams, readLoraTensors } from '../model/lora';
 import { destroyGpuModel, forwardLogits, makeGpuModel, uploadBatch } from '../model/model';
 import { loadModelWeights, modulePath } from '../model/weights';
 import { evaluateLoss, trainStep } from '../train/step';
-import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../train/types';
+import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../model/loraTypes';
 import { absRow, relToMaxRow, scalarRelRow, type CheckRow } from './compare';
 import { checkMerge, checkSigma } from './graftChecks';
 

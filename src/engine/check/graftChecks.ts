@@ -7,7 +7,7 @@ import { decodeToF32, f32ToBf16Bits } from '../../io/dtype';
 import { readSafetensorsHeader, readTensorBytes } from '../../io/safetensors';
 import { computeSimilarity } from '../analysis/similarity';
 import { mergeLoraRows } from '../graft/mergeWeight';
-import type { LoraModuleWeights } from '../train/types';
+import type { LoraModuleWeights } from '../model/loraTypes';
 import type { CheckRow } from './compare';
 
 type Tensors = Map<string, { shape: readonly number[]; data: Float32Array }>;

@@ -3,7 +3,7 @@
  * Field names and meanings: PEFT `tuners/lora/config.py` (LoraConfig) and `config.py` (PeftConfig); PEFT writes the
  * dataclass fields with `json.dumps(..., indent=2, sort_keys=True)`, which this writer mirrors.
  */
-import { TARGET_MODULES, type LoraSettings, type TargetModule } from '../train/types';
+import { TARGET_MODULES, type LoraSettings, type TargetModule } from '../model/loraTypes';
 
 /** Thrown for adapter files the studio cannot read or merge; the message names the file and the field or key. */
 export class AdapterError extends Error {

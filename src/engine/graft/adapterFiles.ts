@@ -9,7 +9,7 @@
 import type { ModelFiles } from '../../io/checkpoint';
 import { decodeToF32, isWeightDType } from '../../io/dtype';
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../io/safetensors';
-import type { LoraAdapter, LoraModuleWeights, LoraSettings } from '../train/types';
+import type { LoraAdapter, LoraModuleWeights, LoraSettings } from '../model/loraTypes';
 import { AdapterError, adapterConfigJson, parseAdapterConfig } from './adapterConfig';
 import { parsePeftKey } from './adapterKeys';
 

@@ -18,7 +18,7 @@ import { encodeSafetensorsHeader } from '../../io/safetensors';
 import { encodeF32Fast } from '../analysis/fastDtype';
 import { computeSimilarity, type SimilarityReport } from '../analysis/similarity';
 import { chunkElements, DEFAULT_CHUNK_BYTES, F32Scratch, readByteChunks, readF32Chunks } from '../analysis/tensorChunks';
-import type { LoraAdapter } from '../train/types';
+import type { LoraAdapter } from '../model/loraTypes';
 import { readAdapterFiles } from './adapterFiles';
 import { planMergedModel, type MergeProgress, type OutputFile } from './mergedModel';
 import { DEFAULT_MAX_SHARD_SIZE, planShards, shardIndexJson } from './shards';

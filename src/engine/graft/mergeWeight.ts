@@ -7,7 +7,7 @@
  */
 import type { WeightDType } from '../../io/dtype';
 import { encodeF32Fast } from '../analysis/fastDtype';
-import type { LoraModuleWeights } from '../train/types';
+import type { LoraModuleWeights } from '../model/loraTypes';
 
 /**
  * Merges rows [row0, row0 + nRows) of one weight.

@@ -11,7 +11,7 @@ import { openCheckpoint, type ModelFiles, type TensorLocation } from '../../io/c
 import { isWeightDType } from '../../io/dtype';
 import { encodeSafetensorsHeader, safetensorsOrder } from '../../io/safetensors';
 import { chunkElements, DEFAULT_CHUNK_BYTES, F32Scratch, readByteChunks, readF32Chunks } from '../analysis/tensorChunks';
-import { loraScaling, type LoraAdapter, type LoraModuleWeights } from '../train/types';
+import { loraScaling, type LoraAdapter, type LoraModuleWeights } from '../model/loraTypes';
 import { AdapterError } from './adapterConfig';
 import { mergeLoraRowsToBytes } from './mergeWeight';
 import { DEFAULT_MAX_SHARD_SIZE, planShards, shardIndexJson } from './shards';

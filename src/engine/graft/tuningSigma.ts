@@ -11,7 +11,7 @@ import type { SimilarityReport, SimilarityRow } from '../analysis/similarity';
 import { summariseSimilarity } from '../analysis/similaritySummary';
 import { chunkElements, DEFAULT_CHUNK_BYTES, F32Scratch, readF32Chunks } from '../analysis/tensorChunks';
 import { layerOf, moduleOf } from '../analysis/tensorName';
-import { loraScaling, type LoraAdapter } from '../train/types';
+import { loraScaling, type LoraAdapter } from '../model/loraTypes';
 import { mergeLoraRows } from './mergeWeight';
 
 /** Row order of the σ table: embed_tokens first, layer tensors by layer then name, then the rest by name. */

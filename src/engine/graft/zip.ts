@@ -8,7 +8,7 @@
  * `response.body` to a file/download stream for large models; `await response.blob()` is fine for small ones.
  */
 import { downloadZip } from 'client-zip';
-import type { LoraAdapter } from '../train/types';
+import type { LoraAdapter } from '../model/loraTypes';
 import { buildAdapterFiles } from './adapterFiles';
 import type { MergedModelPlan, OutputFile } from './mergedModel';
 

@@ -5,7 +5,7 @@
  * Shapes use M = maxB·maxT rows, C, I, H, KV, D as in ModelConfig, R = LoRA rank, Vc = vocabulary rows per head chunk.
  */
 import type { ModelConfig } from '../../io/config/types';
-import type { TargetModule } from '../train/types';
+import type { TargetModule } from './loraTypes';
 
 /** What a buffer is for: saved by forward for backward, backward scratch, or the loss head. */
 export type ActivationPhase = 'saved' | 'backward' | 'head';

@@ -11,7 +11,7 @@ import type { ModelConfig } from '../../io/config/types';
 import type { GpuContext } from '../gpu/context';
 import { createStorage } from '../gpu/buffers';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
-import type { TargetModule } from '../train/types';
+import type { TargetModule } from './loraTypes';
 import { activationSpecs, specBytes } from './activationSpecs';
 import { DEFAULT_VOCAB_CHUNK_ROWS, vocabChunkRows } from './vocabChunks';
 

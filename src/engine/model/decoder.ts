@@ -10,7 +10,7 @@ import { attentionBackward, attentionForward } from '../kernels/attention';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm';
 import { ropeBackward, ropeForward } from '../kernels/rope';
 import { swigluBackward, swigluForward } from '../kernels/swiglu';
-import { TARGET_MODULES, type TargetModule } from '../train/types';
+import { TARGET_MODULES, type TargetModule } from './loraTypes';
 import { pcgHash } from '../train/rng';
 import { layerActs, type Activations, type LayerActivations } from './activations';
 import { linearBackward, linearForward, type LoraBranch } from './linear';

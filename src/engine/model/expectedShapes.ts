@@ -5,7 +5,7 @@
 import type { Checkpoint } from '../../io/checkpoint';
 import type { ModelConfig } from '../../io/config/types';
 import { isWeightDType } from '../../io/dtype';
-import { TARGET_MODULES } from '../train/types';
+import { TARGET_MODULES } from './loraTypes';
 import { linearHasBias, linearShape, modulePath, WeightShapeError } from './weights';
 
 /** name → shape of every tensor the engine reads for `cfg` (embed, per-layer linears/biases/norms, final norm, lm_head). */

@@ -11,7 +11,7 @@ import type { ModelConfig } from '../../io/config/types';
 import type { DeviceLimits, GpuContext } from '../gpu/context';
 import { createStorage, readF32, roundUp, writeBytes } from '../gpu/buffers';
 import type { Binding } from '../gpu/pipeline';
-import { loraScaling, type LoraAdapter, type LoraModuleWeights, type LoraSettings, type TargetModule } from '../train/types';
+import { loraScaling, type LoraAdapter, type LoraModuleWeights, type LoraSettings, type TargetModule } from './loraTypes';
 import { makeRng } from '../train/rng';
 import { linearShape, modulePath } from './weights';
 

@@ -9,7 +9,7 @@ import { decodeToF32, isWeightDType } from '../../io/dtype';
 import type { GpuContext } from '../gpu/context';
 import { uploadStorage } from '../gpu/buffers';
 import { uploadWeight, type PackedWeight } from '../gpu/weights';
-import type { TargetModule } from '../train/types';
+import type { TargetModule } from './loraTypes';
 import { DEFAULT_VOCAB_CHUNK_ROWS } from './vocabChunks';
 import { uploadVocabTable, type VocabTable } from './vocabTable';
 

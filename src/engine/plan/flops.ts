@@ -15,8 +15,8 @@
  */
 import type { ModelConfig } from '../../io/config/types';
 import { linearShape } from '../model/weights';
-import type { TargetModule } from '../train/types';
-import { TARGET_MODULES } from '../train/types';
+import type { TargetModule } from '../model/loraTypes';
+import { TARGET_MODULES } from '../model/loraTypes';
 
 /** FLOPs of one step by part. */
 export interface StepFlops {

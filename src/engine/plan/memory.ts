@@ -13,8 +13,9 @@ import { layoutSlots, loraPartFloats } from '../model/lora';
 import { activationSpecs, specBytes, type ActivationPhase } from '../model/activationSpecs';
 import { linearHasBias, linearShape } from '../model/weights';
 import { bindableBytes, DEFAULT_VOCAB_CHUNK_ROWS, splitRows, tableChunkRows, vocabChunkRows } from '../model/vocabChunks';
-import type { LoraSettings, TargetModule, TrainSettings } from '../train/types';
-import { TARGET_MODULES } from '../train/types';
+import type { TrainSettings } from '../train/types';
+import type { LoraSettings, TargetModule } from '../model/loraTypes';
+import { TARGET_MODULES } from '../model/loraTypes';
 
 /** Default memory budget: 8 GiB. */
 export const DEFAULT_BUDGET_BYTES = 8 * 2 ** 30;

@@ -6,7 +6,8 @@
  */
 import type { ModelConfig } from '../../io/config/types';
 import { DEFAULT_BUDGET_BYTES, planMemory, type PlanLimits } from '../plan/memory';
-import { TARGET_MODULES, type TrainSettings } from './types';
+import { type TrainSettings } from './types';
+import { TARGET_MODULES } from '../model/loraTypes';
 
 /** True for toy-sized models (hidden size ≤ 256). */
 export function isToyModel(cfg: Pick<ModelConfig, 'hiddenSize'>): boolean {

@@ -18,7 +18,8 @@ import { validateSettings } from './defaults';
 import { cosineWithWarmup, warmupSteps } from './schedule';
 import { createStepStats, evaluateLoss, trainStep, type EvalProgress } from './step';
 import { evalBatches } from './evalBatches';
-import type { EvalModel, LoraAdapter, TrainEvent, TrainSettings } from './types';
+import type { EvalModel, TrainEvent, TrainSettings } from './types';
+import type { LoraAdapter } from '../model/loraTypes';
 
 /** Everything a run needs. The examples are already tokenised with the Instruct chat template. */
 export interface TrainJob {
