@@ -6,25 +6,17 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { datasetCommand, type DatasetReport } from '../../src/cli/dataset';
+import { captureCli, type CapturedRun } from '../support/captureCli';
 
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await datasetCommand.run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+function run(args: string[]): Promise<CapturedRun> {
+  return captureCli(() => datasetCommand.run(args));
 }
 
 describe('shadowft dataset', () => {

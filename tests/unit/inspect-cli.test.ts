@@ -7,10 +7,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
 import type { DroppedFile } from '../../src/io/folder';
 import { demoEmbedding, demoVariant } from '../support/demoVariant';
+import { captureCli, type CapturedRun } from '../support/captureCli';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -29,17 +30,8 @@ async function writeDrop(files: DroppedFile[]): Promise<string> {
 }
 
 /** Runs the CLI, capturing stdout and stderr. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+function run(args: string[]): Promise<CapturedRun> {
+  return captureCli(() => main(args));
 }
 
 /** Tensor count straight from the header JSON (no src/io code). */

@@ -20,7 +20,7 @@ import { computeSimilarity, type SimilarityReport } from '../analysis/similarity
 import { chunkElements, DEFAULT_CHUNK_BYTES, F32Scratch, readByteChunks, readF32Chunks } from '../analysis/tensorChunks';
 import type { LoraAdapter } from '../model/loraTypes';
 import { readAdapterFiles } from './adapterFiles';
-import { planMergedModel, type MergeProgress, type OutputFile } from './mergedModel';
+import { COPIED_FILES, planMergedModel, type MergeProgress, type OutputFile } from './mergedModel';
 import { DEFAULT_MAX_SHARD_SIZE, planShards, shardIndexJson } from './shards';
 import { checkGraftTensors, GraftError, modelTypeOf, type GraftItem, type VocabMismatch } from './tunedChecks';
 import { loraTuningSimilarity } from './tuningSigma';
@@ -73,8 +73,6 @@ export function isAdapterFolder(files: ModelFiles): boolean {
   return files.files.has('adapter_config.json');
 }
 
-/** Non-weight files copied from the Instruct folder (the same list as mergedModel.ts). */
-const COPIED_FILES = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|tokenizer\.model|added_tokens\.json|vocab\.json|merges\.txt|chat_template\.(jinja|json)|(LICEN[CS]E|NOTICE)(\.[a-z]+)?)$/i;
 
 const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(4));
 

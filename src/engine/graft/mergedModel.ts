@@ -55,8 +55,8 @@ export interface MergedModelPlan {
   readonly scaling: number;
 }
 
-/** Non-weight files copied from the Instruct folder when present. */
-const COPIED = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|tokenizer\.model|added_tokens\.json|vocab\.json|merges\.txt|chat_template\.(jinja|json)|(LICEN[CS]E|NOTICE)(\.[a-z]+)?)$/i;
+/** Non-weight files copied from the Instruct folder when present (the merge and the tuned-Base graft). */
+export const COPIED_FILES = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|tokenizer\.model|added_tokens\.json|vocab\.json|merges\.txt|chat_template\.(jinja|json)|(LICEN[CS]E|NOTICE)(\.[a-z]+)?)$/i;
 
 /** A tensor to write: where to read it, and the LoRA weights when it is merged. */
 interface Item {
@@ -161,7 +161,7 @@ export async function planMergedModel(instruct: ModelFiles, adapter: LoraAdapter
   });
   if (shards.length > 1) files.push(textFile('model.safetensors.index.json', shardIndexJson(shards)));
   for (const [name, blob] of [...instruct.files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    if (!COPIED.test(name)) continue;
+    if (!COPIED_FILES.test(name)) continue;
     files.push({ name, size: blob.size, parts: () => readByteChunks(blob, 0, blob.size, chunkBytes, `${instruct.name}/${name}`, opts.signal) });
   }
   return { files, mergedTensors: [...loraOf.keys()].sort(), totalTensorBytes, scaling };
