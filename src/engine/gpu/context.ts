@@ -97,21 +97,39 @@ export async function createGpuContext(gpu: GPU | undefined, powerPreference: GP
 }
 
 /**
+ * Runs `fn` (encoding and/or submitting GPU work) inside validation and out-of-memory error scopes and throws what the
+ * device reported, prefixed with `label` (the labelled kernel, pass or buffer is named in the device's message).
+ * @throws GpuCommandError with the first validation, then out-of-memory, error; whatever `fn` throws otherwise.
+ */
+export async function withErrorScopes<T>(ctx: GpuContext, label: string | null, fn: () => T): Promise<T> {
+  ctx.device.pushErrorScope('out-of-memory');
+  ctx.device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    const validation = await ctx.device.popErrorScope();
+    const oom = await ctx.device.popErrorScope();
+    const at = label ? `${label}: ` : '';
+    if (validation) throw new GpuCommandError('validation', `${at}${validation.message}`);
+    if (oom) throw new GpuCommandError('out-of-memory', `${at}${oom.message}`);
+  }
+  return result;
+}
+
+/**
  * Submits the command buffers, waits for the queue, then destroys the transient buffers. Validation and
  * out-of-memory errors raised by the submit are caught in error scopes and thrown with the message (which names the
  * labelled kernel, pass or buffer).
  * @throws GpuCommandError with the first validation or out-of-memory error the device reports.
  */
 export async function submitAndWait(ctx: GpuContext, commands: GPUCommandBuffer[]): Promise<void> {
-  ctx.device.pushErrorScope('out-of-memory');
-  ctx.device.pushErrorScope('validation');
-  ctx.device.queue.submit(commands);
-  const validation = await ctx.device.popErrorScope();
-  const oom = await ctx.device.popErrorScope();
-  await ctx.device.queue.onSubmittedWorkDone();
-  for (const b of ctx.transient.splice(0)) b.destroy();
-  if (validation) throw new GpuCommandError('validation', validation.message);
-  if (oom) throw new GpuCommandError('out-of-memory', oom.message);
+  try {
+    await withErrorScopes(ctx, null, () => ctx.device.queue.submit(commands));
+  } finally {
+    await ctx.device.queue.onSubmittedWorkDone();
+    for (const b of ctx.transient.splice(0)) b.destroy();
+  }
 }
 
 /** A WebGPU validation or out-of-memory error caught in an error scope; the message names the labelled object. */
@@ -120,27 +138,4 @@ export class GpuCommandError extends Error {
   constructor(readonly kind: 'validation' | 'out-of-memory', message: string) {
     super(`WebGPU ${kind} error: ${message}`);
   }
-}
-
-/**
- * Runs `record` (which records commands into a new encoder) inside validation and out-of-memory error scopes, then
- * submits and waits. Errors raised while encoding (a bad bind group, a buffer too large) are thrown naming `label`
- * and the kernel they came from.
- * @throws GpuCommandError naming `label` when encoding or the submit fails on the device.
- */
-export async function recordAndSubmit(ctx: GpuContext, label: string, record: (enc: GPUCommandEncoder) => void): Promise<void> {
-  ctx.device.pushErrorScope('out-of-memory');
-  ctx.device.pushErrorScope('validation');
-  let buf: GPUCommandBuffer;
-  try {
-    const enc = ctx.device.createCommandEncoder({ label });
-    record(enc);
-    buf = enc.finish();
-  } finally {
-    const validation = await ctx.device.popErrorScope();
-    const oom = await ctx.device.popErrorScope();
-    if (validation) throw new GpuCommandError('validation', `${label}: ${validation.message}`);
-    if (oom) throw new GpuCommandError('out-of-memory', `${label}: ${oom.message}`);
-  }
-  await submitAndWait(ctx, [buf]);
 }

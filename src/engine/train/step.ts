@@ -5,7 +5,7 @@
  */
 import type { Batch } from '../../io/dataset/types';
 import type { GpuContext } from '../gpu/context';
-import { GpuCommandError, submitAndWait } from '../gpu/context';
+import { submitAndWait, withErrorScopes } from '../gpu/context';
 import { createStorage, readF32 } from '../gpu/buffers';
 import { adamwStep } from '../kernels/adamw';
 import { sumOfSquares, sumValues } from '../kernels/sumsq';
@@ -68,25 +68,21 @@ export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activati
   const st = stats ?? createStepStats(ctx);
   const lossSum = { buffer: st, offset: 0, size: 4 };
   const normSq = { buffer: st, offset: NORM_OFFSET, size: 4 };
-  ctx.device.pushErrorScope('out-of-memory');
-  ctx.device.pushErrorScope('validation');
-  const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
-  for (const part of lora.parts) zero.clearBuffer(part.grads);
-  ctx.device.queue.submit([zero.finish()]);
-  for (const [i, b] of micro.entries()) {
-    const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
-    const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
-    const enc = ctx.device.createCommandEncoder({ label: `train.micro-batch ${i + 1}/${micro.length}` });
-    recordForward(ctx, enc, model, acts, lora, s);
-    sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
-    recordBackward(ctx, enc, model, acts, lora, s, gradScale);
-    ctx.device.queue.submit([enc.finish()]);
-    tokens += b.batchSize * b.seqLen;
-  }
-  const validation = await ctx.device.popErrorScope();
-  const oom = await ctx.device.popErrorScope();
-  if (validation) throw new GpuCommandError('validation', `train step ${opt.step}: ${validation.message}`);
-  if (oom) throw new GpuCommandError('out-of-memory', `train step ${opt.step}: ${oom.message}`);
+  await withErrorScopes(ctx, `train step ${opt.step}`, () => {
+    const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
+    for (const part of lora.parts) zero.clearBuffer(part.grads);
+    ctx.device.queue.submit([zero.finish()]);
+    for (const [i, b] of micro.entries()) {
+      const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
+      const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
+      const enc = ctx.device.createCommandEncoder({ label: `train.micro-batch ${i + 1}/${micro.length}` });
+      recordForward(ctx, enc, model, acts, lora, s);
+      sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
+      recordBackward(ctx, enc, model, acts, lora, s, gradScale);
+      ctx.device.queue.submit([enc.finish()]);
+      tokens += b.batchSize * b.seqLen;
+    }
+  });
   const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
   lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: normSq, accumulate: k > 0 }));
   for (const part of lora.parts) {
