@@ -90,7 +90,7 @@ export const handoffCommand: Command = {
     const instruct = await modelFilesFromDir(resolve(instructDir));
     // Both folders are validated exactly as a drop does before a recipe is written for them.
     for (const f of [base, instruct]) for (const w of (await loadModelFolder(f)).warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
-    // The UI's defaults come from the Base's config (worker/training.ts defaultSettingsFor); so do these.
+    // The UI's defaults come from the Base's config (app/training.ts defaultSettingsFor); so do these.
     const cfgText = await readFile(join(resolve(baseDir), 'config.json'), 'utf8');
     const cfg = normalizeConfig(JSON.parse(cfgText) as unknown, `${base.name}/config.json`);
     const settings = settingsFromFlags(defaultTrainSettings(cfg, train.length), values);

@@ -4,22 +4,23 @@
  * Everything here is a type except TARGET_MODULES (the list of LoRA-targetable linears, a constant the UI shows).
  * Progress is a discriminated union on `status`.
  */
-import type { api, SimilarityProgressEvent } from './engine.worker';
-import type { ExportProgress } from './exports';
-import type { GpuCheckProgress } from './gpuCheck';
+import type { api } from './engine.worker';
+import type { SimilarityProgressEvent } from '../app/studio';
+import type { ExportProgress } from '../app/exports';
+import type { GpuCheckProgress } from '../app/gpuCheck';
 import type { TrainEvent } from '../engine/train/types';
 
 /** The worker API as seen from the main thread (every method returns a Promise there). */
 export type EngineApi = typeof api;
 
-export type { GpuInfo, SimilarityProgressEvent, SimilarityResult } from './engine.worker';
-export type { ExportedZip, ExportProgress, LoadedAdapterMerge } from './exports';
-export type { GpuCheckProgress, GpuCheckResult, ModelCheckResult } from './gpuCheck';
-export type { GraftCheckResult, GraftOptions, HandoffOptions } from './handoff';
+export type { GpuInfo, SimilarityProgressEvent, SimilarityResult } from '../app/studio';
+export type { ExportedZip, ExportProgress, LoadedAdapterMerge } from '../app/exports';
+export type { GpuCheckProgress, GpuCheckResult, ModelCheckResult } from '../app/gpuCheck';
+export type { GraftCheckResult, GraftOptions, HandoffOptions } from '../app/handoffExports';
 export type { CheckRow } from '../engine/check/compare';
-export type { DatasetSummary, ModelSummary, SessionSummary } from './session';
-export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from './training';
-export type { DatasetPreview, PreviewRow } from './datasetPreview';
+export type { DatasetSummary, ModelSummary, SessionSummary } from '../app/session';
+export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from '../app/training';
+export type { DatasetPreview, PreviewRow } from '../app/datasetPreview';
 export type { SkippedRow } from '../io/dataset/types';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
 export type { DroppedFile, IgnoredFile } from '../io/folder';

@@ -1,5 +1,5 @@
 /**
- * The worker's "Check this GPU" runner (src/worker/gpuCheck.ts) on a real WebGPU adapter in Node, over the fixtures
+ * The worker's "Check this GPU" runner (src/app/gpuCheck.ts) on a real WebGPU adapter in Node, over the fixtures
  * bundled in public/fixtures (served from disk through a fetch stand-in; the manifest is cut to llama-tiny to keep
  * SwiftShader time short): the event stream matches the returned rows, every row passes the README tolerances, a
  * cancelled run rejects with AbortError soon after the abort, and a model whose files are broken is reported as
@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runGpuCheck, type FetchLike, type GpuCheckProgress } from '../../src/worker/gpuCheck';
+import { runGpuCheck, type FetchLike, type GpuCheckProgress } from '../../src/app/gpuCheck';
 import { testGpu } from './device';
 
 const ROOT = new URL('../../public/fixtures/', import.meta.url).href;

@@ -14,7 +14,7 @@ import { checkAdapterKeys, parsePeftKey } from '../../src/engine/graft/adapterKe
 import { openCheckpoint } from '../../src/io/checkpoint';
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../src/io/safetensors';
 import { modelFilesFromDir } from '../../src/node/files';
-import { mergeLoadedAdapterZip } from '../../src/worker/exports';
+import { mergeLoadedAdapterZip } from '../../src/app/exports';
 import { FIX, fixtureAdapter } from './adapter-fixture';
 
 const INSTRUCT = join(FIX, 'llama-tiny', 'model-instruct');

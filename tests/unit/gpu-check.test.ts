@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fetchFixtureModel, parseFixtureManifest, type FetchLike, type GpuCheckProgress } from '../../src/worker/gpuCheck';
+import { fetchFixtureModel, parseFixtureManifest, type FetchLike, type GpuCheckProgress } from '../../src/app/gpuCheck';
 import { checkTotals, formatErr, groupCheckRows, groupKey, groupSummary } from '../../src/ui/checkGroups';
 import { applyGpuCheckEvent, IDLE_CHECK } from '../../src/store/gpuCheckSlice';
 import type { CheckRow } from '../../src/worker/client';

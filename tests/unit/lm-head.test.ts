@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/app/loadModel';
 import { computeSimilarity } from '../../src/engine/analysis/similarity';
 import { recognizeDrop, type DroppedFile } from '../../src/io/folder';
-import { Session } from '../../src/worker/session';
+import { Session } from '../../src/app/session';
 import { demoEmbedding, demoVariant } from '../support/demoVariant';
 
 async function load(files: DroppedFile[]) {

@@ -6,7 +6,7 @@
 import { env } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import { safeFileName } from '../../src/engine/graft/fileName';
-import { adapterFolderName, mergedFolderName } from '../../src/worker/exports';
+import { adapterFolderName, mergedFolderName } from '../../src/app/exports';
 import '../../src/io/tokenizer/load';
 
 describe('exported file names', () => {

@@ -1,5 +1,5 @@
 /**
- * The worker's exports (src/worker/exports.ts) in Node: "Save to folder…" streams the same bytes as the zips hold,
+ * The worker's exports (src/app/exports.ts) in Node: "Save to folder…" streams the same bytes as the zips hold,
  * into <instruct>-shadowft-lora/ and <instruct>-shadowft-merged/, through a fake FileSystemDirectoryHandle that
  * records every write; untargeted tensors are copied byte for byte and the adapter zip round-trips.
  */
@@ -7,7 +7,7 @@ import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import type { LoraAdapter, LoraModuleWeights } from '../../src/engine/model/loraTypes';
 import { modelFilesFromDir } from '../../src/node/files';
-import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportProgress, type TrainedAdapter } from '../../src/worker/exports';
+import { exportAdapterZip, exportMergedZip, saveExportsToFolder, type ExportProgress, type TrainedAdapter } from '../../src/app/exports';
 
 /** A directory handle that keeps written files in memory (the subset of the API exports.ts uses). */
 class FakeDir {

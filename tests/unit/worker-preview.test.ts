@@ -1,13 +1,13 @@
 /**
- * The dataset preview (src/worker/datasetPreview.ts) on the demo pair: the first row's render cut into plain and
+ * The dataset preview (src/app/datasetPreview.ts) on the demo pair: the first row's render cut into plain and
  * labelled pieces (stories260K template: "User: q\nAssistant:" then " answer</s>" labelled), token counts, rows cut
  * by Max length, kept/skipped counts, and the refusal when nothing is left or more than half a split is skipped.
  */
 import { openAsBlob, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultSettingsFor } from '../../src/worker/training';
-import { previewFor } from '../../src/worker/datasetPreview';
-import { Session } from '../../src/worker/session';
+import { defaultSettingsFor } from '../../src/app/training';
+import { previewFor } from '../../src/app/datasetPreview';
+import { Session } from '../../src/app/session';
 
 const DEMO = 'public/demo';
 const manifest = JSON.parse(readFileSync(`${DEMO}/manifest.json`, 'utf8')) as { base: { name: string; files: string[] }; instruct: { name: string; files: string[] } };

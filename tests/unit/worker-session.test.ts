@@ -1,11 +1,11 @@
 /**
- * The worker's Session (src/worker/session.ts) on the bundled demo files: recognition of the pair and datasets,
+ * The worker's Session (src/app/session.ts) on the bundled demo files: recognition of the pair and datasets,
  * accumulation over several drops, Swap, and errors that name the file and row.
  */
 import { openAsBlob, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { DroppedFile } from '../../src/io/folder';
-import { Session } from '../../src/worker/session';
+import { Session } from '../../src/app/session';
 
 const DEMO = 'public/demo';
 const manifest = JSON.parse(readFileSync(`${DEMO}/manifest.json`, 'utf8')) as {

@@ -4,7 +4,7 @@
  * Files accumulate over several drops (a later file with the same path replaces the earlier one); `clear()` forgets all.
  * Runs in the engine worker only (no DOM).
  */
-import { loadModel, type LoadedModel } from '../app/loadModel';
+import { loadModel, type LoadedModel } from './loadModel';
 import type { LmHeadLayout } from '../io/head';
 import type { ChatTemplateSource } from '../io/tokenizer/template';
 import type { Conversation, SkippedRow } from '../io/dataset/types';

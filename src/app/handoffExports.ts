@@ -5,7 +5,7 @@
  * the grafted Instruct model into a zip).
  */
 import { downloadZip } from 'client-zip';
-import { buildHandoff } from '../app/handoff/handoff';
+import { buildHandoff } from './handoff/handoff';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
 import type { SimilarityReport } from '../engine/analysis/similarity';
 import { planGraftTuned, type GraftTunedPlan } from '../engine/graft/graftTuned';

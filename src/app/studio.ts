@@ -1,0 +1,286 @@
+/**
+ * The studio's use cases behind one object: one session (dropped files, the loaded pair and datasets), one GPU
+ * context (created on first use, recreated after a device loss), the adapter of the last run and the last checked
+ * graft. The engine worker exposes it with comlink (src/worker/engine.worker.ts); its type is the worker protocol.
+ * Long operations take an `opId` chosen by the caller; `cancel(opId)` aborts them.
+ * Progress callbacks receive the discriminated unions of src/worker/protocol.ts.
+ */
+import { computeSimilarity, type SimilarityReport } from '../engine/analysis/similarity';
+import { similarityCsv } from '../engine/analysis/similarityCsv';
+import { readAdapterFiles } from '../engine/graft/adapterFiles';
+import { createGpuContext, type AdapterSummary, type DeviceLimits, type GpuContext } from '../engine/gpu/context';
+import type { TrainEvent, TrainSettings } from '../engine/train/types';
+import type { DroppedFile } from '../io/folder';
+import { exportAdapterZip, exportMergedZip, mergeLoadedAdapterZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type LoadedAdapterMerge, type TrainedAdapter } from './exports';
+import { runGpuCheck, type GpuCheckProgress, type GpuCheckResult } from './gpuCheck';
+import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, type GraftOptions, type HandoffOptions } from './handoffExports';
+import type { GraftTunedPlan } from '../engine/graft/graftTuned';
+import { Session, type SessionSummary } from './session';
+import { previewFor, type DatasetPreview } from './datasetPreview';
+import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
+
+/** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
+export interface SimilarityProgressEvent {
+  readonly status: 'similarity';
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensor: string;
+}
+
+/** The σ report with its CSV text (tensor,layer,module,shape,numel,sigma). */
+export interface SimilarityResult {
+  readonly report: SimilarityReport;
+  readonly csv: string;
+}
+
+/** The WebGPU adapter and device limits the engine runs on. */
+export interface GpuInfo {
+  readonly adapter: AdapterSummary;
+  readonly limits: DeviceLimits;
+}
+
+/** The Studio object: what {@link createStudio} returns (the worker protocol's EngineApi). */
+export type Studio = ReturnType<typeof createStudio>;
+
+/**
+ * Creates the studio's state and its API.
+ * @param gpuApi returns the WebGPU entry point (navigator.gpu in a worker; the `webgpu` package's in Node); called
+ *   when a GPU context is first needed and again after a device loss.
+ */
+export function createStudio(gpuApi: () => GPU | undefined) {
+  const session = new Session();
+  const controllers = new Map<number, AbortController>();
+  const lostListeners = new Set<(message: string) => void>();
+  let gpuPromise: Promise<GpuContext> | null = null;
+  let trained: TrainedAdapter | null = null;
+  /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
+  let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
+
+  /** "base|instruct" of the loaded pair (to refuse exporting a graft checked against another pair). */
+  function pairNames(): string {
+    const { base, instruct } = session.requirePair();
+    return `${base.model.files.name}|${instruct.model.files.name}`;
+  }
+  /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
+  let gpuJob: string | null = null;
+
+  /** The GPU context, created once; forgotten when the device is lost so the next call makes a new one. */
+  function gpu(): Promise<GpuContext> {
+    if (!gpuPromise) {
+      const p = createGpuContext(gpuApi());
+      gpuPromise = p;
+      p.then(
+        (ctx) =>
+          void ctx.lost.then((msg) => {
+            if (gpuPromise === p) gpuPromise = null;
+            for (const l of lostListeners) l(msg);
+          }),
+        () => {
+          if (gpuPromise === p) gpuPromise = null;
+        },
+      );
+    }
+    return gpuPromise;
+  }
+
+  /** Runs `f` with an AbortSignal registered under `opId`. */
+  async function withOp<T>(opId: number, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const c = new AbortController();
+    controllers.set(opId, c);
+    try {
+      return await f(c.signal);
+    } finally {
+      controllers.delete(opId);
+    }
+  }
+
+  /**
+   * Runs `f` as the only long GPU job (training and the GPU check share the device and its pipelines).
+   * @throws Error naming the running job when another one holds the GPU.
+   */
+  async function exclusive<T>(job: string, f: () => Promise<T>): Promise<T> {
+    if (gpuJob) throw new Error(`The GPU is busy with ${gpuJob}: wait for it to finish or cancel it, then start ${job}.`);
+    gpuJob = job;
+    try {
+      return await f();
+    } finally {
+      gpuJob = null;
+    }
+  }
+
+  /** Calls `f` at most every `ms` milliseconds (the last call of a burst may be dropped; callers send a final value). */
+  function throttle<A>(ms: number, f: (a: A) => void): (a: A) => void {
+    let last = 0;
+    return (a) => {
+      const now = performance.now();
+      if (now - last >= ms) {
+        last = now;
+        f(a);
+      }
+    };
+  }
+
+  function requireTrained(): TrainedAdapter {
+    if (!trained) throw new Error('No trained adapter: train LoRA on the Base first.');
+    return trained;
+  }
+
+
+  /** The studio's API. Every argument and result is structured-cloneable (Blobs, typed arrays, plain objects). */
+  return {
+  /** Aborts the operation started with `opId` (no-op when it has finished). */
+  cancel(opId: number): void {
+    controllers.get(opId)?.abort(new DOMException('Cancelled by the user', 'AbortError'));
+  },
+
+  /**
+   * Creates the GPU device if needed and describes it; `onLost` is called with the reason if the device is lost.
+   * @throws WebGpuUnavailableError saying what to enable.
+   */
+  async gpuInfo(onLost?: (message: string) => void): Promise<GpuInfo> {
+    if (onLost) lostListeners.add(onLost);
+    const ctx = await gpu();
+    return { adapter: ctx.adapter, limits: ctx.limits };
+  },
+
+  /** Adds dropped files (path relative to the drop, top folder included) and recognises models and datasets. */
+  addFiles(files: readonly DroppedFile[]): Promise<SessionSummary> {
+    return session.add(files);
+  },
+
+  /** Forgets every dropped file. */
+  clearFiles(): SessionSummary {
+    return session.clear();
+  },
+
+  /** Exchanges Base and Instruct. */
+  swapRoles(): Promise<SessionSummary> {
+    return session.swap();
+  },
+
+  /** Ticks or unticks a dataset file for training. */
+  setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
+    return session.setDatasetEnabled(path, enabled);
+  },
+
+  /** Removes one dataset file from the drop. */
+  removeDataset(path: string): Promise<SessionSummary> {
+    return session.removeDataset(path);
+  },
+
+  /** The dataset preview for `settings` (rendered rows, labelled spans, kept/skipped, truncation). @throws without a pair */
+  datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
+    return previewFor(session, settings);
+  },
+
+  /** Training defaults for the loaded pair (engine defaultTrainSettings). @throws Error when no pair is loaded. */
+  defaultSettings(): TrainSettings {
+    return defaultSettingsFor(session);
+  },
+
+  /** The GPU memory plan of training the loaded Base with `settings` (needs WebGPU for the device limits). */
+  async memoryPlan(settings: TrainSettings): Promise<MemoryPlanView> {
+    return memoryPlanFor(session, await gpu(), settings);
+  },
+
+  /** σ per tensor of the loaded pair (CPU, f64 sums), with progress. @throws SimilarityError, or AbortError. */
+  similarity(opId: number, onProgress: (p: SimilarityProgressEvent) => void): Promise<SimilarityResult> {
+    return withOp(opId, async (signal) => {
+      const { base, instruct } = session.requirePair();
+      const report = await computeSimilarity(base.checkpoint, instruct.checkpoint, {
+        signal,
+        tiedHead: base.lmHead === 'tied' || instruct.lmHead === 'tied',
+        onProgress: throttle(100, (p) => onProgress({ status: 'similarity', ...p })),
+      });
+      return { report, csv: similarityCsv(report) };
+    });
+  },
+
+  /** Trains LoRA on the Base; every TrainEvent goes to `onEvent`. The adapter is kept for the exports. */
+  train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+    return withOp(opId, (signal) =>
+      exclusive('training', async () => {
+        const ctx = await gpu();
+        const r = await trainOnSession(session, ctx, settings, onEvent, signal);
+        trained = r.trained;
+        return r.outcome;
+      }),
+    );
+  },
+
+  /**
+   * "Check this GPU": runs the bundled golden fixtures (`root`/manifest.json) on this worker's device, streaming
+   * every row (gpuCheck.ts). Never runs while training does. @throws GpuCheckError, the busy Error, or AbortError.
+   * @param root absolute URL of the fixtures folder, ending with "/".
+   */
+  checkGpu(opId: number, root: string, onProgress: (p: GpuCheckProgress) => void): Promise<GpuCheckResult> {
+    return withOp(opId, (signal) => exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
+  },
+
+  /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
+  async restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {
+    const name = `${instructModel}-shadowft-lora`;
+    const adapter = await readAdapterFiles({ name, files: new Map([['adapter_config.json', new Blob([files.config])], ['adapter_model.safetensors', files.safetensors]]) });
+    trained = { adapter, baseModel, instructModel };
+  },
+
+  /** The PEFT adapter zip of the current adapter. */
+  exportAdapter(): Promise<ExportedZip> {
+    return exportAdapterZip(requireTrained());
+  },
+
+  /** The merged Instruct model zip (needs the Instruct model loaded). */
+  exportMerged(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
+    return withOp(opId, (signal) => exportMergedZip(requireTrained(), session.requirePair().instruct.model.files, throttle(100, onProgress), signal));
+  },
+
+  /**
+   * Merges an adapter trained elsewhere onto the loaded Instruct model ("Load adapter"): `files` are the picked
+   * adapter_config.json + adapter_model.safetensors (by file name; other files ignored), `name` the adapter's name.
+   */
+  mergeAdapterFiles(opId: number, name: string, files: readonly { name: string; file: Blob }[], onProgress: (p: ExportProgress) => void): Promise<LoadedAdapterMerge> {
+    return withOp(opId, (signal) => {
+      const { instruct } = session.requirePair();
+      const map = new Map(files.map((f) => [f.name.slice(f.name.lastIndexOf('/') + 1), f.file] as const));
+      return mergeLoadedAdapterZip({ name, files: map }, instruct.model.files, instruct.checkpoint, throttle(100, onProgress), signal);
+    });
+  },
+
+  /** Streams the adapter (and the merged model when the Instruct is loaded) into a chosen directory. */
+  saveToFolder(opId: number, dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void): Promise<string[]> {
+    return withOp(opId, (signal) => {
+      const t = requireTrained();
+      let instruct = null;
+      try {
+        instruct = session.requirePair().instruct.model.files;
+      } catch {
+        instruct = null;
+      }
+      return saveExportsToFolder(t, instruct, dir, throttle(100, onProgress), signal);
+    });
+  },
+
+  /** "Export for a cluster": LLaMA-Factory + mergekit files of the loaded pair and data with `settings` (zip). */
+  exportHandoff(settings: TrainSettings, opts: HandoffOptions): Promise<ExportedZip> {
+    return exportHandoffZip(session, settings, opts);
+  },
+
+  /** Checks a dropped tuned Base (full or LoRA) against the loaded pair; keeps the plan for {@link api.exportGraft}. */
+  prepareGraft(opId: number, files: readonly DroppedFile[], opts: GraftOptions, pairReport: SimilarityReport | null): Promise<GraftCheckResult> {
+    graft = null;
+    return withOp(opId, async (signal) => {
+      const r = await prepareGraft(session, files, opts, pairReport, signal);
+      graft = { plan: r.plan, instructName: session.requirePair().instruct.model.files.name, pair: pairNames() };
+      return r.result;
+    });
+  },
+
+  /** The grafted Instruct model of the last checked plan, as a zip. */
+  exportGraft(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
+    const g = graft;
+    if (!g) return Promise.reject(new Error('Check a tuned Base first.'));
+    if (g.pair !== pairNames()) return Promise.reject(new Error('The Base/Instruct pair changed since the tuned Base was checked: check it again.'));
+    return withOp(opId, (signal) => exportGraftZip(g.plan, g.instructName, throttle(100, onProgress), signal));
+  },
+  };
+}
