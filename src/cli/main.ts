@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   handoff: async () => (await import('./handoff')).handoffCommand,
   dataset: async () => (await import('./dataset')).datasetCommand,
   inspect: async () => (await import('./inspect')).inspectCommand,
+  train: async () => (await import('./train')).trainCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input. */

@@ -132,14 +132,14 @@ export function flattenSettings(s: TrainSettings): Map<string, string> {
 
 /**
  * Refuses a checkpoint that is not a state of the expected run, naming the first field that differs.
- * Checked in order: app version, model, training data, every settings field, total steps.
+ * Checked in order: app version, model, every settings field, total steps, training data (settings first: a changed
+ * Max length or template option also changes the tokens, and the setting is the more useful name).
  * `settings.chatTemplateKwargs` absent and {} are the same.
  * @throws CheckpointMismatchError (field, checkpoint value, this run's value).
  */
 export function assertCompatible(ckpt: TrainCheckpoint, expected: CheckpointExpectation): void {
   if (ckpt.appVersion !== expected.appVersion) throw new CheckpointMismatchError('app version', ckpt.appVersion, expected.appVersion);
   if (ckpt.modelId !== expected.modelId) throw new CheckpointMismatchError('model', ckpt.modelId, expected.modelId);
-  if (ckpt.dataId !== expected.dataId) throw new CheckpointMismatchError('training data', ckpt.dataId, expected.dataId);
   const norm = (s: TrainSettings): TrainSettings => ({ ...s, chatTemplateKwargs: s.chatTemplateKwargs ?? {} });
   const a = flattenSettings(norm(ckpt.settings));
   const b = flattenSettings(norm(expected.settings));
@@ -149,4 +149,5 @@ export function assertCompatible(ckpt: TrainCheckpoint, expected: CheckpointExpe
     if (x !== y) throw new CheckpointMismatchError(name, x, y);
   }
   if (ckpt.totalSteps !== expected.totalSteps) throw new CheckpointMismatchError('total steps', String(ckpt.totalSteps), String(expected.totalSteps));
+  if (ckpt.dataId !== expected.dataId) throw new CheckpointMismatchError('training data', ckpt.dataId, expected.dataId);
 }

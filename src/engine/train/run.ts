@@ -100,8 +100,12 @@ export function planJob(job: Pick<TrainJob, 'ctx' | 'config' | 'base' | 'setting
   return planMemory(job.config, job.settings, checkpointWeightBytes(job.base), job.ctx.limits, job.budgetBytes ?? DEFAULT_BUDGET_BYTES);
 }
 
-/** Optimizer-step plan: which micro-batches form each step. */
+/**
+ * Optimizer-step plan: which micro-batches form each step.
+ * @throws Error when `train` is empty (no step could be formed).
+ */
 export function planSteps(train: readonly TokenizedExample[], s: TrainSettings, padTokenId: number): Batch[][] {
+  if (train.length === 0) throw new Error('no training example has assistant tokens within Max length');
   const steps: Batch[][] = [];
   const perEpoch = Math.ceil(Math.ceil(train.length / s.batchSize) / s.gradAccum);
   const total = s.maxSteps > 0 ? s.maxSteps : perEpoch * s.epochs;
