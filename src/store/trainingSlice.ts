@@ -61,7 +61,7 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
       controller = c;
       set({ run: { ...IDLE_RUN, status: 'running', message: 'starting' } });
       try {
-        const outcome = await engineClient.train(settings, (e) => set({ run: applyTrainEvent(get().run, e) }), c.signal);
+        const outcome = await engineClient.train(settings, (e) => set({ run: applyTrainEvent(get().run, e) }), c.signal, get().checkpointOptions());
         const run = get().run;
         const last = run.points[run.points.length - 1];
         set({
@@ -72,6 +72,7 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
         set({ run: { ...get().run, status: isAbort(e) ? 'cancelled' : 'error', message: '', error: isAbort(e) ? null : errorMessage(e) } });
       } finally {
         controller = null;
+        void get().afterRun();
       }
     },
     cancelTraining: () => controller?.abort(),
