@@ -17,7 +17,9 @@ import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, 
 import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
-import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
+import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
+import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
+import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
 
 /** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
 export interface SimilarityProgressEvent {
@@ -61,6 +63,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     const { base, instruct } = session.requirePair();
     return `${base.model.files.name}|${instruct.model.files.name}`;
   }
+  /** Set by enableTestHooks(): debugLoseDevice() works only then. */
+  let testHooks = false;
   /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
   let gpuJob: string | null = null;
 
@@ -196,16 +200,57 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     });
   },
 
-  /** Trains LoRA on the Base; every TrainEvent goes to `onEvent`. The adapter is kept for the exports. */
-  train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+  /**
+   * Trains LoRA on the Base; every TrainEvent goes to `onEvent`. The adapter is kept for the exports. Checkpoints go
+   * to browser storage (every `opts.checkpointEvery` steps, default about a minute of work, and at cancel); a lost
+   * device is recovered once from the last one (durableTraining.ts).
+   */
+  train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
-        const ctx = await gpu();
-        const r = await trainOnSession(session, ctx, settings, onEvent, signal);
+        const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
         return r.outcome;
       }),
     );
+  },
+
+  /** The unfinished (interrupted or cancelled) run stored in this browser, or null. */
+  resumableRun(): Promise<ResumableRun | null> {
+    return resumableRun();
+  },
+
+  /**
+   * Continues the stored unfinished run on the loaded pair (its settings are the checkpoint's).
+   * @throws Error naming the folders to drop again; CheckpointMismatchError naming what differs.
+   */
+  resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
+    return withOp(opId, (signal) =>
+      exclusive('training', async () => {
+        const r = await resumeDurably(session, gpu, onEvent, signal, opts);
+        trained = r.trained;
+        return r.outcome;
+      }),
+    );
+  },
+
+  /** Forgets the stored unfinished run and deletes its checkpoint. */
+  discardResumableRun(): Promise<void> {
+    return clearRunCheckpoint();
+  },
+
+  /** Allows {@link debugLoseDevice}; the client calls it only when the page URL has `?testHooks=1`. */
+  enableTestHooks(): void {
+    testHooks = true;
+  },
+
+  /**
+   * Test hook: destroys the current GPU device (as a driver reset would), to exercise the recovery from device.lost.
+   * @throws Error unless enableTestHooks() was called.
+   */
+  async debugLoseDevice(): Promise<void> {
+    if (!testHooks) throw new Error('debugLoseDevice is a test hook: open the page with ?testHooks=1');
+    if (gpuPromise) (await gpuPromise).device.destroy();
   },
 
   /**

@@ -6,11 +6,11 @@
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { GpuContext } from '../engine/gpu/context';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
-import { checkpointWeightBytes, planJob, runTraining } from '../engine/train/run';
+import { checkpointWeightBytes, planJob, runTraining, type TrainJob, type TrainResult } from '../engine/train/run';
 import { describePlan, planAdvice } from '../engine/plan/advice';
 import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
-import { prepareSplit, refusalOf } from '../io/tokenizer/prepare';
+import { tokenizeTrainingData } from './trainingData';
 import { instructTokenizer } from './datasetPreview';
 import { EvalCache, heldoutKey } from '../engine/train/evalCache';
 import type { TrainedAdapter } from './exports';
@@ -77,12 +77,16 @@ export function defaultSettingsFor(session: Session): TrainSettings {
   return defaultTrainSettings(pair.base.config, Math.max(1, session.conversations('train').length));
 }
 
+/** Checkpoint options of a run (engine/train/run.ts TrainJob fields of the same names). */
+export type TrainRunOptions = Pick<TrainJob, 'resume' | 'checkpointEvery' | 'onCheckpoint' | 'continueWithoutCheckpoints' | 'modelId'>;
+
 /** Before-training held-out losses of the pairs of this worker (engine/train/evalCache.ts). */
 const evalCache = new EvalCache();
 
 /**
  * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
- * @returns the outcome and the adapter (also after a cancel, with the steps done so far).
+ * @param opts checkpoints and resume (TrainRunOptions)
+ * @returns the outcome, the adapter (also after a cancel, with the steps done so far) and runTraining's result.
  * @throws Error when no pair or no training dataset is loaded, TokenizerError naming the row, SettingsError naming
  *   the field, DeviceLimitError naming the buffer and the limit.
  */
@@ -92,7 +96,8 @@ export async function trainOnSession(
   settings: TrainSettings,
   onEvent: (e: TrainEvent) => void,
   signal: AbortSignal,
-): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter }> {
+  opts: TrainRunOptions = {},
+): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter; result: TrainResult }> {
   const pair = session.requirePair();
   const trainConvs = session.conversations('train');
   const trainParseSkips = session.skippedRows('train');
@@ -102,28 +107,13 @@ export async function trainOnSession(
   onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructName}` });
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
-  const kwargs = settings.chatTemplateKwargs ?? {};
-  onEvent({ status: 'preparing', message: `tokenising ${trainConvs.length + heldoutConvs.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
-  const trainSplit = prepareSplit(tok, trainConvs, trainParseSkips, settings.maxLength, vocab, kwargs);
-  const refusal = refusalOf(trainSplit, 'training');
-  if (refusal) throw new Error(refusal);
-  const heldoutSplit = heldoutConvs.length || session.skippedRows('heldout').length ? prepareSplit(tok, heldoutConvs, session.skippedRows('heldout'), settings.maxLength, vocab, kwargs) : null;
-  const heldoutRefusal = heldoutSplit ? refusalOf(heldoutSplit, 'held-out') : null;
-  if (heldoutRefusal) throw new Error(heldoutRefusal);
-  const train = trainSplit.examples;
-  const heldout = heldoutSplit?.examples;
-  for (const [name, sp] of [['training', trainSplit], ['held-out', heldoutSplit]] as const) {
-    if (sp && sp.skipped.length) onEvent({ status: 'preparing', message: `${name}: ${sp.examples.length} rows kept, ${sp.skipped.length} skipped (first: ${sp.skipped[0]?.file} row ${sp.skipped[0]?.row}: ${sp.skipped[0]?.reason})` });
-  }
-  const truncated = train.filter((e) => e.truncated).length + (heldout ?? []).filter((e) => e.truncated).length;
-  if (truncated) onEvent({ status: 'preparing', message: `${truncated} examples are longer than Max length ${settings.maxLength} and were cut` });
+  const { train, heldout, trainSplit, heldoutSplit, truncated } = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructName, onEvent);
   signal.throwIfAborted();
-  let steps = 0;
-  let cancelled = false;
   const key = heldout ? heldoutKey(heldout, settings.maxLength) : '';
   const cachedBase = heldout ? evalCache.get(pair.base.checkpoint, key) : undefined;
   const cachedInstruct = heldout ? evalCache.get(pair.instruct.checkpoint, key) : undefined;
-  const adapter = await runTraining({
+  const result = await runTraining({
+    ...opts,
     ctx,
     config: pair.base.config,
     base: pair.base.checkpoint,
@@ -135,17 +125,16 @@ export async function trainOnSession(
     signal,
     cachedEval: { ...(cachedBase !== undefined ? { base: cachedBase } : {}), ...(cachedInstruct !== undefined ? { instruct: cachedInstruct } : {}) },
     onEvent: (e) => {
-      if (e.status === 'step') steps = e.step;
       if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.base.checkpoint : pair.instruct.checkpoint, key, e.loss);
-      if (e.status === 'cancelled') cancelled = true;
       onEvent(e);
     },
   });
+  const adapter = result.adapter;
   const trained: TrainedAdapter = { adapter, baseModel: pair.base.model.files.name, instructModel: instructName };
   const files = buildAdapterFiles(adapter, { baseModelNameOrPath: instructName });
   const outcome: TrainOutcome = {
-    status: cancelled ? 'cancelled' : 'done',
-    steps,
+    status: result.status === 'cancelled' ? 'cancelled' : 'done',
+    steps: result.steps,
     baseModel: trained.baseModel,
     instructModel: instructName,
     settings,
@@ -156,5 +145,5 @@ export async function trainOnSession(
     truncated,
     adapterFiles: { config: files['adapter_config.json'], safetensors: files['adapter_model.safetensors'] },
   };
-  return { outcome, trained };
+  return { outcome, trained, result };
 }

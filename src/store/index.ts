@@ -13,6 +13,7 @@ import { createPlanSlice } from './planSlice';
 import { createPreviewSlice } from './previewSlice';
 import { createSimilaritySlice } from './similaritySlice';
 import { createTrainingSlice } from './trainingSlice';
+import { createResumeSlice } from './resumeSlice';
 import type { StudioState } from './types';
 
 export type { EvalLoss, GpuCheckState, ModelCheckView, OpStatus, StepPoint, StudioState, TrainingRecord, TrainingRun } from './types';
@@ -29,4 +30,5 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createExportSlice(...a),
   ...createGpuCheckSlice(...a),
   ...createHandoffSlice(...a),
+  ...createResumeSlice(...a),
 }));

@@ -27,6 +27,10 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent): TrainingRun {
       };
     case 'eval':
       return { ...run, log: e.cached ? [...run.log, `held-out loss of ${e.model} before training: ${e.loss.toFixed(4)} (from an earlier run on the same pair and data)`] : run.log, evals: [...run.evals.filter((x) => x.model !== e.model || x.when !== e.when), { model: e.model, when: e.when, loss: e.loss }] };
+    case 'resumed':
+      return { ...run, points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: [...run.log, `resuming at step ${e.step} of ${e.totalSteps}`] };
+    case 'checkpoint':
+      return e.error ? { ...run, log: [...run.log, `checkpoint after step ${e.step} not saved: ${e.error}`] } : run;
     case 'done':
       return { ...run, message: 'saving the adapter' };
     case 'cancelled':
@@ -57,7 +61,7 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
       controller = c;
       set({ run: { ...IDLE_RUN, status: 'running', message: 'starting' } });
       try {
-        const outcome = await engineClient.train(settings, (e) => set({ run: applyTrainEvent(get().run, e) }), c.signal);
+        const outcome = await engineClient.train(settings, (e) => set({ run: applyTrainEvent(get().run, e) }), c.signal, get().checkpointOptions());
         const run = get().run;
         const last = run.points[run.points.length - 1];
         set({
@@ -68,6 +72,7 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
         set({ run: { ...get().run, status: isAbort(e) ? 'cancelled' : 'error', message: '', error: isAbort(e) ? null : errorMessage(e) } });
       } finally {
         controller = null;
+        void get().afterRun();
       }
     },
     cancelTraining: () => controller?.abort(),

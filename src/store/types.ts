@@ -4,6 +4,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type { HandoffSlice } from './handoffSlice';
+import type { ResumeSlice } from './resumeSlice';
 import type {
   AdapterSummary, CheckRow, DatasetPreview, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
   TrainSettings,
@@ -161,7 +162,7 @@ export interface GpuCheckSlice {
 }
 
 /** The whole store. */
-export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice;
+export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice & ResumeSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

@@ -9,6 +9,7 @@ import { HandoffPanel } from './HandoffPanel';
 import { ModelsView } from './ModelsView';
 import { SimilarityPanel } from './SimilarityPanel';
 import { TrainPanel } from './TrainPanel';
+import { ResumePanel } from './ResumePanel';
 
 function Section({ n, title, children }: { n: number; title: string; children: ReactNode }) {
   return (
@@ -38,6 +39,7 @@ export function App() {
           <SimilarityPanel />
         </Section>
         <Section n={3} title="Train LoRA on Base">
+          <ResumePanel />
           <TrainPanel />
           <HandoffPanel />
         </Section>

@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
-  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport,
+  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun,
 } from './protocol';
 
 export type * from './protocol';
@@ -91,8 +91,37 @@ export const engineClient = {
     return cancellable(signal, (id) => engine().similarity(id, Comlink.proxy(onProgress)));
   },
 
-  train(settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<TrainOutcome> {
-    return cancellable(signal, (id) => engine().train(id, settings, Comlink.proxy(onEvent)));
+  train(settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal?: AbortSignal, opts?: DurableOptions): Promise<TrainOutcome> {
+    return cancellable(signal, (id) => engine().train(id, settings, Comlink.proxy(onEvent), opts));
+  },
+
+  /** The unfinished run stored in this browser (checkpoint in OPFS), or null. */
+  resumableRun(): Promise<ResumableRun | null> {
+    return engine().resumableRun();
+  },
+
+  /** Continues the stored unfinished run on the loaded pair. */
+  resumeTraining(onEvent: (e: TrainEvent) => void, signal?: AbortSignal, opts?: DurableOptions): Promise<TrainOutcome> {
+    return cancellable(signal, (id) => engine().resumeTraining(id, Comlink.proxy(onEvent), opts));
+  },
+
+  discardResumableRun(): Promise<void> {
+    return engine().discardResumableRun();
+  },
+
+  /**
+   * Test hooks, only when the page URL has `?testHooks=1`: enables the worker's debugLoseDevice.
+   * @returns whether they were enabled.
+   */
+  async enableTestHooks(): Promise<boolean> {
+    if (!new URLSearchParams(globalThis.location?.search ?? '').has('testHooks')) return false;
+    await engine().enableTestHooks();
+    return true;
+  },
+
+  /** Destroys the worker's GPU device (test hook; refused unless enableTestHooks() enabled it). */
+  debugLoseDevice(): Promise<void> {
+    return engine().debugLoseDevice();
   },
 
   /**

@@ -21,6 +21,8 @@ export type { CheckRow } from '../engine/check/compare';
 export type { DatasetSummary, ModelSummary, SessionSummary } from '../app/session';
 export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from '../app/training';
 export type { DatasetPreview, PreviewRow } from '../app/datasetPreview';
+export type { DurableOptions } from '../app/durableTraining';
+export type { ResumableRun } from '../app/checkpointStore';
 export type { SkippedRow } from '../io/dataset/types';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
 export type { DroppedFile, IgnoredFile } from '../io/folder';

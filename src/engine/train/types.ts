@@ -76,6 +76,20 @@ export type TrainEvent =
       /** true when the loss was not computed in this run but taken from an earlier run on the same pair and data */
       readonly cached?: boolean;
     }
+  | {
+      /** A resumed run starts: the steps already done and their loss history (from the checkpoint). */
+      readonly status: 'resumed';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly history: readonly { readonly step: number; readonly loss: number; readonly lr: number; readonly gradNorm: number }[];
+    }
+  | {
+      /** A checkpoint after `step` steps was saved (no error) or could not be saved (error names the cause). */
+      readonly status: 'checkpoint';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly error?: string;
+    }
   | { readonly status: 'done'; readonly finalLoss: number; readonly steps: number }
   | { readonly status: 'cancelled'; readonly steps: number }
   | { readonly status: 'error'; readonly message: string };
