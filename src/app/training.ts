@@ -121,8 +121,8 @@ export async function trainOnSession(
   let steps = 0;
   let cancelled = false;
   const key = heldout ? heldoutKey(heldout, settings.maxLength) : '';
-  const cachedBase = heldout ? evalCache.get(pair.base.checkpoint, key) : undefined;
-  const cachedInstruct = heldout ? evalCache.get(pair.instruct.checkpoint, key) : undefined;
+  const cachedBase = heldout ? evalCache.get(pair.baseId, key) : undefined;
+  const cachedInstruct = heldout ? evalCache.get(pair.instructId, key) : undefined;
   const adapter = await runTraining({
     ctx,
     config: pair.base.config,
@@ -136,7 +136,7 @@ export async function trainOnSession(
     cachedEval: { ...(cachedBase !== undefined ? { base: cachedBase } : {}), ...(cachedInstruct !== undefined ? { instruct: cachedInstruct } : {}) },
     onEvent: (e) => {
       if (e.status === 'step') steps = e.step;
-      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.base.checkpoint : pair.instruct.checkpoint, key, e.loss);
+      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.baseId : pair.instructId, key, e.loss);
       if (e.status === 'cancelled') cancelled = true;
       onEvent(e);
     },

@@ -4,6 +4,7 @@
  */
 import { engineClient, type SessionSummary } from '../worker/client';
 import { fetchDemoFiles } from './demo';
+import { unorderedPairIdentity } from '../io/identity';
 import { errorMessage, pairKey, type FilesSlice, type Slice, type StudioState } from './types';
 
 type Get = () => StudioState;
@@ -28,10 +29,10 @@ async function afterSession(session: SessionSummary, get: Get, set: Set): Promis
     set({ defaults: null });
   }
   const sim = get().similarity;
-  const r = sim.result?.report;
-  // σ is symmetric in Base and Instruct, so a Swap does not need a new computation.
-  const names = [session.base?.name, session.instruct?.name].sort().join('|');
-  const sameModels = r !== undefined && [r.baseModel, r.instructModel].sort().join('|') === names;
+  // σ is keyed by the pair's content identity with the roles ignored (io/identity.ts): a Swap keeps it, re-dropped
+  // changed weights under the same folder names do not.
+  const id = session.base && session.instruct ? unorderedPairIdentity(session.base.identity, session.instruct.identity) : null;
+  const sameModels = sim.result !== null && sim.result.pairId === id;
   if (sim.status !== 'running' && !sameModels) void get().computeSimilarity();
 }
 

@@ -8,7 +8,7 @@ import type { StoreApi } from 'zustand';
 import { engineClient, type SimilarityResult, type TrainSettings } from '../worker/client';
 import type { StudioState, TrainingRecord } from './types';
 
-const VERSION = 2; // 2: TrainSettings gained `recompute`
+const VERSION = 3; // 2: TrainSettings gained `recompute`; 3: σ results carry the pair identity
 
 /** What is stored under each key. */
 interface Persisted {

@@ -5,7 +5,7 @@
 import type { StateCreator } from 'zustand';
 import type { HandoffSlice } from './handoffSlice';
 import type {
-  AdapterSummary, CheckRow, DatasetPreview, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
+  AdapterSummary, CheckRow, DatasetPreview, EvalModel, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
   TrainSettings,
 } from '../worker/client';
 
@@ -50,7 +50,7 @@ export interface SimilaritySlice {
 
 /** A held-out loss reported by TrainEvent 'eval'. */
 export interface EvalLoss {
-  readonly model: 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
+  readonly model: EvalModel;
   readonly when: 'before' | 'after';
   readonly loss: number;
 }
