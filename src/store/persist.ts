@@ -13,7 +13,7 @@ const VERSION = 3; // 2: TrainSettings gained `recompute`; 3: σ results carry t
 /** What is stored under each key. */
 interface Persisted {
   similarity: SimilarityResult;
-  settings: { settings: TrainSettings; settingsFor: string | null };
+  settings: { settings: TrainSettings; settingsFor: string | null; defaults?: TrainSettings | null };
   lastRun: TrainingRecord;
 }
 
@@ -46,7 +46,7 @@ export async function hydrate(api: StoreApi<StudioState>): Promise<void> {
     const s = api.getState();
     api.setState({
       ...(similarity && !s.similarity.result ? { similarity: { ...s.similarity, result: similarity } } : {}),
-      ...(settings && !s.settings ? settings : {}),
+      ...(settings && !s.settings ? { settings: settings.settings, settingsFor: settings.settingsFor, defaults: settings.defaults ?? null } : {}),
       ...(lastRun && !s.lastRun ? { lastRun } : {}),
     });
     if (lastRun) {
@@ -62,7 +62,7 @@ export async function hydrate(api: StoreApi<StudioState>): Promise<void> {
 export function persistChanges(api: StoreApi<StudioState>): () => void {
   return api.subscribe((s, prev) => {
     if (s.similarity.result && s.similarity.result !== prev.similarity.result) save('similarity', s.similarity.result);
-    if (s.settings && (s.settings !== prev.settings || s.settingsFor !== prev.settingsFor)) save('settings', { settings: s.settings, settingsFor: s.settingsFor });
+    if (s.settings && (s.settings !== prev.settings || s.settingsFor !== prev.settingsFor || s.defaults !== prev.defaults)) save('settings', { settings: s.settings, settingsFor: s.settingsFor, defaults: s.defaults });
     if (s.lastRun && s.lastRun !== prev.lastRun) save('lastRun', s.lastRun);
   });
 }

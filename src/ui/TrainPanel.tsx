@@ -19,7 +19,7 @@ export function TrainPanel() {
   const settings = useStudio((s) => s.settings);
   const setSettings = useStudio((s) => s.setSettings);
   const resetSettings = useStudio((s) => s.resetSettings);
-  const hasDefaults = useStudio((s) => s.defaults !== null);
+  const hasDefaults = useStudio((s) => s.defaults !== null && s.session?.pairReady === true);
   const session = useStudio((s) => s.session);
   const run = useStudio((s) => s.run);
   const lastRun = useStudio((s) => s.lastRun);
