@@ -19,6 +19,7 @@ import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, 
 import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
+import { estimateRun, type RunEstimate } from './runEstimate';
 import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 
 
@@ -59,6 +60,23 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   }
   /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
   let gpuJob: string | null = null;
+
+  /**
+   * Refuses a change of the models or data while a run uses them (the UI disables these controls too).
+   * @throws Error naming the refused action.
+   */
+  function refuseWhileTraining(action: string): void {
+    if (gpuJob === 'training') throw new Error(`${action} is refused while training uses the models and data: wait for the run to end or cancel it first.`);
+  }
+  /** Runs a session change unless training is running (a rejected Promise, like the call itself would give). */
+  function change<T>(action: string, f: () => T): T | Promise<never> {
+    try {
+      refuseWhileTraining(action);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return f();
+  }
 
   /** The GPU context, created once; forgotten when the device is lost so the next call makes a new one. */
   function gpu(): Promise<GpuContext> {
@@ -140,28 +158,39 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   },
 
   /** Adds dropped files (path relative to the drop, top folder included) and recognises models and datasets. */
+  /** Refused (rejected with an Error naming the action) while training runs, like every session change below. */
   addFiles(files: readonly DroppedFile[]): Promise<SessionSummary> {
-    return session.add(files);
+    return change('Adding files', () => session.add(files));
   },
 
   /** Forgets every dropped file. */
-  clearFiles(): SessionSummary {
-    return session.clear();
+  clearFiles(): Promise<SessionSummary> {
+    return change('Clear', async () => session.clear());
   },
 
   /** Exchanges Base and Instruct. */
   swapRoles(): Promise<SessionSummary> {
-    return session.swap();
+    return change('Swap', () => session.swap());
   },
 
   /** Ticks or unticks a dataset file for training. */
   setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
-    return session.setDatasetEnabled(path, enabled);
+    return change(`${enabled ? 'Ticking' : 'Unticking'} ${path}`, () => session.setDatasetEnabled(path, enabled));
   },
 
   /** Removes one dataset file from the drop. */
   removeDataset(path: string): Promise<SessionSummary> {
-    return session.removeDataset(path);
+    return change(`Removing ${path}`, () => session.removeDataset(path));
+  },
+
+  /** True while a training run holds the session's models and data. */
+  isTraining(): boolean {
+    return gpuJob === 'training';
+  },
+
+  /** Steps, FLOPs, bytes and the schedule check of a run with `settings` (app/runEstimate.ts). @throws without a pair */
+  estimateRun(settings: TrainSettings): Promise<RunEstimate> {
+    return estimateRun(session, settings);
   },
 
   /** The dataset preview for `settings` (rendered rows, labelled spans, kept/skipped, truncation). @throws without a pair */

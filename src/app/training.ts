@@ -103,7 +103,7 @@ export async function trainOnSession(
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
   const kwargs = settings.chatTemplateKwargs ?? {};
-  onEvent({ status: 'preparing', message: `tokenising ${trainConvs.length + heldoutConvs.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
+  onEvent({ status: 'preparing', phase: 'tokenise', message: `tokenising ${trainConvs.length + heldoutConvs.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
   const trainSplit = prepareSplit(tok, trainConvs, trainParseSkips, settings.maxLength, vocab, kwargs);
   const refusal = refusalOf(trainSplit, 'training');
   if (refusal) throw new Error(refusal);

@@ -18,6 +18,8 @@ export type { CheckRow } from '../engine/check/compare';
 export type { DatasetSummary, ModelSummary, SessionSummary } from '../app/session';
 export type { AdapterFilesData, MemoryPlanView, TrainOutcome } from '../app/training';
 export type { DatasetPreview, PreviewRow } from '../app/datasetPreview';
+export type { RunEstimate } from '../app/runEstimate';
+export type { ScheduleCheck } from '../engine/train/scheduleWarnings';
 export type { SkippedRow } from '../io/dataset/types';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
 export type { DroppedFile, IgnoredFile } from '../io/folder';

@@ -107,7 +107,7 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
   const shape = { B: trainShape.B, T: Math.max(trainShape.T, heldoutT) };
   const heldout = job.heldout?.length ? evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.padTokenId) : [];
   const heldoutTokens = heldout.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
-  onEvent({ status: 'preparing', message: `loading ${job.base.modelName} onto the GPU` });
+  onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.base.modelName} onto the GPU` });
   let model: GpuModel | null = null;
   let lora: LoraParams | null = null;
   let acts: Activations | null = null;
@@ -164,7 +164,7 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
       if (job.instruct) {
         destroyGpuModel(model);
         model = null;
-        onEvent({ status: 'preparing', message: `loading ${job.instruct.modelName} onto the GPU` });
+        onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.instruct.modelName} onto the GPU` });
         model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
         const cached = job.cachedEval?.instruct;
         if (cached !== undefined) onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: cached, cached: true });
