@@ -22,6 +22,12 @@ export function RunEstimatePanel() {
   }, [settings, session, runs.length, refresh]);
   if (error) return <p className="errors">Run estimate: {error}</p>;
   if (!data) return null;
+  if (data.trainExamples === 0)
+    return (
+      <p className="errors" data-testid="run-estimate" data-steps={0} role="alert">
+        No training example has assistant tokens within Max length {settings?.maxLength}: the run would have nothing to train on. Raise Max length.
+      </p>
+    );
   const sec = totalSec(planPhases(data, speeds));
   const gflop = (data.trainFlops + data.evalPasses * data.evalPassFlops) / 1e9;
   return (
