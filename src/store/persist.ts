@@ -1,10 +1,11 @@
 /**
- * Persistence (with runHistoryBackend.ts the only files that touch IndexedDB, via idb-keyval): the last similarity
- * result and the training settings survive a reload; the runs with their adapters are in the run history
- * (runHistory.ts), loaded here too. Values are stored with a schema
+ * Persistence (the only file that touches IndexedDB, via idb-keyval): the last similarity result and the training
+ * settings survive a reload; the run history (runHistory.ts: every run with its adapter) is kept through
+ * {@link indexedDbBackend} in its own database and loaded by {@link hydrate} too. Values are stored with a schema
  * version; a value with another version is ignored. Storage failures (private mode, quota) are reported, not thrown.
  */
-import { createStore, get as idbGet, set as idbSet, type UseStore } from 'idb-keyval';
+import { createStore, del as idbDel, get as idbGet, keys as idbKeys, set as idbSet, type UseStore } from 'idb-keyval';
+import type { KeyValueBackend } from './runHistoryBackend';
 import type { StoreApi } from 'zustand';
 import type { SimilarityResult, TrainSettings } from '../worker/client';
 import type { StudioState } from './types';
@@ -60,4 +61,16 @@ export function persistChanges(api: StoreApi<StudioState>): () => void {
     if (s.similarity.result && s.similarity.result !== prev.similarity.result) save('similarity', s.similarity.result);
     if (s.settings && (s.settings !== prev.settings || s.settingsFor !== prev.settingsFor || s.defaults !== prev.defaults)) save('settings', { settings: s.settings, settingsFor: s.settingsFor, defaults: s.defaults });
   });
+}
+
+/** The run history's IndexedDB backend (database "shadowft-runs", object store "runs"), opened on first use. */
+export function indexedDbBackend(): KeyValueBackend {
+  let runs: UseStore | null = null;
+  const store = (): UseStore => (runs ??= createStore('shadowft-runs', 'runs'));
+  return {
+    get: <T>(key: string) => idbGet<T>(key, store()),
+    set: (key, value) => idbSet(key, value, store()),
+    del: (key) => idbDel(key, store()),
+    keys: async () => (await idbKeys(store())).map(String),
+  };
 }

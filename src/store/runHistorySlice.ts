@@ -5,15 +5,10 @@
  */
 import { engineClient } from '../worker/client';
 import { RunHistory, type RunRecord } from './runHistory';
-import { indexedDbBackend, type KeyValueBackend } from './runHistoryBackend';
+import { indexedDbBackend } from './persist';
 import { errorMessage, type RunHistorySlice, type Slice } from './types';
 
-let history = new RunHistory(indexedDbBackend());
-
-/** Replaces the history's backend (tests; the app keeps IndexedDB). */
-export function useRunHistoryBackend(b: KeyValueBackend): void {
-  history = new RunHistory(b);
-}
+const history = new RunHistory(indexedDbBackend());
 
 /** Creates the run-history slice. */
 export const createRunHistorySlice: Slice<RunHistorySlice> = (set, get) => {

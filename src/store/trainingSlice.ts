@@ -4,7 +4,7 @@
  * (runHistorySlice.ts): saved when it starts, every few seconds while it runs, and with its adapter when it ends, so
  * a cancelled run never replaces another one.
  */
-import { emaSmooth } from '../ui/ema';
+import { emaSmooth } from './ema';
 import { engineClient, type TrainEvent, type TrainOutcome } from '../worker/client';
 import { newRunId, RUN_RECORD_VERSION, type LogLine, type RunRecord, type RunStatus } from './runHistory';
 import { ASSUMED_SPEEDS, planPhases, progressOf, startTracker, track, type Speeds, type Tracker } from './runProgress';

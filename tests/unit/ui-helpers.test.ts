@@ -3,7 +3,7 @@
  * order, the colour scale's end points, and the training-run reducer over a TrainEvent sequence.
  */
 import { describe, expect, it } from 'vitest';
-import { emaSmooth } from '../../src/ui/ema';
+import { emaSmooth } from '../../src/store/ema';
 import { heatmapColumns } from '../../src/ui/heatmapLayout';
 import { normalise, viridis } from '../../src/ui/colorScale';
 import { applyTrainEvent, IDLE_RUN } from '../../src/store/trainingSlice';
