@@ -14,6 +14,8 @@ import type { ModelConfig } from '../io/config/types';
 import type { Batch } from '../io/dataset/types';
 import { prepareSplit } from '../io/tokenizer/prepare';
 import { instructTokenizer } from './datasetPreview';
+import { heldoutKey } from '../engine/train/evalCache';
+import { evalCache } from './training';
 import type { Session } from './session';
 
 /** The plan of a run with these settings on the loaded pair and data. */
@@ -36,6 +38,8 @@ export interface RunEstimate {
   readonly evalBatches: number;
   /** Held-out passes the run makes at most (Base before, Base + LoRA, Instruct, Instruct + graft; 0 without held-out). */
   readonly evalPasses: number;
+  /** Before-training held-out losses an earlier run on the same pair and data left in the worker's cache (skipped). */
+  readonly cachedEvals: { readonly base: boolean; readonly instruct: boolean };
   /** Tensor bytes of the Base and of the Instruct checkpoint (loaded onto the GPU). */
   readonly baseBytes: number;
   readonly instructBytes: number;
@@ -94,6 +98,10 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
     evalPassFlops: evalPass,
     evalBatches: evalB.length,
     evalPasses: evalB.length ? 4 : 0,
+    cachedEvals: {
+      base: heldout.length > 0 && evalCache.get(pair.baseId, heldoutKey(heldout, settings.maxLength)) !== undefined,
+      instruct: heldout.length > 0 && evalCache.get(pair.instructId, heldoutKey(heldout, settings.maxLength)) !== undefined,
+    },
     baseBytes: pair.base.checkpoint.totalBytes,
     instructBytes: pair.instruct.checkpoint.totalBytes,
   };

@@ -78,7 +78,7 @@ export function defaultSettingsFor(session: Session): TrainSettings {
 }
 
 /** Before-training held-out losses of the pairs of this worker (engine/train/evalCache.ts). */
-const evalCache = new EvalCache();
+export const evalCache = new EvalCache();
 
 /**
  * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.

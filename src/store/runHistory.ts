@@ -47,8 +47,10 @@ export interface RunRecord {
   readonly outcome: Omit<TrainOutcome, 'adapterFiles' | 'settings'> | null;
   /** True once the run's adapter files are stored. */
   readonly hasAdapter: boolean;
-  /** Required FLOP/s measured in this run (runProgress.ts), to estimate the next run on this browser. */
+  /** Required FLOP/s measured in this run (runProgress.ts), to estimate the next run on the same device. */
   readonly measuredFlopsPerSec: number | null;
+  /** The WebGPU adapter the run ran on ({@link deviceName}), null when unknown. */
+  readonly device: string | null;
 }
 
 /**
@@ -126,6 +128,11 @@ export function statusLabel(r: Pick<RunRecord, 'status' | 'stepsDone' | 'totalSt
     case 'running':
       return live ? `running (${kn})` : `interrupted at ${kn} (the page was closed or reloaded)`;
   }
+}
+
+/** A WebGPU adapter's name for matching measured speeds: "vendor architecture description" (+ " (fallback)"). */
+export function deviceName(a: { readonly vendor: string; readonly architecture: string; readonly description: string; readonly isFallbackAdapter: boolean }): string {
+  return `${a.vendor} ${a.architecture} ${a.description}${a.isFallbackAdapter ? ' (fallback)' : ''}`.trim();
 }
 
 /** True when every recorded step trained at learning rate 0 (the adapter is unchanged: B = 0). */

@@ -30,13 +30,21 @@ export interface Speeds {
   readonly secPerConversation: number;
 }
 
-/** Assumed speeds before anything was measured: 100 GFLOP/s, 200 MB/s of weights, 1 ms per conversation. */
+/** Assumed speeds before anything was measured on a GPU: 100 GFLOP/s, 200 MB/s of weights, 1 ms per conversation. */
 export const ASSUMED_SPEEDS: Speeds = { flopsPerSec: 1e11, measured: false, bytesPerSec: 2e8, secPerConversation: 1e-3 };
+
+/**
+ * Assumed speeds on a fallback (software) adapter such as SwiftShader: 0.2 GFLOP/s, about what our kernels measured
+ * on SwiftShader in headless Chromium (0.15–0.2 GFLOP/s on the demo).
+ */
+export const ASSUMED_FALLBACK_SPEEDS: Speeds = { ...ASSUMED_SPEEDS, flopsPerSec: 2e8 };
 
 /** The phases of a run with estimate `e` at `speeds` (evaluations only when there is held-out data). */
 export function planPhases(e: RunEstimate, speeds: Speeds): Phase[] {
   const evalSec = e.evalPassFlops / speeds.flopsPerSec;
-  const ev = (id: PhaseId, label: string): Phase => ({ id, label, kind: 'compute', estSec: evalSec });
+  // A before-training loss left in the worker's cache by an earlier run on the same pair and data costs nothing.
+  const cached = (id: PhaseId): boolean => (id === 'eval-base' && e.cachedEvals?.base === true) || (id === 'eval-instruct' && e.cachedEvals?.instruct === true);
+  const ev = (id: PhaseId, label: string): Phase => ({ id, label, kind: 'compute', estSec: cached(id) ? 0 : evalSec });
   const phases: Phase[] = [
     { id: 'tokenise', label: 'Tokenise', kind: 'io', estSec: e.conversations * speeds.secPerConversation },
     { id: 'load-base', label: 'Load Base', kind: 'io', estSec: e.baseBytes / speeds.bytesPerSec },

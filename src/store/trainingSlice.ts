@@ -6,8 +6,8 @@
  */
 import { emaSmooth } from './ema';
 import { engineClient, type TrainEvent, type TrainOutcome } from '../worker/client';
-import { newRunId, RUN_RECORD_VERSION, type LogLine, type RunRecord, type RunStatus } from './runHistory';
-import { ASSUMED_SPEEDS, planPhases, progressOf, startTracker, track, type Speeds, type Tracker } from './runProgress';
+import { deviceName, newRunId, RUN_RECORD_VERSION, type LogLine, type RunRecord, type RunStatus } from './runHistory';
+import { ASSUMED_FALLBACK_SPEEDS, ASSUMED_SPEEDS, planPhases, progressOf, startTracker, track, type Speeds, type Tracker } from './runProgress';
 import { errorMessage, isAbort, pairKey, type Slice, type TrainingRun, type TrainingSlice } from './types';
 
 /** A run that has not started. */
@@ -55,10 +55,20 @@ export function finalLoss(points: readonly { readonly loss: number }[]): { smoot
   return { smoothed: emaSmooth(points.map((p) => p.loss)).at(-1) as number, last: last.loss };
 }
 
-/** The device speed to estimate with: the FLOP/s measured by the newest run that measured one, else the assumed. */
-export function speedsFrom(runs: readonly RunRecord[]): Speeds {
-  const m = runs.find((r) => r.measuredFlopsPerSec !== null && Number.isFinite(r.measuredFlopsPerSec) && (r.measuredFlopsPerSec as number) > 0);
-  return m ? { ...ASSUMED_SPEEDS, flopsPerSec: m.measuredFlopsPerSec as number, measured: true } : ASSUMED_SPEEDS;
+/**
+ * The device speed to estimate with: the FLOP/s measured by the newest run on the same device (deviceName), else
+ * the assumed speed (a software fallback adapter is assumed much slower).
+ */
+export function speedsFrom(runs: readonly RunRecord[], device: string | null, fallback: boolean): Speeds {
+  const base = fallback ? ASSUMED_FALLBACK_SPEEDS : ASSUMED_SPEEDS;
+  const m = runs.find((r) => r.device === device && r.measuredFlopsPerSec !== null && Number.isFinite(r.measuredFlopsPerSec) && (r.measuredFlopsPerSec as number) > 0);
+  return m ? { ...base, flopsPerSec: m.measuredFlopsPerSec as number, measured: true } : base;
+}
+
+/** The device name and fallback flag of the worker's GPU, from the store (null / false before it is known). */
+function currentDevice(gpu: { readonly info: { readonly adapter: Parameters<typeof deviceName>[0] } | null }): { name: string | null; fallback: boolean } {
+  const a = gpu.info?.adapter;
+  return a ? { name: deviceName(a), fallback: a.isFallbackAdapter } : { name: null, fallback: false };
 }
 
 /** Creates the training slice. */
@@ -78,8 +88,9 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
     },
     refreshEstimate: async () => {
       const id = ++estimateSeq;
-      const { settings, session, runs } = get();
-      const speeds = speedsFrom(runs);
+      const { settings, session, runs, gpu } = get();
+      const dev = currentDevice(gpu);
+      const speeds = speedsFrom(runs, dev.name, dev.fallback);
       if (!settings || !session?.pairReady || session.trainExamples === 0) {
         set({ estimate: { data: null, error: null, speeds } });
         return;
@@ -109,7 +120,7 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
           version: RUN_RECORD_VERSION, id: runId, startedAt, endedAt: status === 'running' ? null : new Date().toISOString(), status,
           stepsDone: r.points.at(-1)?.step ?? 0, totalSteps: r.totalSteps, error: null, settings, baseModel: key[0] ?? '', instructModel: key[1] ?? '',
           pairId: session.pairId, points: r.points, evals: r.evals, log: r.log, outcome: null, hasAdapter: false,
-          measuredFlopsPerSec: r.progress?.measuredFlopsPerSec ?? null, ...extra,
+          measuredFlopsPerSec: r.progress?.measuredFlopsPerSec ?? null, device: currentDevice(get().gpu).name, ...extra,
         };
       };
       void get().saveRun(record('running'));

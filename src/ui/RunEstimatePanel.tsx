@@ -15,11 +15,12 @@ export function RunEstimatePanel() {
   const session = useStudio((s) => s.session);
   const runs = useStudio((s) => s.runs);
   const refresh = useStudio((s) => s.refreshEstimate);
+  const gpuStatus = useStudio((s) => s.gpu.status);
   const { data, error, speeds } = useStudio((s) => s.estimate);
   useEffect(() => {
     const t = setTimeout(() => void refresh(), 300);
     return () => clearTimeout(t);
-  }, [settings, session, runs.length, refresh]);
+  }, [settings, session, runs, gpuStatus, refresh]);
   if (error) return <p className="errors">Run estimate: {error}</p>;
   if (!data) return null;
   if (data.trainExamples === 0)
@@ -29,11 +30,11 @@ export function RunEstimatePanel() {
       </p>
     );
   const sec = totalSec(planPhases(data, speeds));
-  const gflop = (data.trainFlops + data.evalPasses * data.evalPassFlops) / 1e9;
+  const gflop = (data.trainFlops + (data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)) * data.evalPassFlops) / 1e9;
   return (
     <div className="run-estimate">
       <p data-testid="run-estimate" data-steps={data.totalSteps}>
-        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${data.evalPasses} held-out evaluations of ${data.evalBatches} batches` : ''} · estimated time ≈{' '}
+        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)} held-out evaluations of ${data.evalBatches} batches` : ''} · estimated time ≈{' '}
         <b>{formatDuration(sec)}</b>{' '}
         <span className="muted">
           (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured in an earlier run on this browser' : 'assumed — refined from the first measured step'}, plus loading and tokenising)

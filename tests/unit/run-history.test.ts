@@ -13,7 +13,7 @@ const settings = { lora: { r: 8 }, maxSteps: 3 } as unknown as TrainSettings;
 function record(id: string, startedAt: string, over: Partial<RunRecord> = {}): RunRecord {
   return {
     version: RUN_RECORD_VERSION, id, startedAt, endedAt: null, status: 'running', stepsDone: 0, totalSteps: 3, error: null, settings,
-    baseModel: 'b', instructModel: 'i', pairId: 'p', points: [], evals: [], log: [], outcome: null, hasAdapter: false, measuredFlopsPerSec: null, ...over,
+    baseModel: 'b', instructModel: 'i', pairId: 'p', points: [], evals: [], log: [], outcome: null, hasAdapter: false, measuredFlopsPerSec: null, device: null, ...over,
   };
 }
 const bytes = async (b: Blob): Promise<number[]> => [...new Uint8Array(await b.arrayBuffer())];

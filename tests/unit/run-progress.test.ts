@@ -5,10 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { planPhases, progressOf, startTracker, totalSec, track, type Speeds } from '../../src/store/runProgress';
 import type { RunEstimate } from '../../src/worker/protocol';
+import { speedsFrom } from '../../src/store/trainingSlice';
+import { ASSUMED_FALLBACK_SPEEDS, ASSUMED_SPEEDS } from '../../src/store/runProgress';
+import type { RunRecord } from '../../src/store/runHistory';
 
 // 1 FLOP/s, 1 byte/s, 1 s per conversation: estimates in seconds equal the counts below.
 const SPEEDS: Speeds = { flopsPerSec: 1, measured: false, bytesPerSec: 1, secPerConversation: 1 };
-const EST = { totalSteps: 4, conversations: 2, trainFlops: 40, evalPassFlops: 5, evalBatches: 2, evalPasses: 4, baseBytes: 3, instructBytes: 3 } as RunEstimate;
+const EST = { totalSteps: 4, conversations: 2, trainFlops: 40, evalPassFlops: 5, evalBatches: 2, evalPasses: 4, baseBytes: 3, instructBytes: 3, cachedEvals: { base: false, instruct: false } } as RunEstimate;
 
 describe('run progress', () => {
   it('plans every phase with its estimate', () => {
@@ -18,6 +21,7 @@ describe('run progress', () => {
     ]);
     expect(totalSec(p)).toBe(68);
     expect(planPhases({ ...EST, evalPasses: 0 }, SPEEDS).map((x) => x.id)).toEqual(['tokenise', 'load-base', 'train']);
+    expect(totalSec(planPhases({ ...EST, cachedEvals: { base: true, instruct: true } }, SPEEDS))).toBe(58);
   });
 
   it('the fraction covers tokenise, load and evals; the ETA scales with the measured compute speed', () => {
@@ -45,5 +49,19 @@ describe('run progress', () => {
     expect(v.fraction).toBeCloseTo(5 / 63, 12);
     t = track(t, { status: 'step', step: 1, totalSteps: 4, loss: 1, learningRate: 0, gradNorm: 0, tokensPerSec: 0, etaSec: 0 }, 15_000); // 10 s for 10 est s
     expect(progressOf(t, 15_000, 1).fraction).toBeCloseTo(15 / 63, 12);
+  });
+});
+
+describe('speedsFrom', () => {
+  it('uses the newest measured speed of the same device, else the assumed one (slower on a fallback adapter)', () => {
+    const runs = [
+      { device: 'gpu A', measuredFlopsPerSec: null },
+      { device: 'gpu A', measuredFlopsPerSec: 3e9 },
+      { device: 'gpu A', measuredFlopsPerSec: 1e9 },
+      { device: 'swiftshader (fallback)', measuredFlopsPerSec: 2e8 },
+    ] as unknown as RunRecord[];
+    expect(speedsFrom(runs, 'gpu A', false)).toEqual({ ...ASSUMED_SPEEDS, flopsPerSec: 3e9, measured: true });
+    expect(speedsFrom(runs, 'gpu B', false)).toEqual(ASSUMED_SPEEDS);
+    expect(speedsFrom([], 'x (fallback)', true)).toEqual(ASSUMED_FALLBACK_SPEEDS);
   });
 });
