@@ -25,6 +25,9 @@ export interface ResumableRun {
   /** content id of the Base (io/contentId.ts), checked again on resume */
   readonly modelId: string;
   readonly bytes: number;
+  /** id and start time (ISO) of the run-history record the run belongs to (src/store/runHistory.ts); null when unknown */
+  readonly runId: string | null;
+  readonly startedAt: string | null;
 }
 
 /** Thrown when the browser cannot store a checkpoint; the message names the cause and the numbers. */
@@ -65,7 +68,7 @@ export async function requireCheckpointSpace(bytes: number): Promise<void> {
  * @throws CheckpointStorageError naming the cause (e.g. QuotaExceededError) when the file or the index cannot be
  *   written; the previous checkpoint stays the current one.
  */
-export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string }): Promise<ResumableRun> {
+export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string; runId?: string | undefined; startedAt?: string | undefined }): Promise<ResumableRun> {
   const name = `run-step-${c.step}-${Date.now()}.safetensors`;
   const blob = encodeCheckpoint(c);
   const d = await dir();
@@ -85,7 +88,7 @@ export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: s
     throw new CheckpointStorageError(`could not write the checkpoint to the browser's file storage (${err.name}: ${err.message})`, { cause: e });
   }
   const prev = await idbGet<ResumableRun>(KEY, store()).catch(() => undefined);
-  const info: ResumableRun = { file: name, step: c.step, totalSteps: c.totalSteps, savedAt: c.savedAt, settings: c.settings, ...pair, modelId: c.modelId, bytes: blob.size };
+  const info: ResumableRun = { file: name, step: c.step, totalSteps: c.totalSteps, savedAt: c.savedAt, settings: c.settings, baseModel: pair.baseModel, instructModel: pair.instructModel, modelId: c.modelId, bytes: blob.size, runId: pair.runId ?? null, startedAt: pair.startedAt ?? null };
   try {
     await idbSet(KEY, info, store());
   } catch (e) {

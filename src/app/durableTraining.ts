@@ -21,6 +21,9 @@ export interface DurableOptions {
   readonly checkpointEvery?: number;
   /** go on without checkpoints when one cannot be saved (default: stop with the error) */
   readonly continueWithoutCheckpoints?: boolean;
+  /** the run-history record (id, ISO start time) the checkpoints belong to, so a resume continues that record */
+  readonly runId?: string;
+  readonly startedAt?: string;
 }
 
 /** Bytes of a checkpoint of `settings` on the loaded Base: LoRA params + AdamW m and v (f32), plus the header. */
@@ -67,7 +70,7 @@ export async function trainDurably(
         ...(opts.checkpointEvery ? { checkpointEvery: opts.checkpointEvery } : {}),
         ...(opts.continueWithoutCheckpoints ? { continueWithoutCheckpoints: true } : {}),
         onCheckpoint: async (c) => {
-          if (storage) await saveRunCheckpoint(c, names);
+          if (storage) await saveRunCheckpoint(c, { ...names, runId: opts.runId, startedAt: opts.startedAt });
           last = c;
         },
       });
@@ -98,5 +101,6 @@ export async function resumeDurably(session: Session, gpu: () => Promise<GpuCont
   if (!pair || pair.base.model.files.name !== info.baseModel || pair.instruct.model.files.name !== info.instructModel) {
     throw new Error(`To resume, drop the folders ${info.baseModel} (Base) and ${info.instructModel} (Instruct) again, with the same datasets.`);
   }
-  return trainDurably(session, gpu, checkpoint.settings, onEvent, signal, opts, checkpoint);
+  const record = { ...(info.runId ? { runId: info.runId } : {}), ...(info.startedAt ? { startedAt: info.startedAt } : {}) };
+  return trainDurably(session, gpu, checkpoint.settings, onEvent, signal, { ...opts, ...record }, checkpoint);
 }

@@ -81,7 +81,7 @@ export function defaultSettingsFor(session: Session): TrainSettings {
 export type TrainRunOptions = Pick<TrainJob, 'resume' | 'checkpointEvery' | 'onCheckpoint' | 'continueWithoutCheckpoints' | 'modelId'>;
 
 /** Before-training held-out losses of the pairs of this worker (engine/train/evalCache.ts). */
-const evalCache = new EvalCache();
+export const evalCache = new EvalCache();
 
 /**
  * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
@@ -110,8 +110,8 @@ export async function trainOnSession(
   const { train, heldout, trainSplit, heldoutSplit, truncated } = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructName, onEvent);
   signal.throwIfAborted();
   const key = heldout ? heldoutKey(heldout, settings.maxLength) : '';
-  const cachedBase = heldout ? evalCache.get(pair.base.checkpoint, key) : undefined;
-  const cachedInstruct = heldout ? evalCache.get(pair.instruct.checkpoint, key) : undefined;
+  const cachedBase = heldout ? evalCache.get(pair.baseId, key) : undefined;
+  const cachedInstruct = heldout ? evalCache.get(pair.instructId, key) : undefined;
   const result = await runTraining({
     ...opts,
     ctx,
@@ -125,7 +125,7 @@ export async function trainOnSession(
     signal,
     cachedEval: { ...(cachedBase !== undefined ? { base: cachedBase } : {}), ...(cachedInstruct !== undefined ? { instruct: cachedInstruct } : {}) },
     onEvent: (e) => {
-      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.base.checkpoint : pair.instruct.checkpoint, key, e.loss);
+      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.baseId : pair.instructId, key, e.loss);
       onEvent(e);
     },
   });

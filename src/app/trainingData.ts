@@ -34,7 +34,7 @@ export interface TrainingData {
  */
 export function tokenizeTrainingData(tok: ChatTokenizer, trainIn: SplitInput, heldoutIn: SplitInput, settings: TrainSettings, vocabSize: number, instructName: string, onEvent: (e: TrainEvent) => void): TrainingData {
   const kwargs = settings.chatTemplateKwargs ?? {};
-  onEvent({ status: 'preparing', message: `tokenising ${trainIn.conversations.length + heldoutIn.conversations.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
+  onEvent({ status: 'preparing', phase: 'tokenise', message: `tokenising ${trainIn.conversations.length + heldoutIn.conversations.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
   const trainSplit = prepareSplit(tok, trainIn.conversations, trainIn.skipped, settings.maxLength, vocabSize, kwargs);
   const refusal = refusalOf(trainSplit, 'training');
   if (refusal) throw new Error(refusal);

@@ -6,8 +6,9 @@
  * device, to exercise the recovery from device.lost.
  */
 import { engineClient, type DurableOptions, type ResumableRun } from '../worker/client';
-import { applyTrainEvent, IDLE_RUN } from './trainingSlice';
-import { errorMessage, isAbort, type Slice } from './types';
+import { newRunId } from './runHistory';
+import { cancelActiveRun, runActive, trackRun } from './runTracking';
+import { errorMessage, type Slice } from './types';
 
 /** The state and actions of the resume slice. */
 export interface ResumeSlice {
@@ -21,8 +22,11 @@ export interface ResumeSlice {
   setCheckpointEvery(n: number): void;
   /** Reads the stored unfinished run and installs the test hooks when the URL asks for them. */
   initResume(): Promise<void>;
-  /** Options for a new run (and asks the browser to keep the site's storage: navigator.storage.persist()). */
-  checkpointOptions(): DurableOptions;
+  /**
+   * Checkpoint options of the run with history id `runId` (and asks the browser to keep the site's storage:
+   * navigator.storage.persist()).
+   */
+  checkpointOptions(runId: string): DurableOptions;
   /** After any run: re-reads the stored run, and asks for the GPU again when the device was lost meanwhile. */
   afterRun(): Promise<void>;
   resumeRun(): Promise<void>;
@@ -42,7 +46,6 @@ async function demoNames(): Promise<{ base: string; instruct: string } | null> {
 
 /** Creates the resume slice. */
 export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
-  let controller: AbortController | null = null;
   const patch = (p: Partial<ResumeSlice['resume']>): void => set({ resume: { ...get().resume, ...p } });
   const refresh = async (): Promise<void> => {
     try {
@@ -60,10 +63,10 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
       }
       await refresh();
     },
-    checkpointOptions: () => {
+    checkpointOptions: (runId) => {
       void navigator.storage?.persist?.().catch(() => false);
       const n = get().resume.checkpointEvery;
-      return n > 0 ? { checkpointEvery: n } : {};
+      return { runId, ...(n > 0 ? { checkpointEvery: n } : {}) };
     },
     afterRun: async () => {
       await refresh();
@@ -71,7 +74,7 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
     },
     resumeRun: async () => {
       const info = get().resume.info;
-      if (!info || controller || get().run.status === 'running') return;
+      if (!info || runActive() || get().run.status === 'running') return;
       patch({ error: null });
       const names = (): string => `${get().session?.base?.name ?? ''}|${get().session?.instruct?.name ?? ''}`;
       const want = `${info.baseModel}|${info.instructModel}`;
@@ -83,25 +86,13 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
           return;
         }
       }
-      const c = new AbortController();
-      controller = c;
-      set({ run: { ...IDLE_RUN, status: 'running', message: 'resuming' } });
-      try {
-        const outcome = await engineClient.resumeTraining((e) => set({ run: applyTrainEvent(get().run, e) }), c.signal, get().checkpointOptions());
-        const run = get().run;
-        const last = run.points[run.points.length - 1];
-        set({
-          run: { ...run, status: outcome.status, message: '' },
-          lastRun: { outcome, points: run.points, evals: run.evals, finalLoss: last?.loss ?? null, totalSteps: run.totalSteps, finishedAt: new Date().toISOString() },
-        });
-      } catch (e) {
-        set({ run: { ...get().run, status: isAbort(e) ? 'cancelled' : 'error', message: '', error: isAbort(e) ? null : errorMessage(e) } });
-      } finally {
-        controller = null;
-        await get().afterRun();
-      }
+      const runId = info.runId ?? newRunId();
+      await trackRun(set, get, {
+        runId, startedAt: info.startedAt ?? new Date().toISOString(), settings: info.settings, opening: `resuming run ${runId} from the checkpoint after step ${info.step} of ${info.totalSteps}`,
+        call: (onEvent, signal) => engineClient.resumeTraining(onEvent, signal, { ...get().checkpointOptions(runId), ...(info.startedAt ? { startedAt: info.startedAt } : {}) }),
+      });
     },
-    cancelResume: () => controller?.abort(),
+    cancelResume: () => cancelActiveRun(),
     discardRun: async () => {
       await engineClient.discardResumableRun();
       await refresh();

@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
-  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun,
+  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate,
 } from './protocol';
 
 export type * from './protocol';
@@ -78,6 +78,9 @@ export const engineClient = {
   },
   datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
     return engine().datasetPreview(settings);
+  },
+  estimateRun(settings: TrainSettings): Promise<RunEstimate> {
+    return engine().estimateRun(settings);
   },
   defaultSettings(): Promise<TrainSettings> {
     return engine().defaultSettings();

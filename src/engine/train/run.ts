@@ -161,7 +161,7 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
   }
   const history: LossPoint[] = [...(resume?.history ?? [])];
   const evals: EvalResult[] = [...(resume?.evals ?? [])];
-  onEvent({ status: 'preparing', message: `loading ${job.base.modelName} onto the GPU` });
+  onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.base.modelName} onto the GPU` });
   let model: GpuModel | null = null;
   let lora: LoraParams | null = null;
   let acts: Activations | null = null;
@@ -271,7 +271,7 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
       if (job.instruct) {
         destroyGpuModel(model);
         model = null;
-        onEvent({ status: 'preparing', message: `loading ${job.instruct.modelName} onto the GPU` });
+        onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.instruct.modelName} onto the GPU` });
         model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
         const cached = job.cachedEval?.instruct;
         if (cached !== undefined) onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: cached, cached: true });

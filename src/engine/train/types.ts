@@ -46,9 +46,15 @@ export interface TrainSettings {
 /** The models whose held-out loss a run reports. */
 export type EvalModel = 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
 
-/** Progress events of a training run. */
+/**
+ * The part of a run a 'preparing' message belongs to (the UI's progress bar and ETA weigh each part):
+ * tokenising the data, loading a model's weights onto the GPU, or anything else (plans, notes).
+ */
+export type TrainPhase = 'tokenise' | 'load' | 'note';
+
+/** Progress events of a training run (members of the app's one progress union, src/app/progress.ts). */
 export type TrainEvent =
-  | { readonly status: 'preparing'; readonly message: string }
+  | { readonly status: 'preparing'; readonly message: string; readonly phase?: TrainPhase }
   | {
       readonly status: 'evaluating';
       readonly message: string;
