@@ -137,9 +137,9 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
       };
       try {
         const outcome: TrainOutcome = await engineClient.train(settings, onEvent, c.signal);
-        const status = outcome.status === 'done' ? 'complete' : 'cancelled';
+        const status = outcome.status === 'cancelled' ? 'cancelled' : 'complete';
         const { adapterFiles, settings: _s, ...counts } = outcome;
-        set({ run: { ...get().run, status: outcome.status, cancelling: false, message: '' } });
+        set({ run: { ...get().run, status: status === 'complete' ? 'done' : 'cancelled', cancelling: false, message: '' } });
         get().adapterIsFrom(runId);
         await get().saveRun(record(status, { stepsDone: outcome.steps, outcome: counts }), adapterFiles);
         // A cancelled run never replaces the exported run; it is exported only when there is no other.
