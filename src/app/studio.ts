@@ -17,6 +17,8 @@ import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, 
 import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
+import { GenerationModels, type GenerateRequest, type TokenEvent } from './tryModels';
+import type { GeneratedReply } from './generate';
 import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 
 /** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
@@ -55,6 +57,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   let trained: TrainedAdapter | null = null;
   /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
   let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
+  /** Models, KV caches and LoRA uploaded for generation (kept between prompts; freed before training). */
+  const tryModels = new GenerationModels();
 
   /** "base|instruct" of the loaded pair (to refuse exporting a graft checked against another pair). */
   function pairNames(): string {
@@ -73,6 +77,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         (ctx) =>
           void ctx.lost.then((msg) => {
             if (gpuPromise === p) gpuPromise = null;
+            tryModels.release();
             for (const l of lostListeners) l(msg);
           }),
         () => {
@@ -201,6 +206,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
         const ctx = await gpu();
+        tryModels.release();
         const r = await trainOnSession(session, ctx, settings, onEvent, signal);
         trained = r.trained;
         return r.outcome;
@@ -215,6 +221,22 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   checkGpu(opId: number, root: string, onProgress: (p: GpuCheckProgress) => void): Promise<GpuCheckResult> {
     return withOp(opId, (signal) => exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
+  },
+
+  /**
+   * Answers one user message with a model of the loaded pair (tryModels.ts: base, base_lora, instruct,
+   * instruct_graft, instruct_merged; the adapter variants use the current adapter), streaming each token with the
+   * text so far. Weights stay uploaded between calls. `cancel(opId)` stops it between tokens (the result then has
+   * aborted: true and the text so far). @throws without a pair, without an adapter for the LoRA variants, or while
+   * the GPU is busy training.
+   */
+  generate(opId: number, request: GenerateRequest, onToken: (t: TokenEvent) => void): Promise<GeneratedReply> {
+    return withOp(opId, (signal) => exclusive('generation', async () => tryModels.reply(await gpu(), session.requirePair(), trained?.adapter ?? null, request, onToken, signal)));
+  },
+
+  /** Frees the GPU memory generation holds (models, KV caches); the next generate uploads again. */
+  releaseGeneration(): void {
+    tryModels.release();
   },
 
   /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
