@@ -23,6 +23,8 @@ import { estimateRun, type RunEstimate } from './runEstimate';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
+import { GenerationModels, type GenerateRequest, type TokenEvent } from './tryModels';
+import type { GeneratedReply } from './generate';
 
 
 /** The σ report with its CSV text (tensor,layer,module,shape,numel,sigma). */
@@ -55,6 +57,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   let trained: TrainedAdapter | null = null;
   /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
   let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
+  /** Models, KV caches and LoRA uploaded for generation (kept between prompts; freed before training). */
+  const tryModels = new GenerationModels();
 
   /** Identity of the loaded pair (io/identity.ts; to refuse exporting a graft checked against another pair). */
   function pairId(): string {
@@ -91,6 +95,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         (ctx) =>
           void ctx.lost.then((msg) => {
             if (gpuPromise === p) gpuPromise = null;
+            tryModels.release();
             for (const l of lostListeners) l(msg);
           }),
         () => {
@@ -233,6 +238,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
+        tryModels.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
         return r.outcome;
@@ -252,6 +258,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
+        tryModels.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
         return r.outcome;
@@ -285,6 +292,22 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   checkGpu(opId: number, root: string, onProgress: (p: GpuCheckProgress) => void): Promise<GpuCheckResult> {
     return withOp(opId, (signal) => exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
+  },
+
+  /**
+   * Answers one user message with a model of the loaded pair (tryModels.ts: base, base_lora, instruct,
+   * instruct_graft, instruct_merged; the adapter variants use the current adapter), streaming each token with the
+   * text so far. Weights stay uploaded between calls. `cancel(opId)` stops it between tokens (the result then has
+   * aborted: true and the text so far). @throws without a pair, without an adapter for the LoRA variants, or while
+   * the GPU is busy training.
+   */
+  generate(opId: number, request: GenerateRequest, onToken: (t: TokenEvent) => void): Promise<GeneratedReply> {
+    return withOp(opId, (signal) => exclusive('generation', async () => tryModels.reply(await gpu(), session.requirePair(), trained?.adapter ?? null, request, onToken, signal)));
+  },
+
+  /** Frees the GPU memory generation holds (models, KV caches); the next generate uploads again. */
+  releaseGeneration(): void {
+    tryModels.release();
   },
 
   /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
