@@ -22,6 +22,8 @@ export interface ResumableRun {
   /** dropped folder names of the pair the run trains on */
   readonly baseModel: string;
   readonly instructModel: string;
+  /** paths of the dataset files the run used (ticked), so Resume can tick the same ones */
+  readonly datasets: readonly string[];
   /** content id of the Base (io/contentId.ts), checked again on resume */
   readonly modelId: string;
   readonly bytes: number;
@@ -65,7 +67,7 @@ export async function requireCheckpointSpace(bytes: number): Promise<void> {
  * @throws CheckpointStorageError naming the cause (e.g. QuotaExceededError) when the file or the index cannot be
  *   written; the previous checkpoint stays the current one.
  */
-export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string }): Promise<ResumableRun> {
+export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string; datasets: readonly string[] }): Promise<ResumableRun> {
   const name = `run-step-${c.step}-${Date.now()}.safetensors`;
   const blob = encodeCheckpoint(c);
   const d = await dir();
