@@ -152,9 +152,10 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
   const heldout = job.heldout?.length ? evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.padTokenId) : [];
   const heldoutTokens = heldout.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
   const total = plan.length;
+  // The identities are computed when a checkpoint may be needed (resume, saves); a cancel computes them late.
   const wantState = job.resume !== undefined || job.onCheckpoint !== undefined;
-  const modelId = wantState ? (job.modelId ?? (await checkpointContentId(job.base))) : '';
-  const dataId = wantState ? await dataIdentity(job.train) : '';
+  let modelId = wantState ? (job.modelId ?? (await checkpointContentId(job.base))) : '';
+  let dataId = wantState ? await dataIdentity(job.train) : '';
   const resume = job.resume;
   if (resume) {
     assertCompatible(resume, { appVersion: APP_VERSION, modelId, dataId, settings: s, totalSteps: total });
@@ -185,7 +186,14 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
     return loss;
   };
   let saving = job.onCheckpoint !== undefined;
-  const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
+  const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => {
+    if (!wantState) {
+      modelId = job.modelId ?? (await checkpointContentId(job.base));
+      dataId = await dataIdentity(job.train);
+    }
+    return captureNow(l, step);
+  };
+  const captureNow = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
     format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, appVersion: APP_VERSION, modelId, modelName: job.base.modelName, dataId, settings: s,
     step, totalSteps: total, history: history.slice(0, step), evals: [...evals],
     params: await readLoraTensors(ctx, l, 'params'), m: await readLoraTensors(ctx, l, 'm'), v: await readLoraTensors(ctx, l, 'v'),
