@@ -17,6 +17,8 @@ export interface ResumeSlice {
     readonly error: string | null;
     /** optimizer steps between checkpoints of new runs; 0 = about one minute of work */
     readonly checkpointEvery: number;
+    /** a resumed run is under way (started by resumeRun) */
+    readonly running: boolean;
     /** the user agreed that a run goes on without checkpoints when one cannot be saved */
     readonly continueWithoutCheckpoints: boolean;
   };
@@ -55,7 +57,7 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
     }
   };
   return {
-    resume: { info: null, error: null, checkpointEvery: 0, continueWithoutCheckpoints: false },
+    resume: { info: null, error: null, running: false, checkpointEvery: 0, continueWithoutCheckpoints: false },
     setCheckpointEvery: (n) => patch({ checkpointEvery: n }),
     setContinueWithoutCheckpoints: (v) => patch({ continueWithoutCheckpoints: v }),
     initResume: async () => {
@@ -94,6 +96,7 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
       }
       const c = new AbortController();
       controller = c;
+      patch({ running: true });
       set({ run: { ...IDLE_RUN, status: 'running', message: 'resuming' } });
       try {
         const outcome = await engineClient.resumeTraining((e) => set({ run: applyTrainEvent(get().run, e) }), c.signal, get().checkpointOptions());
@@ -107,6 +110,7 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
         set({ run: { ...get().run, status: isAbort(e) ? 'cancelled' : 'error', message: '', error: isAbort(e) ? null : errorMessage(e) } });
       } finally {
         controller = null;
+        patch({ running: false });
         await get().afterRun();
       }
     },

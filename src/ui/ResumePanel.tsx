@@ -56,7 +56,7 @@ export function ResumePanel() {
           </button>
         </div>
       )}
-      {running && info && (
+      {resume.running && (
         <button type="button" onClick={cancel}>
           Cancel resumed run
         </button>
