@@ -4,7 +4,8 @@
  * conventional run (Instruct), the data in ShareGPT layout with data/dataset_info.json, graft_mergekit.yaml and a
  * README with the commands. Training flags mirror the studio's settings form (same names as its field ids) and start
  * from the same defaults (engine/train/defaults.ts defaultTrainSettings): --rank --alpha --dropout --rslora
- * --targets q_proj,v_proj,… --lr --epochs --max-steps --batch --accum --max-length --wd --warmup --clip --seed;
+ * --targets q_proj,v_proj,… --lr --epochs --max-steps --batch-size --grad-accum --max-length --weight-decay --warmup-ratio
+ * --max-grad-norm --seed (cli/trainFlags.ts; the earlier --batch --accum --wd --warmup --clip still work);
  * plus --finetuning-type lora|full, --template NAME (a registered LLaMA-Factory template; default: left out),
  * --deepspeed PATH. Files go to DIR.partial-PID first and DIR is created by a rename at the end (DIR must not exist
  * or be empty). Imports no GPU code.
@@ -15,7 +16,6 @@ import { parseArgs } from 'node:util';
 import { buildHandoff } from '../app/handoff/handoff';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
 import { type TrainSettings } from '../engine/train/types';
-import { TARGET_MODULES, type TargetModule } from '../engine/model/loraTypes';
 import { normalizeConfig } from '../io/config';
 import { parseDataset } from '../io/dataset/parse';
 import { loadModelFolder } from '../app/loadModel';
@@ -23,35 +23,7 @@ import { MAX_SKIPPED_FRACTION } from '../io/tokenizer/prepare';
 import { modelFilesFromDir } from '../node/files';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
-
-/** Number flags → TrainSettings fields (top level). */
-const NUM_FLAGS = { lr: 'learningRate', epochs: 'epochs', 'max-steps': 'maxSteps', batch: 'batchSize', accum: 'gradAccum', 'max-length': 'maxLength', wd: 'weightDecay', warmup: 'warmupRatio', clip: 'maxGradNorm', seed: 'seed' } as const;
-
-/** Parses a number flag. @throws Error naming the flag. */
-function num(flag: string, v: string): number {
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`--${flag}: expected a number, got "${v}"`);
-  return x;
-}
-
-/**
- * Applies the flags to the defaults. @throws Error for an unknown target module; SettingsError for a bad value.
- */
-export function settingsFromFlags(defaults: TrainSettings, v: Record<string, string | boolean | undefined>): TrainSettings {
-  const top: Record<string, number> = {};
-  for (const [flag, field] of Object.entries(NUM_FLAGS)) if (typeof v[flag] === 'string') top[field] = num(flag, v[flag]);
-  const lora = { ...defaults.lora };
-  if (typeof v.rank === 'string') lora.r = num('rank', v.rank);
-  lora.alpha = typeof v.alpha === 'string' ? num('alpha', v.alpha) : typeof v.rank === 'string' ? 2 * lora.r : lora.alpha;
-  if (typeof v.dropout === 'string') lora.dropout = num('dropout', v.dropout);
-  if (v.rslora === true) lora.useRslora = true;
-  if (typeof v.targets === 'string') {
-    const names = v.targets.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const n of names) if (!(TARGET_MODULES as readonly string[]).includes(n)) throw new Error(`--targets: ${n} is not one of ${TARGET_MODULES.join(', ')}`);
-    lora.targetModules = TARGET_MODULES.filter((m) => names.includes(m)) as TargetModule[];
-  }
-  return { ...defaults, ...top, lora };
-}
+import { TRAIN_FLAG_OPTIONS_WITH_ALIASES, trainSettingsFromFlags } from './trainFlags';
 
 /** The `handoff` command (see the file comment). */
 export const handoffCommand: Command = {
@@ -62,8 +34,7 @@ export const handoffCommand: Command = {
       args,
       allowPositionals: true,
       options: {
-        train: s, heldout: s, out: s, rank: s, alpha: s, dropout: s, rslora: { type: 'boolean' }, targets: s,
-        lr: s, epochs: s, 'max-steps': s, batch: s, accum: s, 'max-length': s, wd: s, warmup: s, clip: s, seed: s,
+        train: s, heldout: s, out: s, ...TRAIN_FLAG_OPTIONS_WITH_ALIASES,
         'finetuning-type': s, template: s, deepspeed: s,
       },
     });
@@ -93,7 +64,7 @@ export const handoffCommand: Command = {
     // The UI's defaults come from the Base's config (app/training.ts defaultSettingsFor); so do these.
     const cfgText = await readFile(join(resolve(baseDir), 'config.json'), 'utf8');
     const cfg = normalizeConfig(JSON.parse(cfgText) as unknown, `${base.name}/config.json`);
-    const settings = settingsFromFlags(defaultTrainSettings(cfg, train.length), values);
+    const settings = trainSettingsFromFlags(defaultTrainSettings(cfg, train.length), values);
     validateSettings(settings, cfg);
     const outDir = resolve(values.out);
     const existing = await listOrNull(outDir);

@@ -16,7 +16,6 @@ import { openAsBlob } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
-import { TARGET_MODULES, type TargetModule } from '../engine/model/loraTypes';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
 import { planSteps, runTraining } from '../engine/train/run';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
@@ -29,40 +28,9 @@ import { createNodeGpuContext } from '../node/gpu';
 import { modelFilesFromDir } from '../node/files';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
+import { numFlag, TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
 import { loadLatestCheckpoint, runLog, saveCheckpoint } from './trainOutput';
 import type { OutputFile } from '../engine/graft/mergedModel';
-
-/** Number flags → top-level TrainSettings fields. */
-const NUM_FLAGS = {
-  lr: 'learningRate', epochs: 'epochs', 'max-steps': 'maxSteps', 'batch-size': 'batchSize', 'grad-accum': 'gradAccum',
-  'max-length': 'maxLength', 'warmup-ratio': 'warmupRatio', 'weight-decay': 'weightDecay', 'max-grad-norm': 'maxGradNorm', seed: 'seed',
-} as const;
-
-/** Parses a number flag. @throws Error naming the flag. */
-function num(flag: string, v: string): number {
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`--${flag}: expected a number, got "${v}"`);
-  return x;
-}
-
-/**
- * Applies the flags (all but --warmup-steps, which needs the step count) to the defaults.
- * @throws Error naming the flag for a non-number or an unknown target module.
- */
-export function trainSettingsFromFlags(defaults: TrainSettings, v: Record<string, string | boolean | undefined>): TrainSettings {
-  const top: Record<string, number> = {};
-  for (const [flag, field] of Object.entries(NUM_FLAGS)) if (typeof v[flag] === 'string') top[field] = num(flag, v[flag]);
-  const lora = { ...defaults.lora };
-  if (typeof v.rank === 'string') lora.r = num('rank', v.rank);
-  lora.alpha = typeof v.alpha === 'string' ? num('alpha', v.alpha) : typeof v.rank === 'string' ? 2 * lora.r : lora.alpha;
-  if (typeof v.dropout === 'string') lora.dropout = num('dropout', v.dropout);
-  if (typeof v.targets === 'string') {
-    const names = v.targets.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const n of names) if (!(TARGET_MODULES as readonly string[]).includes(n)) throw new Error(`--targets: ${n} is not one of ${TARGET_MODULES.join(', ')}`);
-    lora.targetModules = TARGET_MODULES.filter((m) => names.includes(m)) as TargetModule[];
-  }
-  return { ...defaults, ...top, lora };
-}
 
 /** One run.log / stderr line for an event (null for per-batch evaluation progress). */
 function eventLine(e: TrainEvent): string | null {
@@ -97,17 +65,16 @@ export const trainCommand: Command = {
       args,
       allowPositionals: true,
       options: {
-        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, rank: s, alpha: s, dropout: s, targets: s, 'warmup-steps': s,
-        ...Object.fromEntries(Object.keys(NUM_FLAGS).map((k) => [k, s])),
+        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, 'warmup-steps': s, ...TRAIN_FLAG_OPTIONS,
       },
     });
-    const values = parsed as Record<string, string | undefined>;
+    const values = parsed as Record<string, string | boolean | undefined>;
     const [baseDir, instructDir, extra] = positionals;
     if (!baseDir || !instructDir || extra !== undefined) throw new Error(`expected BASE_DIR INSTRUCT_DIR, got ${positionals.length} positional argument(s)`);
     if (typeof values.train !== 'string') throw new Error('--train FILE is required (a .json, .jsonl, .csv or .parquet dataset)');
     if (typeof values.out !== 'string') throw new Error('--out DIR is required');
     if (values['warmup-steps'] !== undefined && values['warmup-ratio'] !== undefined) throw new Error('give --warmup-steps or --warmup-ratio, not both');
-    const every = values['checkpoint-every'] !== undefined ? num('checkpoint-every', values['checkpoint-every'] as string) : 0;
+    const every = values['checkpoint-every'] !== undefined ? numFlag('checkpoint-every', values['checkpoint-every'] as string) : 0;
     if (!Number.isInteger(every) || every < 0) throw new Error(`--checkpoint-every: expected a whole number of optimizer steps ≥ 1, got ${every}`);
     const outDir = resolve(values.out);
     const resumeDir = typeof values.resume === 'string' ? resolve(values.resume) : null;
@@ -142,10 +109,8 @@ export const trainCommand: Command = {
     const split = (p: typeof trainParsed | null) => ({ conversations: p?.conversations ?? [], skipped: p?.skipped ?? [] });
     const data = tokenizeTrainingData(tok, split(trainParsed), split(heldoutParsed), settings, vocab, instructFiles.name, onEvent);
     if (values['warmup-steps'] !== undefined) {
-      const w = num('warmup-steps', values['warmup-steps'] as string);
       const total = planSteps(data.train.filter((e) => e.labels.some((l) => l !== -100)), settings, tok.padTokenId).length;
-      if (!Number.isInteger(w) || w < 0 || w > total) throw new Error(`--warmup-steps: expected a whole number in 0..${total} (the run has ${total} optimizer steps), got ${w}`);
-      settings = { ...settings, warmupRatio: w === 0 ? 0 : (w - 0.5) / total };
+      settings = { ...settings, warmupRatio: warmupRatioForSteps(numFlag('warmup-steps', values['warmup-steps'] as string), total) };
     }
 
     const controller = new AbortController();

@@ -6,7 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { trainCommand, trainSettingsFromFlags } from '../../src/cli/train';
+import { trainCommand } from '../../src/cli/train';
+import { warmupSteps } from '../../src/engine/train/schedule';
+import { trainSettingsFromFlags, warmupRatioForSteps } from '../../src/cli/trainFlags';
 import { defaultTrainSettings } from '../../src/engine/train/defaults';
 import type { ModelConfig } from '../../src/io/config/types';
 
@@ -28,6 +30,16 @@ describe('shadowft train flags', () => {
     expect(trainSettingsFromFlags(d, { rank: '4', alpha: '5' }).lora.alpha).toBe(5);
     expect(() => trainSettingsFromFlags(d, { targets: 'q_proj,lm_head' })).toThrow(/--targets: lm_head is not one of/);
     expect(() => trainSettingsFromFlags(d, { lr: 'fast' })).toThrow('--lr: expected a number, got "fast"');
+  });
+
+  it('the earlier short names are aliases (handoff), never both; --warmup-steps W gives exactly W warmup steps', () => {
+    const d = defaultTrainSettings(cfg, 100);
+    const a = trainSettingsFromFlags(d, { batch: '4', accum: '2', wd: '0.01', warmup: '0.2', clip: '0.5' });
+    expect(a).toEqual(trainSettingsFromFlags(d, { 'batch-size': '4', 'grad-accum': '2', 'weight-decay': '0.01', 'warmup-ratio': '0.2', 'max-grad-norm': '0.5' }));
+    expect(() => trainSettingsFromFlags(d, { batch: '4', 'batch-size': '8' })).toThrow('give --batch-size or its alias --batch, not both');
+    // schedule.ts warmupSteps = ceil(total · ratio): every W in 0..total must come back exactly
+    for (const total of [1, 7, 114, 1000]) for (let w = 0; w <= total; w++) expect(warmupSteps(total, warmupRatioForSteps(w, total))).toBe(w);
+    expect(() => warmupRatioForSteps(3, 2)).toThrow(/--warmup-steps: expected a whole number in 0..2/);
   });
 
   it('refuses before any work: no --train, both warmup flags, a bad --checkpoint-every, a non-empty --out', async () => {
