@@ -10,11 +10,11 @@ import { checkpointWeightBytes, planJob, runTraining } from '../engine/train/run
 import { describePlan, planAdvice } from '../engine/plan/advice';
 import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
-import { prepareSplit, refusalOf } from '../io/tokenizer/prepare';
 import { instructTokenizer } from './datasetPreview';
 import { EvalCache, heldoutKey } from '../engine/train/evalCache';
 import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
+import { tokenizeSplits } from './tokenizeSplits';
 
 /** The PEFT files of an adapter, small enough to keep in IndexedDB and to read back with readAdapterFiles. */
 export interface AdapterFilesData {
@@ -102,21 +102,12 @@ export async function trainOnSession(
   onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructName}` });
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
-  const kwargs = settings.chatTemplateKwargs ?? {};
-  onEvent({ status: 'preparing', message: `tokenising ${trainConvs.length + heldoutConvs.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
-  const trainSplit = prepareSplit(tok, trainConvs, trainParseSkips, settings.maxLength, vocab, kwargs);
-  const refusal = refusalOf(trainSplit, 'training');
-  if (refusal) throw new Error(refusal);
-  const heldoutSplit = heldoutConvs.length || session.skippedRows('heldout').length ? prepareSplit(tok, heldoutConvs, session.skippedRows('heldout'), settings.maxLength, vocab, kwargs) : null;
-  const heldoutRefusal = heldoutSplit ? refusalOf(heldoutSplit, 'held-out') : null;
-  if (heldoutRefusal) throw new Error(heldoutRefusal);
+  const splits = tokenizeSplits(tok, vocab, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, (message) => onEvent({ status: 'preparing', message }));
+  const trainSplit = splits.train;
+  const heldoutSplit = splits.heldout;
   const train = trainSplit.examples;
   const heldout = heldoutSplit?.examples;
-  for (const [name, sp] of [['training', trainSplit], ['held-out', heldoutSplit]] as const) {
-    if (sp && sp.skipped.length) onEvent({ status: 'preparing', message: `${name}: ${sp.examples.length} rows kept, ${sp.skipped.length} skipped (first: ${sp.skipped[0]?.file} row ${sp.skipped[0]?.row}: ${sp.skipped[0]?.reason})` });
-  }
-  const truncated = train.filter((e) => e.truncated).length + (heldout ?? []).filter((e) => e.truncated).length;
-  if (truncated) onEvent({ status: 'preparing', message: `${truncated} examples are longer than Max length ${settings.maxLength} and were cut` });
+  const truncated = splits.truncated;
   signal.throwIfAborted();
   let steps = 0;
   let cancelled = false;
