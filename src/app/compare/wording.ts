@@ -79,6 +79,7 @@ function verdict(measure: VerdictMeasure, values: PerModel<number | null>, n: nu
     return { measure, winner: top, best, text: `${name}: ${label(top)} is ${how} (${fmt(measure, v(top), n)})${next ? `; next ${label(next)} (${fmt(measure, v(next), n)})` : ''}.` };
   }
   const list = best.map((m) => `${label(m)} (${fmt(measure, v(m), n)})`).join(', ');
+  if (best.length === have.length) return { measure, winner: null, best, text: `${name}: no model is ${how} beyond noise (${list}).` };
   return { measure, winner: null, best, text: `${name}: ${list} tie within noise for ${how}.` };
 }
 
