@@ -67,7 +67,7 @@ async function matmulLines(): Promise<void> {
       a: uploadStorage(ctx, rnd(M * K, 1), 'a'), w: uploadWeight(ctx, encodeFromF32(rnd(N * K, 2), dtype), dtype, [N * K], 'w').buffer, out: createStorage(ctx, M * N * 4, 'out'),
     };
     const flops = 2 * M * N * K;
-    const variant = matmulVariant(M, N);
+    const variant = matmulVariant(M, N, K);
     const [before, after] = variant === 'tiled' ? [await best((e) => matmul(ctx, e, args))].flatMap((t) => [t, t]) as [number, number]
       : (await bestOf([(e) => matmul(ctx, e, args), (e) => matmulAuto(ctx, e, args)])) as [number, number];
     lines.push(`matmul_gflops ${name} before: ${(flops / before / 1e9).toFixed(3)}`, `matmul_gflops ${name} after: ${(flops / after / 1e9).toFixed(3)} (${variant})`);

@@ -18,9 +18,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   handoff: async () => (await import('./handoff')).handoffCommand,
   dataset: async () => (await import('./dataset')).datasetCommand,
   inspect: async () => (await import('./inspect')).inspectCommand,
+  generate: async () => (await import('./generate')).generateCommand,
 };
 
-/** Dispatches argv (without node and script) to a command; prints usage on unknown input. */
+/** Dispatches argv (without node and script) to a command; prints usage on unknown input, and a command's usage for `--help` / `-h`. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const load = name ? COMMANDS[name] : undefined;
@@ -30,7 +31,12 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
   }
   try {
-    return await (await load()).run(rest);
+    const cmd = await load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`usage: npx shadowft ${cmd.usage}\n`);
+      return 0;
+    }
+    return await cmd.run(rest);
   } catch (e) {
     process.stderr.write(`shadowft ${name}: ${(e as Error).message}\n`);
     return 1;

@@ -5,14 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { testGpu } from './device';
-import { expectClose, randomF32 } from './compare';
-import { createStorage, readF32, uploadStorage } from '../../src/engine/gpu/buffers';
-import { submitAndWait } from '../../src/engine/gpu/context';
-import { matmul, matmulAuto, matmulSkinny, matmulThin, matmulVariant, MATMUL_SKINNY_MAX_M, type MatmulArgs } from '../../src/engine/kernels/matmul';
-import { matmulRef } from '../../src/engine/reference/matmul';
-import { decodeToF32, encodeFromF32, type WeightDType } from '../../src/io/dtype';
-
-interface Case { M: number; N: number; K: number; transA: boolean; transB: boolean; dtype: WeightDType; alpha?: number; bias?: boolean; accumulate?: boolean }
+import { createStorage } from '../../src/engine/gpu/buffers';
+import { matmulAuto, matmulSkinny, matmulThin, matmulVariant, MATMUL_SKINNY_MAX_M } from '../../src/engine/kernels/matmul';
+import { check, type Case } from './matmulCheck';
 
 const CASES: Case[] = [
   { M: 1, N: 1, K: 1, transA: false, transB: true, dtype: 'F32' },
@@ -23,31 +18,6 @@ const CASES: Case[] = [
   { M: 13, N: 64, K: 129, transA: true, transB: true, dtype: 'F16', alpha: -1.5, accumulate: true, bias: true },
   { M: 16, N: 100, K: 65, transA: false, transB: false, dtype: 'BF16' },
 ];
-
-/** Runs `kernel` and the tiled matmul on the same random case; checks the f64 reference and bit-identity. */
-async function check(c: Case, name: string, kernel: typeof matmul): Promise<void> {
-  const ctx = await testGpu();
-  const seed = c.M * 1000 + c.N + c.K;
-  const a = randomF32(c.M * c.K, seed);
-  const wBytes = encodeFromF32(randomF32(c.N * c.K, seed + 1), c.dtype);
-  const w = decodeToF32(wBytes, c.dtype);
-  const bias = c.bias ? randomF32(c.N, seed + 2) : undefined;
-  const init = c.accumulate ? randomF32(c.M * c.N, seed + 3) : undefined;
-  const outs = [0, 1].map(() => (init ? uploadStorage(ctx, init, 'out') : createStorage(ctx, c.M * c.N * 4, 'out')));
-  const args = (out: GPUBuffer): MatmulArgs => ({
-    M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, wDtype: c.dtype, alpha: c.alpha ?? 1, accumulate: c.accumulate ?? false,
-    a: uploadStorage(ctx, a, 'a'), w: uploadStorage(ctx, wBytes, 'w'), out, ...(bias ? { bias: uploadStorage(ctx, bias, 'bias') } : {}),
-  });
-  const enc = ctx.device.createCommandEncoder();
-  kernel(ctx, enc, args(outs[0] as GPUBuffer));
-  matmul(ctx, enc, args(outs[1] as GPUBuffer));
-  await submitAndWait(ctx, [enc.finish()]);
-  const got = await readF32(ctx, outs[0] as GPUBuffer, 0, c.M * c.N);
-  const tiled = await readF32(ctx, outs[1] as GPUBuffer, 0, c.M * c.N);
-  const want = matmulRef({ M: c.M, N: c.N, K: c.K, a, w, transA: c.transA, transB: c.transB, alpha: c.alpha ?? 1, ...(bias ? { bias } : {}), ...(init ? { init } : {}) });
-  expectClose(got, want, 1e-5 * Math.sqrt(c.K) * 4, 1e-5, `${name} M=${c.M} N=${c.N} K=${c.K}`);
-  expect(Array.from(got)).toEqual(Array.from(tiled));
-}
 
 describe('matmulSkinny', () => {
   it.each(CASES)('M=$M N=$N K=$K transA=$transA transB=$transB $dtype: matches the f64 reference and the tiled kernel bit for bit', (c) => check(c, 'skinny', matmulSkinny));
@@ -84,6 +54,8 @@ describe('matmulThin', () => {
     expect(matmulVariant(8, 8)).toBe('thinN');
     expect(matmulVariant(1720, 64)).toBe('tiled');
     expect(matmulVariant(17, 17)).toBe('tiled');
+    expect(matmulVariant(1720, 64, 64)).toBe('reg');
+    expect(matmulVariant(1720, 64, 257)).toBe('tiled');
     await check({ M: 40, N: 6, K: 50, transA: false, transB: true, dtype: 'BF16' }, 'auto', matmulAuto);
     const ctx = await testGpu();
     const b = createStorage(ctx, 4096, 'b');

@@ -9,9 +9,11 @@
  *   LoRA     u = x·Aᵀ, du = s·dy·B, dB += s·dyᵀ·u, dA += duᵀ·x (rank-r outputs: matmulAuto → matmulThin);
  *            y = x·Wᵀ + b + s·u·Bᵀ and dx = dy·W + du·A each in one pass (matmulLora, entry point `lora`).
  * Variants by shape are chosen in one place, {@link matmulVariant}; every variant has the same fma order over K as the
- * tiled kernel, so they agree bit for bit (tests/gpu/matmul-skinny.test.ts, tests/gpu/lora-linear.test.ts).
+ * tiled kernel, so they agree bit for bit (tests/gpu/matmul-skinny.test.ts, tests/gpu/lora-linear.test.ts,
+ * tests/gpu/matmul-reg.test.ts). Small K goes to the register-blocked kernel without barriers (shaders/matmul_reg.wgsl).
  */
 import code from '../../../shaders/matmul.wgsl?raw';
+import regCode from '../../../shaders/matmul_reg.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import type { WeightDType } from '../../io/dtype';
 import { createStorage, packUniform, uniform } from '../gpu/buffers';
@@ -143,25 +145,59 @@ export function matmulThin(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
 }
 
 /** Which entry point {@link matmulAuto} uses for a shape. */
-export type MatmulVariant = 'tiled' | 'thinN' | 'thinM';
+export type MatmulVariant = 'tiled' | 'thinN' | 'thinM' | 'reg';
+
+/** Largest K {@link matmulVariant} sends to the register-blocked kernel (above it the tiled kernel's reuse wins). */
+export const MATMUL_REG_MAX_K = 256;
 
 /**
  * The one place that picks a matmul variant by shape (measured on lavapipe and SwiftShader, bench/matmul-shapes.bench.ts):
  * a thin output (N ≤ 16, or M ≤ 16: LoRA rank-r products) goes to {@link matmulThin}, where a 64×64 tile would be
- * mostly padding and its barriers cost more than they save (3–20× faster at r 8); everything else to the tiled kernel.
+ * mostly padding and its barriers cost more than they save (3–20× faster at r 8); a short reduction (K ≤ 256: every
+ * linear of a small model) to {@link matmulReg}, whose register blocks need no workgroup memory or barriers
+ * (1.3–2.5× the tiled kernel at the demo's shapes on SwiftShader); everything else to the tiled kernel.
  * All variants give bit-identical results (same fma order over K), so the choice never changes numbers.
  */
-export function matmulVariant(M: number, N: number): MatmulVariant {
+export function matmulVariant(M: number, N: number, K = Number.MAX_SAFE_INTEGER): MatmulVariant {
   if (N <= MATMUL_THIN_MAX && N <= M) return 'thinN';
   if (M <= MATMUL_THIN_MAX) return 'thinM';
+  if (K <= MATMUL_REG_MAX_K) return 'reg';
   return 'tiled';
 }
 
 /** Records `args` with the variant {@link matmulVariant} picks; same contract and results as {@link matmul}. */
 export function matmulAuto(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
-  const v = matmulVariant(args.M, args.N);
+  const v = matmulVariant(args.M, args.N, args.K);
   if (v === 'tiled') matmul(ctx, enc, args);
+  else if (v === 'reg') matmulReg(ctx, enc, args);
   else matmulThin(ctx, enc, args, v === 'thinM');
+}
+
+/** Pipeline of the register-blocked kernel for `args` (word-pair loads when the weight layout allows them). */
+function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg_lora', extra: Record<string, number> = {}): KernelSpec {
+  const base = specFor(args, 'forward');
+  const packed16 = args.wDtype !== 'F32';
+  return {
+    label: `matmul.${entryPoint}`,
+    code: regCode,
+    entryPoint,
+    bindings: entryPoint === 'reg' ? BINDINGS : LORA_BINDINGS,
+    constants: { ...base.constants, PAIR_K: packed16 && args.transB && args.K % 2 === 0 ? 1 : 0, PAIR_N: packed16 && !args.transB && args.N % 2 === 0 ? 1 : 0, ...extra },
+  };
+}
+
+/** Threads of the register-blocked kernel: one per 4×4 output block. */
+const regThreads = (M: number, N: number): number => Math.ceil(M / 4) * Math.ceil(N / 4);
+
+/**
+ * Same contract and bit-identical results as {@link matmul}, as a register-blocked kernel without workgroup memory
+ * (shaders/matmul_reg.wgsl: one thread per 4×4 output block, 16-bit weights read two per word). Meant for K ≤
+ * {@link MATMUL_REG_MAX_K}; correct for any shape.
+ * @throws as {@link matmul}.
+ */
+export function matmulReg(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
+  const bindings = prepare(ctx, args, 'matmul.reg');
+  dispatch(ctx, enc, regSpec(args, 'reg'), bindings, linearGrid(ctx, regThreads(args.M, args.N), NAIVE_WG));
 }
 
 /** Arguments of {@link matmulLora}: a {@link MatmulArgs} product plus a second, rank-R product added in its epilogue. */
@@ -182,9 +218,11 @@ export interface MatmulLoraArgs extends MatmulArgs {
  * shaders/matmul.wgsl): the tiled product over K, then a second tiled product over R in the same workgroup, summed in
  * the epilogue. Same as {@link matmul} followed by an accumulating matmul(a2, w2, alpha2), with the same fma order
  * (tests/gpu/lora-linear.test.ts checks it bit for bit on the test adapter). R = 0 gives plain {@link matmul}.
+ * For K ≤ {@link MATMUL_REG_MAX_K} (`variant` 'auto') the register-blocked kernel's `reg_lora` entry does the same
+ * (bit-identical); 'tiled' forces the tiled `lora` entry (tests, benches).
  * @throws as {@link matmul}; names a2 / w2 when their bindings are too small.
  */
-export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulLoraArgs): void {
+export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulLoraArgs, variant: 'auto' | 'tiled' = 'auto'): void {
   const what = 'matmul.lora';
   requireSizes(what, { R: args.R });
   if (!Number.isFinite(args.alpha2)) throw new Error(`${what}: alpha2 = ${args.alpha2}; expected a finite number`);
@@ -192,6 +230,10 @@ export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
   const { M, N, R } = args;
   requireBinding(ctx, what, `a2 [M=${M}, R=${R}] f32`, args.a2, M * R * 4);
   requireBinding(ctx, what, `w2 ${args.trans2 ? `[N=${N}, R=${R}]` : `[R=${R}, N=${N}]`} f32`, args.w2, N * R * 4);
+  if (variant === 'auto' && args.K <= MATMUL_REG_MAX_K) {
+    dispatch(ctx, enc, regSpec(args, 'reg_lora', { LORA_TRANS_B: args.trans2 ? 1 : 0 }), [...bindings, args.a2, args.w2], linearGrid(ctx, regThreads(M, N), NAIVE_WG));
+    return;
+  }
   const base = specFor(args, 'forward');
   const spec: KernelSpec = { ...base, label: what, entryPoint: 'lora', bindings: LORA_BINDINGS, constants: { ...base.constants, LORA_TRANS_B: args.trans2 ? 1 : 0 } };
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);

@@ -12,7 +12,7 @@ import type { GpuContext } from '../gpu/context';
 import { submitAndWait } from '../gpu/context';
 import { readF32 } from '../gpu/buffers';
 import { crossEntropyChunkBackward, crossEntropyChunkForward } from '../kernels/crossEntropyChunk';
-import { matmul, matmulSkinny, MATMUL_SKINNY_MAX_M, type MatmulArgs } from '../kernels/matmul';
+import { matmulAuto, matmulSkinny, MATMUL_SKINNY_MAX_M, type MatmulArgs } from '../kernels/matmul';
 import { vocabSlices, type VocabSlice, type VocabTable } from './vocabTable';
 
 /** Buffers the head reads and writes (M = B·T token rows). */
@@ -37,9 +37,9 @@ function slicesFor(E: VocabTable, M: number, b: HeadBuffers): VocabSlice[] {
   return vocabSlices(E, b.chunkRows);
 }
 
-/** The tiled matmul, or its M ≤ 16 entry point for a few token rows (bit-identical; no 64-row tiles of padding). */
+/** matmulAuto (tiled, or register-blocked for K ≤ 256), or the M ≤ 16 entry point for a few token rows (all bit-identical). */
 function mm(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
-  (args.M <= MATMUL_SKINNY_MAX_M ? matmulSkinny : matmul)(ctx, enc, args);
+  (args.M <= MATMUL_SKINNY_MAX_M ? matmulSkinny : matmulAuto)(ctx, enc, args);
 }
 
 function recordChunkLogits(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, s: VocabSlice): void {

@@ -10,7 +10,7 @@
  */
 import type { GpuContext } from '../gpu/context';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout';
-import { matmul, matmulAuto, matmulLora } from '../kernels/matmul';
+import { matmulAuto, matmulLora } from '../kernels/matmul';
 import type { LinearWeights } from './weights';
 import { loraBinding, type LoraParams, type LoraSlot } from './lora';
 
@@ -38,7 +38,7 @@ export function linearForward(ctx: GpuContext, enc: GPUCommandEncoder, M: number
     out: y, accumulate, ...(lin.bias ? { bias: lin.bias } : {}),
   } as const;
   if (!lora) {
-    matmul(ctx, enc, base);
+    matmulAuto(ctx, enc, base);
     return;
   }
   const { p, slot, u, dropout } = lora;
@@ -62,14 +62,14 @@ export function linearForward(ctx: GpuContext, enc: GPUCommandEncoder, M: number
 export function linearBackward(ctx: GpuContext, enc: GPUCommandEncoder, M: number, lin: LinearWeights, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, lora: LoraBranch | null, du: GPUBuffer, accumulateDx: boolean): void {
   const base = { M, N: lin.inFeatures, K: lin.outFeatures, a: dy, w: lin.w.buffer, wDtype: lin.w.dtype, transB: false, out: dx, accumulate: accumulateDx } as const;
   if (!lora) {
-    matmul(ctx, enc, base);
+    matmulAuto(ctx, enc, base);
     return;
   }
   const { p, slot, u, dropout } = lora;
   const s = p.scaling;
   let xl = x;
   if (dropout) {
-    matmul(ctx, enc, base);
+    matmulAuto(ctx, enc, base);
     // Regenerate dropout(x) from the same seed (u was computed from it in forward).
     dropoutForward(ctx, enc, { n: M * lin.inFeatures, p: dropout.p, seed: dropout.seed, x, out: dropout.x });
     xl = dropout.x;

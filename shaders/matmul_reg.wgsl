@@ -1,0 +1,155 @@
+// matmul_reg: the same op as matmul.wgsl (out (=|+=) alpha·op(a)·op(w) (+ bias) (+ alpha2·a2·op(w2))) as a
+// register-blocked kernel WITHOUT workgroup memory or barriers, for small reduction dims (K ≤ 256, e.g. every linear
+// of a small model): thread t owns the 4×4 output block rows m0..m0+3, cols n0..n0+3 and streams op(a) and op(w) from
+// storage. Packed 16-bit weights (W_DTYPE 1 = bf16, 2 = f16) are read a u32 word — two elements — at a time:
+//   TRANS_B (w [N, K]): the word holds k and k+1 of one column (needs K even: PAIR_K);
+//   else    (w [K, N]): two words hold columns n0..n0+3 of one k (needs N even: PAIR_N).
+// On software adapters (SwiftShader, lavapipe) the per-element word loads and barriers of the tiled kernel dominate at
+// these shapes (bench/matmul-shapes.bench.ts). Every output is the same fma sequence over k = 0..K−1 from 0 as the
+// tiled `forward` (and the second product over r = 0..R−1 as `lora`), with the same epilogue, so the results are
+// bit-identical to matmul.wgsl (tests/gpu/matmul-reg.test.ts).
+// Entry points: reg (bindings 0–4), reg_lora (bindings 0–6). Bindings as matmul.wgsl:
+//   0 p uniform { M, N, K: u32, alpha: f32, tiles_n: u32 (unused), R: u32, alpha2: f32 }  1 a  2 w (u32 words)
+//   3 bias  4 out  5 a2 [M, R] f32  6 w2 [N, R] (LORA_TRANS_B) or [R, N] f32
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = true;
+override W_DTYPE: u32 = 0u;
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false;
+override LORA_TRANS_B: bool = true;
+override PAIR_K: bool = false; // TRANS_B, 16-bit weights, K even
+override PAIR_N: bool = false; // !TRANS_B, 16-bit weights, N even
+
+struct Params { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32, R: u32, alpha2: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> a2: array<f32>;
+@group(0) @binding(6) var<storage, read> w2: array<f32>;
+
+/** The two 16-bit elements of a weight word, upcast exactly: (low, high). */
+fn unpack_word(word: u32) -> vec2f {
+  if (W_DTYPE == 1u) { return vec2f(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u)); }
+  return unpack2x16float(word);
+}
+
+/** Element i of the packed weight, upcast exactly to f32. */
+fn load_w(i: u32) -> f32 {
+  if (W_DTYPE == 0u) { return bitcast<f32>(w[i]); }
+  return unpack_word(w[i >> 1u])[i & 1u];
+}
+
+/** op(a)[m, k]. */
+fn a_at(m: u32, k: u32) -> f32 {
+  if (TRANS_A) { return a[k * p.M + m]; }
+  return a[m * p.K + k];
+}
+
+/** op(w)[k, n]. */
+fn w_at(k: u32, n: u32) -> f32 {
+  if (TRANS_B) { return load_w(n * p.K + k); }
+  return load_w(k * p.N + n);
+}
+
+/** op(a)[mm[i], k] for the four (clamped) rows of the block. */
+fn a_col(mm: vec4u, k: u32) -> vec4f {
+  return vec4f(a_at(mm.x, k), a_at(mm.y, k), a_at(mm.z, k), a_at(mm.w, k));
+}
+
+/** The block's 4×4 accumulators: c[i][j] = out[m0 + i, n0 + j]. */
+struct Block { c: array<vec4f, 4> }
+
+/** Σ_k op(a)[m0+i, k]·op(w)[k, n0+j] over k = 0..K−1 (fma, k ascending); rows/cols past M/N read clamped data. */
+fn product(m0: u32, n0: u32) -> Block {
+  var b = Block(array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+  let mm = min(vec4u(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4u(p.M - 1u));
+  let nn = min(vec4u(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4u(p.N - 1u));
+  if (PAIR_K) {
+    for (var k = 0u; k < p.K; k = k + 2u) {
+      let a0 = a_col(mm, k);
+      let a1 = a_col(mm, k + 1u);
+      let q0 = unpack_word(w[(nn.x * p.K + k) >> 1u]);
+      let q1 = unpack_word(w[(nn.y * p.K + k) >> 1u]);
+      let q2 = unpack_word(w[(nn.z * p.K + k) >> 1u]);
+      let q3 = unpack_word(w[(nn.w * p.K + k) >> 1u]);
+      let w0 = vec4f(q0.x, q1.x, q2.x, q3.x);
+      let w1 = vec4f(q0.y, q1.y, q2.y, q3.y);
+      for (var i = 0u; i < 4u; i = i + 1u) { b.c[i] = fma(vec4f(a1[i]), w1, fma(vec4f(a0[i]), w0, b.c[i])); }
+    }
+    return b;
+  }
+  let lastWord = (p.K * p.N) / 2u - 1u;
+  for (var k = 0u; k < p.K; k = k + 1u) {
+    let av = a_col(mm, k);
+    var wv: vec4f;
+    if (PAIR_N) {
+      let lo = unpack_word(w[(k * p.N + n0) >> 1u]);
+      let hi = unpack_word(w[min((k * p.N + n0 + 2u) >> 1u, lastWord)]);
+      wv = vec4f(lo, hi);
+    } else {
+      wv = vec4f(w_at(k, nn.x), w_at(k, nn.y), w_at(k, nn.z), w_at(k, nn.w));
+    }
+    for (var i = 0u; i < 4u; i = i + 1u) { b.c[i] = fma(vec4f(av[i]), wv, b.c[i]); }
+  }
+  return b;
+}
+
+/** Σ_r a2[m0+i, r]·op(w2)[r, n0+j] over r = 0..R−1 (fma, r ascending). */
+fn product2(m0: u32, n0: u32) -> Block {
+  var b = Block(array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+  let mm = min(vec4u(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4u(p.M - 1u));
+  let nn = min(vec4u(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4u(p.N - 1u));
+  for (var r = 0u; r < p.R; r = r + 1u) {
+    let av = vec4f(a2[mm.x * p.R + r], a2[mm.y * p.R + r], a2[mm.z * p.R + r], a2[mm.w * p.R + r]);
+    var wv: vec4f;
+    if (LORA_TRANS_B) { wv = vec4f(w2[nn.x * p.R + r], w2[nn.y * p.R + r], w2[nn.z * p.R + r], w2[nn.w * p.R + r]); }
+    else { wv = vec4f(w2[r * p.N + nn.x], w2[r * p.N + nn.y], w2[r * p.N + nn.z], w2[r * p.N + nn.w]); }
+    for (var i = 0u; i < 4u; i = i + 1u) { b.c[i] = fma(vec4f(av[i]), wv, b.c[i]); }
+  }
+  return b;
+}
+
+/** The block of thread t: (m0, n0), or m0 = M (sentinel) past the last block. */
+fn block_origin(gid: vec3u, nwg: vec3u) -> vec2u {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  let groups = (p.N + 3u) / 4u;
+  if (t >= ((p.M + 3u) / 4u) * groups) { return vec2u(p.M, 0u); }
+  return vec2u((t / groups) * 4u, (t % groups) * 4u);
+}
+
+/** Final value of out[m, n] from the dot product(s), in the order of matmul.wgsl's epilogue / store_row_lora. */
+fn store(m: u32, n: u32, dot: f32, dot2: f32, fused: bool) {
+  let o = m * p.N + n;
+  var v = p.alpha * dot;
+  if (HAS_BIAS) { v = v + bias[n]; }
+  if (ACCUMULATE) { v = v + out[o]; }
+  if (fused) { v = v + p.alpha2 * dot2; }
+  out[o] = v;
+}
+
+@compute @workgroup_size(64)
+fn reg(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = block_origin(gid, nwg);
+  if (o.x >= p.M) { return; }
+  let b = product(o.x, o.y);
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    if (o.x + i >= p.M) { break; }
+    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], 0.0, false); } }
+  }
+}
+
+@compute @workgroup_size(64)
+fn reg_lora(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = block_origin(gid, nwg);
+  if (o.x >= p.M) { return; }
+  let b = product(o.x, o.y);
+  let b2 = product2(o.x, o.y);
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    if (o.x + i >= p.M) { break; }
+    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], b2.c[i][j], true); } }
+  }
+}
