@@ -18,6 +18,14 @@ import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
 import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
+import { compareOnSession, compareView, type CompareView } from './compareSession';
+import type { CompareEvent, CompareOptions, CompareRun } from './compare/types';
+import { heldoutUserMessages, TryIt, tryModelInfo, trySources, type TryEvent, type TryModel, type TryModelInfo, type TryReply, type TryRequest, type TrySource } from './tryit';
+import { modelStopTokenIds } from '../engine/generate/stopTokens';
+import { instructTokenizer } from './datasetPreview';
+import { safeFileName } from '../engine/graft/fileName';
+import type { LoraAdapter } from '../engine/model/loraTypes';
+
 
 /** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
 export interface SimilarityProgressEvent {
@@ -61,6 +69,29 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     const { base, instruct } = session.requirePair();
     return `${base.model.files.name}|${instruct.model.files.name}`;
   }
+  /** The adapters of the last comparison, the pair they were trained on, and when (a sequence number). */
+  let compared: { adapters: Record<CompareRun, LoraAdapter>; pair: string; seq: number } | null = null;
+  /** Sequence numbers of the last training run and the last comparison (the newer adapter is Try it's LoRA). */
+  let seq = 0;
+  let trainedSeq = 0;
+  /** Try it's models and generators on the GPU (freed before training and comparisons). */
+  const tryIt = new TryIt();
+
+  /** The newest LoRA trained on the loaded pair's Base: the last run's or the last comparison's; null when none. */
+  function shadowAdapter(): LoraAdapter | null {
+    const key = pairNames();
+    const fromCompare = compared && compared.pair === key ? compared : null;
+    const fromTrain = trained && `${trained.baseModel}|${trained.instructModel}` === key ? trained : null;
+    if (fromCompare && (!fromTrain || fromCompare.seq > trainedSeq)) return fromCompare.adapters.shadow;
+    return fromTrain?.adapter ?? null;
+  }
+
+  /** Where each Try it model comes from now (the conventional LoRA only after a comparison on this pair). */
+  function sources(): Map<TryModel, TrySource> {
+    const conventional = compared && compared.pair === pairNames() ? compared.adapters.conventional : null;
+    return trySources(session.requirePair(), { shadow: shadowAdapter(), conventional });
+  }
+
   /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
   let gpuJob: string | null = null;
 
@@ -73,6 +104,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         (ctx) =>
           void ctx.lost.then((msg) => {
             if (gpuPromise === p) gpuPromise = null;
+            tryIt.forget();
             for (const l of lostListeners) l(msg);
           }),
         () => {
@@ -200,9 +232,11 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
+        tryIt.release();
         const ctx = await gpu();
         const r = await trainOnSession(session, ctx, settings, onEvent, signal);
         trained = r.trained;
+        trainedSeq = ++seq;
         return r.outcome;
       }),
     );
@@ -222,6 +256,60 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     const name = `${instructModel}-shadowft-lora`;
     const adapter = await readAdapterFiles({ name, files: new Map([['adapter_config.json', new Blob([files.config])], ['adapter_model.safetensors', files.safetensors]]) });
     trained = { adapter, baseModel, instructModel };
+    trainedSeq = ++seq;
+  },
+
+  /**
+   * Compare: LoRA on Base (Shadow-FT) and on Instruct (conventional) with `settings`, then five models measured on the
+   * held-out split (app/compare). Keeps both adapters for Try it and {@link exportCompareAdapter}.
+   * @throws CompareError for a bad check regex or counts (before any training), the busy Error, or AbortError.
+   */
+  compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void): Promise<CompareView> {
+    return withOp(opId, (signal) =>
+      exclusive('the comparison', async () => {
+        tryIt.release();
+        const ctx = await gpu();
+        const key = pairNames();
+        const o = await compareOnSession(session, ctx, settings, options, onEvent, signal);
+        compared = { adapters: { ...o.adapters }, pair: key, seq: ++seq };
+        return compareView(o);
+      }),
+    );
+  },
+
+  /** One adapter of the last comparison as a PEFT zip (base_model_name_or_path = the Instruct model). */
+  exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
+    if (!compared) return Promise.reject(new Error('Run Compare first.'));
+    const [baseModel, instructModel] = compared.pair.split('|') as [string, string];
+    const folder = safeFileName(`${instructModel}-${run === 'shadow' ? 'shadowft' : 'conventional'}-lora`);
+    return exportAdapterZip({ adapter: compared.adapters[run], baseModel, instructModel }, folder);
+  },
+
+  /** The Try it models of the loaded pair and whether each can answer now. @throws Error when no pair is loaded. */
+  tryModels(): TryModelInfo[] {
+    return tryModelInfo(sources());
+  },
+
+  /** The last user message of the first `n` held-out conversations ("use held-out prompts"). */
+  heldoutMessages(n: number): string[] {
+    return heldoutUserMessages(session.conversations('heldout'), n);
+  },
+
+  /**
+   * Try it: answers `request.message` with each requested model (same settings), streaming tokens to `onEvent`.
+   * @throws Error naming a model that is not available, GenerateError for bad settings, the busy Error, or AbortError.
+   */
+  generate(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
+    return withOp(opId, (signal) =>
+      exclusive('Try it', async () => {
+        const ctx = await gpu();
+        const { instruct } = session.requirePair();
+        const tok = await instructTokenizer(session);
+        const stop = await modelStopTokenIds(instruct.model.files, instruct.config, tok);
+        const r = await tryIt.generate(ctx, tok, request, sources(), stop.ids, onEvent, signal);
+        return Object.fromEntries(r);
+      }),
+    );
   },
 
   /** The PEFT adapter zip of the current adapter. */
