@@ -3,6 +3,7 @@
  * combined in index.ts. Slices talk to the engine only through worker/client.
  */
 import type { StateCreator } from 'zustand';
+import type { CompareSlice } from './compareSlice';
 import type { HandoffSlice } from './handoffSlice';
 import type {
   AdapterSummary, CheckRow, DatasetPreview, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
@@ -161,7 +162,7 @@ export interface GpuCheckSlice {
 }
 
 /** The whole store. */
-export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice;
+export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice & CompareSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;
