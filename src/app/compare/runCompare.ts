@@ -15,7 +15,7 @@ import { validateSettings } from '../../engine/train/defaults';
 import { evalBatches } from '../../engine/train/evalBatches';
 import type { TrainSettings } from '../../engine/train/types';
 import { evaluateVariants, type VariantMeasures } from './evaluate';
-import { compileCheck, measureAnswers, validateCompareOptions } from './metrics';
+import { CompareError, compileCheck, measureAnswers, validateCompareOptions } from './metrics';
 import { heldoutPrompts, type HeldoutPrompt } from './prompts';
 import { trainAdapter } from './trainAdapter';
 import { COMPARE_MODELS, type CompareAnswer, type CompareEvent, type CompareModel, type CompareOptions, type CompareResult, type CompareRun, type PerModel } from './types';
@@ -60,7 +60,7 @@ const perModel = <T>(f: (m: CompareModel) => T): PerModel<T> => Object.fromEntri
 
 /**
  * Runs a comparison. The options and settings are checked before any GPU work.
- * @throws CompareError (invalid check regex or counts), SettingsError, Error when there is no held-out split,
+ * @throws CompareError (invalid check regex or counts, a prompt + answer tokens beyond max_position_embeddings), SettingsError, Error when there is no held-out split,
  *   everything runTraining throws, the signal's reason when cancelled.
  */
 export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
@@ -76,7 +76,8 @@ export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
   for (const p of prompts) {
     const bad = p.promptIds.find((id) => id < 0 || id >= vocab);
     if (bad !== undefined) throw new Error(`${p.source}: prompt token id ${bad} is outside the vocabulary (vocab_size ${vocab})`);
-    if (p.promptIds.length >= job.instruct.config.maxPositionEmbeddings) throw new Error(`${p.source}: the prompt has ${p.promptIds.length} tokens, no room for an answer within max_position_embeddings ${job.instruct.config.maxPositionEmbeddings}`);
+    const maxPos = Math.min(job.base.config.maxPositionEmbeddings, job.instruct.config.maxPositionEmbeddings);
+    if (p.promptIds.length + o.maxNewTokens > maxPos) throw new CompareError(`Answer tokens: the prompt of ${p.source} has ${p.promptIds.length} tokens; with ${o.maxNewTokens} new tokens it exceeds max_position_embeddings ${maxPos} (lower the answer tokens or the eval prompts)`);
   }
 
   const losses = new Map<CompareRun, number[]>([['shadow', []], ['conventional', []]]);
