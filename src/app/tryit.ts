@@ -3,14 +3,16 @@
  * tokens streamed as they come. Each loaded checkpoint (Base, Instruct) is uploaded to the GPU once and keeps one
  * Generator (engine/generate: KV cache, frozen weights shared); adapters are applied per call as LoRA (the graft
  * W_I + s·B·A computed on the fly, PEFT semantics), each uploaded once per model and kept until it changes.
+ * The exported BF16 merge of the Shadow-FT adapter is a model of its own (its bytes are the download's).
  * Runs in the engine worker; {@link TryIt.release} frees everything (before training, after a device loss).
  */
-import type { Checkpoint } from '../io/checkpoint';
+import type { Checkpoint, ModelFiles } from '../io/checkpoint';
 import type { ModelConfig } from '../io/config/types';
 import type { ChatTokenizer } from '../io/tokenizer/load';
 import type { TemplateKwargs } from '../io/tokenizer/render';
 import type { GpuContext } from '../engine/gpu/context';
 import { createGenerator, type GenerateSettings, type Generator } from '../engine/generate/generate';
+import { loadMergedModel } from '../engine/generate/mergedModel';
 import type { LoraParams } from '../engine/model/lora';
 import { loraParamsFromAdapter } from '../engine/model/loraFromAdapter';
 import type { LoraAdapter } from '../engine/model/loraTypes';
@@ -21,8 +23,17 @@ import { COMPARE_MODEL_LABELS, COMPARE_MODELS, type CompareModel } from './compa
 import type { Conversation } from '../io/dataset/types';
 import type { LoadedPair } from './session';
 
-/** The models Try it can answer with (the comparison's five). */
-export type TryModel = CompareModel;
+/**
+ * The models Try it can answer with: the comparison's five, and the exported BF16 merge of the Shadow-FT adapter
+ * (Instruct + s·B·A rounded to the stored dtype: the very weights a user downloads; engine/generate/mergedModel.ts).
+ */
+export type TryModel = CompareModel | 'instruct_shadow_merged';
+
+/** Every Try it model, in the order the panel shows them. */
+export const TRY_MODELS: readonly TryModel[] = [...COMPARE_MODELS, 'instruct_shadow_merged'];
+
+/** Names of the Try it models. */
+export const TRY_MODEL_LABELS: Readonly<Record<TryModel, string>> = { ...COMPARE_MODEL_LABELS, instruct_shadow_merged: 'Instruct + Shadow-FT merged (BF16)' };
 
 /** What one Try it call asks for. */
 export interface TryRequest {
@@ -58,6 +69,8 @@ export interface TrySource {
   readonly checkpoint: Checkpoint;
   /** null for the checkpoint alone */
   readonly adapter: LoraAdapter | null;
+  /** When given, the model is the exported merge of `adapter` into these (Instruct) files, not the LoRA on the fly. */
+  readonly merge?: { readonly files: ModelFiles };
 }
 
 /** One model of Try it as the UI lists it: whether it can answer now, and why not. */
@@ -81,6 +94,7 @@ export function trySources(pair: LoadedPair, adapters: { readonly shadow: LoraAd
   if (adapters.shadow) {
     m.set('base_lora', { ...b, adapter: adapters.shadow });
     m.set('instruct_shadow', { ...i, adapter: adapters.shadow });
+    m.set('instruct_shadow_merged', { ...i, adapter: adapters.shadow, merge: { files: pair.instruct.model.files } });
   }
   if (adapters.conventional) m.set('instruct_conventional', { ...i, adapter: adapters.conventional });
   return m;
@@ -88,9 +102,9 @@ export function trySources(pair: LoadedPair, adapters: { readonly shadow: LoraAd
 
 /** The five models in the comparison's order, with what is missing for the absent ones. */
 export function tryModelInfo(sources: ReadonlyMap<TryModel, TrySource>): TryModelInfo[] {
-  return COMPARE_MODELS.map((model) => ({
+  return TRY_MODELS.map((model) => ({
     model,
-    label: COMPARE_MODEL_LABELS[model],
+    label: TRY_MODEL_LABELS[model],
     available: sources.has(model),
     why: sources.has(model) ? null : model === 'instruct_conventional' ? 'run Compare first' : 'train LoRA or run Compare first',
   }));
@@ -107,16 +121,19 @@ export function heldoutUserMessages(conversations: readonly Conversation[], n: n
   return out;
 }
 
+/** What a loaded model is cached under: its checkpoint, or for an exported merge the adapter merged. */
+type LoadedKey = Checkpoint | LoraAdapter;
+const keyOf = (s: TrySource): LoadedKey => (s.merge && s.adapter ? s.adapter : s.checkpoint);
+
 interface Loaded {
-  readonly checkpoint: Checkpoint;
   readonly model: GpuModel;
   gen: Generator;
   readonly loras: Map<LoraAdapter, LoraParams>;
 }
 
-/** Try it's GPU state: one uploaded model + Generator per checkpoint, LoRA params per adapter. */
+/** Try it's GPU state: one uploaded model + Generator per checkpoint (and per merged adapter), LoRA params per adapter. */
 export class TryIt {
-  private loaded = new Map<Checkpoint, Loaded>();
+  private loaded = new Map<LoadedKey, Loaded>();
 
   /** Frees every model, generator and adapter on the GPU. */
   release(): void {
@@ -134,7 +151,7 @@ export class TryIt {
   }
 
   /** The loaded side for `src`, uploading it (and freeing checkpoints no longer in `keep`) when needed. */
-  private async side(ctx: GpuContext, src: TrySource, needT: number, keep: ReadonlySet<Checkpoint>): Promise<Loaded> {
+  private async side(ctx: GpuContext, src: TrySource, needT: number, keep: ReadonlySet<LoadedKey>, signal: AbortSignal): Promise<Loaded> {
     for (const [ck, l] of this.loaded) {
       if (keep.has(ck)) continue;
       l.gen.destroy();
@@ -142,12 +159,14 @@ export class TryIt {
       destroyGpuModel(l.model);
       this.loaded.delete(ck);
     }
-    let l = this.loaded.get(src.checkpoint);
+    let l = this.loaded.get(keyOf(src));
     const maxT = Math.min(src.config.maxPositionEmbeddings, Math.max(needT, 256));
     if (!l) {
-      const model = makeGpuModel(src.config, await loadModelWeights(ctx, src.config, src.checkpoint));
-      l = { checkpoint: src.checkpoint, model, gen: createGenerator(ctx, model, maxT), loras: new Map() };
-      this.loaded.set(src.checkpoint, l);
+      const model = src.merge && src.adapter
+        ? (await loadMergedModel(ctx, src.merge.files, src.config, src.adapter, { signal })).model
+        : makeGpuModel(src.config, await loadModelWeights(ctx, src.config, src.checkpoint));
+      l = { model, gen: createGenerator(ctx, model, maxT), loras: new Map() };
+      this.loaded.set(keyOf(src), l);
     } else if (l.gen.maxT < needT) {
       l.gen.destroy();
       l.gen = createGenerator(ctx, l.model, maxT);
@@ -178,8 +197,8 @@ export class TryIt {
    * @throws GenerateError for bad settings or a prompt that does not fit; the signal's reason when cancelled.
    */
   async generate(ctx: GpuContext, tok: ChatTokenizer, request: TryRequest, sources: ReadonlyMap<TryModel, TrySource>, stopIds: ReadonlySet<number>, onEvent: (e: TryEvent) => void, signal: AbortSignal): Promise<Map<TryModel, TryReply>> {
-    const keep = new Set([...sources.values()].map((s) => s.checkpoint));
-    const wanted = new Set([...sources.values()].flatMap((s) => (s.adapter ? [s.adapter] : [])));
+    const keep = new Set([...sources.values()].map(keyOf));
+    const wanted = new Set([...sources.values()].flatMap((s) => (s.adapter && !s.merge ? [s.adapter] : [])));
     const kwargs = request.templateKwargs ?? {};
     const promptTokens = replyPromptIds(tok, request.message, kwargs).length;
     const needT = promptTokens + request.settings.maxNewTokens;
@@ -188,9 +207,9 @@ export class TryIt {
       signal.throwIfAborted();
       const src = sources.get(m);
       if (!src) throw new Error(`Try it: no ${m} model is available`);
-      if (!this.loaded.has(src.checkpoint)) onEvent({ status: 'loading', model: m, message: `loading ${src.checkpoint.modelName} onto the GPU` });
-      const l = await this.side(ctx, src, needT, keep);
-      const lora = this.lora(ctx, l, src.adapter, wanted);
+      if (!this.loaded.has(keyOf(src))) onEvent({ status: 'loading', model: m, message: src.merge ? `merging the adapter into ${src.checkpoint.modelName} (BF16) and loading it onto the GPU` : `loading ${src.checkpoint.modelName} onto the GPU` });
+      const l = await this.side(ctx, src, needT, keep, signal);
+      const lora = src.merge ? null : this.lora(ctx, l, src.adapter, wanted);
       const ids: number[] = [];
       let last = 0;
       const r = await generateReply(tok, l.gen, request.message, request.settings, {
