@@ -1,6 +1,6 @@
 /**
  * The studio's Compare on the loaded pair and the ticked datasets (worker side): tokenise as training does
- * (app/tokenizeSplits), find the Instruct stop tokens, run app/compare/runCompare, and return what the UI shows:
+ * (app/trainingData.ts tokenizeTrainingData), find the Instruct stop tokens, run app/compare/runCompare, and return what the UI shows:
  * the result, its wording (app/compare/wording) and the answers with their prompts and references.
  */
 import type { GpuContext } from '../engine/gpu/context';
@@ -12,7 +12,7 @@ import { describeComparison, type Wording } from './compare/wording';
 import { validateCompareOptions } from './compare/metrics';
 import { instructTokenizer } from './datasetPreview';
 import type { Session } from './session';
-import { tokenizeSplits } from './tokenizeSplits';
+import { tokenizeTrainingData } from './trainingData';
 
 /** One evaluated prompt with every model's answer. */
 export interface CompareSample {
@@ -59,7 +59,9 @@ export async function compareOnSession(session: Session, ctx: GpuContext, settin
   onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructFiles.name}` });
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
-  const splits = tokenizeSplits(tok, vocab, { conversations: trainConvs, skipped: session.skippedRows('train') }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, (message) => onEvent({ status: 'preparing', message }));
+  const splits = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: session.skippedRows('train') }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructFiles.name, (e) => {
+    if (e.status === 'preparing') onEvent({ status: 'preparing', message: e.message });
+  });
   const stop = await modelStopTokenIds(instructFiles, pair.instruct.config, tok);
   for (const message of stop.warnings) onEvent({ status: 'preparing', message });
   signal.throwIfAborted();
@@ -67,7 +69,7 @@ export async function compareOnSession(session: Session, ctx: GpuContext, settin
     ctx,
     base: { name: pair.base.model.files.name, config: pair.base.config, checkpoint: pair.base.checkpoint },
     instruct: { name: instructFiles.name, config: pair.instruct.config, checkpoint: pair.instruct.checkpoint },
-    tok, train: splits.train.examples, heldout: splits.heldout?.examples ?? [], heldoutConversations: heldoutConvs,
+    tok, train: splits.train, heldout: splits.heldout ?? [], heldoutConversations: heldoutConvs,
     settings, options, stopIds: stop.ids, onEvent, signal,
   });
 }

@@ -11,6 +11,9 @@ import { planMergedModel, type OutputFile } from '../engine/graft/mergedModel';
 import { safeFileName } from '../engine/graft/fileName';
 import { adapterZip, mergedModelZip } from '../engine/graft/zip';
 import type { LoraAdapter } from '../engine/model/loraTypes';
+import type { ExportProgress } from './progress';
+
+export type { ExportProgress } from './progress';
 
 /** The adapter of the last run and the models it belongs to. */
 export interface TrainedAdapter {
@@ -20,13 +23,6 @@ export interface TrainedAdapter {
   readonly instructModel: string;
 }
 
-/** Progress of an export: bytes of the file being produced. */
-export interface ExportProgress {
-  readonly status: 'export';
-  readonly file: string;
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-}
 
 /** A finished download: the archive and the file name to save it under. */
 export interface ExportedZip {

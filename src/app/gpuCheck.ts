@@ -9,6 +9,9 @@ import type { CheckRow } from '../engine/check/compare';
 import { checkFixtureOnGpu } from '../engine/check/fixtures';
 import type { AdapterSummary, GpuContext } from '../engine/gpu/context';
 import type { ModelFiles } from '../io/checkpoint';
+import type { GpuCheckProgress } from './progress';
+
+export type { GpuCheckProgress } from './progress';
 
 /** One model of public/fixtures/manifest.json: its folder name, its files (relative paths), their sha256 and sizes. */
 export interface FixtureManifestModel {
@@ -33,18 +36,6 @@ export class GpuCheckError extends Error {
 /** A fetch: URL → Response (the global fetch in the worker; a disk reader in Node tests). */
 export type FetchLike = (url: string) => Promise<Response>;
 
-/** Progress of the GPU check, a discriminated union on `status` (all statuses start with "check-"). */
-export type GpuCheckProgress =
-  /** The device is ready; `models` are checked in this order. */
-  | { readonly status: 'check-start'; readonly adapter: AdapterSummary; readonly models: readonly string[] }
-  /** A model's files were fetched and verified (`verified`: "sha256" or "size" when crypto.subtle is unavailable). */
-  | { readonly status: 'check-fetched'; readonly model: string; readonly files: number; readonly bytes: number; readonly verified: 'sha256' | 'size' }
-  /** One checked quantity of `model` (engine/check/compare.ts CheckRow). */
-  | { readonly status: 'check-row'; readonly model: string; readonly row: CheckRow }
-  /** `model` finished; seconds of wall time including the fetch. */
-  | { readonly status: 'check-model-done'; readonly model: string; readonly passed: number; readonly failed: number; readonly seconds: number }
-  /** `model` could not be checked (fetch, verification or engine error); the check goes on with the next model. */
-  | { readonly status: 'check-model-error'; readonly model: string; readonly message: string; readonly seconds: number };
 
 /** The outcome for one model: every row it produced, or the error that stopped it. */
 export interface ModelCheckResult {

@@ -14,7 +14,8 @@ import { zipOutputFiles } from '../engine/graft/zip';
 import type { TrainSettings } from '../engine/train/types';
 import type { ModelFiles } from '../io/checkpoint';
 import type { DroppedFile } from '../io/folder';
-import type { ExportedZip, ExportProgress } from './exports';
+import type { ExportedZip } from './exports';
+import type { ExportProgress } from './progress';
 import type { Session } from './session';
 
 /** Options of the cluster export (the UI's choices). */

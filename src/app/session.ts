@@ -13,6 +13,7 @@ import { parseDatasetInfo, DEFAULT_ATTR, type DatasetInfoEntry } from '../io/dat
 import type { DatasetSchema } from '../io/dataset/rows';
 import { recognizeDrop, type DroppedFile, type IgnoredFile, type RecognizedModel } from '../io/folder';
 import { checkPairCompatible } from '../io/pair';
+import { modelIdentity, pairIdentity } from '../io/identity';
 import { assignRoles, type RoleAssignment } from '../io/roles';
 
 /** One model as shown to the user. */
@@ -41,6 +42,8 @@ export interface ModelSummary {
   readonly chatTemplateSource: ChatTemplateSource | null;
   /** Warnings about this model (e.g. config.json says tied but the checkpoint has its own lm_head). */
   readonly warnings: readonly string[];
+  /** Content identity of the folder (io/identity.ts modelIdentity: sizes, times, config.json and headers). */
+  readonly identity: string;
 }
 
 export type { LoadedModel };
@@ -77,6 +80,11 @@ export interface SessionSummary {
   readonly instruct: ModelSummary | null;
   /** Base and Instruct loaded and compatible (σ and training can run). */
   readonly pairReady: boolean;
+  /**
+   * Identity of the compatible pair, "base identity|instruct identity" (io/identity.ts pairIdentity), or null.
+   * Caches (σ, held-out losses, checkpoints) are keyed by it, never by folder names.
+   */
+  readonly pairId: string | null;
   /** How roles were assigned ("swapped" after the user pressed Swap). */
   readonly decidedBy: RoleAssignment['decidedBy'] | 'swapped' | null;
   /** Recognised models not used as Base/Instruct (only when more than two were dropped). */
@@ -96,6 +104,10 @@ export interface SessionSummary {
 export interface LoadedPair {
   readonly base: LoadedModel;
   readonly instruct: LoadedModel;
+  /** io/identity.ts modelIdentity of each side and their pairIdentity. */
+  readonly baseId: string;
+  readonly instructId: string;
+  readonly id: string;
 }
 
 interface ParsedDataset {
@@ -116,7 +128,7 @@ const isDatasetInfo = (path: string): boolean => (path.split('/').pop() ?? path)
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function summarise(l: LoadedModel): ModelSummary {
+function summarise(l: LoadedModel, identity: string): ModelSummary {
   let numParams = 0;
   const dtypes = new Set<string>();
   for (const { info } of l.checkpoint.tensors.values()) {
@@ -142,6 +154,7 @@ function summarise(l: LoadedModel): ModelSummary {
     lmHead: l.lmHead,
     chatTemplateSource: l.chatTemplateSource,
     warnings: l.warnings,
+    identity,
   };
 }
 
@@ -157,7 +170,7 @@ export class Session {
   private summary: SessionSummary = Session.empty();
 
   private static empty(): SessionSummary {
-    return { base: null, instruct: null, pairReady: false, decidedBy: null, otherModels: [], datasets: [], ignored: [], errors: [], warnings: [], trainExamples: 0, heldoutExamples: 0, fileCount: 0 };
+    return { base: null, instruct: null, pairReady: false, pairId: null, decidedBy: null, otherModels: [], datasets: [], ignored: [], errors: [], warnings: [], trainExamples: 0, heldoutExamples: 0, fileCount: 0 };
   }
 
   /** Adds files (paths relative to the drop, top folder included) and re-recognises everything. */
@@ -254,11 +267,11 @@ export class Session {
       decidedBy = this.swapped ? 'swapped' : a.decidedBy;
       if (a.decidedBy === 'ambiguous' && !this.swapped) warnings.push(`Could not tell Base from Instruct by folder name or chat template; assumed Base = ${a.base.files.name}. Use Swap if that is wrong.`);
       try {
-        const [lb, li] = await Promise.all([loadModel(roles.base), loadModel(roles.instruct)]);
-        base = summarise(lb);
-        instruct = summarise(li);
+        const [lb, li, baseId, instructId] = await Promise.all([loadModel(roles.base), loadModel(roles.instruct), modelIdentity(roles.base.files), modelIdentity(roles.instruct.files)]);
+        base = summarise(lb, baseId);
+        instruct = summarise(li, instructId);
         warnings.push(...checkPairCompatible(lb, li)); // each model's own warnings are on its card (ModelSummary.warnings)
-        this.pair = { base: lb, instruct: li };
+        this.pair = { base: lb, instruct: li, baseId, instructId, id: pairIdentity(baseId, instructId) };
         if (!li.model.hasTokenizer) errors.push(`Instruct ${li.model.files.name}: tokenizer.json and tokenizer_config.json are needed to tokenise the dataset.`);
         else if (!li.model.hasChatTemplate) warnings.push(`Instruct ${li.model.files.name} has no chat template; training needs the Instruct chat template.`);
       } catch (e) {
@@ -311,6 +324,7 @@ export class Session {
       base,
       instruct,
       pairReady: this.pair !== null,
+      pairId: this.pair?.id ?? null,
       decidedBy,
       otherModels: models.slice(2).map((m) => m.files.name),
       datasets: this.datasets.map((d) => d.summary),

@@ -3,21 +3,26 @@
  * context (created on first use, recreated after a device loss), the adapter of the last run and the last checked
  * graft. The engine worker exposes it with comlink (src/worker/engine.worker.ts); its type is the worker protocol.
  * Long operations take an `opId` chosen by the caller; `cancel(opId)` aborts them.
- * Progress callbacks receive the discriminated unions of src/worker/protocol.ts.
+ * Progress callbacks receive members of the one progress union, src/app/progress.ts.
  */
 import { computeSimilarity, type SimilarityReport } from '../engine/analysis/similarity';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
 import { readAdapterFiles } from '../engine/graft/adapterFiles';
 import { createGpuContext, type AdapterSummary, type DeviceLimits, type GpuContext } from '../engine/gpu/context';
-import type { TrainEvent, TrainSettings } from '../engine/train/types';
+import type { TrainSettings } from '../engine/train/types';
+import type { ExportProgress, GpuCheckProgress, SimilarityProgressEvent, TrainEvent } from './progress';
+import { unorderedPairIdentity } from '../io/identity';
 import type { DroppedFile } from '../io/folder';
-import { exportAdapterZip, exportMergedZip, mergeLoadedAdapterZip, saveExportsToFolder, type ExportedZip, type ExportProgress, type LoadedAdapterMerge, type TrainedAdapter } from './exports';
-import { runGpuCheck, type GpuCheckProgress, type GpuCheckResult } from './gpuCheck';
+import { exportAdapterZip, exportMergedZip, mergeLoadedAdapterZip, saveExportsToFolder, type ExportedZip, type LoadedAdapterMerge, type TrainedAdapter } from './exports';
+import { runGpuCheck, type GpuCheckResult } from './gpuCheck';
 import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, type GraftOptions, type HandoffOptions } from './handoffExports';
 import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
-import { defaultSettingsFor, memoryPlanFor, trainOnSession, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
+import { estimateRun, type RunEstimate } from './runEstimate';
+import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
+import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
+import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
 import { compareOnSession, compareView, type CompareView } from './compareSession';
 import type { CompareEvent, CompareOptions, CompareRun } from './compare/types';
 import { heldoutUserMessages, TryIt, tryModelInfo, trySources, type TryEvent, type TryModel, type TryModelInfo, type TryReply, type TryRequest, type TrySource } from './tryit';
@@ -27,18 +32,13 @@ import { safeFileName } from '../engine/graft/fileName';
 import type { LoraAdapter } from '../engine/model/loraTypes';
 
 
-/** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
-export interface SimilarityProgressEvent {
-  readonly status: 'similarity';
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-  readonly tensor: string;
-}
 
 /** The σ report with its CSV text (tensor,layer,module,shape,numel,sigma). */
 export interface SimilarityResult {
   readonly report: SimilarityReport;
   readonly csv: string;
+  /** io/identity.ts unorderedPairIdentity of the pair σ was computed for (σ is symmetric: a Swap keeps it). */
+  readonly pairId: string;
 }
 
 /** The WebGPU adapter and device limits the engine runs on. */
@@ -64,13 +64,15 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
   let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
 
-  /** "base|instruct" of the loaded pair (to refuse exporting a graft checked against another pair). */
-  function pairNames(): string {
-    const { base, instruct } = session.requirePair();
-    return `${base.model.files.name}|${instruct.model.files.name}`;
+  /** Identity of the loaded pair (io/identity.ts; to refuse exporting a graft checked against another pair). */
+  function pairId(): string {
+    return session.requirePair().id;
   }
+  /** Set by enableTestHooks(): debugLoseDevice() works only then. */
+  let testHooks = false;
+
   /** The adapters of the last comparison, the pair they were trained on, and when (a sequence number). */
-  let compared: { adapters: Record<CompareRun, LoraAdapter>; pair: string; seq: number } | null = null;
+  let compared: { adapters: Record<CompareRun, LoraAdapter>; pair: string; baseModel: string; instructModel: string; seq: number } | null = null;
   /** Sequence numbers of the last training run and the last comparison (the newer adapter is Try it's LoRA). */
   let seq = 0;
   let trainedSeq = 0;
@@ -79,21 +81,38 @@ export function createStudio(gpuApi: () => GPU | undefined) {
 
   /** The newest LoRA trained on the loaded pair's Base: the last run's or the last comparison's; null when none. */
   function shadowAdapter(): LoraAdapter | null {
-    const key = pairNames();
-    const fromCompare = compared && compared.pair === key ? compared : null;
-    const fromTrain = trained && `${trained.baseModel}|${trained.instructModel}` === key ? trained : null;
+    const { base, instruct } = session.requirePair();
+    const fromCompare = compared && compared.pair === pairId() ? compared : null;
+    const fromTrain = trained && trained.baseModel === base.model.files.name && trained.instructModel === instruct.model.files.name ? trained : null;
     if (fromCompare && (!fromTrain || fromCompare.seq > trainedSeq)) return fromCompare.adapters.shadow;
     return fromTrain?.adapter ?? null;
   }
 
   /** Where each Try it model comes from now (the conventional LoRA only after a comparison on this pair). */
   function sources(): Map<TryModel, TrySource> {
-    const conventional = compared && compared.pair === pairNames() ? compared.adapters.conventional : null;
+    const conventional = compared && compared.pair === pairId() ? compared.adapters.conventional : null;
     return trySources(session.requirePair(), { shadow: shadowAdapter(), conventional });
   }
 
   /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
   let gpuJob: string | null = null;
+
+  /**
+   * Refuses a change of the models or data while a run uses them (the UI disables these controls too).
+   * @throws Error naming the refused action.
+   */
+  function refuseWhileTraining(action: string): void {
+    if (gpuJob === 'training') throw new Error(`${action} is refused while training uses the models and data: wait for the run to end or cancel it first.`);
+  }
+  /** Runs a session change unless training is running (a rejected Promise, like the call itself would give). */
+  function change<T>(action: string, f: () => T): T | Promise<never> {
+    try {
+      refuseWhileTraining(action);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return f();
+  }
 
   /** The GPU context, created once; forgotten when the device is lost so the next call makes a new one. */
   function gpu(): Promise<GpuContext> {
@@ -176,28 +195,39 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   },
 
   /** Adds dropped files (path relative to the drop, top folder included) and recognises models and datasets. */
+  /** Refused (rejected with an Error naming the action) while training runs, like every session change below. */
   addFiles(files: readonly DroppedFile[]): Promise<SessionSummary> {
-    return session.add(files);
+    return change('Adding files', () => session.add(files));
   },
 
   /** Forgets every dropped file. */
-  clearFiles(): SessionSummary {
-    return session.clear();
+  clearFiles(): Promise<SessionSummary> {
+    return change('Clear', async () => session.clear());
   },
 
   /** Exchanges Base and Instruct. */
   swapRoles(): Promise<SessionSummary> {
-    return session.swap();
+    return change('Swap', () => session.swap());
   },
 
   /** Ticks or unticks a dataset file for training. */
   setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
-    return session.setDatasetEnabled(path, enabled);
+    return change(`${enabled ? 'Ticking' : 'Unticking'} ${path}`, () => session.setDatasetEnabled(path, enabled));
   },
 
   /** Removes one dataset file from the drop. */
   removeDataset(path: string): Promise<SessionSummary> {
-    return session.removeDataset(path);
+    return change(`Removing ${path}`, () => session.removeDataset(path));
+  },
+
+  /** True while a training run holds the session's models and data. */
+  isTraining(): boolean {
+    return gpuJob === 'training';
+  },
+
+  /** Steps, FLOPs, bytes and the schedule check of a run with `settings` (app/runEstimate.ts). @throws without a pair */
+  estimateRun(settings: TrainSettings): Promise<RunEstimate> {
+    return estimateRun(session, settings);
   },
 
   /** The dataset preview for `settings` (rendered rows, labelled spans, kept/skipped, truncation). @throws without a pair */
@@ -218,28 +248,71 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   /** σ per tensor of the loaded pair (CPU, f64 sums), with progress. @throws SimilarityError, or AbortError. */
   similarity(opId: number, onProgress: (p: SimilarityProgressEvent) => void): Promise<SimilarityResult> {
     return withOp(opId, async (signal) => {
-      const { base, instruct } = session.requirePair();
+      const { base, instruct, baseId, instructId } = session.requirePair();
       const report = await computeSimilarity(base.checkpoint, instruct.checkpoint, {
         signal,
         tiedHead: base.lmHead === 'tied' || instruct.lmHead === 'tied',
         onProgress: throttle(100, (p) => onProgress({ status: 'similarity', ...p })),
       });
-      return { report, csv: similarityCsv(report) };
+      return { report, csv: similarityCsv(report), pairId: unorderedPairIdentity(baseId, instructId) };
     });
   },
 
-  /** Trains LoRA on the Base; every TrainEvent goes to `onEvent`. The adapter is kept for the exports. */
-  train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void): Promise<TrainOutcome> {
+  /**
+   * Trains LoRA on the Base; every TrainEvent goes to `onEvent`. The adapter is kept for the exports. Checkpoints go
+   * to browser storage (every `opts.checkpointEvery` steps, default about a minute of work, and at cancel); a lost
+   * device is recovered once from the last one (durableTraining.ts).
+   */
+  train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
         tryIt.release();
-        const ctx = await gpu();
-        const r = await trainOnSession(session, ctx, settings, onEvent, signal);
+        const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
         trainedSeq = ++seq;
         return r.outcome;
       }),
     );
+  },
+
+  /** The unfinished (interrupted or cancelled) run stored in this browser, or null. */
+  resumableRun(): Promise<ResumableRun | null> {
+    return resumableRun();
+  },
+
+  /**
+   * Continues the stored unfinished run on the loaded pair (its settings are the checkpoint's).
+   * @throws Error naming the folders to drop again; CheckpointMismatchError naming what differs.
+   */
+  resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
+    return withOp(opId, (signal) =>
+      exclusive('training', async () => {
+        tryIt.release();
+        const r = await resumeDurably(session, gpu, onEvent, signal, opts);
+        trained = r.trained;
+        trainedSeq = ++seq;
+        return r.outcome;
+      }),
+    );
+  },
+
+  /** Forgets the stored unfinished run and deletes its checkpoint. */
+  discardResumableRun(): Promise<void> {
+    return clearRunCheckpoint();
+  },
+
+  /** Allows {@link debugLoseDevice}; the client calls it only when the page URL has `?testHooks=1`. */
+  enableTestHooks(): void {
+    testHooks = true;
+  },
+
+  /**
+   * Test hook: destroys the current GPU device (as a driver reset would), to exercise the recovery from device.lost.
+   * @throws Error unless enableTestHooks() was called.
+   */
+  async debugLoseDevice(): Promise<void> {
+    if (!testHooks) throw new Error('debugLoseDevice is a test hook: open the page with ?testHooks=1');
+    if (gpuPromise) (await gpuPromise).device.destroy();
   },
 
   /**
@@ -269,9 +342,9 @@ export function createStudio(gpuApi: () => GPU | undefined) {
       exclusive('the comparison', async () => {
         tryIt.release();
         const ctx = await gpu();
-        const key = pairNames();
+        const key = pairId();
         const o = await compareOnSession(session, ctx, settings, options, onEvent, signal);
-        compared = { adapters: { ...o.adapters }, pair: key, seq: ++seq };
+        compared = { adapters: { ...o.adapters }, pair: key, baseModel: o.result.base_model, instructModel: o.result.instruct_model, seq: ++seq };
         return compareView(o);
       }),
     );
@@ -280,7 +353,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   /** One adapter of the last comparison as a PEFT zip (base_model_name_or_path = the Instruct model). */
   exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
     if (!compared) return Promise.reject(new Error('Run Compare first.'));
-    const [baseModel, instructModel] = compared.pair.split('|') as [string, string];
+    const { baseModel, instructModel } = compared;
     const folder = safeFileName(`${instructModel}-${run === 'shadow' ? 'shadowft' : 'conventional'}-lora`);
     return exportAdapterZip({ adapter: compared.adapters[run], baseModel, instructModel }, folder);
   },
@@ -358,7 +431,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     graft = null;
     return withOp(opId, async (signal) => {
       const r = await prepareGraft(session, files, opts, pairReport, signal);
-      graft = { plan: r.plan, instructName: session.requirePair().instruct.model.files.name, pair: pairNames() };
+      graft = { plan: r.plan, instructName: session.requirePair().instruct.model.files.name, pair: pairId() };
       return r.result;
     });
   },
@@ -367,7 +440,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   exportGraft(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
     const g = graft;
     if (!g) return Promise.reject(new Error('Check a tuned Base first.'));
-    if (g.pair !== pairNames()) return Promise.reject(new Error('The Base/Instruct pair changed since the tuned Base was checked: check it again.'));
+    if (g.pair !== pairId()) return Promise.reject(new Error('The Base/Instruct pair changed since the tuned Base was checked: check it again.'));
     return withOp(opId, (signal) => exportGraftZip(g.plan, g.instructName, throttle(100, onProgress), signal));
   },
   };

@@ -6,15 +6,15 @@
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { GpuContext } from '../engine/gpu/context';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
-import { checkpointWeightBytes, planJob, runTraining } from '../engine/train/run';
+import { checkpointWeightBytes, planJob, runTraining, type TrainJob, type TrainResult } from '../engine/train/run';
 import { describePlan, planAdvice } from '../engine/plan/advice';
 import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
+import { tokenizeTrainingData } from './trainingData';
 import { instructTokenizer } from './datasetPreview';
 import { EvalCache, heldoutKey } from '../engine/train/evalCache';
 import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
-import { tokenizeSplits } from './tokenizeSplits';
 
 /** The PEFT files of an adapter, small enough to keep in IndexedDB and to read back with readAdapterFiles. */
 export interface AdapterFilesData {
@@ -77,12 +77,16 @@ export function defaultSettingsFor(session: Session): TrainSettings {
   return defaultTrainSettings(pair.base.config, Math.max(1, session.conversations('train').length));
 }
 
+/** Checkpoint options of a run (engine/train/run.ts TrainJob fields of the same names). */
+export type TrainRunOptions = Pick<TrainJob, 'resume' | 'checkpointEvery' | 'onCheckpoint' | 'continueWithoutCheckpoints' | 'modelId'>;
+
 /** Before-training held-out losses of the pairs of this worker (engine/train/evalCache.ts). */
-const evalCache = new EvalCache();
+export const evalCache = new EvalCache();
 
 /**
  * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
- * @returns the outcome and the adapter (also after a cancel, with the steps done so far).
+ * @param opts checkpoints and resume (TrainRunOptions)
+ * @returns the outcome, the adapter (also after a cancel, with the steps done so far) and runTraining's result.
  * @throws Error when no pair or no training dataset is loaded, TokenizerError naming the row, SettingsError naming
  *   the field, DeviceLimitError naming the buffer and the limit.
  */
@@ -92,7 +96,8 @@ export async function trainOnSession(
   settings: TrainSettings,
   onEvent: (e: TrainEvent) => void,
   signal: AbortSignal,
-): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter }> {
+  opts: TrainRunOptions = {},
+): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter; result: TrainResult }> {
   const pair = session.requirePair();
   const trainConvs = session.conversations('train');
   const trainParseSkips = session.skippedRows('train');
@@ -102,19 +107,13 @@ export async function trainOnSession(
   onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructName}` });
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
-  const splits = tokenizeSplits(tok, vocab, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, (message) => onEvent({ status: 'preparing', message }));
-  const trainSplit = splits.train;
-  const heldoutSplit = splits.heldout;
-  const train = trainSplit.examples;
-  const heldout = heldoutSplit?.examples;
-  const truncated = splits.truncated;
+  const { train, heldout, trainSplit, heldoutSplit, truncated } = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructName, onEvent);
   signal.throwIfAborted();
-  let steps = 0;
-  let cancelled = false;
   const key = heldout ? heldoutKey(heldout, settings.maxLength) : '';
-  const cachedBase = heldout ? evalCache.get(pair.base.checkpoint, key) : undefined;
-  const cachedInstruct = heldout ? evalCache.get(pair.instruct.checkpoint, key) : undefined;
-  const adapter = await runTraining({
+  const cachedBase = heldout ? evalCache.get(pair.baseId, key) : undefined;
+  const cachedInstruct = heldout ? evalCache.get(pair.instructId, key) : undefined;
+  const result = await runTraining({
+    ...opts,
     ctx,
     config: pair.base.config,
     base: pair.base.checkpoint,
@@ -126,17 +125,16 @@ export async function trainOnSession(
     signal,
     cachedEval: { ...(cachedBase !== undefined ? { base: cachedBase } : {}), ...(cachedInstruct !== undefined ? { instruct: cachedInstruct } : {}) },
     onEvent: (e) => {
-      if (e.status === 'step') steps = e.step;
-      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.base.checkpoint : pair.instruct.checkpoint, key, e.loss);
-      if (e.status === 'cancelled') cancelled = true;
+      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.baseId : pair.instructId, key, e.loss);
       onEvent(e);
     },
   });
+  const adapter = result.adapter;
   const trained: TrainedAdapter = { adapter, baseModel: pair.base.model.files.name, instructModel: instructName };
   const files = buildAdapterFiles(adapter, { baseModelNameOrPath: instructName });
   const outcome: TrainOutcome = {
-    status: cancelled ? 'cancelled' : 'done',
-    steps,
+    status: result.status === 'cancelled' ? 'cancelled' : 'done',
+    steps: result.steps,
     baseModel: trained.baseModel,
     instructModel: instructName,
     settings,
@@ -147,5 +145,5 @@ export async function trainOnSession(
     truncated,
     adapterFiles: { config: files['adapter_config.json'], safetensors: files['adapter_model.safetensors'] },
   };
-  return { outcome, trained };
+  return { outcome, trained, result };
 }

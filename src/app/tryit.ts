@@ -87,7 +87,7 @@ export interface TryModelInfo {
  * LoRA trained on Base; Instruct + conventional LoRA with the one trained on Instruct. A model whose adapter is
  * null is absent.
  */
-export function trySources(pair: LoadedPair, adapters: { readonly shadow: LoraAdapter | null; readonly conventional: LoraAdapter | null }): Map<TryModel, TrySource> {
+export function trySources(pair: Pick<LoadedPair, 'base' | 'instruct'>, adapters: { readonly shadow: LoraAdapter | null; readonly conventional: LoraAdapter | null }): Map<TryModel, TrySource> {
   const b = { config: pair.base.config, checkpoint: pair.base.checkpoint };
   const i = { config: pair.instruct.config, checkpoint: pair.instruct.checkpoint };
   const m = new Map<TryModel, TrySource>([['base', { ...b, adapter: null }], ['instruct', { ...i, adapter: null }]]);

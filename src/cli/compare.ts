@@ -16,11 +16,10 @@ import { runCompare } from '../app/compare/runCompare';
 import { describeComparison } from '../app/compare/wording';
 import { COMPARE_MODEL_LABELS, COMPARE_MODELS, DEFAULT_COMPARE_OPTIONS, type CompareEvent } from '../app/compare/types';
 import { validateCompareOptions } from '../app/compare/metrics';
-import { tokenizeSplits } from '../app/tokenizeSplits';
+import { tokenizeTrainingData } from '../app/trainingData';
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { OutputFile } from '../engine/graft/mergedModel';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
-import { TARGET_MODULES, type TargetModule } from '../engine/model/loraTypes';
 import { defaultTrainSettings } from '../engine/train/defaults';
 import { planSteps } from '../engine/train/run';
 import { warmupSteps } from '../engine/train/schedule';
@@ -32,6 +31,7 @@ import { modelFilesFromDir } from '../node/files';
 import { createNodeGpuContext } from '../node/gpu';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
+import { trainSettingsFromFlags } from './train';
 
 const USAGE = 'compare BASE_DIR INSTRUCT_DIR --train FILE --heldout FILE [--rank R --alpha A --lr LR --epochs N --max-steps N --batch-size B --grad-accum N --max-length T --warmup-steps N|--warmup-ratio F --weight-decay W --seed S --targets q_proj,...] [--check-regex RE] [--eval-prompts N] [--max-new-tokens N] --out DIR   Shadow-FT vs conventional LoRA';
 
@@ -46,33 +46,14 @@ function num(values: Record<string, string | undefined>, flag: string, int: bool
   return n;
 }
 
-/** --targets q_proj,v_proj → the module list. @throws Error naming an unknown module. */
-function targets(v: string): TargetModule[] {
-  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const m of list) if (!(TARGET_MODULES as readonly string[]).includes(m)) throw new Error(`--targets: unknown module "${m}"; expected some of ${TARGET_MODULES.join(', ')}`);
-  return list as TargetModule[];
-}
-
 /**
- * The studio defaults with the flags applied. --alpha defaults to 2·rank when only --rank is given; --warmup-steps N
- * becomes the warmup ratio that gives exactly N warmup steps (schedule.ts warmupSteps rounds up) for `totalSteps`.
+ * The studio defaults with the flags applied (cli/train.ts trainSettingsFromFlags: --alpha defaults to 2·rank when
+ * only --rank is given); --warmup-steps N becomes the warmup ratio that gives exactly N warmup steps (schedule.ts
+ * warmupSteps rounds up) for `totalStepsOf(settings)`.
+ * @throws Error naming the flag (not a number, unknown target module, both warmup flags, N out of range)
  */
 export function settingsFromFlags(d: TrainSettings, values: Record<string, string | undefined>, totalStepsOf: (s: TrainSettings) => number): TrainSettings {
-  const rank = num(values, 'rank', true);
-  const r = rank ?? d.lora.r;
-  const s: TrainSettings = {
-    ...d,
-    lora: { ...d.lora, r, alpha: num(values, 'alpha', false) ?? (rank !== undefined ? 2 * r : d.lora.alpha), ...(values['targets'] !== undefined ? { targetModules: targets(values['targets']) } : {}) },
-    learningRate: num(values, 'lr', false) ?? d.learningRate,
-    epochs: num(values, 'epochs', true) ?? d.epochs,
-    maxSteps: num(values, 'max-steps', true) ?? d.maxSteps,
-    batchSize: num(values, 'batch-size', true) ?? d.batchSize,
-    gradAccum: num(values, 'grad-accum', true) ?? d.gradAccum,
-    maxLength: num(values, 'max-length', true) ?? d.maxLength,
-    warmupRatio: num(values, 'warmup-ratio', false) ?? d.warmupRatio,
-    weightDecay: num(values, 'weight-decay', false) ?? d.weightDecay,
-    seed: num(values, 'seed', true) ?? d.seed,
-  };
+  const s = trainSettingsFromFlags(d, values);
   const ws = num(values, 'warmup-steps', true);
   if (ws === undefined) return s;
   if (values['warmup-ratio'] !== undefined) throw new Error('give --warmup-steps or --warmup-ratio, not both');
@@ -132,9 +113,13 @@ export const compareCommand: Command = {
     const vocab = Math.min(base.config.vocabSize, instruct.config.vocabSize);
     const say = (m: string): void => void process.stderr.write(`${m}\n`);
     // Steps depend on Max length (the rows kept) and batching, so --warmup-steps is resolved on the tokenised data.
-    const steps = (s: TrainSettings): number => planSteps(tokenizeSplits(tok, vocab, { conversations: trainData.conversations, skipped: trainData.skipped }, null, s, () => {}).train.examples.filter((e) => e.labels.some((l) => l !== -100)), s, tok.padTokenId).length;
+    const trainIn = { conversations: trainData.conversations, skipped: trainData.skipped };
+    const noHeldout = { conversations: [], skipped: [] };
+    const steps = (s: TrainSettings): number => planSteps(tokenizeTrainingData(tok, trainIn, noHeldout, s, vocab, instructFiles.name, () => {}).train.filter((e) => e.labels.some((l) => l !== -100)), s, tok.padTokenId).length;
     const settings = settingsFromFlags(defaults, v, steps);
-    const splits = tokenizeSplits(tok, vocab, { conversations: trainData.conversations, skipped: trainData.skipped }, { conversations: heldoutData.conversations, skipped: heldoutData.skipped }, settings, say);
+    const splits = tokenizeTrainingData(tok, trainIn, { conversations: heldoutData.conversations, skipped: heldoutData.skipped }, settings, vocab, instructFiles.name, (e) => {
+      if (e.status === 'preparing') say(e.message);
+    });
     const stop = await modelStopTokenIds(instructFiles, instruct.config, tok);
     for (const w of stop.warnings) process.stderr.write(`warning: ${w}\n`);
     const ctx = await createNodeGpuContext();
@@ -143,7 +128,7 @@ export const compareCommand: Command = {
         ctx,
         base: { name: baseFiles.name, config: base.config, checkpoint: base.checkpoint },
         instruct: { name: instructFiles.name, config: instruct.config, checkpoint: instruct.checkpoint },
-        tok, train: splits.train.examples, heldout: splits.heldout?.examples ?? [], heldoutConversations: heldoutData.conversations,
+        tok, train: splits.train, heldout: splits.heldout ?? [], heldoutConversations: heldoutData.conversations,
         settings, options, stopIds: stop.ids, onEvent: progress(),
       });
       const r = outcome.result;

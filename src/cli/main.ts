@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import('./inspect')).inspectCommand,
   generate: async () => (await import('./generate')).generateCommand,
   compare: async () => (await import('./compare')).compareCommand,
+  train: async () => (await import('./train')).trainCommand,
 };
 
 /** Dispatches argv (without node and script) to a command; prints usage on unknown input, and a command's usage for `--help` / `-h`. */

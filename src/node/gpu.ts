@@ -38,13 +38,18 @@ export function chooseVulkanDriver(): string | undefined {
  * @throws WebGpuUnavailableError when Dawn finds no adapter (install chromium or mesa-vulkan-drivers).
  */
 export async function createNodeGpuContext(): Promise<GpuContext> {
+  return createGpuContext(await nodeGpuApi());
+}
+
+/** The process's one Dawn `GPU` entry point (created on first call, kept alive), e.g. for app/studio.ts createStudio. */
+export async function nodeGpuApi(): Promise<GPU> {
   chooseVulkanDriver();
   if (!nodeGpu) {
     const { create, globals } = (await import('webgpu')) as { create: (o: string[]) => GPU; globals: object };
     Object.assign(globalThis, globals);
     nodeGpu = create([]);
   }
-  return createGpuContext(nodeGpu);
+  return nodeGpu;
 }
 
 /**

@@ -22,7 +22,9 @@ async function fetchFile(root: string, path: string): Promise<DroppedFile> {
   const res = await fetch(`${root}${path}`);
   if (!res.ok) throw new Error(`demo file ${path}: HTTP ${res.status} ${res.statusText}`);
   const blob = await res.blob();
-  return { path, file: new File([blob], path.split('/').pop() ?? path) };
+  // The server's file time (not "now"), so a demo loaded again has the same identity (io/identity.ts) and its caches.
+  const lastModified = Date.parse(res.headers.get('last-modified') ?? '') || 0;
+  return { path, file: new File([blob], path.split('/').pop() ?? path, { lastModified }) };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Export slice: the PEFT adapter zip, the merged Instruct model zip, and "Save to folder…" (File System Access API),
- * all produced in the worker from the adapter of the last run.
+ * all produced in the worker from the adapter of the run chosen in the export panel (any run of the history).
  */
 import { engineClient, type ExportedZip, type ExportProgress } from '../worker/client';
 import { errorMessage, isAbort, type ExportSlice, type Slice } from './types';
@@ -38,10 +38,11 @@ export const createExportSlice: Slice<ExportSlice> = (set, get) => {
       if (r) set({ loadedAdapterWarnings: r.warnings });
       return r;
     },
-    exportAdapter: () => run('adapter', () => engineClient.exportAdapter(), zipDone),
-    exportMerged: () => run('merged', (signal) => engineClient.exportMerged(progress, signal), zipDone),
+    // Each export first makes the chosen run's adapter the worker's current one (runHistorySlice ensureExportAdapter).
+    exportAdapter: () => run('adapter', async () => (await get().ensureExportAdapter(), engineClient.exportAdapter()), zipDone),
+    exportMerged: () => run('merged', async (signal) => (await get().ensureExportAdapter(), engineClient.exportMerged(progress, signal)), zipDone),
     saveToFolder: async (dir) => {
-      await run('folder', (signal) => engineClient.saveToFolder(dir, progress, signal), (names) => `Saved ${names.join(' and ')} in ${dir.name}`);
+      await run('folder', async (signal) => (await get().ensureExportAdapter(), engineClient.saveToFolder(dir, progress, signal)), (names) => `Saved ${names.join(' and ')} in ${dir.name}`);
     },
     cancelExport: () => controller?.abort(),
   };

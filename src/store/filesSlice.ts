@@ -4,6 +4,8 @@
  */
 import { engineClient, type SessionSummary } from '../worker/client';
 import { fetchDemoFiles } from './demo';
+import { nextSettings } from './settingsDefaults';
+import { unorderedPairIdentity } from '../io/identity';
 import { errorMessage, pairKey, type FilesSlice, type Slice, type StudioState } from './types';
 
 type Get = () => StudioState;
@@ -13,25 +15,24 @@ type Set = (partial: Partial<StudioState>) => void;
 async function afterSession(session: SessionSummary, get: Get, set: Set): Promise<void> {
   const key = pairKey(session);
   if (!key) {
-    // No usable pair any more (Clear, one model, an incompatible pair): drop the σ of the previous pair.
+    // No usable pair any more (Clear, one model, an incompatible pair): drop the σ of the previous pair. The
+    // defaults stay: they tell the user's edits from defaults when the pair comes back (settingsDefaults.ts).
     const idle = { status: 'idle', progress: null, result: null, error: null } as const;
-    set(get().similarity.status === 'running' ? { defaults: null } : { defaults: null, similarity: idle });
+    if (get().similarity.status !== 'running') set({ similarity: idle });
     return;
   }
   try {
     const defaults = await engineClient.defaultSettings();
-    const s = get();
-    // Settings saved for this pair keep their values; fields added since they were saved take the defaults.
-    const settings = s.settings === null || s.settingsFor !== key ? defaults : { ...defaults, ...s.settings, lora: { ...defaults.lora, ...s.settings.lora } };
-    set({ defaults, settings, settingsFor: key });
+    // Fields the user did not edit follow the new defaults (the batch size follows the examples), whatever the order of drops.
+    set(nextSettings(get(), defaults, key));
   } catch {
-    set({ defaults: null });
+    // keep the form as it is: the next session change asks again
   }
   const sim = get().similarity;
-  const r = sim.result?.report;
-  // σ is symmetric in Base and Instruct, so a Swap does not need a new computation.
-  const names = [session.base?.name, session.instruct?.name].sort().join('|');
-  const sameModels = r !== undefined && [r.baseModel, r.instructModel].sort().join('|') === names;
+  // σ is keyed by the pair's content identity with the roles ignored (io/identity.ts): a Swap keeps it, re-dropped
+  // changed weights under the same folder names do not.
+  const id = session.base && session.instruct ? unorderedPairIdentity(session.base.identity, session.instruct.identity) : null;
+  const sameModels = sim.result !== null && sim.result.pairId === id;
   if (sim.status !== 'running' && !sameModels) void get().computeSimilarity();
 }
 

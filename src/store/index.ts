@@ -14,9 +14,13 @@ import { createPlanSlice } from './planSlice';
 import { createPreviewSlice } from './previewSlice';
 import { createSimilaritySlice } from './similaritySlice';
 import { createTrainingSlice } from './trainingSlice';
+import { createResumeSlice } from './resumeSlice';
+import { createRunHistorySlice } from './runHistorySlice';
 import type { StudioState } from './types';
 
-export type { EvalLoss, GpuCheckState, ModelCheckView, OpStatus, StepPoint, StudioState, TrainingRecord, TrainingRun } from './types';
+export type { EstimateState, EvalLoss, GpuCheckState, ModelCheckView, OpStatus, StepPoint, StudioState, TrainingRun } from './types';
+export type { LogLine, RunRecord, RunStatus } from './runHistory';
+export type { RunProgressView } from './runProgress';
 export { hydrate, persistChanges } from './persist';
 
 /** The store hook (and its API: useStudio.getState(), useStudio.subscribe()). */
@@ -25,10 +29,12 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createGpuSlice(...a),
   ...createSimilaritySlice(...a),
   ...createTrainingSlice(...a),
+  ...createRunHistorySlice(...a),
   ...createPlanSlice(...a),
   ...createPreviewSlice(...a),
   ...createExportSlice(...a),
   ...createGpuCheckSlice(...a),
   ...createHandoffSlice(...a),
   ...createCompareSlice(...a),
+  ...createResumeSlice(...a),
 }));

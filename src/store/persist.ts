@@ -1,20 +1,21 @@
 /**
- * Persistence (the only file that touches IndexedDB, via idb-keyval): the last similarity result, the training
- * settings and the last training run (with its adapter files) survive a reload. Values are stored with a schema
+ * Persistence (the only file that touches IndexedDB, via idb-keyval): the last similarity result and the training
+ * settings survive a reload; the run history (runHistory.ts: every run with its adapter) is kept through
+ * {@link indexedDbBackend} in its own database and loaded by {@link hydrate} too. Values are stored with a schema
  * version; a value with another version is ignored. Storage failures (private mode, quota) are reported, not thrown.
  */
-import { createStore, get as idbGet, set as idbSet, type UseStore } from 'idb-keyval';
+import { createStore, del as idbDel, get as idbGet, keys as idbKeys, set as idbSet, type UseStore } from 'idb-keyval';
+import type { KeyValueBackend } from './runHistoryBackend';
 import type { StoreApi } from 'zustand';
-import { engineClient, type SimilarityResult, type TrainSettings } from '../worker/client';
-import type { StudioState, TrainingRecord } from './types';
+import type { SimilarityResult, TrainSettings } from '../worker/client';
+import type { StudioState } from './types';
 
-const VERSION = 2; // 2: TrainSettings gained `recompute`
+const VERSION = 3; // 2: TrainSettings gained `recompute`; 3: σ results carry the pair identity
 
 /** What is stored under each key. */
 interface Persisted {
   similarity: SimilarityResult;
-  settings: { settings: TrainSettings; settingsFor: string | null };
-  lastRun: TrainingRecord;
+  settings: { settings: TrainSettings; settingsFor: string | null; defaults?: TrainSettings | null };
 }
 
 interface Stored<T> {
@@ -37,22 +38,18 @@ function save<K extends keyof Persisted>(key: K, value: Persisted[K]): void {
 }
 
 /**
- * Loads the stored values into the store and hands the stored adapter back to the worker (so the exports work).
+ * Loads the stored values and the run history into the store (a run's adapter goes to the worker when it is exported).
  * Never throws: unreadable storage leaves the store as it is (logged as a warning).
  */
 export async function hydrate(api: StoreApi<StudioState>): Promise<void> {
+  await api.getState().loadRuns();
   try {
-    const [similarity, settings, lastRun] = await Promise.all([load('similarity'), load('settings'), load('lastRun')]);
+    const [similarity, settings] = await Promise.all([load('similarity'), load('settings')]);
     const s = api.getState();
     api.setState({
       ...(similarity && !s.similarity.result ? { similarity: { ...s.similarity, result: similarity } } : {}),
-      ...(settings && !s.settings ? settings : {}),
-      ...(lastRun && !s.lastRun ? { lastRun } : {}),
+      ...(settings && !s.settings ? { settings: settings.settings, settingsFor: settings.settingsFor, defaults: settings.defaults ?? null } : {}),
     });
-    if (lastRun) {
-      const o = lastRun.outcome;
-      await engineClient.restoreAdapter(o.adapterFiles, o.baseModel, o.instructModel);
-    }
   } catch (e) {
     console.warn('Could not restore the saved state from IndexedDB:', e);
   }
@@ -62,7 +59,18 @@ export async function hydrate(api: StoreApi<StudioState>): Promise<void> {
 export function persistChanges(api: StoreApi<StudioState>): () => void {
   return api.subscribe((s, prev) => {
     if (s.similarity.result && s.similarity.result !== prev.similarity.result) save('similarity', s.similarity.result);
-    if (s.settings && (s.settings !== prev.settings || s.settingsFor !== prev.settingsFor)) save('settings', { settings: s.settings, settingsFor: s.settingsFor });
-    if (s.lastRun && s.lastRun !== prev.lastRun) save('lastRun', s.lastRun);
+    if (s.settings && (s.settings !== prev.settings || s.settingsFor !== prev.settingsFor || s.defaults !== prev.defaults)) save('settings', { settings: s.settings, settingsFor: s.settingsFor, defaults: s.defaults });
   });
+}
+
+/** The run history's IndexedDB backend (database "shadowft-runs", object store "runs"), opened on first use. */
+export function indexedDbBackend(): KeyValueBackend {
+  let runs: UseStore | null = null;
+  const store = (): UseStore => (runs ??= createStore('shadowft-runs', 'runs'));
+  return {
+    get: <T>(key: string) => idbGet<T>(key, store()),
+    set: (key, value) => idbSet(key, value, store()),
+    del: (key) => idbDel(key, store()),
+    keys: async () => (await idbKeys(store())).map(String),
+  };
 }

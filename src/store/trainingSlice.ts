@@ -1,21 +1,28 @@
 /**
- * Training slice: the settings form values (persisted), the live run fed by TrainEvents from the worker, and the
- * last finished run with its adapter files (persisted, so exports work again after a reload).
+ * Training slice: the settings form values (persisted), the estimate of the next run (steps, time), and the live
+ * run fed by TrainEvents from the worker (followed by runTracking.ts, which also keeps the run's own record in the run
+ * history). Every run gets an id when it starts; a resumed run (resumeSlice.ts) keeps its id and record.
  */
+import { emaSmooth } from './ema';
 import { engineClient, type TrainEvent } from '../worker/client';
-import { errorMessage, isAbort, type Slice, type TrainingRun, type TrainingSlice } from './types';
+import { newRunId, type LogLine, type RunRecord } from './runHistory';
+import { ASSUMED_FALLBACK_SPEEDS, ASSUMED_SPEEDS, type Speeds } from './runProgress';
+import { cancelActiveRun, currentDevice, runActive, trackRun } from './runTracking';
+import { errorMessage, type Slice, type TrainingRun, type TrainingSlice } from './types';
 
 /** A run that has not started. */
-export const IDLE_RUN: TrainingRun = { status: 'idle', message: '', points: [], totalSteps: 0, tokensPerSec: 0, etaSec: 0, evals: [], error: null, log: [] };
+export const IDLE_RUN: TrainingRun = { status: 'idle', runId: null, cancelling: false, message: '', points: [], totalSteps: 0, tokensPerSec: 0, evals: [], error: null, log: [], progress: null };
 
-/** The run after one TrainEvent. */
-export function applyTrainEvent(run: TrainingRun, e: TrainEvent): TrainingRun {
+
+/** The run after one TrainEvent received at `at` (ISO time, for the log). */
+export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): TrainingRun {
+  const log = (text: string): readonly LogLine[] => [...run.log, { at, text }];
   switch (e.status) {
     case 'preparing':
-      return { ...run, message: e.message, log: [...run.log, e.message] };
+      return { ...run, message: e.message, log: log(e.message) };
     case 'evaluating':
       // Per-batch progress replaces the message; only the announcement of an evaluation goes into the log.
-      return { ...run, message: e.message, log: e.batch ? run.log : [...run.log, e.message] };
+      return { ...run, message: e.message, log: e.batch ? run.log : log(e.message) };
     case 'step':
       return {
         ...run,
@@ -23,53 +30,87 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent): TrainingRun {
         points: [...run.points, { step: e.step, loss: e.loss, learningRate: e.learningRate, gradNorm: e.gradNorm }],
         totalSteps: e.totalSteps,
         tokensPerSec: e.tokensPerSec,
-        etaSec: e.etaSec,
       };
     case 'eval':
-      return { ...run, log: e.cached ? [...run.log, `held-out loss of ${e.model} before training: ${e.loss.toFixed(4)} (from an earlier run on the same pair and data)`] : run.log, evals: [...run.evals.filter((x) => x.model !== e.model || x.when !== e.when), { model: e.model, when: e.when, loss: e.loss }] };
+      return {
+        ...run,
+        log: log(`held-out loss of ${e.model} ${e.when} training: ${e.loss.toFixed(4)}${e.cached ? ' (from an earlier run on the same pair and data)' : ''}`),
+        evals: [...run.evals.filter((x) => x.model !== e.model || x.when !== e.when), { model: e.model, when: e.when, loss: e.loss }],
+      };
+    case 'resumed':
+      return { ...run, points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
+    case 'checkpoint':
+      return e.error ? { ...run, log: log(`checkpoint after step ${e.step} not saved: ${e.error}`) } : run;
     case 'done':
-      return { ...run, message: 'saving the adapter' };
+      return { ...run, message: 'saving the adapter', log: log(`training complete after ${e.steps} steps`) };
     case 'cancelled':
-      return { ...run, message: `cancelled after ${e.steps} steps` };
+      return { ...run, message: `cancelled after ${e.steps} steps`, log: log(`cancelled after ${e.steps} steps`) };
     case 'error':
-      return { ...run, error: e.message };
+      return { ...run, error: e.message, log: log(`error: ${e.message}`) };
   }
+}
+
+/** The final loss as reported: EMA-smoothed (ui/ema.ts, w = 0.9) and the last raw step loss; null without steps. */
+export function finalLoss(points: readonly { readonly loss: number }[]): { smoothed: number; last: number } | null {
+  const last = points[points.length - 1];
+  if (!last) return null;
+  return { smoothed: emaSmooth(points.map((p) => p.loss)).at(-1) as number, last: last.loss };
+}
+
+/**
+ * The device speed to estimate with: the FLOP/s measured by the newest run on the same device (deviceName), else
+ * the assumed speed (a software fallback adapter is assumed much slower).
+ */
+export function speedsFrom(runs: readonly RunRecord[], device: string | null, fallback: boolean): Speeds {
+  const base = fallback ? ASSUMED_FALLBACK_SPEEDS : ASSUMED_SPEEDS;
+  const m = runs.find((r) => r.device === device && r.measuredFlopsPerSec !== null && Number.isFinite(r.measuredFlopsPerSec) && (r.measuredFlopsPerSec as number) > 0);
+  return m ? { ...base, flopsPerSec: m.measuredFlopsPerSec as number, measured: true } : base;
 }
 
 /** Creates the training slice. */
 export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
-  let controller: AbortController | null = null;
+  let estimateSeq = 0;
   return {
     settings: null,
     settingsFor: null,
     defaults: null,
     run: IDLE_RUN,
-    lastRun: null,
+    estimate: { data: null, error: null, speeds: ASSUMED_SPEEDS },
     setSettings: (settings) => set({ settings }),
     resetSettings: () => {
       const d = get().defaults;
       if (d) set({ settings: d });
     },
-    startTraining: async () => {
-      const settings = get().settings;
-      if (!settings || controller) return;
-      const c = new AbortController();
-      controller = c;
-      set({ run: { ...IDLE_RUN, status: 'running', message: 'starting' } });
+    refreshEstimate: async () => {
+      const id = ++estimateSeq;
+      const { settings, session, runs, gpu } = get();
+      const dev = currentDevice(gpu);
+      const speeds = speedsFrom(runs, dev.name, dev.fallback);
+      if (!settings || !session?.pairReady || session.trainExamples === 0) {
+        set({ estimate: { data: null, error: null, speeds } });
+        return;
+      }
       try {
-        const outcome = await engineClient.train(settings, (e) => set({ run: applyTrainEvent(get().run, e) }), c.signal);
-        const run = get().run;
-        const last = run.points[run.points.length - 1];
-        set({
-          run: { ...run, status: outcome.status, message: '' },
-          lastRun: { outcome, points: run.points, evals: run.evals, finalLoss: last?.loss ?? null, totalSteps: run.totalSteps, finishedAt: new Date().toISOString() },
-        });
+        const data = await engineClient.estimateRun(settings);
+        if (id === estimateSeq) set({ estimate: { data, error: null, speeds } });
       } catch (e) {
-        set({ run: { ...get().run, status: isAbort(e) ? 'cancelled' : 'error', message: '', error: isAbort(e) ? null : errorMessage(e) } });
-      } finally {
-        controller = null;
+        if (id === estimateSeq) set({ estimate: { data: null, error: errorMessage(e), speeds } });
       }
     },
-    cancelTraining: () => controller?.abort(),
+    startTraining: async () => {
+      const settings = get().settings;
+      if (!settings || runActive()) return;
+      const runId = newRunId();
+      const startedAt = new Date().toISOString();
+      await trackRun(set, get, {
+        runId, startedAt, settings, opening: `run ${runId} started`,
+        call: (onEvent, signal) => engineClient.train(settings, onEvent, signal, { ...get().checkpointOptions(runId), startedAt }),
+      });
+    },
+    cancelTraining: () => {
+      if (!runActive()) return;
+      set({ run: { ...get().run, cancelling: true, log: [...get().run.log, { at: new Date().toISOString(), text: 'cancel requested' }] } });
+      cancelActiveRun();
+    },
   };
 };

@@ -5,10 +5,13 @@
 import type { StateCreator } from 'zustand';
 import type { CompareSlice } from './compareSlice';
 import type { HandoffSlice } from './handoffSlice';
+import type { ResumeSlice } from './resumeSlice';
 import type {
-  AdapterSummary, CheckRow, DatasetPreview, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, SessionSummary, SimilarityProgressEvent, SimilarityResult, TrainOutcome,
-  TrainSettings,
+  AdapterFilesData, AdapterSummary, CheckRow, DatasetPreview, EvalModel, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, RunEstimate, SessionSummary, SimilarityProgressEvent,
+  SimilarityResult, TrainSettings,
 } from '../worker/client';
+import type { LogLine, RunRecord } from './runHistory';
+import type { RunProgressView, Speeds } from './runProgress';
 
 /** Status of a long operation. */
 export type OpStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
@@ -51,7 +54,7 @@ export interface SimilaritySlice {
 
 /** A held-out loss reported by TrainEvent 'eval'. */
 export interface EvalLoss {
-  readonly model: 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
+  readonly model: EvalModel;
   readonly when: 'before' | 'after';
   readonly loss: number;
 }
@@ -64,45 +67,73 @@ export interface StepPoint {
   readonly gradNorm: number;
 }
 
-/** The last finished (or cancelled) run, persisted so it reappears after a reload. */
-export interface TrainingRecord {
-  readonly outcome: TrainOutcome;
-  readonly points: readonly StepPoint[];
-  readonly evals: readonly EvalLoss[];
-  /** Loss of the last step (null when no step ran). */
-  readonly finalLoss: number | null;
-  readonly totalSteps: number;
-  /** ISO time the run ended. */
-  readonly finishedAt: string;
-}
-
 /** The live state of the current run. */
 export interface TrainingRun {
   readonly status: OpStatus;
+  /** Id of the run in the history (runHistory.ts newRunId), created when it starts; null before the first run. */
+  readonly runId: string | null;
+  /** Cancel was clicked and the run has not stopped yet ("Cancelling…"). */
+  readonly cancelling: boolean;
   /** Last 'preparing' / 'evaluating' message. */
   readonly message: string;
   readonly points: readonly StepPoint[];
   readonly totalSteps: number;
   readonly tokensPerSec: number;
-  readonly etaSec: number;
   readonly evals: readonly EvalLoss[];
   readonly error: string | null;
-  /** Every 'preparing' / 'evaluating' message of the run, in order (the memory plan among them). */
-  readonly log: readonly string[];
+  /** Every 'preparing' / 'evaluating' message of the run with the time it arrived (the memory plan among them). */
+  readonly log: readonly LogLine[];
+  /** Whole-run progress (tokenise, load, evaluations and steps: runProgress.ts), null without an estimate. */
+  readonly progress: RunProgressView | null;
 }
 
-/** Training settings (persisted), the live run and the last result (persisted). */
+/** The estimate of a run with the current settings (app/runEstimate.ts) and the speeds that turn it into time. */
+export interface EstimateState {
+  readonly data: RunEstimate | null;
+  readonly error: string | null;
+  readonly speeds: Speeds;
+}
+
+/** Training settings (persisted), the live run, and the estimate of the next one. */
 export interface TrainingSlice {
   settings: TrainSettings | null;
   /** "base|instruct" names the settings were made for; defaults replace them when another pair is loaded. */
   settingsFor: string | null;
+  /** The defaults the settings were derived from (settingsDefaults.ts tells the user's edits from them). */
   defaults: TrainSettings | null;
   run: TrainingRun;
-  lastRun: TrainingRecord | null;
+  estimate: EstimateState;
   setSettings(s: TrainSettings): void;
   resetSettings(): void;
+  /** Re-plans the next run for the current settings (no-op without a pair and data). */
+  refreshEstimate(): Promise<void>;
   startTraining(): Promise<void>;
+  /** Asks the run to stop; `run.cancelling` is true at once. */
   cancelTraining(): void;
+}
+
+/** Every run of this browser (runHistory.ts) and which one the export panel exports. */
+export interface RunHistorySlice {
+  /** Newest first. */
+  runs: readonly RunRecord[];
+  /** The run whose adapter the export panel exports (null: none). */
+  exportRunId: string | null;
+  historyError: string | null;
+  /** Reads the history from IndexedDB (at start-up). */
+  loadRuns(): Promise<void>;
+  /** Makes run `id` the one exported (its adapter becomes the worker's current one before an export). */
+  selectExportRun(id: string): void;
+  /** Deletes run `id` and its adapter (refused for the live run). */
+  deleteRun(id: string): Promise<void>;
+  /**
+   * Makes the worker's current adapter the one of the export run (restoreAdapter) when it is not already.
+   * @throws Error when the run or its adapter is not in the history.
+   */
+  ensureExportAdapter(): Promise<RunRecord>;
+  /** Writes a run record into the history and the list (the training slice calls it). */
+  saveRun(record: RunRecord, adapter?: AdapterFilesData): Promise<void>;
+  /** The worker's adapter now belongs to run `id` (after training). */
+  adapterIsFrom(id: string): void;
 }
 
 /** Exports of the trained adapter. */
@@ -162,7 +193,7 @@ export interface GpuCheckSlice {
 }
 
 /** The whole store. */
-export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice & CompareSlice;
+export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice & ResumeSlice & RunHistorySlice & CompareSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

@@ -12,6 +12,7 @@ import { SimilarityPanel } from './SimilarityPanel';
 import { TrainPanel } from './TrainPanel';
 import { ComparePanel } from './compare/ComparePanel';
 import { TryItPanel } from './tryit/TryItPanel';
+import { ResumePanel } from './ResumePanel';
 
 function Section({ n, title, children }: { n: number; title: string; children: ReactNode }) {
   return (
@@ -41,6 +42,7 @@ export function App() {
           <SimilarityPanel />
         </Section>
         <Section n={3} title="Train LoRA on Base">
+          <ResumePanel />
           <TrainPanel />
           <HandoffPanel />
         </Section>

@@ -15,7 +15,7 @@ function formatOf(d: DatasetSummary): string {
 export function DatasetTable({ datasets }: { datasets: readonly DatasetSummary[] }) {
   const setEnabled = useStudio((s) => s.setDatasetEnabled);
   const remove = useStudio((s) => s.removeDataset);
-  const busy = useStudio((s) => s.filesBusy);
+  const busy = useStudio((s) => s.filesBusy || s.run.status === 'running');
   return (
     <>
       <table className="datasets" data-testid="datasets">

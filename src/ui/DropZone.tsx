@@ -1,5 +1,6 @@
 /**
- * The drop zone: drag-and-drop of files and whole folders, a folder picker, a files picker, Load demo and Clear.
+ * The drop zone: drag-and-drop of files and whole folders, a folder picker, a files picker, Load demo and Clear —
+ * all disabled (drops ignored) while a training run uses the models and data.
  */
 import { useRef, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
@@ -10,7 +11,9 @@ export function DropZone() {
   const addFiles = useStudio((s) => s.addFiles);
   const loadDemo = useStudio((s) => s.loadDemo);
   const clearFiles = useStudio((s) => s.clearFiles);
-  const busy = useStudio((s) => s.filesBusy);
+  const training = useStudio((s) => s.run.status === 'running');
+  // While a run uses the models and data, nothing may change them (the worker refuses too: app/studio.ts).
+  const busy = useStudio((s) => s.filesBusy) || training;
   const [over, setOver] = useState(false);
   const folderInput = useRef<HTMLInputElement>(null);
   const filesInput = useRef<HTMLInputElement>(null);
@@ -18,6 +21,7 @@ export function DropZone() {
   const onDrop = (e: DragEvent<HTMLDivElement>): void => {
     e.preventDefault();
     setOver(false);
+    if (busy) return;
     const pending = filesFromDataTransfer(e.dataTransfer);
     void pending.then((files) => (files.length ? addFiles(files) : undefined));
   };
@@ -53,13 +57,14 @@ export function DropZone() {
         <button type="button" onClick={() => void clearFiles()} disabled={busy}>
           Clear
         </button>
-        {busy && <span className="muted">Reading files…</span>}
+        {training ? <span className="muted">Models and data are locked while training runs.</span> : busy && <span className="muted">Reading files…</span>}
       </div>
       <input
         ref={folderInput}
         type="file"
         hidden
         multiple
+        disabled={busy}
         data-testid="folder-input"
         {...{ webkitdirectory: '', directory: '' }}
         onChange={(e) => {
@@ -73,6 +78,7 @@ export function DropZone() {
         type="file"
         hidden
         multiple
+        disabled={busy}
         data-testid="files-input"
         accept=".json,.jsonl,.csv,.parquet,.safetensors,.txt,.jinja,.model"
         onChange={(e) => {

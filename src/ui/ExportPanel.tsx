@@ -1,7 +1,9 @@
 /**
  * Export the graft: the PEFT adapter for the Instruct model (zip), the merged Instruct model W_I + s·B·A (zip), and,
- * where the File System Access API exists, "Save to folder…" which streams both into a chosen directory.
+ * where the File System Access API exists, "Save to folder…" which streams both into a chosen directory. The panel
+ * names the run it exports (any run of the history with an adapter; chosen here or in the run history).
  */
+import { statusLabel } from '../store/runHistory';
 import { useStudio } from '../store';
 import { saveBlob } from './download';
 import { formatBytes, formatPercent } from './format';
@@ -17,7 +19,11 @@ function directoryPicker(): DirectoryPicker | null {
 
 /** The export section. */
 export function ExportPanel() {
-  const lastRun = useStudio((s) => s.lastRun);
+  const runs = useStudio((s) => s.runs);
+  const exportRunId = useStudio((s) => s.exportRunId);
+  const select = useStudio((s) => s.selectExportRun);
+  const lastRun = runs.find((r) => r.id === exportRunId && r.hasAdapter) ?? null;
+  const exportable = runs.filter((r) => r.hasAdapter);
   const session = useStudio((s) => s.session);
   const exporting = useStudio((s) => s.exporting);
   const exportAdapter = useStudio((s) => s.exportAdapter);
@@ -26,7 +32,7 @@ export function ExportPanel() {
   const cancelExport = useStudio((s) => s.cancelExport);
   const busy = exporting.kind !== null;
   const picker = directoryPicker();
-  const instructLoaded = session?.pairReady === true && session.instruct?.name === lastRun?.outcome.instructModel;
+  const instructLoaded = session?.pairReady === true && session.instruct?.name === lastRun?.instructModel;
   if (!lastRun)
     return (
       <div>
@@ -40,13 +46,24 @@ export function ExportPanel() {
         {exporting.message && <p className="muted" data-testid="export-message">{exporting.message}</p>}
       </div>
     );
-  const o = lastRun.outcome;
+  const o = lastRun;
   const p = exporting.progress;
   return (
     <div>
-      <p className="muted">
-        Adapter trained on <b>{o.baseModel}</b> for <b>{o.instructModel}</b>: rank {o.settings.lora.r}, α {o.settings.lora.alpha}
-        {o.settings.lora.useRslora ? ' (rsLoRA)' : ''}, {o.settings.lora.targetModules.join(', ')}, {o.steps} steps.
+      <label className="field">
+        Run to export{' '}
+        <select data-testid="export-run" value={o.id} disabled={busy} onChange={(e) => select(e.currentTarget.value)}>
+          {exportable.map((r) => (
+            <option key={r.id} value={r.id}>
+              {new Date(r.startedAt).toLocaleString()} · {statusLabel(r, false)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <p className="muted" data-testid="export-run-summary">
+        Exporting the run started {new Date(o.startedAt).toLocaleString()} ({statusLabel(o, false)}): adapter trained on <b>{o.baseModel}</b> for <b>{o.instructModel}</b>: rank{' '}
+        {o.settings.lora.r}, α {o.settings.lora.alpha}
+        {o.settings.lora.useRslora ? ' (rsLoRA)' : ''}, {o.settings.lora.targetModules.join(', ')}, {o.stepsDone} steps.
       </p>
       <div className="row">
         <button type="button" className="primary" disabled={busy} onClick={() => void exportAdapter().then((z) => z && saveBlob(z.blob, z.fileName))}>

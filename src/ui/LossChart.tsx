@@ -5,7 +5,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { StepPoint } from '../store';
-import { emaSmooth } from './ema';
+import { emaSmooth } from '../store/ema';
 
 function data(points: readonly StepPoint[]): uPlot.AlignedData {
   const loss = points.map((p) => p.loss);

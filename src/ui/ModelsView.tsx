@@ -41,7 +41,7 @@ export function ModelsView() {
   const session = useStudio((s) => s.session);
   const filesError = useStudio((s) => s.filesError);
   const swapRoles = useStudio((s) => s.swapRoles);
-  const busy = useStudio((s) => s.filesBusy);
+  const busy = useStudio((s) => s.filesBusy || s.run.status === 'running');
   if (!session && !filesError) return null;
   return (
     <div className="models-view">

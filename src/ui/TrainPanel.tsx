@@ -1,7 +1,9 @@
 /**
- * Train LoRA on Base: the GPU (and its fixture check), the settings form (defaults from the engine), Start training / Cancel, and progress.
+ * Train LoRA on Base: the GPU (and its fixture check), the settings form (defaults from the engine), the run estimate and
+ * schedule warnings, Start training / Cancel ("Cancelling…" at once), progress, the run history; leaving the page while
+ * a run is active asks first.
  */
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useStudio } from '../store';
 import { GpuCheckPanel } from './GpuCheckPanel';
 import { GpuPanel } from './GpuPanel';
@@ -10,6 +12,8 @@ import { SettingsForm } from './SettingsForm';
 import { DatasetPreviewPanel } from './DatasetPreviewPanel';
 import { TemplateOptions } from './TemplateOptions';
 import { TrainProgress } from './TrainProgress';
+import { RunEstimatePanel } from './RunEstimatePanel';
+import { RunHistoryPanel } from './RunHistoryPanel';
 
 /** A stable empty list (a selector returning a fresh [] would re-render forever). */
 const NO_OPTIONS: readonly string[] = [];
@@ -19,10 +23,10 @@ export function TrainPanel() {
   const settings = useStudio((s) => s.settings);
   const setSettings = useStudio((s) => s.setSettings);
   const resetSettings = useStudio((s) => s.resetSettings);
-  const hasDefaults = useStudio((s) => s.defaults !== null);
+  const hasDefaults = useStudio((s) => s.defaults !== null && s.session?.pairReady === true);
   const session = useStudio((s) => s.session);
   const run = useStudio((s) => s.run);
-  const lastRun = useStudio((s) => s.lastRun);
+  const lastRun = useStudio((s) => s.runs[0] ?? null);
   const start = useStudio((s) => s.startTraining);
   const cancel = useStudio((s) => s.cancelTraining);
   const gpuReady = useStudio((s) => s.gpu.status === 'ready');
@@ -33,6 +37,16 @@ export function TrainPanel() {
   const [valid, setValid] = useState(true);
   const onValidChange = useCallback((v: boolean) => setValid(v), []);
   const running = run.status === 'running';
+  // Leaving the page ends the run: the browser asks first (beforeunload).
+  useEffect(() => {
+    if (!running) return;
+    const warn = (e: BeforeUnloadEvent): void => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [running]);
   const ready = session?.pairReady === true && session.trainExamples > 0;
   const why = !session?.pairReady
     ? 'Load a Base and an Instruct model first.'
@@ -67,13 +81,14 @@ export function TrainPanel() {
       )}
       {settings && <DatasetPreviewPanel />}
       {settings && <MemoryPlanPanel />}
+      {settings && <RunEstimatePanel />}
       <div className="row">
         <button type="button" className="primary" onClick={() => void start()} disabled={running || checking || !ready || !gpuReady || !valid || planBlocks || refusal !== null || !settings}>
           Start training
         </button>
         {running && (
-          <button type="button" onClick={cancel}>
-            Cancel
+          <button type="button" onClick={cancel} disabled={run.cancelling}>
+            {run.cancelling ? 'Cancelling…' : 'Cancel'}
           </button>
         )}
         <button type="button" onClick={resetSettings} disabled={running || !hasDefaults}>
@@ -82,6 +97,7 @@ export function TrainPanel() {
         {why && !running && <span className="muted">{why}</span>}
       </div>
       <TrainProgress run={run} last={lastRun} />
+      <RunHistoryPanel />
     </div>
   );
 }

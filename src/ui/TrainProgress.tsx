@@ -1,31 +1,49 @@
 /**
- * Live and last training: the status line (ends with "Training complete" and the final loss), the step progress,
- * the loss chart (raw + EMA), held-out losses before/after (TrainEvent 'eval') and a step log.
+ * The live run, or the newest run of the history when none is running: the status line ("Training complete" with
+ * the final loss smoothed and the last raw value, "Cancelling…", "cancelled at k/n", a failure with its error, a
+ * warning when every step trained at learning rate 0), the whole-run progress bar with the ETA and each phase's own
+ * progress (tokenise, load, every held-out evaluation, the steps), the loss chart, held-out losses, the step log and
+ * the timestamped run log.
  */
-import type { EvalLoss, StepPoint, TrainingRecord, TrainingRun } from '../store';
+import type { EvalLoss, LogLine, RunProgressView, RunRecord, StepPoint, TrainingRun } from '../store';
+import { statusLabel, trainedAtZeroLr } from '../store/runHistory';
+import { finalLoss } from '../store/trainingSlice';
 import { formatDuration, formatInt, formatLoss } from './format';
 import { LossChart } from './LossChart';
 
-function statusText(run: TrainingRun, last: TrainingRecord | null): string {
+/** "final loss 1.2345 (smoothed; last step 1.3000)". */
+export function finalLossText(points: readonly StepPoint[]): string {
+  const f = finalLoss(points);
+  return f ? `final loss ${formatLoss(f.smoothed)} (smoothed; last step ${formatLoss(f.last)})` : 'no step ran';
+}
+
+const ZERO_LR = 'every step trained at learning rate 0 (warmup), so the adapter is unchanged (B = 0)';
+
+function liveText(run: TrainingRun): string {
   const lastPoint = run.points[run.points.length - 1];
+  const steps = `${lastPoint?.step ?? 0}/${run.totalSteps || '?'}`;
   switch (run.status) {
     case 'running':
+      if (run.cancelling) return `Cancelling… (stops after the current micro-batch; ${steps} steps done)`;
       if (run.message) return `Training: ${run.message.split('\n')[0] ?? ''}…`;
-      return lastPoint
-        ? `Step ${lastPoint.step}/${run.totalSteps} · loss ${formatLoss(lastPoint.loss)} · ${formatInt(run.tokensPerSec)} tokens/s · ETA ${formatDuration(run.etaSec)}`
-        : 'Training: starting…';
+      return lastPoint ? `Step ${steps} · loss ${formatLoss(lastPoint.loss)} · ${formatInt(run.tokensPerSec)} tokens/s` : 'Training: starting…';
     case 'done':
-      return `Training complete: final loss ${formatLoss(lastPoint?.loss)} after ${lastPoint?.step ?? 0} steps`;
+      return trainedAtZeroLr(run.points)
+        ? `Training complete, but ${ZERO_LR}: ${finalLossText(run.points)} after ${lastPoint?.step ?? 0} steps`
+        : `Training complete: ${finalLossText(run.points)} after ${lastPoint?.step ?? 0} steps`;
     case 'cancelled':
-      return `Training cancelled after ${lastPoint?.step ?? 0} steps`;
+      return `Training cancelled at ${steps}`;
     case 'error':
-      return `Training failed: ${run.error ?? 'unknown error'}`;
+      return `Training failed at ${steps}: ${run.error ?? 'unknown error'}`;
     case 'idle':
-      if (!last) return 'Not trained yet.';
-      return last.outcome.status === 'done'
-        ? `Last run (${new Date(last.finishedAt).toLocaleString()}): Training complete: final loss ${formatLoss(last.finalLoss)} after ${last.outcome.steps} steps`
-        : `Last run (${new Date(last.finishedAt).toLocaleString()}): cancelled after ${last.outcome.steps} steps`;
+      return 'Not trained yet.';
   }
+}
+
+function pastText(r: RunRecord): string {
+  const when = new Date(r.startedAt).toLocaleString();
+  if (r.status === 'complete') return `Last run (${when}): Training complete${trainedAtZeroLr(r.points) ? `, but ${ZERO_LR}` : ''}: ${finalLossText(r.points)} after ${r.stepsDone} steps`;
+  return `Last run (${when}): ${statusLabel(r, false)}`;
 }
 
 const EVAL_ROWS: readonly { label: string; before: EvalLoss['model']; after: EvalLoss['model'] }[] = [
@@ -78,22 +96,56 @@ function StepLog({ points }: { points: readonly StepPoint[] }) {
   );
 }
 
-/** Progress of the current run, or the last run after a reload. */
-export function TrainProgress({ run, last }: { run: TrainingRun; last: TrainingRecord | null }) {
+/** The run log with local times. */
+export function RunLog({ log }: { log: readonly LogLine[] }) {
+  if (log.length === 0) return null;
+  return (
+    <details>
+      <summary>Run log ({log.length} messages)</summary>
+      <pre className="run-log" data-testid="run-log">{log.map((l) => `[${new Date(l.at).toLocaleTimeString()}] ${l.text}`).join('\n')}</pre>
+    </details>
+  );
+}
+
+function WholeProgress({ p }: { p: RunProgressView }) {
+  return (
+    <div data-testid="run-progress">
+      <div className="progress-line">
+        <progress value={p.fraction} max={1} />
+        <span className="muted" data-testid="run-eta">
+          {Math.round(p.fraction * 100)}% · {formatDuration(p.elapsedSec)} elapsed · ETA {formatDuration(p.etaSec)} (estimate{p.measuredFlopsPerSec ? `, at the measured ${(p.measuredFlopsPerSec / 1e9).toFixed(2)} GFLOP/s` : ''})
+        </span>
+      </div>
+      <ul className="phases">
+        {p.phases.map((ph) => (
+          <li key={ph.id} data-phase={ph.id} className={ph.current ? 'current' : ''}>
+            <progress value={ph.fraction} max={1} /> {ph.label}
+            {ph.skipped ? ' (from an earlier run on the same pair and data)' : ph.fraction >= 1 ? ' ✓' : ph.current ? ` ${Math.round(ph.fraction * 100)}%` : ''}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Progress of the current run, or the newest run of the history when none has run in this page. */
+export function TrainProgress({ run, last }: { run: TrainingRun; last: RunRecord | null }) {
   const showLast = run.status === 'idle' && last !== null;
   const points = showLast ? last.points : run.points;
   const evals = showLast ? last.evals : run.evals;
   const step = points[points.length - 1]?.step ?? 0;
   const total = showLast ? last.totalSteps : run.totalSteps;
+  const status = showLast ? 'idle' : run.status;
   return (
     <div className="train-progress">
-      <p className={`status ${run.status}`} data-testid="train-status" role="status">
-        {statusText(run, last)}
+      <p className={`status ${status}`} data-testid="train-status" role="status">
+        {showLast ? pastText(last) : liveText(run)}
       </p>
+      {run.status === 'running' && run.progress && <WholeProgress p={run.progress} />}
       {total > 0 && (
         <div className="progress-line">
           <progress value={step} max={total} />
-          <span className="muted">
+          <span className="muted" data-testid="step-count">
             {step}/{total} steps
           </span>
         </div>
@@ -101,12 +153,7 @@ export function TrainProgress({ run, last }: { run: TrainingRun; last: TrainingR
       {points.length > 0 && <LossChart points={points} />}
       <EvalTable evals={evals} />
       {points.length > 0 && <StepLog points={points} />}
-      {!showLast && run.log.length > 0 && (
-        <details>
-          <summary>Run log ({run.log.length} messages)</summary>
-          <pre className="run-log">{run.log.join('\n')}</pre>
-        </details>
-      )}
+      <RunLog log={showLast ? last.log : run.log} />
     </div>
   );
 }

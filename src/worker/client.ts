@@ -7,8 +7,8 @@ import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
-  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, CompareEvent, CompareOptions, CompareRun, CompareView, TryEvent, TryModelInfo,
-  TryReply, TryRequest,
+  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate, CompareEvent, CompareOptions, CompareRun,
+  CompareView, TryEvent, TryModelInfo, TryReply, TryRequest,
 } from './protocol';
 
 export type * from './protocol';
@@ -80,6 +80,9 @@ export const engineClient = {
   datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
     return engine().datasetPreview(settings);
   },
+  estimateRun(settings: TrainSettings): Promise<RunEstimate> {
+    return engine().estimateRun(settings);
+  },
   defaultSettings(): Promise<TrainSettings> {
     return engine().defaultSettings();
   },
@@ -92,8 +95,37 @@ export const engineClient = {
     return cancellable(signal, (id) => engine().similarity(id, Comlink.proxy(onProgress)));
   },
 
-  train(settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<TrainOutcome> {
-    return cancellable(signal, (id) => engine().train(id, settings, Comlink.proxy(onEvent)));
+  train(settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal?: AbortSignal, opts?: DurableOptions): Promise<TrainOutcome> {
+    return cancellable(signal, (id) => engine().train(id, settings, Comlink.proxy(onEvent), opts));
+  },
+
+  /** The unfinished run stored in this browser (checkpoint in OPFS), or null. */
+  resumableRun(): Promise<ResumableRun | null> {
+    return engine().resumableRun();
+  },
+
+  /** Continues the stored unfinished run on the loaded pair. */
+  resumeTraining(onEvent: (e: TrainEvent) => void, signal?: AbortSignal, opts?: DurableOptions): Promise<TrainOutcome> {
+    return cancellable(signal, (id) => engine().resumeTraining(id, Comlink.proxy(onEvent), opts));
+  },
+
+  discardResumableRun(): Promise<void> {
+    return engine().discardResumableRun();
+  },
+
+  /**
+   * Test hooks, only when the page URL has `?testHooks=1`: enables the worker's debugLoseDevice.
+   * @returns whether they were enabled.
+   */
+  async enableTestHooks(): Promise<boolean> {
+    if (!new URLSearchParams(globalThis.location?.search ?? '').has('testHooks')) return false;
+    await engine().enableTestHooks();
+    return true;
+  },
+
+  /** Destroys the worker's GPU device (test hook; refused unless enableTestHooks() enabled it). */
+  debugLoseDevice(): Promise<void> {
+    return engine().debugLoseDevice();
   },
 
   /**

@@ -33,10 +33,12 @@ describe('Shadow-FT on stories260K (Node, WebGPU engine)', () => {
     const heldout = tokenizeDataset(tok, (await readDatasetFile(await openAsBlob(`${D}/story-titles.heldout.alpaca.json`), 'story-titles.heldout.alpaca.json')).conversations.slice(0, 16), 128, cfg.vocabSize).examples;
     const settings = { ...defaultTrainSettings(cfg, train.length), maxSteps: 20, maxLength: 128, learningRate: 3e-3, batchSize: 4, warmupRatio: 0.1 };
     const events: TrainEvent[] = [];
-    const adapter = await runTraining({
+    const result = await runTraining({
       ctx, config: cfg, base: await openCheckpoint(baseFiles), instruct: await openCheckpoint(instFiles),
       train, heldout, settings, padTokenId: tok.padTokenId, onEvent: (e) => events.push(e),
     });
+    expect(result).toMatchObject({ status: 'complete', steps: 20, totalSteps: 20 });
+    const adapter = result.adapter;
     const steps = events.flatMap((e) => (e.status === 'step' ? [e.loss] : []));
     expect(steps.length).toBe(20);
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;

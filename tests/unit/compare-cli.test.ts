@@ -42,9 +42,9 @@ describe('shadowft compare flags', () => {
     expect(warmupSteps(114, s.warmupRatio)).toBe(10);
     for (const [total, n] of [[114, 10], [7, 3], [1000, 1], [49, 49], [10, 0]] as const) expect(warmupSteps(total, settingsFromFlags(d, { 'warmup-steps': String(n) }, () => total).warmupRatio)).toBe(n);
     expect(settingsFromFlags(d, { rank: '16', alpha: '8' }, () => 1).lora.alpha).toBe(8);
-    expect(() => settingsFromFlags(d, { targets: 'q_proj,lm_head' }, () => 1)).toThrow('--targets: unknown module "lm_head"');
+    expect(() => settingsFromFlags(d, { targets: 'q_proj,lm_head' }, () => 1)).toThrow('--targets: lm_head is not one of');
     expect(() => settingsFromFlags(d, { 'warmup-steps': '2', 'warmup-ratio': '0.1' }, () => 10)).toThrow('give --warmup-steps or --warmup-ratio, not both');
     expect(() => settingsFromFlags(d, { 'warmup-steps': '20' }, () => 10)).toThrow(/between 0 and the run's 10 optimizer steps/);
-    expect(() => settingsFromFlags(d, { lr: 'fast' }, () => 10)).toThrow('--lr must be a number, got "fast"');
+    expect(() => settingsFromFlags(d, { lr: 'fast' }, () => 10)).toThrow('--lr: expected a number, got "fast"');
   });
 });

@@ -3,7 +3,7 @@
  * order, the colour scale's end points, and the training-run reducer over a TrainEvent sequence.
  */
 import { describe, expect, it } from 'vitest';
-import { emaSmooth } from '../../src/ui/ema';
+import { emaSmooth } from '../../src/store/ema';
 import { heatmapColumns } from '../../src/ui/heatmapLayout';
 import { normalise, viridis } from '../../src/ui/colorScale';
 import { applyTrainEvent, IDLE_RUN } from '../../src/store/trainingSlice';
@@ -44,12 +44,13 @@ describe('colour scale', () => {
 
 describe('applyTrainEvent', () => {
   it('collects steps and evals and keeps the last message', () => {
-    let run = applyTrainEvent(IDLE_RUN, { status: 'preparing', message: 'tokenising' });
+    const AT = '2026-12-01T23:00:00.000Z';
+    let run = applyTrainEvent(IDLE_RUN, { status: 'preparing', message: 'tokenising' }, AT);
     expect(run.message).toBe('tokenising');
-    run = applyTrainEvent(run, { status: 'eval', model: 'base', when: 'before', loss: 1.5 });
-    for (let s = 1; s <= 3; s++) run = applyTrainEvent(run, { status: 'step', step: s, totalSteps: 3, loss: 2 - s / 10, learningRate: 1e-3, gradNorm: 0.5, tokensPerSec: 100, etaSec: 3 - s });
-    run = applyTrainEvent(run, { status: 'eval', model: 'base+lora', when: 'after', loss: 1.2 });
-    run = applyTrainEvent(run, { status: 'eval', model: 'base', when: 'before', loss: 1.4 });
+    run = applyTrainEvent(run, { status: 'eval', model: 'base', when: 'before', loss: 1.5 }, AT);
+    for (let s = 1; s <= 3; s++) run = applyTrainEvent(run, { status: 'step', step: s, totalSteps: 3, loss: 2 - s / 10, learningRate: 1e-3, gradNorm: 0.5, tokensPerSec: 100, etaSec: 3 - s }, AT);
+    run = applyTrainEvent(run, { status: 'eval', model: 'base+lora', when: 'after', loss: 1.2 }, AT);
+    run = applyTrainEvent(run, { status: 'eval', model: 'base', when: 'before', loss: 1.4 }, AT);
     expect(run.points.map((p) => p.loss)).toEqual([1.9, 1.8, 1.7]);
     expect(run.totalSteps).toBe(3);
     expect(run.message).toBe('');
@@ -57,6 +58,8 @@ describe('applyTrainEvent', () => {
       { model: 'base+lora', when: 'after', loss: 1.2 },
       { model: 'base', when: 'before', loss: 1.4 },
     ]);
-    expect(applyTrainEvent(run, { status: 'error', message: 'device lost' }).error).toBe('device lost');
+    expect(applyTrainEvent(run, { status: 'error', message: 'device lost' }, AT).error).toBe('device lost');
+    // the run log is timestamped
+    expect(run.log[0]).toEqual({ at: AT, text: 'tokenising' });
   });
 });

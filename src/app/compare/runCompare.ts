@@ -27,7 +27,7 @@ export interface CompareSide {
   readonly checkpoint: Checkpoint;
 }
 
-/** Everything a comparison needs; the examples are tokenised with the Instruct chat template (app/tokenizeSplits). */
+/** Everything a comparison needs; the examples are tokenised with the Instruct chat template (app/trainingData.ts). */
 export interface CompareJob {
   readonly ctx: GpuContext;
   readonly base: CompareSide;

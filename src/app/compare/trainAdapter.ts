@@ -34,14 +34,8 @@ export async function trainAdapter(
   signal: AbortSignal | undefined,
   budgetBytes?: number,
 ): Promise<TrainedLora> {
-  let steps = 0;
-  const adapter = await runTraining({
-    ctx, config, base: checkpoint, train, settings, padTokenId, ...(signal ? { signal } : {}), ...(budgetBytes !== undefined ? { budgetBytes } : {}),
-    onEvent: (e) => {
-      if (e.status === 'step') steps = e.step;
-      onEvent(e);
-    },
-  });
+  const r = await runTraining({ ctx, config, base: checkpoint, train, settings, padTokenId, onEvent, ...(signal ? { signal } : {}), ...(budgetBytes !== undefined ? { budgetBytes } : {}) });
   signal?.throwIfAborted();
-  return { adapter, steps };
+  if (r.status !== 'complete') throw new DOMException(`training stopped after ${r.steps} of ${r.totalSteps} steps`, 'AbortError');
+  return { adapter: r.adapter, steps: r.steps };
 }

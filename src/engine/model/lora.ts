@@ -198,3 +198,20 @@ export async function readLoraTensors(ctx: GpuContext, p: LoraParams, kind: Lora
 export async function readLoraAdapter(ctx: GpuContext, p: LoraParams): Promise<LoraAdapter> {
   return { settings: p.settings, modules: await readLoraTensors(ctx, p) };
 }
+
+/**
+ * Writes per-module tensors (keyed by HF module path, as {@link readLoraTensors} returns them) into one kind of flat
+ * buffer (e.g. the AdamW moments of a resumed run); padding between tensors is left as it is (zero).
+ * @throws LoraError when a targeted module is missing or its lora_A / lora_B length is not [R, in] / [out, R].
+ */
+export function writeLoraTensors(ctx: GpuContext, p: LoraParams, kind: LoraBufferKind, tensors: ReadonlyMap<string, LoraModuleWeights>): void {
+  for (const s of p.slots) {
+    const w = tensors.get(s.path);
+    if (!w) throw new LoraError(`LoRA ${kind}: no tensors for ${s.path}`);
+    if (w.a.length !== p.r * s.inFeatures) throw new LoraError(`LoRA ${kind}: ${s.path}.lora_A has ${w.a.length} values, expected [${p.r}, ${s.inFeatures}]`);
+    if (w.b.length !== s.outFeatures * p.r) throw new LoraError(`LoRA ${kind}: ${s.path}.lora_B has ${w.b.length} values, expected [${s.outFeatures}, ${p.r}]`);
+    const buf = (p.parts[s.part] as LoraPart)[kind];
+    writeBytes(ctx, buf, s.aOffset * 4, w.a);
+    writeBytes(ctx, buf, s.bOffset * 4, w.b);
+  }
+}

@@ -1,10 +1,10 @@
 /**
- * Held-out losses of the untrained Base and Instruct models, remembered per opened checkpoint and held-out data:
+ * Held-out losses of the untrained Base and Instruct models, remembered per model identity and held-out data:
  * they do not depend on the training settings, so a second run on the same pair and data skips two of its four
- * evaluations. The key is the checkpoint object itself (a re-dropped folder is a new checkpoint, so changed weights
- * are never answered from the cache) plus a hash of the held-out input_ids and labels and Max length.
+ * evaluations. The key is the model's content identity (io/identity.ts modelIdentity: file sizes and times, the
+ * hashes of config.json and of the safetensors headers — re-dropped changed weights get a new identity and are
+ * never answered from the cache) plus a hash of the held-out input_ids and labels and Max length.
  */
-import type { Checkpoint } from '../../io/checkpoint';
 import type { TokenizedExample } from '../../io/dataset/types';
 
 /**
@@ -30,20 +30,20 @@ export function heldoutKey(examples: readonly TokenizedExample[], maxLength: num
   return `${h1.toString(16).padStart(8, '0')}${h2.toString(16).padStart(8, '0')}`;
 }
 
-/** Losses per checkpoint and held-out key (nats per label token). */
+/** Losses per model identity and held-out key (nats per label token). */
 export class EvalCache {
-  private readonly byCheckpoint = new WeakMap<Checkpoint, Map<string, number>>();
+  private readonly byModel = new Map<string, Map<string, number>>();
 
-  /** The remembered loss of `ckpt` on the held-out data of `key`, if any. */
-  get(ckpt: Checkpoint, key: string): number | undefined {
-    return this.byCheckpoint.get(ckpt)?.get(key);
+  /** The remembered loss of the model with identity `modelId` on the held-out data of `key`, if any. */
+  get(modelId: string, key: string): number | undefined {
+    return this.byModel.get(modelId)?.get(key);
   }
 
   /** Remembers a finite loss (NaN — an aborted evaluation — is never stored). */
-  set(ckpt: Checkpoint, key: string, loss: number): void {
+  set(modelId: string, key: string, loss: number): void {
     if (!Number.isFinite(loss)) return;
-    let m = this.byCheckpoint.get(ckpt);
-    if (!m) this.byCheckpoint.set(ckpt, (m = new Map()));
+    let m = this.byModel.get(modelId);
+    if (!m) this.byModel.set(modelId, (m = new Map()));
     m.set(key, loss);
   }
 }

@@ -8,7 +8,7 @@ import type { Batch, TokenizedExample } from '../../io/dataset/types';
 import { makeBatches } from '../../io/dataset/batches';
 import type { GpuContext } from '../gpu/context';
 import { createActivations, type Activations } from '../model/activations';
-import { createLoraParams, readLoraAdapter, type LoraParams } from '../model/lora';
+import { createLoraParams, readLoraAdapter, readLoraTensors, writeLoraTensors, type LoraParams } from '../model/lora';
 import { destroyGpuModel, makeGpuModel, type GpuModel } from '../model/model';
 import { loadModelWeights } from '../model/weights';
 import { requirePlanFits, describePlan } from '../plan/advice';
@@ -20,6 +20,8 @@ import { createStepStats, evaluateLoss, trainStep, type EvalProgress } from './s
 import { evalBatches } from './evalBatches';
 import type { EvalModel, TrainEvent, TrainSettings } from './types';
 import type { LoraAdapter } from '../model/loraTypes';
+import { checkpointContentId } from '../../io/contentId';
+import { APP_VERSION, assertCompatible, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, dataIdentity, type EvalResult, type LossPoint, type TrainCheckpoint } from './checkpoint';
 
 /** Everything a run needs. The examples are already tokenised with the Instruct chat template. */
 export interface TrainJob {
@@ -41,7 +43,42 @@ export interface TrainJob {
    * (they do not depend on the training settings); given ones are reported with `cached: true` instead of computed.
    */
   readonly cachedEval?: { readonly base?: number; readonly instruct?: number };
+  /** Content id of `base` (io/contentId.ts checkpointContentId); computed from `base` when absent and needed. */
+  readonly modelId?: string;
+  /** Continue this state (refused by name when it is not a state of this run: CheckpointMismatchError). */
+  readonly resume?: TrainCheckpoint;
+  /**
+   * Save a checkpoint every this many optimizer steps (with `onCheckpoint`). Absent or 0: about one minute of work,
+   * max(1, round(60 s / the measured duration of the first step of this process)), fixed after that step.
+   */
+  readonly checkpointEvery?: number;
+  /**
+   * Saves a checkpoint (awaited; the run waits for it): every `checkpointEvery` steps, after the last step (before
+   * the held-out evaluations after training) and at cancel. A rejection emits a 'checkpoint' event with the error
+   * and stops the run with a CheckpointSaveError, unless `continueWithoutCheckpoints` (then no more are saved).
+   */
+  onCheckpoint?(c: TrainCheckpoint): Promise<void>;
+  readonly continueWithoutCheckpoints?: boolean;
 }
+
+/** How a run ended (a failure throws instead). */
+export interface TrainResult {
+  readonly status: 'complete' | 'cancelled';
+  readonly adapter: LoraAdapter;
+  /** optimizer steps done, those of a resumed checkpoint included */
+  readonly steps: number;
+  readonly totalSteps: number;
+  /** the state at the end: always at cancel; after the last step when onCheckpoint is given */
+  readonly checkpoint?: TrainCheckpoint;
+}
+
+/** A checkpoint could not be saved; `cause` is what the save threw. Checkpoints saved before are untouched. */
+export class CheckpointSaveError extends Error {
+  override name = 'CheckpointSaveError';
+}
+
+/** The seconds of work between two automatic checkpoints (TrainJob.checkpointEvery absent). */
+export const AUTO_CHECKPOINT_SECONDS = 60;
 
 /**
  * Bytes per value of a checkpoint's matrices, read from embed_tokens' dtype (2 for BF16/F16, 4 for F32).
@@ -63,8 +100,12 @@ export function planJob(job: Pick<TrainJob, 'ctx' | 'config' | 'base' | 'setting
   return planMemory(job.config, job.settings, checkpointWeightBytes(job.base), job.ctx.limits, job.budgetBytes ?? DEFAULT_BUDGET_BYTES);
 }
 
-/** Optimizer-step plan: which micro-batches form each step. */
+/**
+ * Optimizer-step plan: which micro-batches form each step.
+ * @throws Error when `train` is empty (no step could be formed).
+ */
 export function planSteps(train: readonly TokenizedExample[], s: TrainSettings, padTokenId: number): Batch[][] {
+  if (train.length === 0) throw new Error('no training example has assistant tokens within Max length');
   const steps: Batch[][] = [];
   const perEpoch = Math.ceil(Math.ceil(train.length / s.batchSize) / s.gradAccum);
   const total = s.maxSteps > 0 ? s.maxSteps : perEpoch * s.epochs;
@@ -86,13 +127,15 @@ function maxShape(batches: Iterable<Batch>): { B: number; T: number } {
 }
 
 /**
- * Trains LoRA on Base and reports progress through job.onEvent; returns the adapter (also on cancel, with the
- * steps done so far). The memory plan is checked before any GPU work.
- * @throws SettingsError for invalid settings, MemoryPlanError (numbers + what to lower) when the plan does not fit
+ * Trains LoRA on Base (or continues `job.resume`) and reports progress through job.onEvent; returns how the run
+ * ended with the adapter (also on cancel, with the steps done so far, and the state to resume). The signal is
+ * checked between micro-batches and between held-out batches. The memory plan is checked before any GPU work.
+ * @throws CheckpointMismatchError when job.resume is from another model, data, settings or app version;
+ *   CheckpointSaveError when onCheckpoint fails (see TrainJob.onCheckpoint); SettingsError for invalid settings, MemoryPlanError (numbers + what to lower) when the plan does not fit
  *   the device limits or the budget, WeightShapeError for a checkpoint that does not match the config,
  *   DeviceLimitError when a buffer exceeds the device limits.
  */
-export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
+export async function runTraining(job: TrainJob): Promise<TrainResult> {
   const { ctx, config: cfg, settings: s, onEvent } = job;
   validateSettings(s, cfg);
   const memPlan = planJob(job);
@@ -107,14 +150,27 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
   const shape = { B: trainShape.B, T: Math.max(trainShape.T, heldoutT) };
   const heldout = job.heldout?.length ? evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.padTokenId) : [];
   const heldoutTokens = heldout.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
-  onEvent({ status: 'preparing', message: `loading ${job.base.modelName} onto the GPU` });
+  const total = plan.length;
+  const wantState = job.resume !== undefined || job.onCheckpoint !== undefined;
+  const modelId = wantState ? (job.modelId ?? (await checkpointContentId(job.base))) : '';
+  const dataId = wantState ? await dataIdentity(job.train) : '';
+  const resume = job.resume;
+  if (resume) {
+    assertCompatible(resume, { appVersion: APP_VERSION, modelId, dataId, settings: s, totalSteps: total });
+    onEvent({ status: 'resumed', step: resume.step, totalSteps: total, history: resume.history });
+  }
+  const history: LossPoint[] = [...(resume?.history ?? [])];
+  const evals: EvalResult[] = [...(resume?.evals ?? [])];
+  onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.base.modelName} onto the GPU` });
   let model: GpuModel | null = null;
   let lora: LoraParams | null = null;
   let acts: Activations | null = null;
   let stats: GPUBuffer | null = null;
   // ETA: measured seconds per padded token of a training step and of a forward-only evaluation batch.
   let evalSecPerToken = NaN;
-  let evalsLeft = heldout.length ? (job.instruct ? 4 : 2) - (job.cachedEval?.base !== undefined ? 1 : 0) - (job.instruct && job.cachedEval?.instruct !== undefined ? 1 : 0) : 0;
+  const savedBase = evals.find((e) => e.model === 'base' && e.when === 'before')?.loss;
+  const cachedBase = savedBase ?? job.cachedEval?.base;
+  let evalsLeft = heldout.length ? (job.instruct ? 4 : 2) - (cachedBase !== undefined ? 1 : 0) - (job.instruct && job.cachedEval?.instruct !== undefined ? 1 : 0) : 0;
   const evaluate = async (m: GpuModel, withLora: LoraParams | null, which: EvalModel, label: string): Promise<number> => {
     onEvent({ status: 'evaluating', message: `held-out loss of ${label} (${heldout.length} batches)`, model: which, batch: 0, batches: heldout.length });
     const t0 = performance.now();
@@ -123,58 +179,115 @@ export async function runTraining(job: TrainJob): Promise<LoraAdapter> {
     });
     evalSecPerToken = (performance.now() - t0) / 1000 / Math.max(1, heldoutTokens);
     evalsLeft--;
+    const when = which === 'base' || which === 'instruct' ? 'before' : 'after';
+    if (!job.signal?.aborted) evals.splice(0, evals.length, ...evals.filter((e) => e.model !== which || e.when !== when), { model: which, when, loss });
     return loss;
+  };
+  let saving = job.onCheckpoint !== undefined;
+  const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
+    format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, appVersion: APP_VERSION, modelId, modelName: job.base.modelName, dataId, settings: s,
+    step, totalSteps: total, history: history.slice(0, step), evals: [...evals],
+    params: await readLoraTensors(ctx, l, 'params'), m: await readLoraTensors(ctx, l, 'm'), v: await readLoraTensors(ctx, l, 'v'),
+    savedAt: new Date().toISOString(),
+  });
+  /** Captures and saves the state after `step` steps (when saving); returns the captured state. */
+  const checkpoint = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => {
+    const c = await capture(l, step);
+    if (!saving || !job.onCheckpoint) return c;
+    try {
+      await job.onCheckpoint(c);
+      onEvent({ status: 'checkpoint', step, totalSteps: total });
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      onEvent({ status: 'checkpoint', step, totalSteps: total, error: why });
+      if (!job.continueWithoutCheckpoints) throw new CheckpointSaveError(`the checkpoint after step ${step} could not be saved (${why}); the run stopped, checkpoints saved before are kept`, { cause: e });
+      saving = false;
+      onEvent({ status: 'preparing', message: `continuing without checkpoints after a failed save at step ${step}` });
+    }
+    return c;
   };
   try {
     model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.base));
-    lora = createLoraParams(ctx, cfg, s.lora, { seed: s.seed });
+    lora = createLoraParams(ctx, cfg, s.lora, resume ? resume.params : { seed: s.seed });
+    if (resume) {
+      writeLoraTensors(ctx, lora, 'm', resume.m);
+      writeLoraTensors(ctx, lora, 'v', resume.v);
+    }
     acts = createActivations(ctx, cfg, shape.B, shape.T, s.lora.r, s.lora.targetModules, { recompute: s.recompute, dropout: s.lora.dropout > 0 });
     stats = createStepStats(ctx);
+    const start = resume?.step ?? 0;
+    let done = start;
+    const cancelled = async (l: LoraParams): Promise<TrainResult> => {
+      const c = await checkpoint(l, done);
+      onEvent({ status: 'cancelled', steps: done });
+      return { status: 'cancelled', adapter: await readLoraAdapter(ctx, l), steps: done, totalSteps: total, checkpoint: c };
+    };
     if (heldout.length) {
-      const cached = job.cachedEval?.base;
-      if (cached !== undefined) onEvent({ status: 'eval', model: 'base', when: 'before', loss: cached, cached: true });
-      else onEvent({ status: 'eval', model: 'base', when: 'before', loss: await evaluate(model, null, 'base', 'Base before training') });
+      if (cachedBase !== undefined) onEvent({ status: 'eval', model: 'base', when: 'before', loss: cachedBase, cached: true });
+      else {
+        const loss = await evaluate(model, null, 'base', 'Base before training');
+        if (job.signal?.aborted) return await cancelled(lora);
+        onEvent({ status: 'eval', model: 'base', when: 'before', loss });
+      }
     }
-    const total = plan.length;
     const warm = warmupSteps(total, s.warmupRatio);
     const t0 = performance.now();
     let tokens = 0;
-    let last = NaN;
-    let done = 0;
-    for (let k = 0; k < total; k++) {
-      if (job.signal?.aborted) {
-        onEvent({ status: 'cancelled', steps: done });
-        return await readLoraAdapter(ctx, lora);
-      }
+    let last = history.at(-1)?.loss ?? NaN;
+    let every = job.checkpointEvery && job.checkpointEvery > 0 ? job.checkpointEvery : 0;
+    for (let k = start; k < total; k++) {
+      if (job.signal?.aborted) return await cancelled(lora);
       const lr = s.learningRate * cosineWithWarmup(k, total, warm);
-      const r = await trainStep(ctx, model, acts, lora, plan[k]!, {
-        lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed,
-      }, stats);
+      const tStep = performance.now();
+      let r;
+      try {
+        r = await trainStep(ctx, model, acts, lora, plan[k]!, {
+          lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed,
+        }, stats, job.signal);
+      } catch (e) {
+        if (job.signal?.aborted) return await cancelled(lora);
+        throw e;
+      }
       done = k + 1;
       tokens += r.tokens;
       last = r.loss;
+      history.push({ step: done, loss: r.loss, lr, gradNorm: r.gradNorm });
       const elapsed = (performance.now() - t0) / 1000;
       // Forward-only evaluation costs about a third of a training step per token when none was measured yet.
       const perEvalToken = Number.isFinite(evalSecPerToken) ? evalSecPerToken : elapsed / tokens / 3;
-      const etaSec = (elapsed / done) * (total - done) + evalsLeft * heldoutTokens * perEvalToken;
+      const etaSec = (elapsed / (done - start)) * (total - done) + evalsLeft * heldoutTokens * perEvalToken;
       onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec });
+      if (saving && every === 0) {
+        every = Math.max(1, Math.round(AUTO_CHECKPOINT_SECONDS / Math.max(1e-3, (performance.now() - tStep) / 1000)));
+        onEvent({ status: 'preparing', message: `saving a checkpoint every ${every} steps (about ${AUTO_CHECKPOINT_SECONDS} s of work)` });
+      }
+      if (saving && done < total && done % every === 0) await checkpoint(lora, done);
     }
+    const final = saving && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
     if (heldout.length) {
-      onEvent({ status: 'eval', model: 'base+lora', when: 'after', loss: await evaluate(model, lora, 'base+lora', 'Base + LoRA') });
+      const afterLoss = await evaluate(model, lora, 'base+lora', 'Base + LoRA');
+      if (job.signal?.aborted) return await cancelled(lora);
+      onEvent({ status: 'eval', model: 'base+lora', when: 'after', loss: afterLoss });
       if (job.instruct) {
         destroyGpuModel(model);
         model = null;
-        onEvent({ status: 'preparing', message: `loading ${job.instruct.modelName} onto the GPU` });
+        onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.instruct.modelName} onto the GPU` });
         model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
         const cached = job.cachedEval?.instruct;
         if (cached !== undefined) onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: cached, cached: true });
-        else onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: await evaluate(model, null, 'instruct', 'Instruct') });
-        onEvent({ status: 'eval', model: 'instruct+graft', when: 'after', loss: await evaluate(model, lora, 'instruct+graft', 'Instruct + grafted LoRA') });
+        else {
+          const loss = await evaluate(model, null, 'instruct', 'Instruct');
+          if (job.signal?.aborted) return await cancelled(lora);
+          onEvent({ status: 'eval', model: 'instruct', when: 'before', loss });
+        }
+        const graftLoss = await evaluate(model, lora, 'instruct+graft', 'Instruct + grafted LoRA');
+        if (job.signal?.aborted) return await cancelled(lora);
+        onEvent({ status: 'eval', model: 'instruct+graft', when: 'after', loss: graftLoss });
       }
     }
     const adapter = await readLoraAdapter(ctx, lora);
     onEvent({ status: 'done', finalLoss: last, steps: done });
-    return adapter;
+    return { status: 'complete', adapter, steps: done, totalSteps: total, ...(final ? { checkpoint: final } : {}) };
   } finally {
     stats?.destroy();
     acts?.destroy();

@@ -57,10 +57,14 @@ export function createStepStats(ctx: GpuContext): GPUBuffer {
  * after the other without waiting; the summed token loss stays on the GPU and is read back once, with the gradient
  * norm, after the optimizer.
  * @param stats buffer from {@link createStepStats} (reused across steps); a transient one when omitted
+ * @param signal when given and the step has several micro-batches, each micro-batch is waited for and the signal
+ *   checked before the next one (so a cancel takes effect within one micro-batch); an aborted step leaves the
+ *   LoRA parameters and AdamW moments as they were before it (only the gradient buffers were written).
  * @throws Error when the micro-batches hold no label tokens (nothing to learn from); GpuCommandError naming the
- *   kernel when the device reports an error.
+ *   kernel when the device reports an error; the signal's reason (an AbortError) when it aborted mid-step.
  */
-export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams, micro: readonly Batch[], opt: OptimStep, stats?: GPUBuffer): Promise<StepResult> {
+export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams, micro: readonly Batch[], opt: OptimStep, stats?: GPUBuffer, signal?: AbortSignal): Promise<StepResult> {
+  signal?.throwIfAborted();
   const numItems = micro.reduce((a, b) => a + b.numItems, 0);
   if (numItems === 0) throw new Error('this optimizer step has no label tokens (every label is -100); check max length and the chat template');
   const gradScale = 1 / numItems;
@@ -72,7 +76,9 @@ export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activati
     const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
     for (const part of lora.parts) zero.clearBuffer(part.grads);
     ctx.device.queue.submit([zero.finish()]);
-    for (const [i, b] of micro.entries()) {
+  });
+  for (const [i, b] of micro.entries()) {
+    await withErrorScopes(ctx, `train step ${opt.step}`, () => {
       const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
       const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
       const enc = ctx.device.createCommandEncoder({ label: `train.micro-batch ${i + 1}/${micro.length}` });
@@ -80,9 +86,14 @@ export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activati
       sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
       recordBackward(ctx, enc, model, acts, lora, s, gradScale);
       ctx.device.queue.submit([enc.finish()]);
-      tokens += b.batchSize * b.seqLen;
+    });
+    tokens += b.batchSize * b.seqLen;
+    if (signal && i < micro.length - 1) {
+      await ctx.device.queue.onSubmittedWorkDone();
+      signal.throwIfAborted();
     }
-  });
+  }
+  signal?.throwIfAborted();
   const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
   lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: normSq, accumulate: k > 0 }));
   for (const part of lora.parts) {

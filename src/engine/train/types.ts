@@ -46,9 +46,15 @@ export interface TrainSettings {
 /** The models whose held-out loss a run reports. */
 export type EvalModel = 'base' | 'base+lora' | 'instruct' | 'instruct+graft';
 
-/** Progress events of a training run. */
+/**
+ * The part of a run a 'preparing' message belongs to (the UI's progress bar and ETA weigh each part):
+ * tokenising the data, loading a model's weights onto the GPU, or anything else (plans, notes).
+ */
+export type TrainPhase = 'tokenise' | 'load' | 'note';
+
+/** Progress events of a training run (members of the app's one progress union, src/app/progress.ts). */
 export type TrainEvent =
-  | { readonly status: 'preparing'; readonly message: string }
+  | { readonly status: 'preparing'; readonly message: string; readonly phase?: TrainPhase }
   | {
       readonly status: 'evaluating';
       readonly message: string;
@@ -75,6 +81,20 @@ export type TrainEvent =
       readonly loss: number;
       /** true when the loss was not computed in this run but taken from an earlier run on the same pair and data */
       readonly cached?: boolean;
+    }
+  | {
+      /** A resumed run starts: the steps already done and their loss history (from the checkpoint). */
+      readonly status: 'resumed';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly history: readonly { readonly step: number; readonly loss: number; readonly lr: number; readonly gradNorm: number }[];
+    }
+  | {
+      /** A checkpoint after `step` steps was saved (no error) or could not be saved (error names the cause). */
+      readonly status: 'checkpoint';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly error?: string;
     }
   | { readonly status: 'done'; readonly finalLoss: number; readonly steps: number }
   | { readonly status: 'cancelled'; readonly steps: number }

@@ -14,7 +14,7 @@ import { TryColumnView } from './TryColumn';
 export function TryItPanel() {
   const t = useStudio((s) => s.tryIt);
   const session = useStudio((s) => s.session);
-  const lastRun = useStudio((s) => s.lastRun);
+  const runStatus = useStudio((s) => s.run.status);
   const compareView = useStudio((s) => s.compare.view);
   const refresh = useStudio((s) => s.refreshTryModels);
   const setPrompt = useStudio((s) => s.setTryPrompt);
@@ -28,7 +28,7 @@ export function TryItPanel() {
   const onValidity = useCallback((id: string, ok: boolean) => setInvalid((p) => (p.has(id) === !ok ? p : ok ? new Set([...p].filter((x) => x !== id)) : new Set([...p, id]))), []);
   useEffect(() => {
     if (session?.pairReady) void refresh();
-  }, [session, lastRun, compareView, refresh]);
+  }, [session, runStatus, compareView, refresh]);
   if (!session?.pairReady) return <p className="muted">Load a Base and an Instruct model first.</p>;
   const running = t.status === 'running';
   const s = t.settings;

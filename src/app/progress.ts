@@ -1,0 +1,47 @@
+/**
+ * Every progress event of the studio's long operations, defined once: one discriminated union on `status`
+ * ({@link EngineProgress}). σ ('similarity'), exports ('export'), the GPU check ('check-*') are defined here; the
+ * training run's events are the engine's {@link TrainEvent} (src/engine/train/types.ts: the engine cannot import the
+ * app) and are re-exported. Import progress types from here (or the worker protocol, which re-exports them); never
+ * redefine one.
+ */
+import type { AdapterSummary } from '../engine/gpu/context';
+import type { CheckRow } from '../engine/check/compare';
+import type { TrainEvent } from '../engine/train/types';
+
+export type { EvalModel, TrainEvent, TrainPhase } from '../engine/train/types';
+
+/** Progress of the σ computation: file bytes read (both checkpoints) and the tensor being read. */
+export interface SimilarityProgressEvent {
+  readonly status: 'similarity';
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensor: string;
+}
+
+/** Progress of an export: bytes of the file being produced. */
+export interface ExportProgress {
+  readonly status: 'export';
+  readonly file: string;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+/** Progress of the GPU check, a discriminated union on `status` (all statuses start with "check-"). */
+export type GpuCheckProgress =
+  /** The device is ready; `models` are checked in this order. */
+  | { readonly status: 'check-start'; readonly adapter: AdapterSummary; readonly models: readonly string[] }
+  /** A model's files were fetched and verified (`verified`: "sha256" or "size" when crypto.subtle is unavailable). */
+  | { readonly status: 'check-fetched'; readonly model: string; readonly files: number; readonly bytes: number; readonly verified: 'sha256' | 'size' }
+  /** One checked quantity of `model` (engine/check/compare.ts CheckRow). */
+  | { readonly status: 'check-row'; readonly model: string; readonly row: CheckRow }
+  /** `model` finished; seconds of wall time including the fetch. */
+  | { readonly status: 'check-model-done'; readonly model: string; readonly passed: number; readonly failed: number; readonly seconds: number }
+  /** `model` could not be checked (fetch, verification or engine error); the check goes on with the next model. */
+  | { readonly status: 'check-model-error'; readonly model: string; readonly message: string; readonly seconds: number };
+
+/** Every progress event any worker operation reports, discriminated on `status`. */
+export type EngineProgress = SimilarityProgressEvent | TrainEvent | ExportProgress | GpuCheckProgress;
+
+/** The member of {@link EngineProgress} with status `S`. */
+export type ProgressOf<S extends EngineProgress['status']> = Extract<EngineProgress, { readonly status: S }>;

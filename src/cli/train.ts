@@ -1,0 +1,192 @@
+/**
+ * `npx shadowft train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [flags] [--checkpoint-every N]
+ * [--resume DIR]`: the studio's training use case in Node. The data is tokenised with the Instruct chat template
+ * exactly as the studio does (app/trainingData.ts), the settings start from the studio's defaults for the Base and
+ * the training rows (engine/train/defaults.ts, as app/training.ts defaultSettingsFor) and the flags change them:
+ * --rank (α follows as 2r unless --alpha) --alpha --dropout --lr --epochs --max-steps --batch-size --grad-accum
+ * --max-length --warmup-steps W | --warmup-ratio X --weight-decay --max-grad-norm --seed --targets q_proj,v_proj,….
+ * --warmup-steps W is recorded as the ratio (W − ½)/total, so that ceil(total · ratio) = W exactly (schedule.ts).
+ * Writes DIR/adapter/ (PEFT adapter, base_model_name_or_path = the Instruct folder), DIR/checkpoints/ (the latest
+ * checkpoint; every N optimizer steps, default ≈ one minute of work, and at SIGINT) and DIR/run.log (ISO-timestamped).
+ * SIGINT (Ctrl-C) stops within one micro-batch, saves a checkpoint and exits 130; a second SIGINT exits at once.
+ * --resume DIR continues the latest checkpoint of DIR (refused by name when the models, data, settings or app
+ * version differ); --out may then be the same DIR. Progress on stderr; the adapter's files on stdout.
+ */
+import { openAsBlob } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildAdapterFiles } from '../engine/graft/adapterFiles';
+import { TARGET_MODULES, type TargetModule } from '../engine/model/loraTypes';
+import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
+import { planSteps, runTraining } from '../engine/train/run';
+import type { TrainEvent, TrainSettings } from '../engine/train/types';
+import { readDatasetFile } from '../io/dataset/parse';
+import { loadChatTokenizer } from '../io/tokenizer/load';
+import { checkpointContentId } from '../io/contentId';
+import { loadModelFolder } from '../app/loadModel';
+import { tokenizeTrainingData } from '../app/trainingData';
+import { createNodeGpuContext } from '../node/gpu';
+import { modelFilesFromDir } from '../node/files';
+import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
+import type { Command } from './main';
+import { loadLatestCheckpoint, runLog, saveCheckpoint } from './trainOutput';
+import type { OutputFile } from '../engine/graft/mergedModel';
+
+/** Number flags → top-level TrainSettings fields. */
+const NUM_FLAGS = {
+  lr: 'learningRate', epochs: 'epochs', 'max-steps': 'maxSteps', 'batch-size': 'batchSize', 'grad-accum': 'gradAccum',
+  'max-length': 'maxLength', 'warmup-ratio': 'warmupRatio', 'weight-decay': 'weightDecay', 'max-grad-norm': 'maxGradNorm', seed: 'seed',
+} as const;
+
+/** Parses a number flag. @throws Error naming the flag. */
+function num(flag: string, v: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new Error(`--${flag}: expected a number, got "${v}"`);
+  return x;
+}
+
+/**
+ * Applies the flags (all but --warmup-steps, which needs the step count) to the defaults.
+ * @throws Error naming the flag for a non-number or an unknown target module.
+ */
+export function trainSettingsFromFlags(defaults: TrainSettings, v: Record<string, string | boolean | undefined>): TrainSettings {
+  const top: Record<string, number> = {};
+  for (const [flag, field] of Object.entries(NUM_FLAGS)) if (typeof v[flag] === 'string') top[field] = num(flag, v[flag]);
+  const lora = { ...defaults.lora };
+  if (typeof v.rank === 'string') lora.r = num('rank', v.rank);
+  lora.alpha = typeof v.alpha === 'string' ? num('alpha', v.alpha) : typeof v.rank === 'string' ? 2 * lora.r : lora.alpha;
+  if (typeof v.dropout === 'string') lora.dropout = num('dropout', v.dropout);
+  if (typeof v.targets === 'string') {
+    const names = v.targets.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const n of names) if (!(TARGET_MODULES as readonly string[]).includes(n)) throw new Error(`--targets: ${n} is not one of ${TARGET_MODULES.join(', ')}`);
+    lora.targetModules = TARGET_MODULES.filter((m) => names.includes(m)) as TargetModule[];
+  }
+  return { ...defaults, ...top, lora };
+}
+
+/** One run.log / stderr line for an event (null for per-batch evaluation progress). */
+function eventLine(e: TrainEvent): string | null {
+  switch (e.status) {
+    case 'preparing':
+      return e.message;
+    case 'evaluating':
+      return e.batch ? null : e.message;
+    case 'step':
+      return `step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${e.learningRate.toExponential(3)} grad_norm ${e.gradNorm.toFixed(4)} ${e.tokensPerSec.toFixed(0)} tok/s ETA ${Math.round(e.etaSec)} s`;
+    case 'eval':
+      return `held-out loss of ${e.model} (${e.when} training): ${e.loss.toFixed(4)}${e.cached ? ' (from the checkpoint)' : ''}`;
+    case 'resumed':
+      return `resuming at step ${e.step} of ${e.totalSteps}`;
+    case 'checkpoint':
+      return e.error ? `checkpoint after step ${e.step} NOT saved: ${e.error}` : `checkpoint saved after step ${e.step}/${e.totalSteps}`;
+    case 'done':
+      return `training complete: ${e.steps} steps, final loss ${e.finalLoss.toFixed(4)}`;
+    case 'cancelled':
+      return `cancelled after ${e.steps} steps`;
+    case 'error':
+      return `error: ${e.message}`;
+  }
+}
+
+/** The `train` command (see the file comment). Exit codes: 0 complete, 130 stopped by SIGINT (checkpoint saved). */
+export const trainCommand: Command = {
+  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--checkpoint-every N] [--resume DIR]   LoRA on Base → PEFT adapter',
+  async run(args) {
+    const s = { type: 'string' } as const;
+    const { values: parsed, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, rank: s, alpha: s, dropout: s, targets: s, 'warmup-steps': s,
+        ...Object.fromEntries(Object.keys(NUM_FLAGS).map((k) => [k, s])),
+      },
+    });
+    const values = parsed as Record<string, string | undefined>;
+    const [baseDir, instructDir, extra] = positionals;
+    if (!baseDir || !instructDir || extra !== undefined) throw new Error(`expected BASE_DIR INSTRUCT_DIR, got ${positionals.length} positional argument(s)`);
+    if (typeof values.train !== 'string') throw new Error('--train FILE is required (a .json, .jsonl, .csv or .parquet dataset)');
+    if (typeof values.out !== 'string') throw new Error('--out DIR is required');
+    if (values['warmup-steps'] !== undefined && values['warmup-ratio'] !== undefined) throw new Error('give --warmup-steps or --warmup-ratio, not both');
+    const every = values['checkpoint-every'] !== undefined ? num('checkpoint-every', values['checkpoint-every'] as string) : 0;
+    if (!Number.isInteger(every) || every < 0) throw new Error(`--checkpoint-every: expected a whole number of optimizer steps ≥ 1, got ${every}`);
+    const outDir = resolve(values.out);
+    const resumeDir = typeof values.resume === 'string' ? resolve(values.resume) : null;
+    const existing = (await listOrNull(outDir)) ?? [];
+    if (existing.includes('adapter')) throw new Error(`${outDir}/adapter already exists (this run was completed); choose a new --out`);
+    if (existing.length > 0 && outDir !== resumeDir) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}); choose a new --out, or continue its run with --resume ${values.out}`);
+    const resumed = resumeDir ? await loadLatestCheckpoint(resumeDir) : null;
+
+    const baseFiles = await modelFilesFromDir(resolve(baseDir));
+    const instructFiles = await modelFilesFromDir(resolve(instructDir));
+    const base = await loadModelFolder(baseFiles);
+    const instruct = await loadModelFolder(instructFiles);
+    for (const [f, m] of [[baseFiles, base], [instructFiles, instruct]] as const) for (const w of m.warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
+    const trainParsed = await readDatasetFile(await openAsBlob(values.train), basename(values.train));
+    const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetFile(await openAsBlob(values.heldout), basename(values.heldout)) : null;
+    let settings = trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values);
+    validateSettings(settings, base.config);
+
+    const log = runLog(outDir);
+    const say = (text: string): void => {
+      process.stderr.write(`${text}\n`);
+      void log.line(text);
+    };
+    const onEvent = (e: TrainEvent): void => {
+      const line = eventLine(e);
+      if (line !== null) say(line);
+    };
+    say(`shadowft train ${args.join(' ')}`);
+    if (resumed) say(`resuming ${resumed.path} (step ${resumed.checkpoint.step} of ${resumed.checkpoint.totalSteps})`);
+    const tok = await loadChatTokenizer(instructFiles);
+    const vocab = Math.min(base.config.vocabSize, instruct.config.vocabSize);
+    const split = (p: typeof trainParsed | null) => ({ conversations: p?.conversations ?? [], skipped: p?.skipped ?? [] });
+    const data = tokenizeTrainingData(tok, split(trainParsed), split(heldoutParsed), settings, vocab, instructFiles.name, onEvent);
+    if (values['warmup-steps'] !== undefined) {
+      const w = num('warmup-steps', values['warmup-steps'] as string);
+      const total = planSteps(data.train.filter((e) => e.labels.some((l) => l !== -100)), settings, tok.padTokenId).length;
+      if (!Number.isInteger(w) || w < 0 || w > total) throw new Error(`--warmup-steps: expected a whole number in 0..${total} (the run has ${total} optimizer steps), got ${w}`);
+      settings = { ...settings, warmupRatio: w === 0 ? 0 : (w - 0.5) / total };
+    }
+
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = (): void => {
+      interrupts++;
+      if (interrupts > 1) process.exit(130);
+      say('SIGINT: stopping after the current micro-batch and saving a checkpoint (Ctrl-C again to quit at once)');
+      controller.abort(new DOMException('Interrupted (SIGINT)', 'AbortError'));
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const ctx = await createNodeGpuContext();
+      const result = await runTraining({
+        ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data.train,
+        ...(data.heldout ? { heldout: data.heldout } : {}),
+        settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
+        modelId: await checkpointContentId(base.checkpoint),
+        ...(resumed ? { resume: resumed.checkpoint } : {}),
+        ...(every > 0 ? { checkpointEvery: every } : {}),
+        onCheckpoint: async (c) => void say(`wrote ${await saveCheckpoint(outDir, c)}`),
+      });
+      if (result.status === 'cancelled') {
+        say(`stopped at step ${result.steps} of ${result.totalSteps}; continue with --resume ${values.out}`);
+        await log.line('exit 130');
+        return 130;
+      }
+      const files = buildAdapterFiles(result.adapter, { baseModelNameOrPath: instructFiles.name });
+      const st = new Uint8Array(await files['adapter_model.safetensors'].arrayBuffer());
+      const stFile: OutputFile = { name: 'adapter_model.safetensors', size: st.byteLength, parts: async function* () { yield st; } };
+      const adapterDir = join(outDir, 'adapter');
+      await writeFolderAtomically(adapterDir, [textOutputFile('adapter_config.json', files['adapter_config.json']), stFile]);
+      say(`wrote the PEFT adapter to ${adapterDir}`);
+      await log.line('exit 0');
+      process.stdout.write(`${join(adapterDir, 'adapter_config.json')}\n${join(adapterDir, 'adapter_model.safetensors')}\n`);
+      return 0;
+    } catch (e) {
+      await log.line(`failed: ${(e as Error).message}`);
+      throw e;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * A {@link TrainCheckpoint} as ONE safetensors file a user can inspect with `safetensors.safe_open`:
+ * - `base_model.model.<module>.lora_A.weight` [R, in] and `….lora_B.weight` [out, R] (F32, PEFT's adapter keys, so
+ *   the LoRA part loads like an adapter_model.safetensors);
+ * - `….lora_A.weight.exp_avg` / `….exp_avg_sq` (and the same for lora_B): AdamW's moments (torch's
+ *   optimizer.state names), F32, same shapes;
+ * - `__metadata__`: {"format": "pt", "shadowft_checkpoint": JSON of everything else (format, version, app version,
+ *   model / data identity, settings, steps, loss history, held-out results, save time)}. Non-finite numbers of the
+ *   history are written as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
+ */
+import { readSafetensorsHeader, readTensorBytes, safetensorsBlob, type TensorInfo } from '../../io/safetensors';
+import { peftKey } from '../graft/adapterFiles';
+import type { LoraModuleWeights } from '../model/loraTypes';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type TrainCheckpoint } from './checkpoint';
+
+/** The metadata key holding the checkpoint's JSON. */
+export const CHECKPOINT_METADATA_KEY = 'shadowft_checkpoint';
+
+/** Thrown for a file that is not a readable checkpoint of this format; names the file and what is wrong. */
+export class CheckpointFileError extends Error {
+  override name = 'CheckpointFileError';
+}
+
+type Kind = 'params' | 'm' | 'v';
+const SUFFIX: Record<Kind, string> = { params: '', m: '.exp_avg', v: '.exp_avg_sq' };
+
+const num = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
+const unnum = (x: unknown, where: string): number => {
+  if (typeof x === 'number') return x;
+  if (x === 'NaN' || x === 'Infinity' || x === '-Infinity') return Number(x);
+  throw new CheckpointFileError(`${where}: expected a number, got ${JSON.stringify(x)}`);
+};
+
+/**
+ * Encodes a checkpoint as a safetensors Blob (see the file comment).
+ * @throws SafetensorsError when two modules give the same key (cannot happen for a state from run.ts).
+ */
+export function encodeCheckpoint(c: TrainCheckpoint): Blob {
+  const tensors: { name: string; dtype: 'F32'; shape: number[]; byteLength: number; data: Uint8Array }[] = [];
+  for (const kind of ['params', 'm', 'v'] as const) {
+    for (const [path, w] of c[kind]) {
+      const r = w.a.length / w.inFeatures;
+      for (const [which, arr, shape] of [['A', w.a, [r, w.inFeatures]], ['B', w.b, [w.outFeatures, r]]] as const) {
+        tensors.push({ name: peftKey(path, which) + SUFFIX[kind], dtype: 'F32', shape: [...shape], byteLength: arr.byteLength, data: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
+      }
+    }
+  }
+  const meta = {
+    format: c.format,
+    version: c.version,
+    appVersion: c.appVersion,
+    modelId: c.modelId,
+    modelName: c.modelName,
+    dataId: c.dataId,
+    settings: c.settings,
+    step: c.step,
+    totalSteps: c.totalSteps,
+    history: c.history.map((p) => [p.step, num(p.loss), num(p.lr), num(p.gradNorm)]),
+    evals: c.evals.map((e) => ({ ...e, loss: num(e.loss) })),
+    modules: [...c.params.keys()],
+    savedAt: c.savedAt,
+  };
+  return safetensorsBlob(tensors, { format: 'pt', [CHECKPOINT_METADATA_KEY]: JSON.stringify(meta) });
+}
+
+/**
+ * Decodes and validates a checkpoint file: the format and version, the metadata fields, and for every module listed
+ * lora_A / lora_B with exp_avg / exp_avg_sq of shapes [R, in] / [out, R] (R = settings.lora.r), F32; the history
+ * holds one point per step done.
+ * @param fileName for error messages
+ * @throws CheckpointFileError naming the file and the field or tensor; SafetensorsError for a malformed file.
+ */
+export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<TrainCheckpoint> {
+  const header = await readSafetensorsHeader(blob, fileName);
+  const bad = (why: string): never => {
+    throw new CheckpointFileError(`${fileName}: ${why}`);
+  };
+  const text = header.metadata[CHECKPOINT_METADATA_KEY];
+  if (text === undefined) bad(`no "${CHECKPOINT_METADATA_KEY}" in the safetensors metadata: this is not a Shadow-FT Studio training checkpoint`);
+  let m: Record<string, unknown> = {};
+  try {
+    m = JSON.parse(text as string) as Record<string, unknown>;
+  } catch (e) {
+    bad(`the checkpoint metadata is not valid JSON (${(e as Error).message})`);
+  }
+  if (m.format !== CHECKPOINT_FORMAT) bad(`format is ${JSON.stringify(m.format)}, expected "${CHECKPOINT_FORMAT}"`);
+  if (m.version !== CHECKPOINT_VERSION) bad(`checkpoint version ${JSON.stringify(m.version)} is not supported (this studio reads version ${CHECKPOINT_VERSION})`);
+  for (const k of ['appVersion', 'modelId', 'modelName', 'dataId', 'savedAt'] as const) if (typeof m[k] !== 'string') bad(`field ${k} must be a string`);
+  const settings = m.settings as TrainCheckpoint['settings'] | undefined;
+  if (!settings || typeof settings !== 'object' || !settings.lora || !Number.isInteger(settings.lora.r)) bad('field settings is missing or has no lora.r');
+  const r = (settings as TrainCheckpoint['settings']).lora.r;
+  const step = m.step as number;
+  const totalSteps = m.totalSteps as number;
+  if (!Number.isInteger(totalSteps) || totalSteps < 1) bad(`totalSteps must be a whole number ≥ 1, got ${JSON.stringify(totalSteps)}`);
+  if (!Number.isInteger(step) || step < 0 || step > totalSteps) bad(`step must be a whole number in 0..${totalSteps}, got ${JSON.stringify(step)}`);
+  const hist = m.history;
+  if (!Array.isArray(hist) || hist.length !== step) bad(`history must hold one point per step done (${step}), got ${Array.isArray(hist) ? hist.length : typeof hist}`);
+  const history = (hist as unknown[][]).map((p, i) => {
+    if (!Array.isArray(p) || p.length !== 4 || p[0] !== i + 1) bad(`history[${i}] must be [step ${i + 1}, loss, lr, gradNorm]`);
+    return { step: i + 1, loss: unnum(p[1], `${fileName}: history[${i}].loss`), lr: unnum(p[2], `${fileName}: history[${i}].lr`), gradNorm: unnum(p[3], `${fileName}: history[${i}].gradNorm`) };
+  });
+  if (!Array.isArray(m.evals)) bad('field evals must be a list');
+  const evals = (m.evals as { model: TrainCheckpoint['evals'][number]['model']; when: 'before' | 'after'; loss: unknown }[]).map((e, i) => ({ model: e.model, when: e.when, loss: unnum(e.loss, `${fileName}: evals[${i}].loss`) }));
+  const modules = m.modules;
+  if (!Array.isArray(modules) || modules.length === 0 || !modules.every((x) => typeof x === 'string')) bad('field modules must list the LoRA module paths');
+  const read = async (key: string, rows: number | null, cols: number | null): Promise<{ info: TensorInfo; values: Float32Array }> => {
+    const info = header.tensors.get(key);
+    if (!info) return bad(`tensor ${key} is missing`);
+    if (info.dtype !== 'F32' || info.shape.length !== 2) bad(`tensor ${key} is ${info.dtype} ${JSON.stringify(info.shape)}, expected F32 of rank 2`);
+    if ((rows !== null && info.shape[0] !== rows) || (cols !== null && info.shape[1] !== cols)) bad(`tensor ${key} has shape ${JSON.stringify(info.shape)}, expected [${rows ?? 'in/out'}, ${cols ?? 'in/out'}] (r = ${r})`);
+    const bytes = await readTensorBytes(blob, info);
+    return { info, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
+  };
+  const maps: Record<Kind, Map<string, LoraModuleWeights>> = { params: new Map(), m: new Map(), v: new Map() };
+  for (const path of modules as string[]) {
+    for (const kind of ['params', 'm', 'v'] as const) {
+      const a = await read(peftKey(path, 'A') + SUFFIX[kind], r, null);
+      const b = await read(peftKey(path, 'B') + SUFFIX[kind], null, r);
+      maps[kind].set(path, { a: a.values, b: b.values, inFeatures: a.info.shape[1] as number, outFeatures: b.info.shape[0] as number });
+    }
+    const p = maps.params.get(path) as LoraModuleWeights;
+    for (const kind of ['m', 'v'] as const) {
+      const q = maps[kind].get(path) as LoraModuleWeights;
+      if (q.inFeatures !== p.inFeatures || q.outFeatures !== p.outFeatures) bad(`${path}: the AdamW ${SUFFIX[kind].slice(1)} tensors' shapes differ from lora_A / lora_B`);
+    }
+  }
+  const expected = 6 * (modules as string[]).length;
+  if (header.tensors.size !== expected) bad(`${header.tensors.size} tensors, expected ${expected} (6 per module listed in the metadata)`);
+  return {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    appVersion: m.appVersion as string,
+    modelId: m.modelId as string,
+    modelName: m.modelName as string,
+    dataId: m.dataId as string,
+    settings: settings as TrainCheckpoint['settings'],
+    step,
+    totalSteps,
+    history,
+    evals,
+    params: maps.params,
+    m: maps.m,
+    v: maps.v,
+    savedAt: m.savedAt as string,
+  };
+}

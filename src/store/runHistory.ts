@@ -1,0 +1,141 @@
+/**
+ * The run history: every training run keeps its own record — id, settings, status (complete / cancelled at k/n /
+ * failed with the error; "running" while it runs, which a reload shows as interrupted), loss curve, held-out results,
+ * timestamped log, the pair's names and identity — and its own adapter files (AdapterFilesData). A run never
+ * overwrites another: each has its own id, created when it starts (the key checkpoints of the same run attach to).
+ * Records are stored under "run:<id>", adapters under "adapter:<id>" (listed without loading the adapters), in a
+ * {@link KeyValueBackend}: IndexedDB in the app, a Map in tests.
+ */
+import type { AdapterFilesData, TrainOutcome, TrainSettings } from '../worker/client';
+import type { KeyValueBackend } from './runHistoryBackend';
+import type { EvalLoss, StepPoint } from './types';
+
+/** Schema version of a stored record; records of another version are not listed. */
+export const RUN_RECORD_VERSION = 1;
+
+/** How a run ended ("running": still running, or interrupted by a reload / crash when no live run has its id). */
+export type RunStatus = 'running' | 'complete' | 'cancelled' | 'failed';
+
+/** One line of a run's log with the time it was received (ISO 8601, UTC; shown in local time). */
+export interface LogLine {
+  readonly at: string;
+  readonly text: string;
+}
+
+/** The stored record of one run (everything but the adapter's bytes). */
+export interface RunRecord {
+  readonly version: number;
+  /** Created when the run starts (see {@link newRunId}). */
+  readonly id: string;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly status: RunStatus;
+  /** Optimizer steps done and planned (k/n). */
+  readonly stepsDone: number;
+  readonly totalSteps: number;
+  /** The error of a failed run. */
+  readonly error: string | null;
+  readonly settings: TrainSettings;
+  readonly baseModel: string;
+  readonly instructModel: string;
+  /** SessionSummary.pairId of the pair trained (io/identity.ts), null when unknown. */
+  readonly pairId: string | null;
+  readonly points: readonly StepPoint[];
+  readonly evals: readonly EvalLoss[];
+  readonly log: readonly LogLine[];
+  /** Counts of the run (examples, skipped, truncated) once it ended with an adapter. */
+  readonly outcome: Omit<TrainOutcome, 'adapterFiles' | 'settings'> | null;
+  /** True once the run's adapter files are stored. */
+  readonly hasAdapter: boolean;
+  /** Required FLOP/s measured in this run (runProgress.ts), to estimate the next run on the same device. */
+  readonly measuredFlopsPerSec: number | null;
+  /** The WebGPU adapter the run ran on ({@link deviceName}), null when unknown. */
+  readonly device: string | null;
+}
+
+/**
+ * A new run id: "run-" + the start time (ms, base 36, 9 digits) + 6 random base-36 characters; unique per browser, sortable
+ * by start time.
+ */
+export function newRunId(now = Date.now()): string {
+  const rnd = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, '0');
+  return `run-${now.toString(36).padStart(9, "0")}-${rnd}`;
+}
+
+const RUN = 'run:';
+const ADAPTER = 'adapter:';
+
+/** The run history over a backend. Every method may reject with the backend's error (quota, private mode). */
+export class RunHistory {
+  constructor(private readonly backend: KeyValueBackend) {}
+
+  /** Every stored run of this schema version, newest start first. */
+  async list(): Promise<RunRecord[]> {
+    const ks = (await this.backend.keys()).filter((k) => k.startsWith(RUN));
+    const records = await Promise.all(ks.map((k) => this.backend.get<RunRecord>(k)));
+    return records.filter((r): r is RunRecord => r !== undefined && r.version === RUN_RECORD_VERSION).sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+  }
+
+  /** One run, or null. */
+  async get(id: string): Promise<RunRecord | null> {
+    const r = await this.backend.get<RunRecord>(RUN + id);
+    return r && r.version === RUN_RECORD_VERSION ? r : null;
+  }
+
+  /** Writes a run's record (its id is its key: another run is never touched). */
+  async put(record: RunRecord): Promise<void> {
+    await this.backend.set(RUN + record.id, record);
+  }
+
+  /** Stores the adapter files of run `id` and marks the record as having them. @throws Error for an unknown run */
+  async putAdapter(id: string, files: AdapterFilesData): Promise<RunRecord> {
+    const r = await this.get(id);
+    if (!r) throw new Error(`run ${id} is not in the history`);
+    await this.backend.set(ADAPTER + id, files);
+    const next = { ...r, hasAdapter: true };
+    await this.put(next);
+    return next;
+  }
+
+  /** The adapter files of run `id`, or null when it has none. */
+  async adapter(id: string): Promise<AdapterFilesData | null> {
+    return (await this.backend.get<AdapterFilesData>(ADAPTER + id)) ?? null;
+  }
+
+  /** Deletes run `id` and its adapter (no-op when absent). */
+  async remove(id: string): Promise<void> {
+    await this.backend.del(ADAPTER + id);
+    await this.backend.del(RUN + id);
+  }
+}
+
+/** The final loss of a run: the EMA-smoothed value (ui/ema.ts weighting, passed in) and the last raw step loss. */
+export interface FinalLoss {
+  readonly smoothed: number;
+  readonly last: number;
+}
+
+/** "complete (20/20 steps)", "cancelled at 3/10", "failed at 2/10: <error>", "interrupted at 4/10" (running, not live). */
+export function statusLabel(r: Pick<RunRecord, 'status' | 'stepsDone' | 'totalSteps' | 'error'>, live: boolean): string {
+  const kn = `${r.stepsDone}/${r.totalSteps || '?'}`;
+  switch (r.status) {
+    case 'complete':
+      return `complete (${kn} steps)`;
+    case 'cancelled':
+      return `cancelled at ${kn}`;
+    case 'failed':
+      return `failed at ${kn}: ${r.error ?? 'unknown error'}`;
+    case 'running':
+      return live ? `running (${kn})` : `interrupted at ${kn} (the page was closed or reloaded)`;
+  }
+}
+
+/** A WebGPU adapter's name for matching measured speeds: "vendor architecture description" (+ " (fallback)"). */
+export function deviceName(a: { readonly vendor: string; readonly architecture: string; readonly description: string; readonly isFallbackAdapter: boolean }): string {
+  return `${a.vendor} ${a.architecture} ${a.description}${a.isFallbackAdapter ? ' (fallback)' : ''}`.trim();
+}
+
+/** True when every recorded step trained at learning rate 0 (the adapter is unchanged: B = 0). */
+export function trainedAtZeroLr(points: readonly StepPoint[]): boolean {
+  return points.length > 0 && points.every((p) => p.learningRate === 0);
+}

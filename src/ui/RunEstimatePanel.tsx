@@ -1,0 +1,50 @@
+/**
+ * Before Start: how many optimizer steps the run takes (exact: the run's own tokenisation and batching), its
+ * estimated time (required FLOPs ÷ the device speed measured in an earlier run, or an assumed speed, labelled so;
+ * plus loading and tokenising), and the schedule warnings (every step at learning rate 0; Max steps within the
+ * warmup). Recomputed 300 ms after the last settings or data change.
+ */
+import { useEffect } from 'react';
+import { useStudio } from '../store';
+import { planPhases, totalSec } from '../store/runProgress';
+import { formatDuration } from './format';
+
+/** The estimate line and the warnings. */
+export function RunEstimatePanel() {
+  const settings = useStudio((s) => s.settings);
+  const session = useStudio((s) => s.session);
+  const runs = useStudio((s) => s.runs);
+  const refresh = useStudio((s) => s.refreshEstimate);
+  const gpuStatus = useStudio((s) => s.gpu.status);
+  const { data, error, speeds } = useStudio((s) => s.estimate);
+  useEffect(() => {
+    const t = setTimeout(() => void refresh(), 300);
+    return () => clearTimeout(t);
+  }, [settings, session, runs, gpuStatus, refresh]);
+  if (error) return <p className="errors">Run estimate: {error}</p>;
+  if (!data) return null;
+  if (data.trainExamples === 0)
+    return (
+      <p className="errors" data-testid="run-estimate" data-steps={0} role="alert">
+        No training example has assistant tokens within Max length {settings?.maxLength}: the run would have nothing to train on. Raise Max length.
+      </p>
+    );
+  const sec = totalSec(planPhases(data, speeds));
+  const gflop = (data.trainFlops + (data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)) * data.evalPassFlops) / 1e9;
+  return (
+    <div className="run-estimate">
+      <p data-testid="run-estimate" data-steps={data.totalSteps}>
+        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)} held-out evaluations of ${data.evalBatches} batches` : ''} · estimated time ≈{' '}
+        <b>{formatDuration(sec)}</b>{' '}
+        <span className="muted">
+          (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured in an earlier run on this browser' : 'assumed — refined from the first measured step'}, plus loading and tokenising)
+        </span>
+      </p>
+      {data.schedule.warnings.length > 0 && (
+        <ul className="warnings" data-testid="schedule-warnings" role="alert">
+          {data.schedule.warnings.map((w) => <li key={w}>{w}</li>)}
+        </ul>
+      )}
+    </div>
+  );
+}
