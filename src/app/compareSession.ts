@@ -56,14 +56,14 @@ export async function compareOnSession(session: Session, ctx: GpuContext, settin
   const heldoutConvs = session.conversations('heldout');
   if (heldoutConvs.length === 0) throw new Error('Compare needs a held-out split: drop or tick a dataset file whose name marks it as held-out (e.g. "heldout.jsonl").');
   const instructFiles = pair.instruct.model.files;
-  onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructFiles.name}` });
+  onEvent({ status: 'compare-message', message: `loading the tokenizer and chat template of ${instructFiles.name}` });
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
   const splits = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: session.skippedRows('train') }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructFiles.name, (e) => {
-    if (e.status === 'preparing') onEvent({ status: 'preparing', message: e.message });
+    if (e.status === 'preparing') onEvent({ status: 'compare-message', message: e.message });
   });
   const stop = await modelStopTokenIds(instructFiles, pair.instruct.config, tok);
-  for (const message of stop.warnings) onEvent({ status: 'preparing', message });
+  for (const message of stop.warnings) onEvent({ status: 'compare-message', message });
   signal.throwIfAborted();
   return runCompare({
     ctx,

@@ -19,6 +19,7 @@ import type { LoraAdapter } from '../engine/model/loraTypes';
 import { destroyGpuModel, makeGpuModel, type GpuModel } from '../engine/model/model';
 import { loadModelWeights } from '../engine/model/weights';
 import { generateReply, replyPromptIds } from './generate';
+import type { TryEvent } from './progress';
 import { COMPARE_MODEL_LABELS, COMPARE_MODELS, type CompareModel } from './compare/types';
 import type { Conversation } from '../io/dataset/types';
 import type { LoadedPair } from './session';
@@ -45,12 +46,7 @@ export interface TryRequest {
   readonly templateKwargs?: TemplateKwargs;
 }
 
-/** Streamed progress of Try it, one union on `status`. */
-export type TryEvent =
-  | { readonly status: 'loading'; readonly model: TryModel; readonly message: string }
-  /** the answer so far (decoded, special tokens skipped) */
-  | { readonly status: 'token'; readonly model: TryModel; readonly text: string; readonly tokens: number }
-  | { readonly status: 'reply'; readonly model: TryModel; readonly reply: TryReply };
+export type { TryEvent } from './progress';
 
 /** One finished answer. */
 export interface TryReply {
@@ -207,7 +203,7 @@ export class TryIt {
       signal.throwIfAborted();
       const src = sources.get(m);
       if (!src) throw new Error(`Try it: no ${m} model is available`);
-      if (!this.loaded.has(keyOf(src))) onEvent({ status: 'loading', model: m, message: src.merge ? `merging the adapter into ${src.checkpoint.modelName} (BF16) and loading it onto the GPU` : `loading ${src.checkpoint.modelName} onto the GPU` });
+      if (!this.loaded.has(keyOf(src))) onEvent({ status: 'try-loading', model: m, message: src.merge ? `merging the adapter into ${src.checkpoint.modelName} (BF16) and loading it onto the GPU` : `loading ${src.checkpoint.modelName} onto the GPU` });
       const l = await this.side(ctx, src, needT, keep, signal);
       const lora = src.merge ? null : this.lora(ctx, l, src.adapter, wanted);
       const ids: number[] = [];
@@ -219,13 +215,13 @@ export class TryIt {
           const now = performance.now();
           if (now - last < 50) return; // at most 20 updates a second cross the worker boundary
           last = now;
-          onEvent({ status: 'token', model: m, text: tok.decode(ids, true), tokens: ids.length });
+          onEvent({ status: 'try-token', model: m, text: tok.decode(ids, true), tokens: ids.length });
         },
       });
       signal.throwIfAborted();
       const reply: TryReply = { text: r.text, promptTokens: r.promptIds.length, newTokens: r.newIds.length, stopped: r.stopped, tokensPerSec: r.tokensPerSec };
       out.set(m, reply);
-      onEvent({ status: 'reply', model: m, reply });
+      onEvent({ status: 'try-reply', model: m, reply });
     }
     return out;
   }

@@ -74,13 +74,13 @@ function blobOutputFile(name: string, blob: Blob): OutputFile {
 function progress(): (e: CompareEvent) => void {
   let lastDecile = -1;
   return (e) => {
-    if (e.status === 'preparing') process.stderr.write(`${e.message}\n`);
-    else if (e.status === 'train' && e.event.status === 'step') {
+    if (e.status === 'compare-message') process.stderr.write(`${e.message}\n`);
+    else if (e.status === 'compare-train' && e.event.status === 'step') {
       const d = Math.floor((10 * e.event.step) / e.event.totalSteps);
       if (d !== lastDecile || e.event.step === e.event.totalSteps) process.stderr.write(`${e.run} step ${e.event.step}/${e.event.totalSteps} loss ${e.event.loss.toFixed(4)}\n`);
       lastDecile = e.event.step === e.event.totalSteps ? -1 : d;
-    } else if (e.status === 'loss') process.stderr.write(`held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: ${e.loss.toFixed(4)}\n`);
-    else if (e.status === 'generating' && e.prompt === 1) process.stderr.write(`generating ${e.prompts} greedy answers with ${COMPARE_MODEL_LABELS[e.model]}\n`);
+    } else if (e.status === 'compare-loss') process.stderr.write(`held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: ${e.loss.toFixed(4)}\n`);
+    else if (e.status === 'compare-generating' && e.prompt === 1) process.stderr.write(`generating ${e.prompts} greedy answers with ${COMPARE_MODEL_LABELS[e.model]}\n`);
   };
 }
 

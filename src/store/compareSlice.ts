@@ -83,9 +83,9 @@ const RUN_NAMES: Record<CompareRun, string> = { shadow: 'Shadow-FT (LoRA on Base
 /** The comparison after one event. */
 export function applyCompareEvent(c: CompareRunState, e: CompareEvent): CompareRunState {
   switch (e.status) {
-    case 'preparing':
+    case 'compare-message':
       return { ...c, message: e.message, log: [...c.log, e.message] };
-    case 'train': {
+    case 'compare-train': {
       const t = e.event;
       if (t.status === 'step') {
         return {
@@ -98,15 +98,15 @@ export function applyCompareEvent(c: CompareRunState, e: CompareEvent): CompareR
       if (t.status === 'preparing') return { ...c, message: `${RUN_NAMES[e.run]}: ${t.message}`, log: [...c.log, `${RUN_NAMES[e.run]}: ${t.message}`] };
       return c;
     }
-    case 'evaluating':
+    case 'compare-eval':
       return { ...c, message: `held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: batch ${e.batch}/${e.batches}` };
-    case 'loss':
+    case 'compare-loss':
       return { ...c, log: [...c.log, `held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: ${e.loss.toFixed(4)}`] };
-    case 'generating':
+    case 'compare-generating':
       return { ...c, message: `greedy answers of ${COMPARE_MODEL_LABELS[e.model]}: prompt ${e.prompt}/${e.prompts}` };
-    case 'answer':
+    case 'compare-answer':
       return c;
-    case 'done':
+    case 'compare-done':
       return { ...c, message: '' };
   }
 }
@@ -114,11 +114,11 @@ export function applyCompareEvent(c: CompareRunState, e: CompareEvent): CompareR
 /** The Try it columns after one event. */
 function applyTryEvent(t: TryItState, e: TryEvent): TryItState {
   switch (e.status) {
-    case 'loading':
+    case 'try-loading':
       return { ...t, message: e.message };
-    case 'token':
+    case 'try-token':
       return { ...t, message: '', columns: { ...t.columns, [e.model]: { text: e.text, tokens: e.tokens, reply: null } } };
-    case 'reply':
+    case 'try-reply':
       return { ...t, message: '', columns: { ...t.columns, [e.model]: { text: e.reply.text, tokens: e.reply.newTokens, reply: e.reply } } };
   }
 }

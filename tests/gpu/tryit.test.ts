@@ -45,11 +45,11 @@ describe('Try it', () => {
       expect(r.get('instruct_shadow')?.text).toBe(r.get('instruct')?.text);
       expect(r.get('instruct_shadow_merged')?.text).toBe(r.get('instruct')?.text);
       expect(r.get('instruct')?.newTokens).toBe(48);
-      expect(events.filter((e) => e.status === 'loading').map((e) => e.model)).toEqual(['base', 'instruct', 'instruct_shadow_merged']);
-      expect(events.filter((e) => e.status === 'reply').length).toBe(4);
+      expect(events.filter((e) => e.status === 'try-loading').map((e) => e.model)).toEqual(['base', 'instruct', 'instruct_shadow_merged']);
+      expect(events.filter((e) => e.status === 'try-reply').length).toBe(4);
       events.length = 0;
       await tryIt.generate(ctx, tok, { ...request, models: ['instruct', 'instruct_shadow_merged'] }, sources, stop, (e) => events.push(e), new AbortController().signal);
-      expect(events.some((e) => e.status === 'loading')).toBe(false);
+      expect(events.some((e) => e.status === 'try-loading')).toBe(false);
     } finally {
       tryIt.release();
     }

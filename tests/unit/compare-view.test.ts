@@ -36,10 +36,10 @@ describe('compare view', () => {
   });
   it('folds the steps of both runs into two curves', () => {
     const step = (s: number, loss: number) => ({ status: 'step', step: s, totalSteps: 2, loss, learningRate: 1e-3, gradNorm: 1, tokensPerSec: 1, etaSec: 0 }) as const;
-    let c = applyCompareEvent(IDLE_COMPARE, { status: 'train', run: 'shadow', event: step(1, 1.4) });
-    c = applyCompareEvent(c, { status: 'train', run: 'shadow', event: step(2, 1.3) });
-    c = applyCompareEvent(c, { status: 'train', run: 'conventional', event: step(1, 1.2) });
-    c = applyCompareEvent(c, { status: 'loss', model: 'base', loss: 1.47 });
+    let c = applyCompareEvent(IDLE_COMPARE, { status: 'compare-train', run: 'shadow', event: step(1, 1.4) });
+    c = applyCompareEvent(c, { status: 'compare-train', run: 'shadow', event: step(2, 1.3) });
+    c = applyCompareEvent(c, { status: 'compare-train', run: 'conventional', event: step(1, 1.2) });
+    c = applyCompareEvent(c, { status: 'compare-loss', model: 'base', loss: 1.47 });
     expect(c.curves).toEqual({ shadow: [{ step: 1, loss: 1.4 }, { step: 2, loss: 1.3 }], conventional: [{ step: 1, loss: 1.2 }] });
     expect(c.totalSteps).toEqual({ shadow: 2, conventional: 2 });
     expect(c.log).toEqual(['held-out loss of Base: 1.4700']);

@@ -65,7 +65,7 @@ export async function evaluateVariants(job: EvalJob, variants: readonly Variant[
   let acts: Activations | null = null;
   let gen: Generator | null = null;
   try {
-    job.onEvent({ status: 'preparing', message: `loading ${job.checkpoint.modelName} onto the GPU` });
+    job.onEvent({ status: 'compare-message', message: `loading ${job.checkpoint.modelName} onto the GPU` });
     model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.checkpoint));
     if (job.batches.length) {
       acts = createActivations(ctx, cfg, job.shape.B, job.shape.T, withLora?.settings.r ?? 0, withLora?.settings.targetModules ?? [], { withBackward: false });
@@ -79,20 +79,20 @@ export async function evaluateVariants(job: EvalJob, variants: readonly Variant[
         if (v.adapter) lora = loraParamsFromAdapter(ctx, cfg, v.adapter);
         let loss: number | null = null;
         if (acts) {
-          loss = await evaluateLoss(ctx, model, acts, lora, job.batches, signal, (p) => job.onEvent({ status: 'evaluating', model: v.model, batch: p.batch, batches: p.batches }));
+          loss = await evaluateLoss(ctx, model, acts, lora, job.batches, signal, (p) => job.onEvent({ status: 'compare-eval', model: v.model, batch: p.batch, batches: p.batches }));
           signal?.throwIfAborted();
-          job.onEvent({ status: 'loss', model: v.model, loss });
+          job.onEvent({ status: 'compare-loss', model: v.model, loss });
         }
         const answers: CompareAnswer[] = [];
         for (const [index, p] of job.prompts.entries()) {
           signal?.throwIfAborted();
-          job.onEvent({ status: 'generating', model: v.model, prompt: index + 1, prompts: job.prompts.length });
+          job.onEvent({ status: 'compare-generating', model: v.model, prompt: index + 1, prompts: job.prompts.length });
           const r = await (gen as Generator).generate(p.promptIds, { maxNewTokens: job.maxNewTokens, temperature: 0, topP: 1, seed: job.seed }, { lora, stopIds: job.stopIds, ...(signal ? { signal } : {}) });
           signal?.throwIfAborted();
           const text = job.tok.decode(r.newIds, true);
           const answer: CompareAnswer = { index, text, tokens: r.newIds.length, exact: exactMatch(text, p.reference), check: job.check ? passesCheck(job.check, text) : null };
           answers.push(answer);
-          job.onEvent({ status: 'answer', model: v.model, answer });
+          job.onEvent({ status: 'compare-answer', model: v.model, answer });
         }
         out.set(v.model, { loss, answers });
       } finally {

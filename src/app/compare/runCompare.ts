@@ -82,10 +82,10 @@ export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
 
   const losses = new Map<CompareRun, number[]>([['shadow', []], ['conventional', []]]);
   const train = async (run: CompareRun, side: CompareSide) => {
-    onEvent({ status: 'preparing', message: `training LoRA on ${side.name} (${run === 'shadow' ? 'Shadow-FT' : 'conventional'})` });
+    onEvent({ status: 'compare-message', message: `training LoRA on ${side.name} (${run === 'shadow' ? 'Shadow-FT' : 'conventional'})` });
     return trainAdapter(ctx, side.config, side.checkpoint, job.train, s, job.tok.padTokenId, (event) => {
       if (event.status === 'step') losses.get(run)?.push(event.loss);
-      onEvent({ status: 'train', run, event });
+      onEvent({ status: 'compare-train', run, event });
     }, signal, job.budgetBytes);
   };
   const shadow = await train('shadow', job.base);
@@ -127,6 +127,6 @@ export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
     mean_answer_tokens: perModel((m) => rates[m].meanTokens),
     final_train_loss: { shadow: lastMean('shadow'), conventional: lastMean('conventional') },
   };
-  onEvent({ status: 'done' });
+  onEvent({ status: 'compare-done' });
   return { result, adapters: { shadow: shadow.adapter, conventional: conventional.adapter }, prompts, answers };
 }

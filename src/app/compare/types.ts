@@ -3,7 +3,7 @@
  * LoRA (trained on Instruct) with identical settings, seed, data order and initialisation, measured on the held-out
  * split for five models. Plain data only (they cross the worker boundary and are written as compare.json).
  */
-import type { TrainEvent, TrainSettings } from '../../engine/train/types';
+import type { TrainSettings } from '../../engine/train/types';
 
 /** The five models a comparison measures (the keys of compare.json's measures). */
 export const COMPARE_MODELS = ['instruct', 'instruct_conventional', 'instruct_shadow', 'base', 'base_lora'] as const;
@@ -53,16 +53,7 @@ export interface CompareAnswer {
 /** Per-model measures; null where nothing was measured (no held-out rows, no prompts, no check). */
 export type PerModel<T> = Readonly<Record<CompareModel, T>>;
 
-/** Progress of a comparison, one union on `status`. */
-export type CompareEvent =
-  | { readonly status: 'preparing'; readonly message: string }
-  /** An event of one of the two training runs (its 'step' events are the two loss curves). */
-  | { readonly status: 'train'; readonly run: CompareRun; readonly event: TrainEvent }
-  | { readonly status: 'evaluating'; readonly model: CompareModel; readonly batch: number; readonly batches: number }
-  | { readonly status: 'loss'; readonly model: CompareModel; readonly loss: number }
-  | { readonly status: 'generating'; readonly model: CompareModel; readonly prompt: number; readonly prompts: number }
-  | { readonly status: 'answer'; readonly model: CompareModel; readonly answer: CompareAnswer }
-  | { readonly status: 'done' };
+export type { CompareEvent } from '../progress';
 
 /** The result: what compare.json holds (snake_case measure keys as the issue specifies) plus context. */
 export interface CompareResult {
