@@ -6,7 +6,9 @@
  *   prompt + tokens so far, last-row logits only) ÷ time per new token with the cache, over the same N tokens;
  * - the same two lines for a generated 2-layer model shaped like Qwen3-0.6B (C 1024, V 151936, BF16) when
  *   ../shared/configs is present;
- * - decode_step_profile: GPU time per kernel and dispatch count of one demo decode step (timestamp queries).
+ * - decode_step_profile: GPU time per kernel and dispatch count of one demo decode step (timestamp queries);
+ * - matvec_vs_skinny_NxK: GPU time (timestamps) of the skinny matmul at M = 1 ÷ the matvec kernel's, at Qwen3-0.6B
+ *   decode shapes (BF16 W): one lm_head chunk, gate/up, down.
  * Run: npm run bench.
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -27,6 +29,12 @@ import { loadChatTokenizer } from '../src/io/tokenizer/load';
 import { modelFilesFromDir } from '../src/node/files';
 import { createNodeGpuContext } from '../src/node/gpu';
 import { genPair } from '../tests/support/genPair';
+import { createStorage, uploadStorage } from '../src/engine/gpu/buffers';
+import { uploadWeight } from '../src/engine/gpu/weights';
+import { matmulSkinny } from '../src/engine/kernels/matmul';
+import { matvec } from '../src/engine/kernels/matvec';
+import { encodeFromF32 } from '../src/io/dtype';
+import { gpuSeconds } from './gpu-timer';
 
 const ctx: GpuContext = await createNodeGpuContext();
 const lines: string[] = [];
@@ -58,6 +66,23 @@ async function compare(tag: string, model: GpuModel, prompt: number[], N: number
 }
 
 describe('generation', () => {
+  bench('matvec vs skinny matmul at M = 1 (GPU timestamps)', async () => {
+    if (!ctx.device.features.has('timestamp-query')) return;
+    for (const [N, K] of [[16384, 1024], [3072, 1024], [1024, 3072]] as const) {
+      const w = uploadWeight(ctx, encodeFromF32(Float32Array.from({ length: N * K }, (_, i) => Math.sin(i) * 0.05), 'BF16'), 'BF16', [N, K], 'w');
+      const x = uploadStorage(ctx, Float32Array.from({ length: K }, (_, i) => Math.cos(i)), 'x');
+      const y = createStorage(ctx, N * 4, 'y');
+      const skinny = (enc: GPUCommandEncoder) => matmulSkinny(ctx, enc, { M: 1, N, K, a: x, w: w.buffer, wDtype: 'BF16', transB: true, out: y });
+      const mv = (enc: GPUCommandEncoder) => matvec(ctx, enc, { N, K, x, w: w.buffer, wDtype: 'BF16', y });
+      await gpuSeconds(ctx, skinny);
+      await gpuSeconds(ctx, mv);
+      const ts = await gpuSeconds(ctx, skinny, 3);
+      const tm = await gpuSeconds(ctx, mv, 3);
+      emit(`matvec_vs_skinny_${N}x${K} ${(ts / tm).toFixed(2)} (skinny ${((ts / 3) * 1e3).toFixed(2)} ms vs matvec ${((tm / 3) * 1e3).toFixed(2)} ms per product, BF16)`);
+      [w.buffer, x, y].forEach((b) => b.destroy());
+    }
+  }, once);
+
   bench('demo Instruct: KV cache vs full recompute, and one decode step profiled', async () => {
     const files = await modelFilesFromDir('public/demo/stories260K-instruct');
     const m = await loadModelFolder(files);

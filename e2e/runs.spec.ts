@@ -3,7 +3,7 @@
  * 1. Before Start the exact number of optimizer steps and an estimated time are shown.
  * 2. Run 1 (2 steps) completes; its adapter is downloaded.
  * 3. Run 2 (up to 40 steps) is cancelled mid-way: "Cancelling…" shows within 1 s of the click, the models/data
- *    controls are disabled while it runs, and it stops within one micro-batch (Gradient accumulation 1: one step is
+ *    controls are disabled while it runs, leaving the page asks first (beforeunload), and it stops within one micro-batch (Gradient accumulation 1: one step is
  *    one micro-batch, so at most one more step than the page showed at the click).
  * 4. The run history lists both runs with their status; the cancelled run did not replace run 1 in the export
  *    panel: exporting run 1 gives run 1's adapter bytes, exporting run 2 gives different bytes, and after a reload
@@ -60,6 +60,11 @@ test('estimate, cancel within one micro-batch, run history and exporting an earl
   await expect(page.getByRole('button', { name: 'Clear' })).toBeDisabled();
   await expect(page.getByRole('button', { name: '⇄ Swap' })).toBeDisabled();
   await expect(page.getByTestId('step-count')).toContainText(/^[1-9]\d*\/40 steps/, { timeout: 5 * 60_000 });
+  // Leaving the page while the run is active asks first (beforeunload); dismissing keeps the page and the run.
+  const dialog = new Promise<string>((resolve) => page.once('dialog', (d) => void d.dismiss().then(() => resolve(d.type()))));
+  await page.close({ runBeforeUnload: true });
+  expect(await dialog).toBe('beforeunload');
+  expect(page.isClosed()).toBe(false);
   // Read the steps shown and click Cancel in the same task of the page, so nothing renders in between.
   const shownAtClick = await page.evaluate(() => {
     const shown = Number.parseInt(document.querySelector('[data-testid="step-count"]')?.textContent ?? '', 10);

@@ -22,6 +22,8 @@ export interface ResumableRun {
   /** dropped folder names of the pair the run trains on */
   readonly baseModel: string;
   readonly instructModel: string;
+  /** paths of the dataset files the run used (ticked), so Resume can tick the same ones */
+  readonly datasets: readonly string[];
   /** content id of the Base (io/contentId.ts), checked again on resume */
   readonly modelId: string;
   readonly bytes: number;
@@ -68,7 +70,7 @@ export async function requireCheckpointSpace(bytes: number): Promise<void> {
  * @throws CheckpointStorageError naming the cause (e.g. QuotaExceededError) when the file or the index cannot be
  *   written; the previous checkpoint stays the current one.
  */
-export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string; runId?: string | undefined; startedAt?: string | undefined }): Promise<ResumableRun> {
+export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string; datasets: readonly string[]; runId?: string | undefined; startedAt?: string | undefined }): Promise<ResumableRun> {
   const name = `run-step-${c.step}-${Date.now()}.safetensors`;
   const blob = encodeCheckpoint(c);
   const d = await dir();
@@ -88,7 +90,7 @@ export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: s
     throw new CheckpointStorageError(`could not write the checkpoint to the browser's file storage (${err.name}: ${err.message})`, { cause: e });
   }
   const prev = await idbGet<ResumableRun>(KEY, store()).catch(() => undefined);
-  const info: ResumableRun = { file: name, step: c.step, totalSteps: c.totalSteps, savedAt: c.savedAt, settings: c.settings, baseModel: pair.baseModel, instructModel: pair.instructModel, modelId: c.modelId, bytes: blob.size, runId: pair.runId ?? null, startedAt: pair.startedAt ?? null };
+  const info: ResumableRun = { file: name, step: c.step, totalSteps: c.totalSteps, savedAt: c.savedAt, settings: c.settings, baseModel: pair.baseModel, instructModel: pair.instructModel, datasets: pair.datasets, modelId: c.modelId, bytes: blob.size, runId: pair.runId ?? null, startedAt: pair.startedAt ?? null };
   try {
     await idbSet(KEY, info, store());
   } catch (e) {

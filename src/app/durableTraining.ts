@@ -54,7 +54,8 @@ export async function trainDurably(
   resume?: TrainCheckpoint,
 ): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter }> {
   const pair = session.requirePair();
-  const names = { baseModel: pair.base.model.files.name, instructModel: pair.instruct.model.files.name };
+  const datasets = session.current().datasets.filter((d) => d.enabled && d.error === null).map((d) => d.path);
+  const names = { baseModel: pair.base.model.files.name, instructModel: pair.instruct.model.files.name, datasets };
   const storage = checkpointStorageAvailable();
   if (storage) await requireCheckpointSpace(checkpointBytes(session, settings));
   else onEvent({ status: 'preparing', message: 'this runtime has no browser storage: the run is not checkpointed' });

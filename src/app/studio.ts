@@ -31,6 +31,8 @@ import { instructTokenizer } from './datasetPreview';
 import { safeFileName } from '../engine/graft/fileName';
 import type { LoraAdapter } from '../engine/model/loraTypes';
 
+import { GenerationModels, type GenerateRequest, type TokenEvent } from './tryModels';
+import type { GeneratedReply } from './generate';
 
 
 /** The σ report with its CSV text (tensor,layer,module,shape,numel,sigma). */
@@ -63,6 +65,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   let trained: TrainedAdapter | null = null;
   /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
   let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
+  /** Models, KV caches and LoRA uploaded for generation (kept between prompts; freed before training). */
+  const tryModels = new GenerationModels();
 
   /** Identity of the loaded pair (io/identity.ts; to refuse exporting a graft checked against another pair). */
   function pairId(): string {
@@ -77,7 +81,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   let seq = 0;
   let trainedSeq = 0;
   /** Try it's models and generators on the GPU (freed before training and comparisons). */
-  const tryIt = new TryIt();
+  const tryItGpu = new TryIt();
 
   /** The newest LoRA trained on the loaded pair's Base: the last run's or the last comparison's; null when none. */
   function shadowAdapter(): LoraAdapter | null {
@@ -123,7 +127,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         (ctx) =>
           void ctx.lost.then((msg) => {
             if (gpuPromise === p) gpuPromise = null;
-            tryIt.forget();
+            tryItGpu.forget();
+            tryModels.release();
             for (const l of lostListeners) l(msg);
           }),
         () => {
@@ -266,7 +271,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
-        tryIt.release();
+        tryItGpu.release();
+        tryModels.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
         trainedSeq = ++seq;
@@ -287,7 +293,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
-        tryIt.release();
+        tryItGpu.release();
+        tryModels.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
         trainedSeq = ++seq;
@@ -324,6 +331,25 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return withOp(opId, (signal) => exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
   },
 
+  /**
+   * Answers one user message with a model of the loaded pair (tryModels.ts: base, base_lora, instruct,
+   * instruct_graft, instruct_merged; the adapter variants use the current adapter), streaming each token with the
+   * text so far. Weights stay uploaded between calls. `cancel(opId)` stops it between tokens (the result then has
+   * aborted: true and the text so far). @throws without a pair, without an adapter for the LoRA variants, or while
+   * the GPU is busy training.
+   */
+  generate(opId: number, request: GenerateRequest, onToken: (t: TokenEvent) => void): Promise<GeneratedReply> {
+    return withOp(opId, (signal) => exclusive('generation', async () => {
+        tryItGpu.release(); // tryIt()'s models: one set of uploaded models at a time
+        return tryModels.reply(await gpu(), session.requirePair(), trained?.adapter ?? null, request, onToken, signal);
+      }));
+  },
+
+  /** Frees the GPU memory generation holds (models, KV caches); the next generate uploads again. */
+  releaseGeneration(): void {
+    tryModels.release();
+  },
+
   /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
   async restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {
     const name = `${instructModel}-shadowft-lora`;
@@ -340,7 +366,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void): Promise<CompareView> {
     return withOp(opId, (signal) =>
       exclusive('the comparison', async () => {
-        tryIt.release();
+        tryItGpu.release();
+        tryModels.release();
         const ctx = await gpu();
         const key = pairId();
         const o = await compareOnSession(session, ctx, settings, options, onEvent, signal);
@@ -359,7 +386,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   },
 
   /** The Try it models of the loaded pair and whether each can answer now. @throws Error when no pair is loaded. */
-  tryModels(): TryModelInfo[] {
+  tryItModels(): TryModelInfo[] {
     return tryModelInfo(sources());
   },
 
@@ -372,14 +399,15 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * Try it: answers `request.message` with each requested model (same settings), streaming tokens to `onEvent`.
    * @throws Error naming a model that is not available, GenerateError for bad settings, the busy Error, or AbortError.
    */
-  generate(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
+  tryIt(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
     return withOp(opId, (signal) =>
       exclusive('Try it', async () => {
+        tryModels.release(); // generate()'s single-model cache: one set of uploaded models at a time
         const ctx = await gpu();
         const { instruct } = session.requirePair();
         const tok = await instructTokenizer(session);
         const stop = await modelStopTokenIds(instruct.model.files, instruct.config, tok);
-        const r = await tryIt.generate(ctx, tok, request, sources(), stop.ids, onEvent, signal);
+        const r = await tryItGpu.generate(ctx, tok, request, sources(), stop.ids, onEvent, signal);
         return Object.fromEntries(r);
       }),
     );

@@ -5,7 +5,7 @@
  */
 import {
   DEFAULT_COMPARE_OPTIONS, engineClient, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
-  type TryEvent, type TryModel, type TryModelInfo, type TryReply,
+  type TryEvent, type TryItModel, type TryModelInfo, type TryReply,
 } from '../worker/client';
 import { COMPARE_MODEL_LABELS } from '../worker/client';
 import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
@@ -43,8 +43,8 @@ export interface TryItState {
   readonly settings: GenerateSettings;
   /** the models of the loaded pair and whether each can answer */
   readonly models: readonly TryModelInfo[];
-  readonly selected: readonly TryModel[];
-  readonly columns: Readonly<Partial<Record<TryModel, TryColumn>>>;
+  readonly selected: readonly TryItModel[];
+  readonly columns: Readonly<Partial<Record<TryItModel, TryColumn>>>;
   readonly message: string;
   readonly error: string | null;
   /** held-out user messages for "use held-out prompts", and which one is shown */
@@ -67,7 +67,7 @@ export interface CompareSlice {
   refreshTryModels(): Promise<void>;
   setTryPrompt(prompt: string): void;
   setTrySettings(s: GenerateSettings): void;
-  setTrySelected(models: readonly TryModel[]): void;
+  setTrySelected(models: readonly TryItModel[]): void;
   /** Puts the next held-out user message into the prompt box. */
   nextHeldoutPrompt(): Promise<void>;
   /** Generates with every selected available model (no-op while generating or with an empty prompt). */
@@ -163,7 +163,7 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
     },
     refreshTryModels: async () => {
       try {
-        setTry({ models: await engineClient.tryModels() });
+        setTry({ models: await engineClient.tryItModels() });
       } catch {
         setTry({ models: [] }); // no pair loaded: nothing to try
       }
@@ -193,7 +193,7 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       tryCtl = c;
       setTry({ status: 'running', columns: {}, error: null, message: 'starting' });
       try {
-        await engineClient.generate({ message: t.prompt, models, settings: t.settings, templateKwargs: get().settings?.chatTemplateKwargs ?? {} }, (e) => set({ tryIt: applyTryEvent(get().tryIt, e) }), c.signal);
+        await engineClient.tryIt({ message: t.prompt, models, settings: t.settings, templateKwargs: get().settings?.chatTemplateKwargs ?? {} }, (e) => set({ tryIt: applyTryEvent(get().tryIt, e) }), c.signal);
         setTry({ status: 'done', message: '' });
       } catch (e) {
         setTry({ status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) });

@@ -18,7 +18,12 @@ export interface ResumeSlice {
     readonly error: string | null;
     /** optimizer steps between checkpoints of new runs; 0 = about one minute of work */
     readonly checkpointEvery: number;
+    /** a resumed run is under way (started by resumeRun) */
+    readonly running: boolean;
+    /** the user agreed that a run goes on without checkpoints when one cannot be saved */
+    readonly continueWithoutCheckpoints: boolean;
   };
+  setContinueWithoutCheckpoints(v: boolean): void;
   setCheckpointEvery(n: number): void;
   /** Reads the stored unfinished run and installs the test hooks when the URL asks for them. */
   initResume(): Promise<void>;
@@ -55,8 +60,9 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
     }
   };
   return {
-    resume: { info: null, error: null, checkpointEvery: 0 },
+    resume: { info: null, error: null, running: false, checkpointEvery: 0, continueWithoutCheckpoints: false },
     setCheckpointEvery: (n) => patch({ checkpointEvery: n }),
+    setContinueWithoutCheckpoints: (v) => patch({ continueWithoutCheckpoints: v }),
     initResume: async () => {
       if (await engineClient.enableTestHooks().catch(() => false)) {
         (globalThis as { __shadowftTest?: unknown }).__shadowftTest = { loseDevice: () => engineClient.debugLoseDevice() };
@@ -65,8 +71,8 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
     },
     checkpointOptions: (runId) => {
       void navigator.storage?.persist?.().catch(() => false);
-      const n = get().resume.checkpointEvery;
-      return { runId, ...(n > 0 ? { checkpointEvery: n } : {}) };
+      const { checkpointEvery: n, continueWithoutCheckpoints: go } = get().resume;
+      return { runId, ...(n > 0 ? { checkpointEvery: n } : {}), ...(go ? { continueWithoutCheckpoints: true } : {}) };
     },
     afterRun: async () => {
       await refresh();
@@ -82,15 +88,25 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
         const demo = await demoNames();
         if (demo && `${demo.base}|${demo.instruct}` === want) await get().loadDemo();
         if (names() !== want) {
-          patch({ error: `To resume, drop the folders ${info.baseModel} (Base) and ${info.instructModel} (Instruct) again, with the same datasets.` });
+          patch({ error: `To resume, drop the folders ${info.baseModel} (Base) and ${info.instructModel} (Instruct) again, with the datasets ${(info.datasets ?? []).join(', ')}.` });
           return;
         }
       }
+      // Tick exactly the datasets the run used (the worker checks the tokenised data's identity).
+      for (const d of info.datasets ? (get().session?.datasets ?? []) : []) {
+        const want = info.datasets.includes(d.path);
+        if (d.enabled !== want) await get().setDatasetEnabled(d.path, want);
+      }
       const runId = info.runId ?? newRunId();
-      await trackRun(set, get, {
-        runId, startedAt: info.startedAt ?? new Date().toISOString(), settings: info.settings, opening: `resuming run ${runId} from the checkpoint after step ${info.step} of ${info.totalSteps}`,
-        call: (onEvent, signal) => engineClient.resumeTraining(onEvent, signal, { ...get().checkpointOptions(runId), ...(info.startedAt ? { startedAt: info.startedAt } : {}) }),
-      });
+      patch({ running: true });
+      try {
+        await trackRun(set, get, {
+          runId, startedAt: info.startedAt ?? new Date().toISOString(), settings: info.settings, opening: `resuming run ${runId} from the checkpoint after step ${info.step} of ${info.totalSteps}`,
+          call: (onEvent, signal) => engineClient.resumeTraining(onEvent, signal, { ...get().checkpointOptions(runId), ...(info.startedAt ? { startedAt: info.startedAt } : {}) }),
+        });
+      } finally {
+        patch({ running: false });
+      }
     },
     cancelResume: () => cancelActiveRun(),
     discardRun: async () => {

@@ -82,9 +82,9 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
   };
   try {
     const outcome = await r.call(onEvent, c.signal);
-    const status = outcome.status === 'done' ? 'complete' : 'cancelled';
+    const status = outcome.status === 'cancelled' ? 'cancelled' : 'complete';
     const { adapterFiles, settings: _s, ...counts } = outcome;
-    set({ run: { ...get().run, status: outcome.status, cancelling: false, message: '' } });
+    set({ run: { ...get().run, status: status === 'complete' ? 'done' : 'cancelled', cancelling: false, message: '' } });
     get().adapterIsFrom(runId);
     await get().saveRun(record(status, { stepsDone: outcome.steps, outcome: counts }), adapterFiles);
     // A cancelled run never replaces the exported run; it is exported only when there is no other.

@@ -13,6 +13,7 @@ export function ResumePanel() {
   const resume = useStudio((s) => s.resume);
   const init = useStudio((s) => s.initResume);
   const setEvery = useStudio((s) => s.setCheckpointEvery);
+  const setGoOn = useStudio((s) => s.setContinueWithoutCheckpoints);
   const resumeRun = useStudio((s) => s.resumeRun);
   const cancel = useStudio((s) => s.cancelResume);
   const discard = useStudio((s) => s.discardRun);
@@ -36,12 +37,16 @@ export function ResumePanel() {
         hint="0 = about one minute of work; checkpoints are kept in this browser so a run survives a reload or a lost GPU"
         disabled={running}
       />
+      <label className="row">
+        <input type="checkbox" checked={resume.continueWithoutCheckpoints} onChange={(e) => setGoOn(e.currentTarget.checked)} disabled={running} />
+        Go on without checkpoints when one cannot be saved (otherwise the run stops with the reason; saved checkpoints are kept)
+      </label>
       {info && (
         <div className="row" data-testid="resumable-run">
           <span>
             Unfinished run: step {info.step} of {info.totalSteps}, saved {new Date(info.savedAt).toLocaleString()} ({(info.bytes / 2 ** 20).toFixed(1)} MiB), on{' '}
             <b>{info.baseModel}</b> / <b>{info.instructModel}</b>.{' '}
-            {!pairLoaded && <span className="muted">Resume loads the demo again, or drop these folders again first.</span>}
+            {!pairLoaded && <span className="muted">Resume loads the demo pair again by itself; other models must be dropped again first (same folders and datasets).</span>}
           </span>
           <button type="button" className="primary" onClick={() => void resumeRun()} disabled={running}>
             Resume
@@ -51,7 +56,7 @@ export function ResumePanel() {
           </button>
         </div>
       )}
-      {running && info && (
+      {resume.running && (
         <button type="button" onClick={cancel}>
           Cancel resumed run
         </button>

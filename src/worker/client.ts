@@ -179,8 +179,8 @@ export const engineClient = {
   },
 
   /** Try it's models and whether each can answer now. */
-  tryModels(): Promise<TryModelInfo[]> {
-    return engine().tryModels();
+  tryItModels(): Promise<TryModelInfo[]> {
+    return engine().tryItModels();
   },
 
   /** The user messages of the first `n` held-out conversations. */
@@ -189,8 +189,8 @@ export const engineClient = {
   },
 
   /** Try it: the same message answered by each requested model, tokens streamed to `onEvent`. */
-  generate(request: TryRequest, onEvent: (e: TryEvent) => void, signal?: AbortSignal): Promise<Record<string, TryReply>> {
-    return cancellable(signal, (id) => engine().generate(id, request, Comlink.proxy(onEvent)));
+  tryIt(request: TryRequest, onEvent: (e: TryEvent) => void, signal?: AbortSignal): Promise<Record<string, TryReply>> {
+    return cancellable(signal, (id) => engine().tryIt(id, request, Comlink.proxy(onEvent)));
   },
 };
 

@@ -23,6 +23,9 @@ export type { DurableOptions } from '../app/durableTraining';
 export type { ResumableRun } from '../app/checkpointStore';
 export type { RunEstimate } from '../app/runEstimate';
 export type { ScheduleCheck } from '../engine/train/scheduleWarnings';
+export type { GenerateRequest, TokenEvent, TryModel } from '../app/tryModels';
+export type { GeneratedReply } from '../app/generate';
+export type { GenerateSettings } from '../engine/generate/generate';
 export type { SkippedRow } from '../io/dataset/types';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
 export type { DroppedFile, IgnoredFile } from '../io/folder';
@@ -35,6 +38,5 @@ export type { CompareView, CompareSample } from '../app/compareSession';
 export type { CompareAnswer, CompareEvent, CompareModel, CompareOptions, CompareResult, CompareRun, PerModel } from '../app/compare/types';
 export { COMPARE_MODELS, COMPARE_MODEL_LABELS, DEFAULT_COMPARE_OPTIONS } from '../app/compare/types';
 export type { Verdict, VerdictMeasure, Wording } from '../app/compare/wording';
-export type { TryEvent, TryModel, TryModelInfo, TryReply, TryRequest } from '../app/tryit';
-export type { GenerateSettings } from '../engine/generate/generate';
+export type { TryEvent, TryModel as TryItModel, TryModelInfo, TryReply, TryRequest } from '../app/tryit';
 

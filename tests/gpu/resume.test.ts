@@ -119,6 +119,40 @@ describe('checkpoint and resume (demo pair)', () => {
     expect(after(resumedEvents)).toBe(after(fullEvents));
   });
 
+  it('a cancel between the micro-batches of a step stops there and leaves the state of the steps done', async () => {
+    // A signal that aborts at its 8th check: trainStep checks before a step, after each micro-batch but the last,
+    // and before the optimizer (3 checks per step with 2 micro-batches), so the 8th is step 3 after its first
+    // micro-batch ran on the GPU.
+    let checks = 0;
+    let aborted = false;
+    const reason = new DOMException('Cancelled by the test', 'AbortError');
+    const signal = {
+      get aborted() {
+        return aborted;
+      },
+      reason,
+      throwIfAborted() {
+        if (++checks === 8) aborted = true;
+        if (aborted) throw reason;
+      },
+      addEventListener() {},
+      removeEventListener() {},
+    } as unknown as AbortSignal;
+    const events: TrainEvent[] = [];
+    const r = await runTraining(job({ signal, heldout: [] }, events));
+    expect(checks).toBe(8);
+    expect(r).toMatchObject({ status: 'cancelled', steps: 2, totalSteps: 4 });
+    expect(events.filter((e) => e.status === 'step').length).toBe(2);
+    expect(events.at(-1)).toMatchObject({ status: 'cancelled', steps: 2 });
+    // The half-done step 3 changed nothing: the state is the one after step 2.
+    expectSameTensors(r.checkpoint!.params, atTwo.params, 'params');
+    expectSameTensors(r.checkpoint!.m, atTwo.m, 'exp_avg');
+    expectSameTensors(r.checkpoint!.v, atTwo.v, 'exp_avg_sq');
+    // Without onCheckpoint the identities are computed at the cancel: the state can be resumed.
+    expect(r.checkpoint!.modelId).toBe(atTwo.modelId);
+    expect(r.checkpoint!.dataId).toBe(atTwo.dataId);
+  });
+
   it('refuses a checkpoint of other settings, data, model or app version by name', async () => {
     const refusal = (extra: Partial<TrainJob>) => runTraining(job(extra)).then(() => null, (e: unknown) => e);
     const lr = await refusal({ resume: atTwo, settings: { ...settings, learningRate: 1e-3 } });

@@ -7,7 +7,7 @@
  * Layer maths as model/decoder.ts (HF modeling_llama / qwen2 / qwen3): h = RMSNorm(x); q,k,v = h W{q,k,v}ᵀ (+b);
  * [qwen3: per-head q/k RMSNorm]; RoPE at the absolute positions; x += Attn W_oᵀ; x += (silu(h2 W_gᵀ) ⊙ h2 W_uᵀ) W_dᵀ.
  * Each linear may carry a LoRA branch s·(x Aᵀ) Bᵀ (PEFT lora.Linear.forward, eval mode: no dropout).
- * Only the last row goes through the final norm and lm_head (by vocabulary chunks, model/vocabTable.ts).
+ * Only the last row goes through the final norm and lm_head (by vocabulary chunks, model/vocabTable.ts; matvec).
  */
 import type { GpuContext } from '../gpu/context';
 import { uploadStorage } from '../gpu/buffers';
@@ -15,6 +15,7 @@ import { attentionForward } from '../kernels/attention';
 import { attentionDecode } from '../kernels/attentionDecode';
 import { embeddingForward } from '../kernels/embedding';
 import { matmulAuto, matmulSkinny, MATMUL_SKINNY_MAX_M } from '../kernels/matmul';
+import { matvec } from '../kernels/matvec';
 import { rmsnormForward } from '../kernels/rmsnorm';
 import { ropeForward } from '../kernels/rope';
 import { swigluForward } from '../kernels/swiglu';
@@ -48,8 +49,9 @@ export function ensureRope(ctx: GpuContext, model: GpuModel, T: number): { cos: 
 }
 
 /**
- * y (=|+=) x Wᵀ + b (+ s·(x Aᵀ) Bᵀ). M ≤ 16 rows (a decode step) use the skinny matmul and a separate rank-R
- * update instead of 64-row tiles; larger M the fused LoRA linear of training (model/linear.ts).
+ * y (=|+=) x Wᵀ + b (+ s·(x Aᵀ) Bᵀ). One row (a decode step) uses the matvec kernel, 2..16 rows the skinny matmul,
+ * each with a separate rank-R update (thin matmuls) instead of 64-row tiles; larger M the fused LoRA linear of
+ * training (model/linear.ts).
  */
 function linear(ctx: GpuContext, enc: GPUCommandEncoder, M: number, lin: LinearWeights, x: GPUBuffer, y: GPUBuffer, lora: ForwardLora | null, layer: number, m: TargetModule, accumulate = false): void {
   const slot = lora ? findSlot(lora.p, layer, m) : undefined;
@@ -57,7 +59,9 @@ function linear(ctx: GpuContext, enc: GPUCommandEncoder, M: number, lin: LinearW
     linearForward(ctx, enc, M, lin, x, y, lora && slot ? { p: lora.p, slot, u: lora.u } : null, accumulate);
     return;
   }
-  matmulSkinny(ctx, enc, { M, N: lin.outFeatures, K: lin.inFeatures, a: x, w: lin.w.buffer, wDtype: lin.w.dtype, transB: true, out: y, accumulate, ...(lin.bias ? { bias: lin.bias } : {}) });
+  const bias = lin.bias ? { bias: lin.bias } : {};
+  if (M === 1) matvec(ctx, enc, { N: lin.outFeatures, K: lin.inFeatures, x, w: lin.w.buffer, wDtype: lin.w.dtype, y, accumulate, ...bias });
+  else matmulSkinny(ctx, enc, { M, N: lin.outFeatures, K: lin.inFeatures, a: x, w: lin.w.buffer, wDtype: lin.w.dtype, transB: true, out: y, accumulate, ...bias });
   if (!lora || !slot) return;
   const { p, u } = lora;
   matmulAuto(ctx, enc, { M, N: p.r, K: lin.inFeatures, a: x, w: loraBinding(p, slot, 'a'), wDtype: 'F32', transB: true, out: u });
@@ -129,7 +133,7 @@ function recordLastLogits(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuMod
   const slices = vocabSlices(E, b.chunkRows);
   for (const s of slices) {
     const direct = slices.length === 1;
-    matmulSkinny(ctx, enc, { M: 1, N: s.rows, K: C, a: b.hLast, w: s.binding, wDtype: E.dtype, transB: true, out: direct ? b.logits : b.logitsChunk });
+    matvec(ctx, enc, { N: s.rows, K: C, x: b.hLast, w: s.binding, wDtype: E.dtype, y: direct ? b.logits : b.logitsChunk });
     if (!direct) enc.copyBufferToBuffer(b.logitsChunk, 0, b.logits, s.row0 * 4, s.rows * 4);
   }
 }

@@ -49,7 +49,8 @@ export interface TrainJob {
   readonly resume?: TrainCheckpoint;
   /**
    * Save a checkpoint every this many optimizer steps (with `onCheckpoint`). Absent or 0: about one minute of work,
-   * max(1, round(60 s / the measured duration of the first step of this process)), fixed after that step.
+   * max(1, round(60 s / the shorter of the first two steps of this process)), fixed after the second step (the first
+   * one also compiles the pipelines).
    */
   readonly checkpointEvery?: number;
   /**
@@ -151,9 +152,10 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
   const heldout = job.heldout?.length ? evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.padTokenId) : [];
   const heldoutTokens = heldout.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
   const total = plan.length;
+  // The identities are computed when a checkpoint may be needed (resume, saves); a cancel computes them late.
   const wantState = job.resume !== undefined || job.onCheckpoint !== undefined;
-  const modelId = wantState ? (job.modelId ?? (await checkpointContentId(job.base))) : '';
-  const dataId = wantState ? await dataIdentity(job.train) : '';
+  let modelId = wantState ? (job.modelId ?? (await checkpointContentId(job.base))) : '';
+  let dataId = wantState ? await dataIdentity(job.train) : '';
   const resume = job.resume;
   if (resume) {
     assertCompatible(resume, { appVersion: APP_VERSION, modelId, dataId, settings: s, totalSteps: total });
@@ -184,7 +186,14 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
     return loss;
   };
   let saving = job.onCheckpoint !== undefined;
-  const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
+  const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => {
+    if (!wantState) {
+      modelId = job.modelId ?? (await checkpointContentId(job.base));
+      dataId = await dataIdentity(job.train);
+    }
+    return captureNow(l, step);
+  };
+  const captureNow = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
     format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, appVersion: APP_VERSION, modelId, modelName: job.base.modelName, dataId, settings: s,
     step, totalSteps: total, history: history.slice(0, step), evals: [...evals],
     params: await readLoraTensors(ctx, l, 'params'), m: await readLoraTensors(ctx, l, 'm'), v: await readLoraTensors(ctx, l, 'v'),
@@ -235,6 +244,7 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
     let tokens = 0;
     let last = history.at(-1)?.loss ?? NaN;
     let every = job.checkpointEvery && job.checkpointEvery > 0 ? job.checkpointEvery : 0;
+    const stepSec: number[] = [];
     for (let k = start; k < total; k++) {
       if (job.signal?.aborted) return await cancelled(lora);
       const lr = s.learningRate * cosineWithWarmup(k, total, warm);
@@ -257,11 +267,13 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
       const perEvalToken = Number.isFinite(evalSecPerToken) ? evalSecPerToken : elapsed / tokens / 3;
       const etaSec = (elapsed / (done - start)) * (total - done) + evalsLeft * heldoutTokens * perEvalToken;
       onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec });
-      if (saving && every === 0) {
-        every = Math.max(1, Math.round(AUTO_CHECKPOINT_SECONDS / Math.max(1e-3, (performance.now() - tStep) / 1000)));
+      stepSec.push((performance.now() - tStep) / 1000);
+      // The first step of a process also compiles the pipelines: the shorter of the first two steps is the measure.
+      if (saving && every === 0 && (stepSec.length >= 2 || done === total)) {
+        every = Math.max(1, Math.round(AUTO_CHECKPOINT_SECONDS / Math.max(1e-3, Math.min(...stepSec))));
         onEvent({ status: 'preparing', message: `saving a checkpoint every ${every} steps (about ${AUTO_CHECKPOINT_SECONDS} s of work)` });
       }
-      if (saving && done < total && done % every === 0) await checkpoint(lora, done);
+      if (saving && every > 0 && done < total && done % every === 0) await checkpoint(lora, done);
     }
     const final = saving && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
     if (heldout.length) {

@@ -72,41 +72,44 @@ export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activati
   const st = stats ?? createStepStats(ctx);
   const lossSum = { buffer: st, offset: 0, size: 4 };
   const normSq = { buffer: st, offset: NORM_OFFSET, size: 4 };
-  await withErrorScopes(ctx, `train step ${opt.step}`, () => {
-    const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
-    for (const part of lora.parts) zero.clearBuffer(part.grads);
-    ctx.device.queue.submit([zero.finish()]);
-  });
-  for (const [i, b] of micro.entries()) {
+  try {
     await withErrorScopes(ctx, `train step ${opt.step}`, () => {
-      const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
-      const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
-      const enc = ctx.device.createCommandEncoder({ label: `train.micro-batch ${i + 1}/${micro.length}` });
-      recordForward(ctx, enc, model, acts, lora, s);
-      sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
-      recordBackward(ctx, enc, model, acts, lora, s, gradScale);
-      ctx.device.queue.submit([enc.finish()]);
+      const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
+      for (const part of lora.parts) zero.clearBuffer(part.grads);
+      ctx.device.queue.submit([zero.finish()]);
     });
-    tokens += b.batchSize * b.seqLen;
-    if (signal && i < micro.length - 1) {
-      await ctx.device.queue.onSubmittedWorkDone();
-      signal.throwIfAborted();
+    for (const [i, b] of micro.entries()) {
+      await withErrorScopes(ctx, `train step ${opt.step}`, () => {
+        const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
+        const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
+        const enc = ctx.device.createCommandEncoder({ label: `train.micro-batch ${i + 1}/${micro.length}` });
+        recordForward(ctx, enc, model, acts, lora, s);
+        sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
+        recordBackward(ctx, enc, model, acts, lora, s, gradScale);
+        ctx.device.queue.submit([enc.finish()]);
+      });
+      tokens += b.batchSize * b.seqLen;
+      if (signal && i < micro.length - 1) {
+        await ctx.device.queue.onSubmittedWorkDone();
+        signal.throwIfAborted();
+      }
     }
+    signal?.throwIfAborted();
+    const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
+    lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: normSq, accumulate: k > 0 }));
+    for (const part of lora.parts) {
+      adamwStep(ctx, enc, {
+        n: part.numel, params: part.params, grads: part.grads, m: part.m, v: part.v, gradNormSq: normSq,
+        maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step: opt.step,
+      });
+    }
+    await submitAndWait(ctx, [enc.finish()]);
+    const back = await readF32(ctx, st, 0, NORM_OFFSET / 4 + 1);
+    const loss = (back[0] as number) / numItems;
+    return { loss, gradNorm: Math.sqrt(back[NORM_OFFSET / 4] as number), numItems, tokens };
+  } finally {
+    if (!stats) st.destroy();
   }
-  signal?.throwIfAborted();
-  const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
-  lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: normSq, accumulate: k > 0 }));
-  for (const part of lora.parts) {
-    adamwStep(ctx, enc, {
-      n: part.numel, params: part.params, grads: part.grads, m: part.m, v: part.v, gradNormSq: normSq,
-      maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step: opt.step,
-    });
-  }
-  await submitAndWait(ctx, [enc.finish()]);
-  const back = await readF32(ctx, st, 0, NORM_OFFSET / 4 + 1);
-  if (!stats) st.destroy();
-  const loss = (back[0] as number) / numItems;
-  return { loss, gradNorm: Math.sqrt(back[NORM_OFFSET / 4] as number), numItems, tokens };
 }
 
 /** Progress of {@link evaluateLoss}: batches and padded tokens done so far, of the totals. */

@@ -3,10 +3,10 @@
  * whether it ended on a stop token, with a copy button.
  */
 import type { TryColumn } from '../../store/compareSlice';
-import type { TryModel } from '../../worker/client';
+import type { TryItModel } from '../../worker/client';
 
 /** The column of one model; `column` is null before its first token. */
-export function TryColumnView({ label, model, column }: { label: string; model: TryModel; column: TryColumn | null }) {
+export function TryColumnView({ label, model, column }: { label: string; model: TryItModel; column: TryColumn | null }) {
   const r = column?.reply ?? null;
   return (
     <div className="try-column" data-testid={`try-${model}`} data-done={r ? 'true' : 'false'}>

@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { useStudio } from '../../store';
-import type { TryModel } from '../../worker/client';
+import type { TryItModel } from '../../worker/client';
 import { NumberField } from '../NumberField';
 import { TryColumnView } from './TryColumn';
 
@@ -32,7 +32,7 @@ export function TryItPanel() {
   if (!session?.pairReady) return <p className="muted">Load a Base and an Instruct model first.</p>;
   const running = t.status === 'running';
   const s = t.settings;
-  const toggle = (m: TryModel, on: boolean): void => setSelected(on ? [...t.selected, m] : t.selected.filter((x) => x !== m));
+  const toggle = (m: TryItModel, on: boolean): void => setSelected(on ? [...t.selected, m] : t.selected.filter((x) => x !== m));
   const shown = t.models.filter((m) => m.available && t.selected.includes(m.model));
   return (
     <div>
