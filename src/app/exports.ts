@@ -35,9 +35,11 @@ export const adapterFolderName = (t: TrainedAdapter): string => safeFileName(`${
 /** Folder (and zip) name of the merged-model export (model name sanitised). */
 export const mergedFolderName = (t: TrainedAdapter): string => safeFileName(`${t.instructModel}-shadowft-merged`);
 
-/** The PEFT adapter (adapter_config.json + adapter_model.safetensors, lora_A [R, in] / lora_B [out, R] f32) as a zip. */
-export async function exportAdapterZip(t: TrainedAdapter): Promise<ExportedZip> {
-  const folder = adapterFolderName(t);
+/**
+ * The PEFT adapter (adapter_config.json + adapter_model.safetensors, lora_A [R, in] / lora_B [out, R] f32) as a zip.
+ * @param folder folder (and zip) name; default {@link adapterFolderName}
+ */
+export async function exportAdapterZip(t: TrainedAdapter, folder = adapterFolderName(t)): Promise<ExportedZip> {
   const blob = await adapterZip(t.adapter, { baseModelNameOrPath: t.instructModel, folder }).blob();
   return { fileName: `${folder}.zip`, blob };
 }

@@ -1,6 +1,6 @@
 /**
  * Every progress event of the studio's long operations, defined once: one discriminated union on `status`
- * ({@link EngineProgress}). σ ('similarity'), exports ('export'), the GPU check ('check-*') are defined here; the
+ * ({@link EngineProgress}). σ ('similarity'), exports ('export'), the GPU check ('check-*'), the comparison ('compare-*') and Try it ('try-*') are defined here; the
  * training run's events are the engine's {@link TrainEvent} (src/engine/train/types.ts: the engine cannot import the
  * app) and are re-exported. Import progress types from here (or the worker protocol, which re-exports them); never
  * redefine one.
@@ -8,6 +8,8 @@
 import type { AdapterSummary } from '../engine/gpu/context';
 import type { CheckRow } from '../engine/check/compare';
 import type { TrainEvent } from '../engine/train/types';
+import type { CompareAnswer, CompareModel, CompareRun } from './compare/types';
+import type { TryModel, TryReply } from './tryit';
 
 export type { EvalModel, TrainEvent, TrainPhase } from '../engine/train/types';
 
@@ -41,7 +43,25 @@ export type GpuCheckProgress =
   | { readonly status: 'check-model-error'; readonly model: string; readonly message: string; readonly seconds: number };
 
 /** Every progress event any worker operation reports, discriminated on `status`. */
-export type EngineProgress = SimilarityProgressEvent | TrainEvent | ExportProgress | GpuCheckProgress;
+/** Progress of a comparison, one union on `status` (all statuses start with "compare-"). */
+export type CompareEvent =
+  | { readonly status: 'compare-message'; readonly message: string }
+  /** An event of one of the two training runs (its 'step' events are the two loss curves). */
+  | { readonly status: 'compare-train'; readonly run: CompareRun; readonly event: TrainEvent }
+  | { readonly status: 'compare-eval'; readonly model: CompareModel; readonly batch: number; readonly batches: number }
+  | { readonly status: 'compare-loss'; readonly model: CompareModel; readonly loss: number }
+  | { readonly status: 'compare-generating'; readonly model: CompareModel; readonly prompt: number; readonly prompts: number }
+  | { readonly status: 'compare-answer'; readonly model: CompareModel; readonly answer: CompareAnswer }
+  | { readonly status: 'compare-done' };
+
+/** Streamed progress of Try it, one union on `status` (all statuses start with "try-"). */
+export type TryEvent =
+  | { readonly status: 'try-loading'; readonly model: TryModel; readonly message: string }
+  /** the answer so far (decoded, special tokens skipped) */
+  | { readonly status: 'try-token'; readonly model: TryModel; readonly text: string; readonly tokens: number }
+  | { readonly status: 'try-reply'; readonly model: TryModel; readonly reply: TryReply };
+
+export type EngineProgress = SimilarityProgressEvent | TrainEvent | ExportProgress | GpuCheckProgress | CompareEvent | TryEvent;
 
 /** The member of {@link EngineProgress} with status `S`. */
 export type ProgressOf<S extends EngineProgress['status']> = Extract<EngineProgress, { readonly status: S }>;

@@ -23,6 +23,14 @@ import { estimateRun, type RunEstimate } from './runEstimate';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
+import { compareOnSession, compareView, type CompareView } from './compareSession';
+import type { CompareEvent, CompareOptions, CompareRun } from './compare/types';
+import { heldoutUserMessages, TryIt, tryModelInfo, trySources, type TryEvent, type TryModel, type TryModelInfo, type TryReply, type TryRequest, type TrySource } from './tryit';
+import { modelStopTokenIds } from '../engine/generate/stopTokens';
+import { instructTokenizer } from './datasetPreview';
+import { safeFileName } from '../engine/graft/fileName';
+import type { LoraAdapter } from '../engine/model/loraTypes';
+
 import { GenerationModels, type GenerateRequest, type TokenEvent } from './tryModels';
 import type { GeneratedReply } from './generate';
 
@@ -66,6 +74,30 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   }
   /** Set by enableTestHooks(): debugLoseDevice() works only then. */
   let testHooks = false;
+
+  /** The adapters of the last comparison, the pair they were trained on, and when (a sequence number). */
+  let compared: { adapters: Record<CompareRun, LoraAdapter>; pair: string; baseModel: string; instructModel: string; seq: number } | null = null;
+  /** Sequence numbers of the last training run and the last comparison (the newer adapter is Try it's LoRA). */
+  let seq = 0;
+  let trainedSeq = 0;
+  /** Try it's models and generators on the GPU (freed before training and comparisons). */
+  const tryItGpu = new TryIt();
+
+  /** The newest LoRA trained on the loaded pair's Base: the last run's or the last comparison's; null when none. */
+  function shadowAdapter(): LoraAdapter | null {
+    const { base, instruct } = session.requirePair();
+    const fromCompare = compared && compared.pair === pairId() ? compared : null;
+    const fromTrain = trained && trained.baseModel === base.model.files.name && trained.instructModel === instruct.model.files.name ? trained : null;
+    if (fromCompare && (!fromTrain || fromCompare.seq > trainedSeq)) return fromCompare.adapters.shadow;
+    return fromTrain?.adapter ?? null;
+  }
+
+  /** Where each Try it model comes from now (the conventional LoRA only after a comparison on this pair). */
+  function sources(): Map<TryModel, TrySource> {
+    const conventional = compared && compared.pair === pairId() ? compared.adapters.conventional : null;
+    return trySources(session.requirePair(), { shadow: shadowAdapter(), conventional });
+  }
+
   /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
   let gpuJob: string | null = null;
 
@@ -95,6 +127,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         (ctx) =>
           void ctx.lost.then((msg) => {
             if (gpuPromise === p) gpuPromise = null;
+            tryItGpu.forget();
             tryModels.release();
             for (const l of lostListeners) l(msg);
           }),
@@ -238,9 +271,11 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
+        tryItGpu.release();
         tryModels.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
+        trainedSeq = ++seq;
         return r.outcome;
       }),
     );
@@ -258,9 +293,11 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
+        tryItGpu.release();
         tryModels.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
+        trainedSeq = ++seq;
         return r.outcome;
       }),
     );
@@ -302,7 +339,10 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * the GPU is busy training.
    */
   generate(opId: number, request: GenerateRequest, onToken: (t: TokenEvent) => void): Promise<GeneratedReply> {
-    return withOp(opId, (signal) => exclusive('generation', async () => tryModels.reply(await gpu(), session.requirePair(), trained?.adapter ?? null, request, onToken, signal)));
+    return withOp(opId, (signal) => exclusive('generation', async () => {
+        tryItGpu.release(); // tryIt()'s models: one set of uploaded models at a time
+        return tryModels.reply(await gpu(), session.requirePair(), trained?.adapter ?? null, request, onToken, signal);
+      }));
   },
 
   /** Frees the GPU memory generation holds (models, KV caches); the next generate uploads again. */
@@ -315,6 +355,62 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     const name = `${instructModel}-shadowft-lora`;
     const adapter = await readAdapterFiles({ name, files: new Map([['adapter_config.json', new Blob([files.config])], ['adapter_model.safetensors', files.safetensors]]) });
     trained = { adapter, baseModel, instructModel };
+    trainedSeq = ++seq;
+  },
+
+  /**
+   * Compare: LoRA on Base (Shadow-FT) and on Instruct (conventional) with `settings`, then five models measured on the
+   * held-out split (app/compare). Keeps both adapters for Try it and {@link exportCompareAdapter}.
+   * @throws CompareError for a bad check regex or counts (before any training), the busy Error, or AbortError.
+   */
+  compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void): Promise<CompareView> {
+    return withOp(opId, (signal) =>
+      exclusive('the comparison', async () => {
+        tryItGpu.release();
+        tryModels.release();
+        const ctx = await gpu();
+        const key = pairId();
+        const o = await compareOnSession(session, ctx, settings, options, onEvent, signal);
+        compared = { adapters: { ...o.adapters }, pair: key, baseModel: o.result.base_model, instructModel: o.result.instruct_model, seq: ++seq };
+        return compareView(o);
+      }),
+    );
+  },
+
+  /** One adapter of the last comparison as a PEFT zip (base_model_name_or_path = the Instruct model). */
+  exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
+    if (!compared) return Promise.reject(new Error('Run Compare first.'));
+    const { baseModel, instructModel } = compared;
+    const folder = safeFileName(`${instructModel}-${run === 'shadow' ? 'shadowft' : 'conventional'}-lora`);
+    return exportAdapterZip({ adapter: compared.adapters[run], baseModel, instructModel }, folder);
+  },
+
+  /** The Try it models of the loaded pair and whether each can answer now. @throws Error when no pair is loaded. */
+  tryItModels(): TryModelInfo[] {
+    return tryModelInfo(sources());
+  },
+
+  /** The last user message of the first `n` held-out conversations ("use held-out prompts"). */
+  heldoutMessages(n: number): string[] {
+    return heldoutUserMessages(session.conversations('heldout'), n);
+  },
+
+  /**
+   * Try it: answers `request.message` with each requested model (same settings), streaming tokens to `onEvent`.
+   * @throws Error naming a model that is not available, GenerateError for bad settings, the busy Error, or AbortError.
+   */
+  tryIt(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
+    return withOp(opId, (signal) =>
+      exclusive('Try it', async () => {
+        tryModels.release(); // generate()'s single-model cache: one set of uploaded models at a time
+        const ctx = await gpu();
+        const { instruct } = session.requirePair();
+        const tok = await instructTokenizer(session);
+        const stop = await modelStopTokenIds(instruct.model.files, instruct.config, tok);
+        const r = await tryItGpu.generate(ctx, tok, request, sources(), stop.ids, onEvent, signal);
+        return Object.fromEntries(r);
+      }),
+    );
   },
 
   /** The PEFT adapter zip of the current adapter. */

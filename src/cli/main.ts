@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   dataset: async () => (await import('./dataset')).datasetCommand,
   inspect: async () => (await import('./inspect')).inspectCommand,
   generate: async () => (await import('./generate')).generateCommand,
+  compare: async () => (await import('./compare')).compareCommand,
   train: async () => (await import('./train')).trainCommand,
 };
 

@@ -45,3 +45,14 @@ export async function fetchDemoFiles(root = `${import.meta.env.BASE_URL}demo/`):
   ];
   return Promise.all(paths.map((p) => fetchFile(root, p)));
 }
+
+/** Training file of the bundled demo's task (public/demo/manifest.json dataset.train). */
+const DEMO_TRAIN_FILE = 'datasets/story-titles.train.alpaca.json';
+
+/**
+ * The check of the demo's task when the bundled demo is loaded: its answers start with a `Title: …` line
+ * (shared/models/REFERENCE_RESULTS.md "Format"); null for any other data.
+ */
+export function demoCheckRegex(session: { readonly datasets: readonly { readonly path: string }[] } | null): string | null {
+  return session?.datasets.some((d) => d.path === DEMO_TRAIN_FILE) ? '^Title: ' : null;
+}

@@ -1,9 +1,10 @@
 /**
  * The studio store: zustand slices combined into one store (files, gpu, similarity, training, memory plan, export,
- * GPU check).
+ * GPU check, handoff, compare + Try it).
  * Components read it with `useStudio(selector)` and call its actions; only the slices talk to the worker.
  */
 import { create } from 'zustand';
+import { createCompareSlice } from './compareSlice';
 import { createExportSlice } from './exportSlice';
 import { createFilesSlice } from './filesSlice';
 import { createGpuCheckSlice } from './gpuCheckSlice';
@@ -34,5 +35,6 @@ export const useStudio = create<StudioState>()((...a) => ({
   ...createExportSlice(...a),
   ...createGpuCheckSlice(...a),
   ...createHandoffSlice(...a),
+  ...createCompareSlice(...a),
   ...createResumeSlice(...a),
 }));

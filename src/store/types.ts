@@ -3,6 +3,7 @@
  * combined in index.ts. Slices talk to the engine only through worker/client.
  */
 import type { StateCreator } from 'zustand';
+import type { CompareSlice } from './compareSlice';
 import type { HandoffSlice } from './handoffSlice';
 import type { ResumeSlice } from './resumeSlice';
 import type {
@@ -192,7 +193,7 @@ export interface GpuCheckSlice {
 }
 
 /** The whole store. */
-export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice & ResumeSlice & RunHistorySlice;
+export type StudioState = FilesSlice & PreviewSlice & GpuSlice & SimilaritySlice & TrainingSlice & PlanSlice & ExportSlice & GpuCheckSlice & HandoffSlice & ResumeSlice & RunHistorySlice & CompareSlice;
 
 /** A slice creator over the whole store. */
 export type Slice<T> = StateCreator<StudioState, [], [], T>;

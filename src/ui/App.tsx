@@ -1,5 +1,6 @@
 /**
- * The studio page: four numbered sections following the user's path — models & data, similarity, training, export.
+ * The studio page: numbered sections following the user's path — models & data, similarity, training, export,
+ * graft a tuned Base, compare with conventional LoRA, try the models.
  */
 import type { ReactNode } from 'react';
 import { DropZone } from './DropZone';
@@ -9,6 +10,8 @@ import { HandoffPanel } from './HandoffPanel';
 import { ModelsView } from './ModelsView';
 import { SimilarityPanel } from './SimilarityPanel';
 import { TrainPanel } from './TrainPanel';
+import { ComparePanel } from './compare/ComparePanel';
+import { TryItPanel } from './tryit/TryItPanel';
 import { ResumePanel } from './ResumePanel';
 
 function Section({ n, title, children }: { n: number; title: string; children: ReactNode }) {
@@ -48,6 +51,12 @@ export function App() {
         </Section>
         <Section n={5} title="Graft a tuned Base">
           <GraftTunedPanel />
+        </Section>
+        <Section n={6} title="Compare with conventional LoRA">
+          <ComparePanel />
+        </Section>
+        <Section n={7} title="Try it">
+          <TryItPanel />
         </Section>
       </main>
     </>

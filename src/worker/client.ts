@@ -7,11 +7,12 @@ import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
-  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate,
+  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate, CompareEvent, CompareOptions, CompareRun,
+  CompareView, TryEvent, TryModelInfo, TryReply, TryRequest,
 } from './protocol';
 
 export type * from './protocol';
-export { TARGET_MODULES } from './protocol';
+export { COMPARE_MODELS, COMPARE_MODEL_LABELS, DEFAULT_COMPARE_OPTIONS, TARGET_MODULES } from './protocol';
 
 let remote: Comlink.Remote<EngineApi> | null = null;
 let nextOpId = 1;
@@ -165,6 +166,31 @@ export const engineClient = {
 
   exportGraft(onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<ExportedZip> {
     return cancellable(signal, (id) => engine().exportGraft(id, Comlink.proxy(onProgress)));
+  },
+
+  /** Compare: Shadow-FT vs conventional LoRA with `settings`, five models measured on the held-out split. */
+  compare(settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, signal?: AbortSignal): Promise<CompareView> {
+    return cancellable(signal, (id) => engine().compare(id, settings, options, Comlink.proxy(onEvent)));
+  },
+
+  /** One adapter of the last comparison as a PEFT zip. */
+  exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
+    return engine().exportCompareAdapter(run);
+  },
+
+  /** Try it's models and whether each can answer now. */
+  tryItModels(): Promise<TryModelInfo[]> {
+    return engine().tryItModels();
+  },
+
+  /** The user messages of the first `n` held-out conversations. */
+  heldoutMessages(n: number): Promise<string[]> {
+    return engine().heldoutMessages(n);
+  },
+
+  /** Try it: the same message answered by each requested model, tokens streamed to `onEvent`. */
+  tryIt(request: TryRequest, onEvent: (e: TryEvent) => void, signal?: AbortSignal): Promise<Record<string, TryReply>> {
+    return cancellable(signal, (id) => engine().tryIt(id, request, Comlink.proxy(onEvent)));
   },
 };
 

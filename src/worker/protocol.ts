@@ -1,7 +1,8 @@
 /**
  * The worker protocol: the API type is derived from the worker code (`typeof api`, the squoosh pattern), never
  * written twice, and the data types that cross the boundary are re-exported from where they are defined.
- * Everything here is a type except TARGET_MODULES (the list of LoRA-targetable linears, a constant the UI shows).
+ * Everything here is a type except TARGET_MODULES (the list of LoRA-targetable linears) and COMPARE_MODELS /
+ * COMPARE_MODEL_LABELS / DEFAULT_COMPARE_OPTIONS (the comparison's five models, their names, its defaults), constants the UI shows.
  * Progress is the one discriminated union on `status` of src/app/progress.ts (EngineProgress).
  */
 import type { api } from './engine.worker';
@@ -33,3 +34,9 @@ export type { AdapterSummary, DeviceLimits } from '../engine/gpu/context';
 export type { TrainSettings } from '../engine/train/types';
 export type { LoraSettings, TargetModule } from '../engine/model/loraTypes';
 export { TARGET_MODULES } from '../engine/model/loraTypes';
+export type { CompareView, CompareSample } from '../app/compareSession';
+export type { CompareAnswer, CompareEvent, CompareModel, CompareOptions, CompareResult, CompareRun, PerModel } from '../app/compare/types';
+export { COMPARE_MODELS, COMPARE_MODEL_LABELS, DEFAULT_COMPARE_OPTIONS } from '../app/compare/types';
+export type { Verdict, VerdictMeasure, Wording } from '../app/compare/wording';
+export type { TryEvent, TryModel as TryItModel, TryModelInfo, TryReply, TryRequest } from '../app/tryit';
+

@@ -1,0 +1,206 @@
+/**
+ * Compare and Try it (issue 9): the comparison's options, its live progress (the two training loss curves, the
+ * evaluation under way) and its result; Try it's prompt, generation settings and one streamed column per model.
+ * Both run in the worker; nothing here is persisted (adapters of a comparison live in the worker until the next one).
+ */
+import {
+  DEFAULT_COMPARE_OPTIONS, engineClient, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
+  type TryEvent, type TryItModel, type TryModelInfo, type TryReply,
+} from '../worker/client';
+import { COMPARE_MODEL_LABELS } from '../worker/client';
+import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
+
+/** One optimizer step of one of the two runs. */
+export interface CurvePoint {
+  readonly step: number;
+  readonly loss: number;
+}
+
+/** The live comparison. */
+export interface CompareRunState {
+  readonly status: OpStatus;
+  /** what runs now ("Shadow-FT step 3/10", "held-out loss of Base: batch 2/8", …) */
+  readonly message: string;
+  readonly log: readonly string[];
+  readonly curves: Readonly<Record<CompareRun, readonly CurvePoint[]>>;
+  readonly totalSteps: Readonly<Record<CompareRun, number>>;
+  readonly view: CompareView | null;
+  readonly error: string | null;
+}
+
+/** One Try it column. */
+export interface TryColumn {
+  readonly text: string;
+  readonly tokens: number;
+  /** null while streaming */
+  readonly reply: TryReply | null;
+}
+
+/** Try it's state. */
+export interface TryItState {
+  readonly status: OpStatus;
+  readonly prompt: string;
+  readonly settings: GenerateSettings;
+  /** the models of the loaded pair and whether each can answer */
+  readonly models: readonly TryModelInfo[];
+  readonly selected: readonly TryItModel[];
+  readonly columns: Readonly<Partial<Record<TryItModel, TryColumn>>>;
+  readonly message: string;
+  readonly error: string | null;
+  /** held-out user messages for "use held-out prompts", and which one is shown */
+  readonly heldout: readonly string[];
+  readonly heldoutIndex: number;
+}
+
+/** Actions and state of Compare and Try it. */
+export interface CompareSlice {
+  compareOptions: CompareOptions;
+  compare: CompareRunState;
+  tryIt: TryItState;
+  setCompareOptions(o: CompareOptions): void;
+  /** Runs the comparison with the current training settings (no-op while one runs or without settings). */
+  startCompare(): Promise<void>;
+  cancelCompare(): void;
+  /** One adapter of the last comparison as a zip, or null after an error (shown in compare.error). */
+  exportCompareAdapter(run: CompareRun): Promise<ExportedZip | null>;
+  /** Asks the worker which Try it models can answer now. */
+  refreshTryModels(): Promise<void>;
+  setTryPrompt(prompt: string): void;
+  setTrySettings(s: GenerateSettings): void;
+  setTrySelected(models: readonly TryItModel[]): void;
+  /** Puts the next held-out user message into the prompt box. */
+  nextHeldoutPrompt(): Promise<void>;
+  /** Generates with every selected available model (no-op while generating or with an empty prompt). */
+  startGenerate(): Promise<void>;
+  cancelGenerate(): void;
+}
+
+/** A comparison that has not started. */
+export const IDLE_COMPARE: CompareRunState = { status: 'idle', message: '', log: [], curves: { shadow: [], conventional: [] }, totalSteps: { shadow: 0, conventional: 0 }, view: null, error: null };
+
+const RUN_NAMES: Record<CompareRun, string> = { shadow: 'Shadow-FT (LoRA on Base)', conventional: 'conventional (LoRA on Instruct)' };
+
+/** The comparison after one event. */
+export function applyCompareEvent(c: CompareRunState, e: CompareEvent): CompareRunState {
+  switch (e.status) {
+    case 'compare-message':
+      return { ...c, message: e.message, log: [...c.log, e.message] };
+    case 'compare-train': {
+      const t = e.event;
+      if (t.status === 'step') {
+        return {
+          ...c,
+          message: `${RUN_NAMES[e.run]}: step ${t.step}/${t.totalSteps}, loss ${t.loss.toFixed(4)}`,
+          curves: { ...c.curves, [e.run]: [...c.curves[e.run], { step: t.step, loss: t.loss }] },
+          totalSteps: { ...c.totalSteps, [e.run]: t.totalSteps },
+        };
+      }
+      if (t.status === 'preparing') return { ...c, message: `${RUN_NAMES[e.run]}: ${t.message}`, log: [...c.log, `${RUN_NAMES[e.run]}: ${t.message}`] };
+      return c;
+    }
+    case 'compare-eval':
+      return { ...c, message: `held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: batch ${e.batch}/${e.batches}` };
+    case 'compare-loss':
+      return { ...c, log: [...c.log, `held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: ${e.loss.toFixed(4)}`] };
+    case 'compare-generating':
+      return { ...c, message: `greedy answers of ${COMPARE_MODEL_LABELS[e.model]}: prompt ${e.prompt}/${e.prompts}` };
+    case 'compare-answer':
+      return c;
+    case 'compare-done':
+      return { ...c, message: '' };
+  }
+}
+
+/** The Try it columns after one event. */
+function applyTryEvent(t: TryItState, e: TryEvent): TryItState {
+  switch (e.status) {
+    case 'try-loading':
+      return { ...t, message: e.message };
+    case 'try-token':
+      return { ...t, message: '', columns: { ...t.columns, [e.model]: { text: e.text, tokens: e.tokens, reply: null } } };
+    case 'try-reply':
+      return { ...t, message: '', columns: { ...t.columns, [e.model]: { text: e.reply.text, tokens: e.reply.newTokens, reply: e.reply } } };
+  }
+}
+
+/** Creates the compare slice. */
+export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
+  let compareCtl: AbortController | null = null;
+  let tryCtl: AbortController | null = null;
+  const setTry = (patch: Partial<TryItState>): void => set({ tryIt: { ...get().tryIt, ...patch } });
+  return {
+    compareOptions: DEFAULT_COMPARE_OPTIONS,
+    compare: IDLE_COMPARE,
+    tryIt: {
+      status: 'idle', prompt: '', settings: { maxNewTokens: 64, temperature: 0, topP: 1, seed: 42 }, models: [], selected: ['base', 'instruct', 'base_lora', 'instruct_shadow', 'instruct_conventional'],
+      columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1,
+    },
+    setCompareOptions: (compareOptions) => set({ compareOptions }),
+    startCompare: async () => {
+      const settings = get().settings;
+      if (!settings || compareCtl) return;
+      const c = new AbortController();
+      compareCtl = c;
+      set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting' } });
+      try {
+        const view = await engineClient.compare(settings, get().compareOptions, (e) => set({ compare: applyCompareEvent(get().compare, e) }), c.signal);
+        set({ compare: { ...get().compare, status: 'done', message: '', view } });
+        void get().refreshTryModels();
+      } catch (e) {
+        set({ compare: { ...get().compare, status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) } });
+      } finally {
+        compareCtl = null;
+      }
+    },
+    cancelCompare: () => compareCtl?.abort(),
+    exportCompareAdapter: async (run) => {
+      try {
+        return await engineClient.exportCompareAdapter(run);
+      } catch (e) {
+        set({ compare: { ...get().compare, error: errorMessage(e) } });
+        return null;
+      }
+    },
+    refreshTryModels: async () => {
+      try {
+        setTry({ models: await engineClient.tryItModels() });
+      } catch {
+        setTry({ models: [] }); // no pair loaded: nothing to try
+      }
+    },
+    setTryPrompt: (prompt) => setTry({ prompt }),
+    setTrySettings: (settings) => setTry({ settings }),
+    setTrySelected: (selected) => setTry({ selected }),
+    nextHeldoutPrompt: async () => {
+      let heldout = get().tryIt.heldout;
+      if (heldout.length === 0) heldout = await engineClient.heldoutMessages(100);
+      if (heldout.length === 0) {
+        setTry({ error: 'No held-out dataset is loaded.' });
+        return;
+      }
+      const i = (get().tryIt.heldoutIndex + 1) % heldout.length;
+      setTry({ heldout, heldoutIndex: i, prompt: heldout[i] as string, error: null });
+    },
+    startGenerate: async () => {
+      const t = get().tryIt;
+      if (tryCtl || t.prompt.trim() === '') return;
+      const models = t.selected.filter((m) => t.models.some((x) => x.model === m && x.available));
+      if (models.length === 0) {
+        setTry({ error: 'Choose at least one available model.' });
+        return;
+      }
+      const c = new AbortController();
+      tryCtl = c;
+      setTry({ status: 'running', columns: {}, error: null, message: 'starting' });
+      try {
+        await engineClient.tryIt({ message: t.prompt, models, settings: t.settings, templateKwargs: get().settings?.chatTemplateKwargs ?? {} }, (e) => set({ tryIt: applyTryEvent(get().tryIt, e) }), c.signal);
+        setTry({ status: 'done', message: '' });
+      } catch (e) {
+        setTry({ status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) });
+      } finally {
+        tryCtl = null;
+      }
+    },
+    cancelGenerate: () => tryCtl?.abort(),
+  };
+};

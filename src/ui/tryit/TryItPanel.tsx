@@ -1,0 +1,83 @@
+/**
+ * Try it: one prompt answered by every chosen model side by side with the same settings (temperature — 0 is greedy —,
+ * top-p, seed, max new tokens), tokens streamed as they come, tokens/s per column and a copy button. "Use a held-out
+ * prompt" fills the box with the next held-out user message. Models: Base, Instruct, Base + LoRA and Instruct +
+ * Shadow-FT graft (after training or Compare), Instruct + conventional LoRA (after Compare).
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { useStudio } from '../../store';
+import type { TryItModel } from '../../worker/client';
+import { NumberField } from '../NumberField';
+import { TryColumnView } from './TryColumn';
+
+/** The Try it section. */
+export function TryItPanel() {
+  const t = useStudio((s) => s.tryIt);
+  const session = useStudio((s) => s.session);
+  const runStatus = useStudio((s) => s.run.status);
+  const compareView = useStudio((s) => s.compare.view);
+  const refresh = useStudio((s) => s.refreshTryModels);
+  const setPrompt = useStudio((s) => s.setTryPrompt);
+  const setSettings = useStudio((s) => s.setTrySettings);
+  const setSelected = useStudio((s) => s.setTrySelected);
+  const nextHeldout = useStudio((s) => s.nextHeldoutPrompt);
+  const start = useStudio((s) => s.startGenerate);
+  const cancel = useStudio((s) => s.cancelGenerate);
+  const gpuReady = useStudio((s) => s.gpu.status === 'ready');
+  const [invalid, setInvalid] = useState<ReadonlySet<string>>(new Set());
+  const onValidity = useCallback((id: string, ok: boolean) => setInvalid((p) => (p.has(id) === !ok ? p : ok ? new Set([...p].filter((x) => x !== id)) : new Set([...p, id]))), []);
+  useEffect(() => {
+    if (session?.pairReady) void refresh();
+  }, [session, runStatus, compareView, refresh]);
+  if (!session?.pairReady) return <p className="muted">Load a Base and an Instruct model first.</p>;
+  const running = t.status === 'running';
+  const s = t.settings;
+  const toggle = (m: TryItModel, on: boolean): void => setSelected(on ? [...t.selected, m] : t.selected.filter((x) => x !== m));
+  const shown = t.models.filter((m) => m.available && t.selected.includes(m.model));
+  return (
+    <div>
+      <div className="field">
+        <label htmlFor="try-prompt">Prompt</label>
+        <textarea id="try-prompt" rows={3} value={t.prompt} disabled={running} onChange={(e) => setPrompt(e.currentTarget.value)} placeholder="The user message; it is rendered with the Instruct chat template and the generation prompt." />
+      </div>
+      <div className="row">
+        <button type="button" disabled={running || session.heldoutExamples === 0} onClick={() => void nextHeldout()}>
+          Use a held-out prompt
+        </button>
+        {t.models.map((m) => (
+          <label key={m.model} title={m.why ?? ''} className={m.available ? undefined : 'muted'}>
+            <input type="checkbox" checked={m.available && t.selected.includes(m.model)} disabled={!m.available || running} onChange={(e) => toggle(m.model, e.currentTarget.checked)} /> {m.label}
+            {m.why ? ` (${m.why})` : ''}
+          </label>
+        ))}
+      </div>
+      <div className="row">
+        <NumberField id="try-max-new" label="Max new tokens" value={s.maxNewTokens} onChange={(v) => setSettings({ ...s, maxNewTokens: v })} onValidity={onValidity} integer min={1} disabled={running} />
+        <NumberField id="try-temperature" label="Temperature" value={s.temperature} onChange={(v) => setSettings({ ...s, temperature: v })} onValidity={onValidity} min={0} hint="0 = greedy" disabled={running} />
+        <NumberField id="try-top-p" label="Top-p" value={s.topP} onChange={(v) => setSettings({ ...s, topP: v })} onValidity={onValidity} min={0} max={1} disabled={running} />
+        <NumberField id="try-seed" label="Sampling seed" value={s.seed} onChange={(v) => setSettings({ ...s, seed: v })} onValidity={onValidity} integer min={0} disabled={running} />
+      </div>
+      <div className="row">
+        <button type="button" className="primary" disabled={running || !gpuReady || t.prompt.trim() === '' || invalid.size > 0 || shown.length === 0} onClick={() => void start()}>
+          Generate
+        </button>
+        {running && (
+          <button type="button" onClick={cancel}>
+            Cancel
+          </button>
+        )}
+        {t.message && <span className="muted">{t.message}</span>}
+      </div>
+      {t.error && (
+        <p className="errors" role="alert">
+          {t.error}
+        </p>
+      )}
+      <div className="try-columns" data-testid="try-columns">
+        {shown.map((m) => (
+          <TryColumnView key={m.model} label={m.label} model={m.model} column={t.columns[m.model] ?? null} />
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * The Compare panel's pure parts: the CSV download (papaparse unparse, re-parsed here), the two curves on one step
+ * axis, and the store's fold of comparison events (both runs' steps become the two curves).
+ */
+import Papa from 'papaparse';
+import { describe, expect, it } from 'vitest';
+import { compareCsv } from '../../src/ui/compare/compareCsv';
+import { alignCurves } from '../../src/ui/compare/curves';
+import { applyCompareEvent, IDLE_COMPARE } from '../../src/store/compareSlice';
+import type { CompareView } from '../../src/worker/client';
+
+const none = { instruct: null, instruct_conventional: null, instruct_shadow: null, base: null, base_lora: null };
+const view = {
+  result: {
+    heldout_loss: { instruct: 1.3668, instruct_conventional: 0.657, instruct_shadow: 0.8933, base: 1.4753, base_lora: 0.7413 },
+    exact_match: { instruct: 0, instruct_conventional: 0, instruct_shadow: 0, base: 0, base_lora: 0 },
+    check_rate: none,
+    mean_answer_tokens: { instruct: 48, instruct_conventional: 40.5, instruct_shadow: 48, base: 47, base_lora: 41 },
+  },
+} as unknown as CompareView;
+
+describe('compare view', () => {
+  it('CSV: header, one row per model in order, empty cells where not measured', () => {
+    const rows = Papa.parse<string[]>(compareCsv(view), { skipEmptyLines: true }).data;
+    expect(rows[0]).toEqual(['model', 'label', 'heldout_loss', 'exact_match', 'check_rate', 'mean_answer_tokens']);
+    expect(rows.slice(1)).toEqual([
+      ['instruct', 'Instruct', '1.3668', '0', '', '48'],
+      ['instruct_conventional', 'Instruct + conventional LoRA', '0.657', '0', '', '40.5'],
+      ['instruct_shadow', 'Instruct + Shadow-FT graft', '0.8933', '0', '', '48'],
+      ['base', 'Base', '1.4753', '0', '', '47'],
+      ['base_lora', 'Base + LoRA', '0.7413', '0', '', '41'],
+    ]);
+  });
+  it('aligns the two curves on the union of steps (null where a run has not reached a step)', () => {
+    expect(alignCurves([{ step: 1, loss: 2 }, { step: 2, loss: 1.5 }], [{ step: 1, loss: 1.8 }])).toEqual([[1, 2], [2, 1.5], [1.8, null]]);
+  });
+  it('folds the steps of both runs into two curves', () => {
+    const step = (s: number, loss: number) => ({ status: 'step', step: s, totalSteps: 2, loss, learningRate: 1e-3, gradNorm: 1, tokensPerSec: 1, etaSec: 0 }) as const;
+    let c = applyCompareEvent(IDLE_COMPARE, { status: 'compare-train', run: 'shadow', event: step(1, 1.4) });
+    c = applyCompareEvent(c, { status: 'compare-train', run: 'shadow', event: step(2, 1.3) });
+    c = applyCompareEvent(c, { status: 'compare-train', run: 'conventional', event: step(1, 1.2) });
+    c = applyCompareEvent(c, { status: 'compare-loss', model: 'base', loss: 1.47 });
+    expect(c.curves).toEqual({ shadow: [{ step: 1, loss: 1.4 }, { step: 2, loss: 1.3 }], conventional: [{ step: 1, loss: 1.2 }] });
+    expect(c.totalSteps).toEqual({ shadow: 2, conventional: 2 });
+    expect(c.log).toEqual(['held-out loss of Base: 1.4700']);
+  });
+});
