@@ -22,7 +22,6 @@ import type { OutputFile } from '../engine/graft/mergedModel';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
 import { defaultTrainSettings } from '../engine/train/defaults';
 import { planSteps } from '../engine/train/run';
-import { warmupSteps } from '../engine/train/schedule';
 import type { TrainSettings } from '../engine/train/types';
 import { checkPairCompatible } from '../io/pair';
 import { readDatasetFile } from '../io/dataset/parse';
@@ -31,38 +30,33 @@ import { modelFilesFromDir } from '../node/files';
 import { createNodeGpuContext } from '../node/gpu';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
-import { trainSettingsFromFlags } from './train';
+import { TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
 
 const USAGE = 'compare BASE_DIR INSTRUCT_DIR --train FILE --heldout FILE [--rank R --alpha A --lr LR --epochs N --max-steps N --batch-size B --grad-accum N --max-length T --warmup-steps N|--warmup-ratio F --weight-decay W --seed S --targets q_proj,...] [--check-regex RE] [--eval-prompts N] [--max-new-tokens N] --out DIR   Shadow-FT vs conventional LoRA';
 
-const STRING_FLAGS = ['train', 'heldout', 'out', 'rank', 'alpha', 'lr', 'epochs', 'max-steps', 'batch-size', 'grad-accum', 'max-length', 'warmup-steps', 'warmup-ratio', 'weight-decay', 'seed', 'targets', 'check-regex', 'eval-prompts', 'max-new-tokens'] as const;
+const STRING_FLAGS = ['train', 'heldout', 'out', 'warmup-steps', 'check-regex', 'eval-prompts', 'max-new-tokens'] as const;
 
 /** A number flag, or undefined when absent. @throws Error naming the flag when it is not a finite number (or an integer when `int`). */
-function num(values: Record<string, string | undefined>, flag: string, int: boolean): number | undefined {
+function num(values: Record<string, string | boolean | undefined>, flag: string, int: boolean): number | undefined {
   const v = values[flag];
-  if (v === undefined) return undefined;
+  if (typeof v !== 'string') return undefined;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n))) throw new Error(`--${flag} must be ${int ? 'a whole number' : 'a number'}, got "${v}"`);
   return n;
 }
 
 /**
- * The studio defaults with the flags applied (cli/train.ts trainSettingsFromFlags: --alpha defaults to 2·rank when
- * only --rank is given); --warmup-steps N becomes the warmup ratio that gives exactly N warmup steps (schedule.ts
- * warmupSteps rounds up) for `totalStepsOf(settings)`.
+ * The studio defaults with the flags applied (cli/trainFlags.ts trainSettingsFromFlags: --alpha defaults to 2·rank
+ * when only --rank is given); --warmup-steps N becomes the warmup ratio that gives exactly N warmup steps
+ * (trainFlags.ts warmupRatioForSteps) for `totalStepsOf(settings)`.
  * @throws Error naming the flag (not a number, unknown target module, both warmup flags, N out of range)
  */
-export function settingsFromFlags(d: TrainSettings, values: Record<string, string | undefined>, totalStepsOf: (s: TrainSettings) => number): TrainSettings {
+export function settingsFromFlags(d: TrainSettings, values: Record<string, string | boolean | undefined>, totalStepsOf: (s: TrainSettings) => number): TrainSettings {
   const s = trainSettingsFromFlags(d, values);
   const ws = num(values, 'warmup-steps', true);
   if (ws === undefined) return s;
   if (values['warmup-ratio'] !== undefined) throw new Error('give --warmup-steps or --warmup-ratio, not both');
-  const total = totalStepsOf(s);
-  if (ws < 0 || ws > total) throw new Error(`--warmup-steps must be between 0 and the run's ${total} optimizer steps, got ${ws}`);
-  let ratio = ws / total;
-  // ceil(total · ratio) must be ws exactly; a ratio that rounds one float above is nudged down.
-  while (warmupSteps(total, ratio) > ws) ratio = Math.max(0, ratio - Number.EPSILON * Math.max(1, ratio) * 4);
-  return { ...s, warmupRatio: ratio };
+  return { ...s, warmupRatio: warmupRatioForSteps(ws, totalStepsOf(s)) };
 }
 
 /** A Blob as an OutputFile. */
@@ -88,7 +82,7 @@ function progress(): (e: CompareEvent) => void {
 export const compareCommand: Command = {
   usage: USAGE,
   async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])) });
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRAIN_FLAG_OPTIONS, ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])) } });
     const v = values as Record<string, string | undefined>;
     const [baseDir, instructDir, extra] = positionals;
     if (!baseDir || !instructDir || extra !== undefined || !v['train'] || !v['heldout'] || !v['out']) throw new Error(`usage: npx shadowft ${USAGE}`);
@@ -116,7 +110,7 @@ export const compareCommand: Command = {
     const trainIn = { conversations: trainData.conversations, skipped: trainData.skipped };
     const noHeldout = { conversations: [], skipped: [] };
     const steps = (s: TrainSettings): number => planSteps(tokenizeTrainingData(tok, trainIn, noHeldout, s, vocab, instructFiles.name, () => {}).train.filter((e) => e.labels.some((l) => l !== -100)), s, tok.padTokenId).length;
-    const settings = settingsFromFlags(defaults, v, steps);
+    const settings = settingsFromFlags(defaults, values as Record<string, string | boolean | undefined>, steps);
     const splits = tokenizeTrainingData(tok, trainIn, { conversations: heldoutData.conversations, skipped: heldoutData.skipped }, settings, vocab, instructFiles.name, (e) => {
       if (e.status === 'preparing') say(e.message);
     });

@@ -44,7 +44,7 @@ describe('shadowft compare flags', () => {
     expect(settingsFromFlags(d, { rank: '16', alpha: '8' }, () => 1).lora.alpha).toBe(8);
     expect(() => settingsFromFlags(d, { targets: 'q_proj,lm_head' }, () => 1)).toThrow('--targets: lm_head is not one of');
     expect(() => settingsFromFlags(d, { 'warmup-steps': '2', 'warmup-ratio': '0.1' }, () => 10)).toThrow('give --warmup-steps or --warmup-ratio, not both');
-    expect(() => settingsFromFlags(d, { 'warmup-steps': '20' }, () => 10)).toThrow(/between 0 and the run's 10 optimizer steps/);
+    expect(() => settingsFromFlags(d, { 'warmup-steps': '20' }, () => 10)).toThrow(/--warmup-steps: expected a whole number in 0..10 \(the run has 10 optimizer steps\)/);
     expect(() => settingsFromFlags(d, { lr: 'fast' }, () => 10)).toThrow('--lr: expected a number, got "fast"');
   });
 });
