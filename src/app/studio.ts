@@ -31,8 +31,6 @@ import { instructTokenizer } from './datasetPreview';
 import { safeFileName } from '../engine/graft/fileName';
 import type { LoraAdapter } from '../engine/model/loraTypes';
 
-import { GenerationModels, type GenerateRequest, type TokenEvent } from './tryModels';
-import type { GeneratedReply } from './generate';
 
 
 /** The σ report with its CSV text (tensor,layer,module,shape,numel,sigma). */
@@ -65,8 +63,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   let trained: TrainedAdapter | null = null;
   /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
   let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
-  /** Models, KV caches and LoRA uploaded for generation (kept between prompts; freed before training). */
-  const tryModels = new GenerationModels();
 
   /** Identity of the loaded pair (io/identity.ts; to refuse exporting a graft checked against another pair). */
   function pairId(): string {
@@ -128,7 +124,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
           void ctx.lost.then((msg) => {
             if (gpuPromise === p) gpuPromise = null;
             tryItGpu.forget();
-            tryModels.release();
             for (const l of lostListeners) l(msg);
           }),
         () => {
@@ -272,7 +267,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
         tryItGpu.release();
-        tryModels.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
         trainedSeq = ++seq;
@@ -294,7 +288,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return withOp(opId, (signal) =>
       exclusive('training', async () => {
         tryItGpu.release();
-        tryModels.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
         trainedSeq = ++seq;
@@ -331,25 +324,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return withOp(opId, (signal) => exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
   },
 
-  /**
-   * Answers one user message with a model of the loaded pair (tryModels.ts: base, base_lora, instruct,
-   * instruct_graft, instruct_merged; the adapter variants use the current adapter), streaming each token with the
-   * text so far. Weights stay uploaded between calls. `cancel(opId)` stops it between tokens (the result then has
-   * aborted: true and the text so far). @throws without a pair, without an adapter for the LoRA variants, or while
-   * the GPU is busy training.
-   */
-  generate(opId: number, request: GenerateRequest, onToken: (t: TokenEvent) => void): Promise<GeneratedReply> {
-    return withOp(opId, (signal) => exclusive('generation', async () => {
-        tryItGpu.release(); // tryIt()'s models: one set of uploaded models at a time
-        return tryModels.reply(await gpu(), session.requirePair(), trained?.adapter ?? null, request, onToken, signal);
-      }));
-  },
-
-  /** Frees the GPU memory generation holds (models, KV caches); the next generate uploads again. */
-  releaseGeneration(): void {
-    tryModels.release();
-  },
-
   /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
   async restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {
     const name = `${instructModel}-shadowft-lora`;
@@ -367,7 +341,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return withOp(opId, (signal) =>
       exclusive('the comparison', async () => {
         tryItGpu.release();
-        tryModels.release();
         const ctx = await gpu();
         const key = pairId();
         const o = await compareOnSession(session, ctx, settings, options, onEvent, signal);
@@ -402,7 +375,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   tryIt(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
     return withOp(opId, (signal) =>
       exclusive('Try it', async () => {
-        tryModels.release(); // generate()'s single-model cache: one set of uploaded models at a time
         const ctx = await gpu();
         const { instruct } = session.requirePair();
         const tok = await instructTokenizer(session);

@@ -23,8 +23,6 @@ export type { DurableOptions } from '../app/durableTraining';
 export type { ResumableRun } from '../app/checkpointStore';
 export type { RunEstimate } from '../app/runEstimate';
 export type { ScheduleCheck } from '../engine/train/scheduleWarnings';
-export type { GenerateRequest, TokenEvent, TryModel } from '../app/tryModels';
-export type { GeneratedReply } from '../app/generate';
 export type { GenerateSettings } from '../engine/generate/generate';
 export type { SkippedRow } from '../io/dataset/types';
 export type { MemoryPlan, PlanLine } from '../engine/plan/memory';
