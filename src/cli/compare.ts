@@ -8,7 +8,6 @@
  * both adapters in PEFT format (DIR/shadow/, DIR/conventional/; base_model_name_or_path = the Instruct model), all
  * into a hidden folder renamed to DIR when complete. Defaults are the studio's (engine defaultTrainSettings).
  */
-import { openAsBlob } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModelFolder } from '../app/loadModel';
@@ -24,12 +23,12 @@ import { defaultTrainSettings } from '../engine/train/defaults';
 import { planSteps } from '../engine/train/run';
 import type { TrainSettings } from '../engine/train/types';
 import { checkPairCompatible } from '../io/pair';
-import { readDatasetFile } from '../io/dataset/parse';
 import { loadChatTokenizer } from '../io/tokenizer/load';
 import { modelFilesFromDir } from '../node/files';
 import { createNodeGpuContext } from '../node/gpu';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
+import { readDatasetPath } from './datasetFile';
 import { TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
 
 const USAGE = 'compare BASE_DIR INSTRUCT_DIR --train FILE --heldout FILE [--rank R --alpha A --lr LR --epochs N --max-steps N --batch-size B --grad-accum N --max-length T --warmup-steps N|--warmup-ratio F --weight-decay W --seed S --targets q_proj,...] [--check-regex RE] [--eval-prompts N] [--max-new-tokens N] --out DIR   Shadow-FT vs conventional LoRA';
@@ -85,14 +84,18 @@ export const compareCommand: Command = {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRAIN_FLAG_OPTIONS, ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])) } });
     const v = values as Record<string, string | undefined>;
     const [baseDir, instructDir, extra] = positionals;
-    if (!baseDir || !instructDir || extra !== undefined || !v['train'] || !v['heldout'] || !v['out']) throw new Error(`usage: npx shadowft ${USAGE}`);
+    if (!baseDir || !instructDir || extra !== undefined) throw new Error(`expected BASE_DIR INSTRUCT_DIR, got ${positionals.length} positional argument(s); usage: npx shadowft ${USAGE}`);
+    const [trainPath, heldoutPath, outPath] = [v['train'], v['heldout'], v['out']];
+    if (!trainPath) throw new Error('--train FILE is required (the training dataset)');
+    if (!heldoutPath) throw new Error('--heldout FILE is required (the held-out dataset: the comparison is measured on it)');
+    if (!outPath) throw new Error('--out DIR is required (the output folder)');
     const options = {
       checkRegex: v['check-regex'] ?? DEFAULT_COMPARE_OPTIONS.checkRegex,
       evalPrompts: num(v, 'eval-prompts', true) ?? DEFAULT_COMPARE_OPTIONS.evalPrompts,
       maxNewTokens: num(v, 'max-new-tokens', true) ?? DEFAULT_COMPARE_OPTIONS.maxNewTokens,
     };
     validateCompareOptions(options); // a bad regex is refused before anything is loaded or trained
-    const outDir = resolve(v['out']);
+    const outDir = resolve(outPath);
     const existing = await listOrNull(outDir);
     if (existing && existing.length > 0) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); choose a new --out folder`);
     const baseFiles = await modelFilesFromDir(baseDir);
@@ -101,8 +104,8 @@ export const compareCommand: Command = {
     const instruct = await loadModelFolder(instructFiles);
     for (const w of [...base.warnings, ...instruct.warnings, ...checkPairCompatible(base, instruct)]) process.stderr.write(`warning: ${w}\n`);
     const tok = await loadChatTokenizer(instructFiles);
-    const trainData = await readDatasetFile(await openAsBlob(v['train']), v['train']);
-    const heldoutData = await readDatasetFile(await openAsBlob(v['heldout']), v['heldout']);
+    const trainData = await readDatasetPath(trainPath);
+    const heldoutData = await readDatasetPath(heldoutPath);
     const defaults = defaultTrainSettings(base.config, Math.max(1, trainData.conversations.length));
     const vocab = Math.min(base.config.vocabSize, instruct.config.vocabSize);
     const say = (m: string): void => void process.stderr.write(`${m}\n`);

@@ -12,14 +12,12 @@
  * --resume DIR continues the latest checkpoint of DIR (refused by name when the models, data, settings or app
  * version differ); --out may then be the same DIR. Progress on stderr; the adapter's files on stdout.
  */
-import { openAsBlob } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
 import { planSteps, runTraining } from '../engine/train/run';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
-import { readDatasetFile } from '../io/dataset/parse';
 import { loadChatTokenizer } from '../io/tokenizer/load';
 import { checkpointContentId } from '../io/contentId';
 import { loadModelFolder } from '../app/loadModel';
@@ -28,6 +26,7 @@ import { createNodeGpuContext } from '../node/gpu';
 import { modelFilesFromDir } from '../node/files';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
+import { readDatasetPath } from './datasetFile';
 import { numFlag, TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
 import { loadLatestCheckpoint, runLog, saveCheckpoint } from './trainOutput';
 import type { OutputFile } from '../engine/graft/mergedModel';
@@ -80,7 +79,12 @@ export const trainCommand: Command = {
     const resumeDir = typeof values.resume === 'string' ? resolve(values.resume) : null;
     const existing = (await listOrNull(outDir)) ?? [];
     if (existing.includes('adapter')) throw new Error(`${outDir}/adapter already exists (this run was completed); choose a new --out`);
-    if (existing.length > 0 && outDir !== resumeDir) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}); choose a new --out, or continue its run with --resume ${values.out}`);
+    // A run that stopped before its first checkpoint (bad settings, no trainable example) left only its run.log: start afresh there.
+    const checkpointsLeft = existing.includes('checkpoints') ? ((await listOrNull(join(outDir, 'checkpoints'))) ?? []).length : 0;
+    const onlyLog = existing.every((n) => n === 'run.log' || n === 'checkpoints') && checkpointsLeft === 0;
+    if (existing.length > 0 && !onlyLog && outDir !== resumeDir) {
+      throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}); choose a new --out, or continue its run with the same command plus --resume ${values.out}`);
+    }
     const resumed = resumeDir ? await loadLatestCheckpoint(resumeDir) : null;
 
     const baseFiles = await modelFilesFromDir(resolve(baseDir));
@@ -88,8 +92,8 @@ export const trainCommand: Command = {
     const base = await loadModelFolder(baseFiles);
     const instruct = await loadModelFolder(instructFiles);
     for (const [f, m] of [[baseFiles, base], [instructFiles, instruct]] as const) for (const w of m.warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
-    const trainParsed = await readDatasetFile(await openAsBlob(values.train), basename(values.train));
-    const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetFile(await openAsBlob(values.heldout), basename(values.heldout)) : null;
+    const trainParsed = await readDatasetPath(values.train);
+    const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetPath(values.heldout) : null;
     let settings = trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values);
     validateSettings(settings, base.config);
 
@@ -134,7 +138,7 @@ export const trainCommand: Command = {
         onCheckpoint: async (c) => void say(`wrote ${await saveCheckpoint(outDir, c)}`),
       });
       if (result.status === 'cancelled') {
-        say(`stopped at step ${result.steps} of ${result.totalSteps}; continue with --resume ${values.out}`);
+        say(`stopped at step ${result.steps} of ${result.totalSteps}; continue by running the same command with --resume ${values.out} added (same --out)`);
         await log.line('exit 130');
         return 130;
       }

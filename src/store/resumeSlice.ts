@@ -7,7 +7,7 @@
  */
 import { engineClient, type DurableOptions, type ResumableRun } from '../worker/client';
 import { newRunId } from './runHistory';
-import { cancelActiveRun, runActive, trackRun } from './runTracking';
+import { runActive, trackRun } from './runTracking';
 import { errorMessage, type Slice } from './types';
 
 /** The state and actions of the resume slice. */
@@ -108,7 +108,7 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
         patch({ running: false });
       }
     },
-    cancelResume: () => cancelActiveRun(),
+    cancelResume: () => get().cancelTraining(),
     discardRun: async () => {
       await engineClient.discardResumableRun();
       await refresh();

@@ -56,8 +56,17 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
   const { runId, startedAt, settings } = r;
   const { data: est, speeds } = get().estimate;
   let tracker: Tracker | null = est ? startTracker(planPhases(est, speeds), performance.now()) : null;
-  const totalSteps = est?.totalSteps ?? 0;
-  set({ run: { ...IDLE_RUN, runId, status: 'running', message: 'starting', totalSteps, log: [{ at: new Date().toISOString(), text: r.opening }], progress: tracker ? progressOf(tracker, performance.now(), speeds.flopsPerSec) : null } });
+  // A resumed run continues its own record: its curve, held-out losses, step count and log so far.
+  const prior = get().runs.find((x) => x.id === runId);
+  const totalSteps = est?.totalSteps ?? prior?.totalSteps ?? 0;
+  const opening = { at: new Date().toISOString(), text: r.opening };
+  set({
+    run: {
+      ...IDLE_RUN, runId, status: 'running', message: 'starting', totalSteps,
+      points: prior?.points ?? [], evals: prior?.evals ?? [], log: [...(prior?.log ?? []), opening],
+      progress: tracker ? progressOf(tracker, performance.now(), speeds.flopsPerSec) : null,
+    },
+  });
   const key = pairKey(session)?.split('|') ?? ['', ''];
   const record = (status: RunStatus, extra: Partial<RunRecord> = {}): RunRecord => {
     const run = get().run;

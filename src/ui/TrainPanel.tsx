@@ -34,6 +34,8 @@ export function TrainPanel() {
   const planBlocks = useStudio((s) => s.memory.view !== null && (s.memory.view.settingsError !== null || !s.memory.view.plan.fits));
   const templateOptions = useStudio((s) => s.preview.data?.templateOptions ?? NO_OPTIONS);
   const refusal = useStudio((s) => s.preview.data?.refusal ?? null);
+  // The estimate tokenises as the run does: with no trainable example there is nothing to start.
+  const nothingToTrain = useStudio((s) => s.estimate.data?.trainExamples === 0);
   const [valid, setValid] = useState(true);
   const onValidChange = useCallback((v: boolean) => setValid(v), []);
   const running = run.status === 'running';
@@ -83,7 +85,7 @@ export function TrainPanel() {
       {settings && <MemoryPlanPanel />}
       {settings && <RunEstimatePanel />}
       <div className="row">
-        <button type="button" className="primary" onClick={() => void start()} disabled={running || checking || !ready || !gpuReady || !valid || planBlocks || refusal !== null || !settings}>
+        <button type="button" className="primary" onClick={() => void start()} disabled={running || checking || !ready || !gpuReady || !valid || planBlocks || refusal !== null || nothingToTrain || !settings}>
           Start training
         </button>
         {running && (

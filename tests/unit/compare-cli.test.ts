@@ -29,7 +29,8 @@ describe('shadowft compare flags', () => {
     await expect(compareCommand.run(base(out, ['--check-regex', '^Title: (']))).rejects.toThrow(/^Check regex: "\^Title: \(" is not a valid regular expression/);
     await expect(compareCommand.run(base(out, ['--eval-prompts', '2.5']))).rejects.toThrow('--eval-prompts must be a whole number, got "2.5"');
     await expect(compareCommand.run(base(out, ['--max-new-tokens', '0']))).rejects.toThrow(/^Max new tokens: must be a whole number ≥ 1/);
-    await expect(compareCommand.run([`${M}/stories260K-base`, '--out', out])).rejects.toThrow(/^usage: npx shadowft compare/);
+    await expect(compareCommand.run([`${M}/stories260K-base`, '--out', out])).rejects.toThrow(/^expected BASE_DIR INSTRUCT_DIR, got 1 positional argument\(s\); usage: npx shadowft compare/);
+    await expect(compareCommand.run([`${M}/stories260K-base`, `${M}/stories260K-instruct`, '--train', 'x.json', '--out', out])).rejects.toThrow('--heldout FILE is required');
     await expect(stat(out)).rejects.toThrow();
   });
 

@@ -2,7 +2,7 @@
  * `shadowft train` argument handling (no GPU): flags over the studio's defaults, and refusals before any work
  * (missing --train, a non-empty --out without --resume, both warmup flags, a bad --checkpoint-every).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,12 @@ describe('shadowft train flags', () => {
     await expect(trainCommand.run([...PAIR, '--train', 'x.json', '--out', tmp, '--warmup-steps', '2', '--warmup-ratio', '0.1'])).rejects.toThrow('give --warmup-steps or --warmup-ratio, not both');
     await expect(trainCommand.run([...PAIR, '--train', 'x.json', '--out', tmp, '--checkpoint-every', '1.5'])).rejects.toThrow(/--checkpoint-every: expected a whole number/);
     await writeFile(join(tmp, 'notes.txt'), 'mine');
-    await expect(trainCommand.run([...PAIR, '--train', 'x.json', '--out', tmp])).rejects.toThrow(/is not empty \(notes.txt\); choose a new --out, or continue its run with --resume/);
+    await expect(trainCommand.run([...PAIR, '--train', 'x.json', '--out', tmp])).rejects.toThrow(/is not empty \(notes.txt\); choose a new --out, or continue its run with the same command plus --resume/);
+    // a folder holding only the run.log of a run that stopped before its first checkpoint is reused; a missing dataset is named
+    const logOnly = join(tmp, 'log-only');
+    await mkdir(logOnly);
+    await writeFile(join(logOnly, 'run.log'), 'earlier failed start\n');
+    await expect(trainCommand.run([...PAIR, '--train', join(tmp, 'nope.json'), '--out', logOnly])).rejects.toThrow(`${join(tmp, 'nope.json')}: no such file`);
     await expect(trainCommand.run([...PAIR, '--train', 'x.json', '--out', join(tmp, 'new'), '--resume', tmp])).rejects.toThrow(/--resume .*: no checkpoint in/);
   });
 });

@@ -45,7 +45,7 @@ export function passesCheck(re: RegExp, answer: string): boolean {
  */
 export function validateCompareOptions(o: CompareOptions): void {
   compileCheck(o.checkRegex);
-  if (!Number.isInteger(o.evalPrompts) || o.evalPrompts < 0) throw new CompareError(`Eval prompts: must be a whole number ≥ 0, got ${o.evalPrompts}`);
+  if (!Number.isInteger(o.evalPrompts) || o.evalPrompts < 1) throw new CompareError(`Eval prompts: must be a whole number ≥ 1 (the answers are what the check and exact match measure), got ${o.evalPrompts}`);
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new CompareError(`Max new tokens: must be a whole number ≥ 1, got ${o.maxNewTokens}`);
 }
 

@@ -106,7 +106,7 @@ export function planJob(job: Pick<TrainJob, 'ctx' | 'config' | 'base' | 'setting
  * @throws Error when `train` is empty (no step could be formed).
  */
 export function planSteps(train: readonly TokenizedExample[], s: TrainSettings, padTokenId: number): Batch[][] {
-  if (train.length === 0) throw new Error('no training example has assistant tokens within Max length');
+  if (train.length === 0) throw new Error(`no training example has assistant tokens within Max length ${s.maxLength}: raise Max length`);
   const steps: Batch[][] = [];
   const perEpoch = Math.ceil(Math.ceil(train.length / s.batchSize) / s.gradAccum);
   const total = s.maxSteps > 0 ? s.maxSteps : perEpoch * s.epochs;
@@ -143,7 +143,7 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
   requirePlanFits(cfg, s, checkpointWeightBytes(job.base), ctx.limits, memPlan);
   onEvent({ status: 'preparing', message: `memory plan:\n${describePlan(memPlan)}` });
   const train = job.train.filter((e) => e.labels.some((l) => l !== -100));
-  if (train.length === 0) throw new Error('no training example has assistant tokens within Max length');
+  if (train.length === 0) throw new Error(`no training example has assistant tokens within Max length ${s.maxLength}: raise Max length`);
   if (train.length < job.train.length) onEvent({ status: 'preparing', message: `${job.train.length - train.length} examples have no assistant tokens within Max length and are skipped` });
   const plan = planSteps(train, s, job.padTokenId);
   const trainShape = maxShape(plan.flat());
