@@ -5,6 +5,7 @@
  * prompt in three columns, and its greedy Instruct answer equals the comparison's greedy Instruct answer to the same
  * prompt (same model, prompt and token budget).
  */
+import { collectErrors, openDemo } from './demoPage';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +19,8 @@ test('load demo, compare Shadow-FT with conventional LoRA, download the results,
   test.setTimeout(15 * 60_000);
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'shadowft-e2e-compare-'));
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto('/');
-  await page.getByRole('button', { name: 'Load demo' }).click();
+  const errors = collectErrors(page);
+  await openDemo(page);
   await expect(page.getByTestId('model-instruct')).toContainText('stories260K-instruct');
   await expect(page.getByLabel('Check regex')).toHaveValue('^Title: ');
 

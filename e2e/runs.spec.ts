@@ -9,6 +9,7 @@
  *    panel: exporting run 1 gives run 1's adapter bytes, exporting run 2 gives different bytes, and after a reload
  *    run 1 (read back from IndexedDB) again gives exactly run 1's bytes.
  */
+import { collectErrors, openDemo } from './demoPage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,13 +36,8 @@ async function settings(page: Page, maxSteps: number): Promise<void> {
 test('estimate, cancel within one micro-batch, run history and exporting an earlier run', async ({ page }) => {
   test.setTimeout(10 * 60_000);
   const dir = mkdtempSync(join(tmpdir(), 'shadowft-runs-'));
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto('/');
-  await page.getByRole('button', { name: 'Load demo' }).click();
+  const errors = collectErrors(page);
+  await openDemo(page);
   await expect(page.getByTestId('datasets')).toContainText('300');
 
   await settings(page, 2);

@@ -8,6 +8,7 @@
  * 4. Download merged model → targeted weights == bf16(W_I + (α/r)·B·A) from the downloaded adapter; others identical.
  * 5. Reload → the σ summary and the last training result reappear (IndexedDB).
  */
+import { collectErrors, openDemo } from './demoPage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,13 +57,8 @@ async function expectSigmaSummary(page: Page): Promise<void> {
 test('load demo, similarity, train, export adapter and merged model, reload', async ({ page }) => {
   test.setTimeout(15 * 60_000);
   const dir = mkdtempSync(join(tmpdir(), 'shadowft-e2e-'));
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto('/');
-  await page.getByRole('button', { name: 'Load demo' }).click();
+  const errors = collectErrors(page);
+  await openDemo(page);
   await expect(page.getByTestId('model-base')).toContainText('stories260K-base');
   await expect(page.getByTestId('model-instruct')).toContainText('stories260K-instruct');
   await expect(page.getByTestId('datasets')).toContainText('300');
