@@ -11,6 +11,7 @@
  *   decode shapes (BF16 W): one lm_head chunk, gate/up, down.
  * Run: npm run bench.
  */
+import { benchReport } from './report';
 import { readFileSync, existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,12 +38,7 @@ import { encodeFromF32 } from '../src/io/dtype';
 import { gpuSeconds } from './gpu-timer';
 
 const ctx: GpuContext = await createNodeGpuContext();
-const lines: string[] = [];
-function emit(line: string): void {
-  lines.push(line);
-  process.stdout.write(`${line}\n`);
-}
-emit(`adapter: ${ctx.adapter.architecture || ctx.adapter.description} (${ctx.adapter.vendor})`);
+const { emit, printSummary } = benchReport(ctx);
 const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 } as const;
 
 /** Cached vs full-recompute time per token over the same N greedy tokens (after one warm-up of each). */
@@ -116,5 +112,5 @@ describe('generation', () => {
 });
 
 afterAll(() => {
-  process.stdout.write(`\nsummary:\n${lines.join('\n')}\n`);
+  printSummary();
 });

@@ -14,6 +14,7 @@
  *   pre-built dispatches (one pipeline, one bind group) encoded in a raw loop.
  * Run: npm run bench.
  */
+import { benchReport } from './report';
 import { openAsBlob, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,13 +49,7 @@ import { createNodeGpuContext } from '../src/node/gpu';
 import { genPair } from '../tests/support/genPair';
 
 const ctx: GpuContext = await createNodeGpuContext();
-const lines: string[] = [];
-/** Prints a result line at once (a long run cut short still shows what it measured) and keeps it for the summary. */
-function emit(line: string): void {
-  lines.push(line);
-  process.stdout.write(`${line}\n`);
-}
-emit(`adapter: ${ctx.adapter.architecture || ctx.adapter.description} (${ctx.adapter.vendor})`);
+const { emit, printSummary } = benchReport(ctx);
 let peak = NaN;
 const stepRate: Record<string, number> = {};
 
@@ -187,5 +182,5 @@ describe('step MFU', () => {
 
 afterAll(() => {
   for (const k of Object.keys(stepRate)) emit(`step_mfu_${k}: ${((stepRate[k] as number) / peak).toFixed(3)} (${(stepRate[k] as number).toFixed(2)} required GFLOP/s ÷ matmul_peak_gflops)`);
-  process.stdout.write(`\nsummary:\n${lines.join('\n')}\n`);
+  printSummary();
 });
