@@ -5,6 +5,7 @@
  * Long operations take an `opId` chosen by the caller; `cancel(opId)` aborts them.
  * Progress callbacks receive members of the one progress union, src/app/progress.ts.
  */
+import { Operations, throttle } from './operations';
 import { computeSimilarity, type SimilarityReport } from '../engine/analysis/similarity';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
 import { readAdapterFiles } from '../engine/graft/adapterFiles';
@@ -57,7 +58,7 @@ export type Studio = ReturnType<typeof createStudio>;
  */
 export function createStudio(gpuApi: () => GPU | undefined) {
   const session = new Session();
-  const controllers = new Map<number, AbortController>();
+  const ops = new Operations();
   const lostListeners = new Set<(message: string) => void>();
   let gpuPromise: Promise<GpuContext> | null = null;
   let trained: TrainedAdapter | null = null;
@@ -94,26 +95,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return trySources(session.requirePair(), { shadow: shadowAdapter(), conventional });
   }
 
-  /** What holds the GPU context for long work ("training", "the GPU check"), or null: the two never run at once. */
-  let gpuJob: string | null = null;
-
-  /**
-   * Refuses a change of the models or data while a run uses them (the UI disables these controls too).
-   * @throws Error naming the refused action.
-   */
-  function refuseWhileTraining(action: string): void {
-    if (gpuJob === 'training') throw new Error(`${action} is refused while training uses the models and data: wait for the run to end or cancel it first.`);
-  }
-  /** Runs a session change unless training is running (a rejected Promise, like the call itself would give). */
-  function change<T>(action: string, f: () => T): T | Promise<never> {
-    try {
-      refuseWhileTraining(action);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return f();
-  }
-
   /** The GPU context, created once; forgotten when the device is lost so the next call makes a new one. */
   function gpu(): Promise<GpuContext> {
     if (!gpuPromise) {
@@ -134,43 +115,6 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return gpuPromise;
   }
 
-  /** Runs `f` with an AbortSignal registered under `opId`. */
-  async function withOp<T>(opId: number, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const c = new AbortController();
-    controllers.set(opId, c);
-    try {
-      return await f(c.signal);
-    } finally {
-      controllers.delete(opId);
-    }
-  }
-
-  /**
-   * Runs `f` as the only long GPU job (training and the GPU check share the device and its pipelines).
-   * @throws Error naming the running job when another one holds the GPU.
-   */
-  async function exclusive<T>(job: string, f: () => Promise<T>): Promise<T> {
-    if (gpuJob) throw new Error(`The GPU is busy with ${gpuJob}: wait for it to finish or cancel it, then start ${job}.`);
-    gpuJob = job;
-    try {
-      return await f();
-    } finally {
-      gpuJob = null;
-    }
-  }
-
-  /** Calls `f` at most every `ms` milliseconds (the last call of a burst may be dropped; callers send a final value). */
-  function throttle<A>(ms: number, f: (a: A) => void): (a: A) => void {
-    let last = 0;
-    return (a) => {
-      const now = performance.now();
-      if (now - last >= ms) {
-        last = now;
-        f(a);
-      }
-    };
-  }
-
   function requireTrained(): TrainedAdapter {
     if (!trained) throw new Error('No trained adapter: train LoRA on the Base first.');
     return trained;
@@ -181,7 +125,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   return {
   /** Aborts the operation started with `opId` (no-op when it has finished). */
   cancel(opId: number): void {
-    controllers.get(opId)?.abort(new DOMException('Cancelled by the user', 'AbortError'));
+    ops.cancel(opId);
   },
 
   /**
@@ -197,32 +141,32 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   /** Adds dropped files (path relative to the drop, top folder included) and recognises models and datasets. */
   /** Refused (rejected with an Error naming the action) while training runs, like every session change below. */
   addFiles(files: readonly DroppedFile[]): Promise<SessionSummary> {
-    return change('Adding files', () => session.add(files));
+    return ops.change('Adding files', () => session.add(files));
   },
 
   /** Forgets every dropped file. */
   clearFiles(): Promise<SessionSummary> {
-    return change('Clear', async () => session.clear());
+    return ops.change('Clear', async () => session.clear());
   },
 
   /** Exchanges Base and Instruct. */
   swapRoles(): Promise<SessionSummary> {
-    return change('Swap', () => session.swap());
+    return ops.change('Swap', () => session.swap());
   },
 
   /** Ticks or unticks a dataset file for training. */
   setDatasetEnabled(path: string, enabled: boolean): Promise<SessionSummary> {
-    return change(`${enabled ? 'Ticking' : 'Unticking'} ${path}`, () => session.setDatasetEnabled(path, enabled));
+    return ops.change(`${enabled ? 'Ticking' : 'Unticking'} ${path}`, () => session.setDatasetEnabled(path, enabled));
   },
 
   /** Removes one dataset file from the drop. */
   removeDataset(path: string): Promise<SessionSummary> {
-    return change(`Removing ${path}`, () => session.removeDataset(path));
+    return ops.change(`Removing ${path}`, () => session.removeDataset(path));
   },
 
   /** True while a training run holds the session's models and data. */
   isTraining(): boolean {
-    return gpuJob === 'training';
+    return ops.training;
   },
 
   /** Steps, FLOPs, bytes and the schedule check of a run with `settings` (app/runEstimate.ts). @throws without a pair */
@@ -247,7 +191,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
 
   /** σ per tensor of the loaded pair (CPU, f64 sums), with progress. @throws SimilarityError, or AbortError. */
   similarity(opId: number, onProgress: (p: SimilarityProgressEvent) => void): Promise<SimilarityResult> {
-    return withOp(opId, async (signal) => {
+    return ops.withOp(opId, async (signal) => {
       const { base, instruct, baseId, instructId } = session.requirePair();
       const report = await computeSimilarity(base.checkpoint, instruct.checkpoint, {
         signal,
@@ -264,8 +208,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * device is recovered once from the last one (durableTraining.ts).
    */
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
-    return withOp(opId, (signal) =>
-      exclusive('training', async () => {
+    return ops.withOp(opId, (signal) =>
+      ops.exclusive('training', async () => {
         tryItGpu.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
@@ -285,8 +229,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * @throws Error naming the folders to drop again; CheckpointMismatchError naming what differs.
    */
   resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
-    return withOp(opId, (signal) =>
-      exclusive('training', async () => {
+    return ops.withOp(opId, (signal) =>
+      ops.exclusive('training', async () => {
         tryItGpu.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
@@ -321,7 +265,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * @param root absolute URL of the fixtures folder, ending with "/".
    */
   checkGpu(opId: number, root: string, onProgress: (p: GpuCheckProgress) => void): Promise<GpuCheckResult> {
-    return withOp(opId, (signal) => exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
+    return ops.withOp(opId, (signal) => ops.exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
   },
 
   /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
@@ -338,8 +282,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * @throws CompareError for a bad check regex or counts (before any training), the busy Error, or AbortError.
    */
   compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void): Promise<CompareView> {
-    return withOp(opId, (signal) =>
-      exclusive('the comparison', async () => {
+    return ops.withOp(opId, (signal) =>
+      ops.exclusive('the comparison', async () => {
         tryItGpu.release();
         const ctx = await gpu();
         const key = pairId();
@@ -373,8 +317,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * @throws Error naming a model that is not available, GenerateError for bad settings, the busy Error, or AbortError.
    */
   tryIt(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
-    return withOp(opId, (signal) =>
-      exclusive('Try it', async () => {
+    return ops.withOp(opId, (signal) =>
+      ops.exclusive('Try it', async () => {
         const ctx = await gpu();
         const { instruct } = session.requirePair();
         const tok = await instructTokenizer(session);
@@ -392,7 +336,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
 
   /** The merged Instruct model zip (needs the Instruct model loaded). */
   exportMerged(opId: number, onProgress: (p: ExportProgress) => void): Promise<ExportedZip> {
-    return withOp(opId, (signal) => exportMergedZip(requireTrained(), session.requirePair().instruct.model.files, throttle(100, onProgress), signal));
+    return ops.withOp(opId, (signal) => exportMergedZip(requireTrained(), session.requirePair().instruct.model.files, throttle(100, onProgress), signal));
   },
 
   /**
@@ -400,7 +344,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * adapter_config.json + adapter_model.safetensors (by file name; other files ignored), `name` the adapter's name.
    */
   mergeAdapterFiles(opId: number, name: string, files: readonly { name: string; file: Blob }[], onProgress: (p: ExportProgress) => void): Promise<LoadedAdapterMerge> {
-    return withOp(opId, (signal) => {
+    return ops.withOp(opId, (signal) => {
       const { instruct } = session.requirePair();
       const map = new Map(files.map((f) => [f.name.slice(f.name.lastIndexOf('/') + 1), f.file] as const));
       return mergeLoadedAdapterZip({ name, files: map }, instruct.model.files, instruct.checkpoint, throttle(100, onProgress), signal);
@@ -409,7 +353,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
 
   /** Streams the adapter (and the merged model when the Instruct is loaded) into a chosen directory. */
   saveToFolder(opId: number, dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void): Promise<string[]> {
-    return withOp(opId, (signal) => {
+    return ops.withOp(opId, (signal) => {
       const t = requireTrained();
       let instruct = null;
       try {
@@ -429,7 +373,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   /** Checks a dropped tuned Base (full or LoRA) against the loaded pair; keeps the plan for {@link api.exportGraft}. */
   prepareGraft(opId: number, files: readonly DroppedFile[], opts: GraftOptions, pairReport: SimilarityReport | null): Promise<GraftCheckResult> {
     graft = null;
-    return withOp(opId, async (signal) => {
+    return ops.withOp(opId, async (signal) => {
       const r = await prepareGraft(session, files, opts, pairReport, signal);
       graft = { plan: r.plan, instructName: session.requirePair().instruct.model.files.name, pair: pairId() };
       return r.result;
@@ -441,7 +385,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     const g = graft;
     if (!g) return Promise.reject(new Error('Check a tuned Base first.'));
     if (g.pair !== pairId()) return Promise.reject(new Error('The Base/Instruct pair changed since the tuned Base was checked: check it again.'));
-    return withOp(opId, (signal) => exportGraftZip(g.plan, g.instructName, throttle(100, onProgress), signal));
+    return ops.withOp(opId, (signal) => exportGraftZip(g.plan, g.instructName, throttle(100, onProgress), signal));
   },
   };
 }
