@@ -9,8 +9,15 @@
 // tiled `forward` (and the second product over r = 0..R−1 as `lora`), with the same epilogue, so the results are
 // bit-identical to matmul.wgsl (tests/gpu/matmul-reg.test.ts).
 // Entry points: reg (bindings 0–4), reg_lora (bindings 0–6). Bindings as matmul.wgsl:
-//   0 p uniform { M, N, K: u32, alpha: f32, tiles_n: u32 (unused), R: u32, alpha2: f32 }  1 a  2 w (u32 words)
-//   3 bias  4 out  5 a2 [M, R] f32  6 w2 [N, R] (LORA_TRANS_B) or [R, N] f32
+//   0 p uniform { M, N, K: u32, alpha: f32, tiles_n: u32 (unused), R: u32, alpha2: f32, chunk: u32 }  1 a
+//   2 w (u32 words)  3 bias  4 out  5 a2 [M, R] f32  6 w2 [N, R] (LORA_TRANS_B) or [R, N] f32
+// Split-K, for few outputs over a long reduction (LoRA weight gradients dA = duᵀ·x, dB = s·dyᵀ·u: K = tokens), in two
+// dispatches over the same bindings (splitk_partial writes `out` = a scratch [S, M, N]; splitk_reduce reads it as `a`):
+//   splitk_partial  thread (s, block): part[s, m, n] = Σ_{k in [s·chunk, min(K, (s+1)·chunk))} op(a)[m, k]·op(w)[k, n]
+//                   (the same blocked fma sequence as `reg`, restricted to chunk s), S = ceil(K / chunk) chunks;
+//   splitk_reduce   thread (m, n): out[m, n] (=|+=) alpha·(((0 + part[0]) + part[1]) + …) (+ bias), s ascending.
+// The sum over k is then regrouped by chunk, so results differ from `reg` / matmul.wgsl in the last bits; every sum
+// still runs in a fixed order, so they are deterministic run to run.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = true;
@@ -21,7 +28,7 @@ override LORA_TRANS_B: bool = true;
 override PAIR_K: bool = false; // TRANS_B, 16-bit weights, K even
 override PAIR_N: bool = false; // !TRANS_B, 16-bit weights, N even
 
-struct Params { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32, R: u32, alpha2: f32 }
+struct Params { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32, R: u32, alpha2: f32, chunk: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -63,13 +70,16 @@ fn a_col(mm: vec4u, k: u32) -> vec4f {
 /** The block's 4×4 accumulators: c[i][j] = out[m0 + i, n0 + j]. */
 struct Block { c: array<vec4f, 4> }
 
-/** Σ_k op(a)[m0+i, k]·op(w)[k, n0+j] over k = 0..K−1 (fma, k ascending); rows/cols past M/N read clamped data. */
-fn product(m0: u32, n0: u32) -> Block {
+/**
+ * Σ_k op(a)[m0+i, k]·op(w)[k, n0+j] over k = k0..k1−1 (fma, k ascending; k0 even when PAIR_K); rows/cols past M/N
+ * read clamped data.
+ */
+fn product(m0: u32, n0: u32, k0: u32, k1: u32) -> Block {
   var b = Block(array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
   let mm = min(vec4u(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4u(p.M - 1u));
   let nn = min(vec4u(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4u(p.N - 1u));
   if (PAIR_K) {
-    for (var k = 0u; k < p.K; k = k + 2u) {
+    for (var k = k0; k < k1; k = k + 2u) {
       let a0 = a_col(mm, k);
       let a1 = a_col(mm, k + 1u);
       let q0 = unpack_word(w[(nn.x * p.K + k) >> 1u]);
@@ -83,7 +93,7 @@ fn product(m0: u32, n0: u32) -> Block {
     return b;
   }
   let lastWord = (p.K * p.N) / 2u - 1u;
-  for (var k = 0u; k < p.K; k = k + 1u) {
+  for (var k = k0; k < k1; k = k + 1u) {
     let av = a_col(mm, k);
     var wv: vec4f;
     if (PAIR_N) {
@@ -113,12 +123,16 @@ fn product2(m0: u32, n0: u32) -> Block {
   return b;
 }
 
-/** The block of thread t: (m0, n0), or m0 = M (sentinel) past the last block. */
-fn block_origin(gid: vec3u, nwg: vec3u) -> vec2u {
-  let t = gid.x + gid.y * nwg.x * 64u;
+/** The block of thread index t: (m0, n0), or m0 = M (sentinel) past the last block. */
+fn block_of(t: u32) -> vec2u {
   let groups = (p.N + 3u) / 4u;
   if (t >= ((p.M + 3u) / 4u) * groups) { return vec2u(p.M, 0u); }
   return vec2u((t / groups) * 4u, (t % groups) * 4u);
+}
+
+/** The block of this thread: (m0, n0), or m0 = M (sentinel) past the last block. */
+fn block_origin(gid: vec3u, nwg: vec3u) -> vec2u {
+  return block_of(gid.x + gid.y * nwg.x * 64u);
 }
 
 /** Final value of out[m, n] from the dot product(s), in the order of matmul.wgsl's epilogue / store_row_lora. */
@@ -135,7 +149,7 @@ fn store(m: u32, n: u32, dot: f32, dot2: f32, fused: bool) {
 fn reg(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
-  let b = product(o.x, o.y);
+  let b = product(o.x, o.y, 0u, p.K);
   for (var i = 0u; i < 4u; i = i + 1u) {
     if (o.x + i >= p.M) { break; }
     for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], 0.0, false); } }
@@ -146,10 +160,37 @@ fn reg(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
 fn reg_lora(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
-  let b = product(o.x, o.y);
+  let b = product(o.x, o.y, 0u, p.K);
   let b2 = product2(o.x, o.y);
   for (var i = 0u; i < 4u; i = i + 1u) {
     if (o.x + i >= p.M) { break; }
     for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], b2.c[i][j], true); } }
   }
+}
+
+@compute @workgroup_size(64)
+fn splitk_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  let blocks = ((p.M + 3u) / 4u) * ((p.N + 3u) / 4u);
+  let s = t / blocks;
+  let k0 = s * p.chunk;
+  if (k0 >= p.K) { return; }
+  let o = block_of(t % blocks);
+  let b = product(o.x, o.y, k0, min(p.K, k0 + p.chunk));
+  let base = s * p.M * p.N;
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    if (o.x + i >= p.M) { break; }
+    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { out[base + (o.x + i) * p.N + o.y + j] = b.c[i][j]; } }
+  }
+}
+
+@compute @workgroup_size(64)
+fn splitk_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  let mn = p.M * p.N;
+  if (i >= mn) { return; }
+  let S = (p.K + p.chunk - 1u) / p.chunk;
+  var sum = 0.0;
+  for (var s = 0u; s < S; s = s + 1u) { sum = sum + a[s * mn + i]; }
+  store(i / p.N, i % p.N, sum, 0.0, false);
 }

@@ -48,15 +48,22 @@ describe('matmulThin', () => {
   it.each(THIN)('M=$M N=$N K=$K transA=$transA transB=$transB $dtype rows=$rows: matches the f64 reference and the tiled kernel bit for bit', (c) =>
     check(c, 'thin', (ctx, enc, args) => matmulThin(ctx, enc, args, c.rows)));
 
-  it('matmulAuto picks thin for rank-r shapes and tiled otherwise; thin refuses a dimension above 16', async () => {
-    expect(matmulVariant(1720, 8)).toBe('thinN');
-    expect(matmulVariant(8, 172)).toBe('thinM');
-    expect(matmulVariant(8, 8)).toBe('thinN');
-    expect(matmulVariant(1720, 64)).toBe('tiled');
-    expect(matmulVariant(17, 17)).toBe('tiled');
+  it('matmulAuto picks reg for short reductions, split-K for few outputs over long ones, thin for other rank-r shapes, tiled otherwise; thin refuses a dimension above 16', async () => {
+    expect(matmulVariant(1720, 8, 64)).toBe('reg'); // u = x·Aᵀ at the demo's shapes
+    expect(matmulVariant(1720, 8, 172)).toBe('reg'); // du = s·dy·B
+    expect(matmulVariant(172, 8, 1720)).toBe('splitK'); // dB = s·dyᵀ·u
+    expect(matmulVariant(8, 172, 1720)).toBe('splitK'); // dA = duᵀ·x
+    expect(matmulVariant(8, 172, 511)).toBe('thinM');
+    expect(matmulVariant(1720, 8, 300)).toBe('thinN');
+    expect(matmulVariant(8, 8, 300)).toBe('thinN');
+    expect(matmulVariant(3072, 16, 2048)).toBe('splitK');
+    expect(matmulVariant(4096, 16, 2048)).toBe('thinN'); // 4096 blocks: enough threads without a split
+    expect(matmulVariant(1720, 64, 512)).toBe('tiled');
+    expect(matmulVariant(17, 17, 300)).toBe('tiled');
     expect(matmulVariant(1720, 64, 64)).toBe('reg');
     expect(matmulVariant(1720, 64, 257)).toBe('tiled');
     await check({ M: 40, N: 6, K: 50, transA: false, transB: true, dtype: 'BF16' }, 'auto', matmulAuto);
+    await check({ M: 40, N: 6, K: 300, transA: false, transB: true, dtype: 'BF16' }, 'auto', matmulAuto);
     const ctx = await testGpu();
     const b = createStorage(ctx, 4096, 'b');
     const enc = ctx.device.createCommandEncoder();

@@ -16,10 +16,13 @@ import code from '../../../shaders/matmul.wgsl?raw';
 import regCode from '../../../shaders/matmul_reg.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import type { WeightDType } from '../../io/dtype';
-import { createStorage, packUniform, uniform } from '../gpu/buffers';
+import { createStorage, packUniform, scratchBuffer, uniform } from '../gpu/buffers';
 import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
 import { requireBinding, requireSizes } from '../gpu/check';
 import { packedBytes, weightDtypeCode } from '../gpu/weights';
+import { MATMUL_REG_MAX_K, MATMUL_SPLITK_CHUNK, MATMUL_THIN_MAX, matmulVariant, regThreads } from './matmulVariant';
+
+export * from './matmulVariant';
 
 /** Arguments of {@link matmul}. Shapes use M (rows of out), N (cols of out), K (reduced dim). */
 export interface MatmulArgs {
@@ -73,7 +76,7 @@ function specFor(args: MatmulArgs, entryPoint: 'forward' | 'naive' | 'skinny' | 
 }
 
 /** Validates sizes and binding ranges; returns the bindings in shader order (uniform first). */
-function prepare(ctx: GpuContext, args: MatmulArgs, what: string, second?: { R: number; alpha2: number }): Binding[] {
+function prepare(ctx: GpuContext, args: MatmulArgs, what: string, second?: { R: number; alpha2: number }, chunk = 0): Binding[] {
   const { M, N, K } = args;
   requireSizes(what, { M, N, K });
   const alpha = args.alpha ?? 1;
@@ -85,7 +88,7 @@ function prepare(ctx: GpuContext, args: MatmulArgs, what: string, second?: { R: 
   requireBinding(ctx, what, `out [M=${M}, N=${N}] f32`, args.out, M * N * 4);
   if (args.bias) requireBinding(ctx, what, `bias [N=${N}] f32`, args.bias, N * 4);
   const tilesN = Math.ceil(N / TILE);
-  const params = uniform(ctx, packUniform([{ u32: M }, { u32: N }, { u32: K }, { f32: alpha }, { u32: tilesN }, { u32: second?.R ?? 0 }, { f32: second?.alpha2 ?? 0 }]), `${what}.params`);
+  const params = uniform(ctx, packUniform([{ u32: M }, { u32: N }, { u32: K }, { f32: alpha }, { u32: tilesN }, { u32: second?.R ?? 0 }, { f32: second?.alpha2 ?? 0 }, { u32: chunk }]), `${what}.params`);
   return [params, args.a, args.w, args.bias ?? dummyBias(ctx), args.out];
 }
 
@@ -125,8 +128,6 @@ export function matmulNaive(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmu
   dispatch(ctx, enc, specFor(args, 'naive'), bindings, linearGrid(ctx, args.M * args.N, NAIVE_WG));
 }
 
-/** Largest thin dimension (N, or M with `rows`) {@link matmulThin} takes: 4 vec4 accumulators per thread. */
-export const MATMUL_THIN_MAX = 16;
 
 /**
  * Same contract and bit-identical results as {@link matmul} for a thin output (rank-r shapes): one thread per row
@@ -144,50 +145,28 @@ export function matmulThin(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
   dispatch(ctx, enc, { ...spec, constants: { ...spec.constants, THIN_ROWS: rows ? 1 : 0, THIN_G4: g4 } }, bindings, linearGrid(ctx, threads, NAIVE_WG));
 }
 
-/** Which entry point {@link matmulAuto} uses for a shape. */
-export type MatmulVariant = 'tiled' | 'thinN' | 'thinM' | 'reg';
-
-/** Largest K {@link matmulVariant} sends to the register-blocked kernel (above it the tiled kernel's reuse wins). */
-export const MATMUL_REG_MAX_K = 256;
-
-/**
- * The one place that picks a matmul variant by shape (measured on lavapipe and SwiftShader, bench/matmul-shapes.bench.ts):
- * a thin output (N ≤ 16, or M ≤ 16: LoRA rank-r products) goes to {@link matmulThin}, where a 64×64 tile would be
- * mostly padding and its barriers cost more than they save (3–20× faster at r 8); a short reduction (K ≤ 256: every
- * linear of a small model) to {@link matmulReg}, whose register blocks need no workgroup memory or barriers
- * (1.3–2.5× the tiled kernel at the demo's shapes on SwiftShader); everything else to the tiled kernel.
- * All variants give bit-identical results (same fma order over K), so the choice never changes numbers.
- */
-export function matmulVariant(M: number, N: number, K = Number.MAX_SAFE_INTEGER): MatmulVariant {
-  if (N <= MATMUL_THIN_MAX && N <= M) return 'thinN';
-  if (M <= MATMUL_THIN_MAX) return 'thinM';
-  if (K <= MATMUL_REG_MAX_K) return 'reg';
-  return 'tiled';
-}
-
-/** Records `args` with the variant {@link matmulVariant} picks; same contract and results as {@link matmul}. */
+/** Records `args` with the variant {@link matmulVariant} picks; same contract as {@link matmul} (results: see there). */
 export function matmulAuto(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
   const v = matmulVariant(args.M, args.N, args.K);
   if (v === 'tiled') matmul(ctx, enc, args);
   else if (v === 'reg') matmulReg(ctx, enc, args);
+  else if (v === 'splitK') matmulSplitK(ctx, enc, args);
   else matmulThin(ctx, enc, args, v === 'thinM');
 }
 
 /** Pipeline of the register-blocked kernel for `args` (word-pair loads when the weight layout allows them). */
-function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg_lora', extra: Record<string, number> = {}): KernelSpec {
+function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg_lora' | 'splitk_partial' | 'splitk_reduce', extra: Record<string, number> = {}): KernelSpec {
   const base = specFor(args, 'forward');
   const packed16 = args.wDtype !== 'F32';
   return {
     label: `matmul.${entryPoint}`,
     code: regCode,
     entryPoint,
-    bindings: entryPoint === 'reg' ? BINDINGS : LORA_BINDINGS,
+    bindings: entryPoint === 'reg_lora' ? LORA_BINDINGS : BINDINGS,
     constants: { ...base.constants, PAIR_K: packed16 && args.transB && args.K % 2 === 0 ? 1 : 0, PAIR_N: packed16 && !args.transB && args.N % 2 === 0 ? 1 : 0, ...extra },
   };
 }
 
-/** Threads of the register-blocked kernel: one per 4×4 output block. */
-const regThreads = (M: number, N: number): number => Math.ceil(M / 4) * Math.ceil(N / 4);
 
 /**
  * Same contract and bit-identical results as {@link matmul}, as a register-blocked kernel without workgroup memory
@@ -198,6 +177,27 @@ const regThreads = (M: number, N: number): number => Math.ceil(M / 4) * Math.cei
 export function matmulReg(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
   const bindings = prepare(ctx, args, 'matmul.reg');
   dispatch(ctx, enc, regSpec(args, 'reg'), bindings, linearGrid(ctx, regThreads(args.M, args.N), NAIVE_WG));
+}
+
+/**
+ * Same contract as {@link matmul}, for few outputs over a long reduction: the K range is cut into S = ceil(K / chunk)
+ * chunks; `splitk_partial` (one thread per chunk and 4×4 output block, shaders/matmul_reg.wgsl) writes each chunk's
+ * block sums to a scratch [S, M, N] f32 (gpu/buffers.ts scratchBuffer 'matmul.splitK', reused), and `splitk_reduce`
+ * sums the S partials in chunk order and applies alpha, bias and accumulate as {@link matmul}'s epilogue. Two
+ * dispatches; deterministic; differs from {@link matmul} only by the regrouped f32 sum.
+ * @param chunk reduction length per chunk (even); default {@link MATMUL_SPLITK_CHUNK}
+ * @throws Error when chunk is not a positive even integer; otherwise as {@link matmul}.
+ */
+export function matmulSplitK(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs, chunk = MATMUL_SPLITK_CHUNK): void {
+  if (!Number.isInteger(chunk) || chunk < 2 || chunk % 2 !== 0) throw new Error(`matmul.splitK: chunk = ${chunk}; expected a positive even integer`);
+  const bindings = prepare(ctx, args, 'matmul.splitK', undefined, chunk);
+  const { M, N, K } = args;
+  const S = Math.max(1, Math.ceil(K / chunk));
+  const part = scratchBuffer(ctx, 'matmul.splitK', S * M * N * 4);
+  const [params, a, w, bias, out] = bindings as [Binding, Binding, Binding, Binding, Binding];
+  if (K > 0) dispatch(ctx, enc, { ...regSpec(args, 'splitk_partial'), bindings: BINDINGS }, [params, a, w, bias, part], linearGrid(ctx, S * regThreads(M, N), NAIVE_WG));
+  else enc.clearBuffer(part, 0, M * N * 4);
+  dispatch(ctx, enc, { ...regSpec(args, 'splitk_reduce'), bindings: BINDINGS }, [params, part, w, bias, out], linearGrid(ctx, M * N, NAIVE_WG));
 }
 
 /** Arguments of {@link matmulLora}: a {@link MatmulArgs} product plus a second, rank-R product added in its epilogue. */

@@ -9,6 +9,7 @@
 import type { ModelConfig } from '../../io/config/types';
 import type { DeviceLimits } from '../gpu/context';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
+import { splitKScratchFloats } from '../kernels/matmulVariant';
 import { layoutSlots, loraPartFloats } from '../model/lora';
 import { activationSpecs, specBytes, type ActivationPhase } from '../model/activationSpecs';
 import { linearHasBias, linearShape } from '../model/weights';
@@ -159,9 +160,14 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
   buffers.push([`activation gate/up [M=${M}, I=${I}]`, f32(M * I)], [`logits chunk [M=${M}, Vc=${Vc}]`, f32(M * Vc)], [`residual [M=${M}, C=${C}]`, f32(M * C)], [`attention q [M=${M}, H·D=${H * D}]`, f32(M * H * D)]);
   const rope = 2 * f32((T * D) / 2);
   const loraParts = partSizes.length;
-  // One attention delta [B, H, T] and one grad-norm partials buffer, shared by every call (gpu/buffers.ts
+  // One attention delta [B, H, T], one grad-norm partials buffer and one split-K partials buffer (the largest of the
+  // LoRA products u, du, dB, dA that kernels/matmulVariant.ts splits), shared by every call (gpu/buffers.ts
   // scratchBuffer), plus the step statistics (train/step.ts createStepStats: 260 bytes).
-  const scratch = f32(B * H * T) + f32(Math.min(Math.ceil(Math.max(B * T, ...partSizes) / 256), 4096)) + 260;
+  const splitK = Math.max(0, ...targets.map((t) => {
+    const [out, inF] = linearShape(cfg, t);
+    return Math.max(splitKScratchFloats(M, r, inF), splitKScratchFloats(M, r, out), splitKScratchFloats(out, r, M), splitKScratchFloats(r, inF, M));
+  }));
+  const scratch = f32(B * H * T) + f32(Math.min(Math.ceil(Math.max(B * T, ...partSizes) / 256), 4096)) + f32(splitK) + 260;
 
   const lines: PlanLine[] = [
     { key: 'weights', label: 'Frozen weights', bytes: w.bytes, detail: `${L} layers, matrices at ${weightsDtypeBytes} bytes/value, norms f32; embed_tokens in ${w.embedChunks} buffer(s)${cfg.tieWordEmbeddings ? ', tied lm_head' : ', lm_head the same'}` },
@@ -170,7 +176,7 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
     { key: 'backward', label: 'Backward scratch', bytes: bwd, detail: 'gradients of one layer at a time' },
     { key: 'head', label: 'Loss head (one vocabulary chunk)', bytes: head, detail: `logits [M=${M}, Vc=${Vc}] of V=${V} in ${Vc ? Math.ceil(V / Vc) : '?'} chunk(s), online log-sum-exp` },
     { key: 'rope', label: 'RoPE tables', bytes: rope, detail: `cos, sin [T=${T}, D/2=${D / 2}]` },
-    { key: 'scratch', label: 'Per-step scratch', bytes: scratch, detail: 'attention backward delta, loss-sum / grad-norm partials, step statistics (one of each, reused)' },
+    { key: 'scratch', label: 'Per-step scratch', bytes: scratch, detail: 'attention backward delta, loss-sum / grad-norm partials, split-K partials of the LoRA gradients, step statistics (one of each, reused)' },
   ];
   const totalBytes = lines.reduce((a, l) => a + l.bytes, 0);
   const largest = buffers.reduce((a, b) => (b[1] > a[1] ? b : a));

@@ -1,0 +1,56 @@
+/**
+ * The choice of matmul kernel by shape (kernels/matmul.ts records it): kept apart from the kernels so the memory plan
+ * (engine/plan/memory.ts) can size the split-K scratch without importing WGSL.
+ */
+
+/** Largest thin dimension (N, or M with `rows`) {@link matmulThin} takes: 4 vec4 accumulators per thread. */
+export const MATMUL_THIN_MAX = 16;
+
+/** Threads of the register-blocked kernel (matmulReg, matmulSplitK per chunk): one per 4×4 output block. */
+export function regThreads(M: number, N: number): number {
+  return Math.ceil(M / 4) * Math.ceil(N / 4);
+}
+
+/** Which entry point {@link matmulAuto} uses for a shape. */
+export type MatmulVariant = 'tiled' | 'thinN' | 'thinM' | 'reg' | 'splitK';
+
+/** Largest K {@link matmulVariant} sends to the register-blocked kernel (above it the tiled kernel's reuse wins). */
+export const MATMUL_REG_MAX_K = 256;
+/** Smallest K {@link matmulVariant} splits for a thin output (LoRA weight gradients, K = tokens of the micro-batch). */
+export const MATMUL_SPLITK_MIN_K = 512;
+/** Split-K only while the output has fewer 4×4 blocks than this (64 workgroups of 64 threads: enough to fill an adapter). */
+export const MATMUL_SPLITK_MAX_BLOCKS = 4096;
+/** Reduction length of one split-K chunk (even, so 16-bit weight word pairs never straddle chunks). */
+export const MATMUL_SPLITK_CHUNK = 128;
+
+/**
+ * The one place that picks a matmul variant by shape (measured on lavapipe and SwiftShader, bench/matmul-shapes.bench.ts
+ * and the demo profile):
+ * - a thin output (N ≤ 16, or M ≤ 16: LoRA rank-r products) with fewer than 4096 4×4 blocks over a long reduction
+ *   (K ≥ 512: dA = duᵀ·x and dB = s·dyᵀ·u, K = tokens) goes to `matmulSplitK`: one thread per block would leave
+ *   most of the adapter idle (2–4 workgroups at the demo's shapes), so the reduction is cut into chunks of 128
+ *   (2.3–3.6× at the demo's shapes on lavapipe and SwiftShader);
+ * - a short reduction (K ≤ 256: every linear of a small model, and u = x·Aᵀ, du = s·dy·B there) to `matmulReg`,
+ *   whose register blocks need no workgroup memory or barriers (1.3–2.5× the tiled kernel at the demo's shapes on
+ *   SwiftShader, 1.3–2.8× the thin kernel at rank 8);
+ * - any other thin output to `matmulThin`, where a 64×64 tile would be mostly padding;
+ * - everything else to the tiled kernel.
+ * All variants but split-K give bit-identical results (same fma order over K); split-K regroups the sum by chunk
+ * (deterministic, within f32 rounding of the others: tests/gpu/matmul-splitk.test.ts).
+ */
+export function matmulVariant(M: number, N: number, K: number): MatmulVariant {
+  const thin = N <= MATMUL_THIN_MAX || M <= MATMUL_THIN_MAX;
+  if (thin && K >= MATMUL_SPLITK_MIN_K && regThreads(M, N) < MATMUL_SPLITK_MAX_BLOCKS) return 'splitK';
+  if (K <= MATMUL_REG_MAX_K) return 'reg';
+  if (N <= MATMUL_THIN_MAX && N <= M) return 'thinN';
+  if (M <= MATMUL_THIN_MAX) return 'thinM';
+  return 'tiled';
+}
+
+/**
+ * f32 values of the scratch matmulSplitK needs for out [M, N] over K (S = ceil(K / chunk) partial outputs), or 0 when
+ * {@link matmulVariant} does not split this shape.
+ */
+export function splitKScratchFloats(M: number, N: number, K: number): number {
+  return matmulVariant(M, N, K) === 'splitK' ? Math.ceil(K / MATMUL_SPLITK_CHUNK) * M * N : 0;
+}
