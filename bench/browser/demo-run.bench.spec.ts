@@ -20,14 +20,14 @@ test('default demo run', async ({ page }) => {
   await start.click();
   const etas: string[] = [];
   const timer = setInterval(() => {
-    void page.getByTestId('train-status').innerText().then((t) => etas.push(`${Math.round((Date.now() - t0) / 1000)}s ${t.replace(/\s+/g, ' ').slice(0, 160)}`)).catch(() => undefined);
+    void Promise.all([page.getByTestId('train-status').innerText(), page.getByTestId('run-eta').innerText().catch(() => '')]).then(([s, e]) => `${s} · ${e}`).then((t) => etas.push(`${Math.round((Date.now() - t0) / 1000)}s ${t.replace(/\s+/g, ' ').slice(0, 160)}`)).catch(() => undefined);
   }, 60_000);
   const stopAfter = Number(process.env['DEMO_RUN_STEPS'] ?? 0);
   try {
     if (stopAfter > 0) {
       const status = page.getByTestId('train-status');
       await expect(status).toContainText(`Step ${stopAfter}/`, { timeout: 85 * 60_000 });
-      const text = (await status.innerText()).replace(/\s+/g, ' ');
+      const text = `${await status.innerText()} · ${await page.getByTestId('run-eta').innerText()}`.replace(/\s+/g, ' ');
       const elapsed = (Date.now() - t0) / 1000;
       const eta = /ETA (?:(\d+):)?(\d+):(\d+)/.exec(text);
       const etaSec = eta ? Number(eta[1] ?? 0) * 3600 + Number(eta[2]) * 60 + Number(eta[3]) : NaN;
