@@ -32,6 +32,7 @@ struct Params { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32, R: u32, alpha2
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> a4: array<vec4f>; // the same `a` as vec4s: reg4 / reg4_lora only
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
@@ -108,6 +109,55 @@ fn product(m0: u32, n0: u32, k0: u32, k1: u32) -> Block {
   return b;
 }
 
+/**
+ * The same sums as {@link product} over k = 0..K−1 for !TRANS_A and K % 4 == 0, reading each row of op(a) four k at a
+ * time (one vec4 load instead of four scalar loads); same fma order, so bit-identical.
+ */
+fn product4(m0: u32, n0: u32) -> Block {
+  var b = Block(array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+  let mm = min(vec4u(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4u(p.M - 1u)) * (p.K / 4u);
+  let nn = min(vec4u(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4u(p.N - 1u));
+  for (var k = 0u; k < p.K; k = k + 4u) {
+    let kq = k / 4u;
+    let r0 = a4[mm.x + kq];
+    let r1 = a4[mm.y + kq];
+    let r2 = a4[mm.z + kq];
+    let r3 = a4[mm.w + kq];
+    // wj = op(w)[k + j, n0..n0+3]
+    var w0: vec4f; var w1: vec4f; var w2: vec4f; var w3: vec4f;
+    if (PAIR_K) {
+      let c0 = vec4f(unpack_word(w[(nn.x * p.K + k) >> 1u]), unpack_word(w[((nn.x * p.K + k) >> 1u) + 1u]));
+      let c1 = vec4f(unpack_word(w[(nn.y * p.K + k) >> 1u]), unpack_word(w[((nn.y * p.K + k) >> 1u) + 1u]));
+      let c2 = vec4f(unpack_word(w[(nn.z * p.K + k) >> 1u]), unpack_word(w[((nn.z * p.K + k) >> 1u) + 1u]));
+      let c3 = vec4f(unpack_word(w[(nn.w * p.K + k) >> 1u]), unpack_word(w[((nn.w * p.K + k) >> 1u) + 1u]));
+      w0 = vec4f(c0.x, c1.x, c2.x, c3.x);
+      w1 = vec4f(c0.y, c1.y, c2.y, c3.y);
+      w2 = vec4f(c0.z, c1.z, c2.z, c3.z);
+      w3 = vec4f(c0.w, c1.w, c2.w, c3.w);
+    } else if (PAIR_N) {
+      let lastWord = (p.K * p.N) / 2u - 1u;
+      let o0 = k * p.N + n0;
+      let o1 = o0 + p.N;
+      let o2 = o1 + p.N;
+      let o3 = o2 + p.N;
+      w0 = vec4f(unpack_word(w[o0 >> 1u]), unpack_word(w[min((o0 + 2u) >> 1u, lastWord)]));
+      w1 = vec4f(unpack_word(w[o1 >> 1u]), unpack_word(w[min((o1 + 2u) >> 1u, lastWord)]));
+      w2 = vec4f(unpack_word(w[o2 >> 1u]), unpack_word(w[min((o2 + 2u) >> 1u, lastWord)]));
+      w3 = vec4f(unpack_word(w[o3 >> 1u]), unpack_word(w[min((o3 + 2u) >> 1u, lastWord)]));
+    } else {
+      w0 = vec4f(w_at(k, nn.x), w_at(k, nn.y), w_at(k, nn.z), w_at(k, nn.w));
+      w1 = vec4f(w_at(k + 1u, nn.x), w_at(k + 1u, nn.y), w_at(k + 1u, nn.z), w_at(k + 1u, nn.w));
+      w2 = vec4f(w_at(k + 2u, nn.x), w_at(k + 2u, nn.y), w_at(k + 2u, nn.z), w_at(k + 2u, nn.w));
+      w3 = vec4f(w_at(k + 3u, nn.x), w_at(k + 3u, nn.y), w_at(k + 3u, nn.z), w_at(k + 3u, nn.w));
+    }
+    b.c[0] = fma(vec4f(r0.w), w3, fma(vec4f(r0.z), w2, fma(vec4f(r0.y), w1, fma(vec4f(r0.x), w0, b.c[0]))));
+    b.c[1] = fma(vec4f(r1.w), w3, fma(vec4f(r1.z), w2, fma(vec4f(r1.y), w1, fma(vec4f(r1.x), w0, b.c[1]))));
+    b.c[2] = fma(vec4f(r2.w), w3, fma(vec4f(r2.z), w2, fma(vec4f(r2.y), w1, fma(vec4f(r2.x), w0, b.c[2]))));
+    b.c[3] = fma(vec4f(r3.w), w3, fma(vec4f(r3.z), w2, fma(vec4f(r3.y), w1, fma(vec4f(r3.x), w0, b.c[3]))));
+  }
+  return b;
+}
+
 /** Σ_r a2[m0+i, r]·op(w2)[r, n0+j] over r = 0..R−1 (fma, r ascending). */
 fn product2(m0: u32, n0: u32) -> Block {
   var b = Block(array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
@@ -161,6 +211,29 @@ fn reg_lora(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
   let b = product(o.x, o.y, 0u, p.K);
+  let b2 = product2(o.x, o.y);
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    if (o.x + i >= p.M) { break; }
+    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], b2.c[i][j], true); } }
+  }
+}
+
+@compute @workgroup_size(64)
+fn reg4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = block_origin(gid, nwg);
+  if (o.x >= p.M) { return; }
+  let b = product4(o.x, o.y);
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    if (o.x + i >= p.M) { break; }
+    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], 0.0, false); } }
+  }
+}
+
+@compute @workgroup_size(64)
+fn reg4_lora(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = block_origin(gid, nwg);
+  if (o.x >= p.M) { return; }
+  let b = product4(o.x, o.y);
   let b2 = product2(o.x, o.y);
   for (var i = 0u; i < 4u; i = i + 1u) {
     if (o.x + i >= p.M) { break; }

@@ -23,10 +23,17 @@ const CASES: Case[] = [
   { M: 41, N: 77, K: 19, transA: true, transB: false, dtype: 'F32', accumulate: true },
   { M: 23, N: 45, K: 256, transA: true, transB: true, dtype: 'BF16' },
   { M: 300, N: 172, K: 64, transA: false, transB: true, dtype: 'BF16' },
+  { M: 9, N: 13, K: 12, transA: false, transB: true, dtype: 'F32', bias: true },
+  { M: 14, N: 10, K: 28, transA: false, transB: false, dtype: 'F32', accumulate: true },
 ];
+
+/** Cases whose op(a) rows the auto entry reads as vec4s (K % 4 == 0, a not transposed): also run with scalar loads. */
+const VEC4 = CASES.filter((c) => !c.transA && c.K % 4 === 0);
 
 describe('matmulReg', () => {
   it.each(CASES)('M=$M N=$N K=$K transA=$transA transB=$transB $dtype: matches the f64 reference and the tiled kernel bit for bit', (c) => check(c, 'reg', matmulReg));
+  it.each(VEC4)('M=$M N=$N K=$K transB=$transB $dtype with scalar op(a) loads: the same', (c) =>
+    check(c, 'reg scalar', (ctx, enc, args) => matmulReg(ctx, enc, args, 'scalar')));
 });
 
 interface LoraCase { M: number; N: number; K: number; R: number; transB: boolean; trans2: boolean; dtype: WeightDType; accumulate: boolean; bias: boolean }
@@ -36,10 +43,12 @@ const LORA: LoraCase[] = [
   { M: 129, N: 64, K: 172, R: 8, transB: false, trans2: false, dtype: 'BF16', accumulate: true, bias: false },
   { M: 37, N: 31, K: 45, R: 5, transB: true, trans2: true, dtype: 'F16', accumulate: true, bias: true },
   { M: 20, N: 50, K: 33, R: 3, transB: false, trans2: false, dtype: 'F32', accumulate: false, bias: false },
+  { M: 21, N: 18, K: 36, R: 4, transB: true, trans2: true, dtype: 'F32', accumulate: true, bias: true },
 ];
+const LORA_RUNS = LORA.flatMap((c) => (['auto', 'scalar'] as const).map((variant) => ({ ...c, variant })));
 
 describe('matmulLora with K ≤ 256 (reg_lora)', () => {
-  it.each(LORA)('M=$M N=$N K=$K R=$R transB=$transB $dtype: equals the tiled lora entry bit for bit', async (c) => {
+  it.each(LORA_RUNS)('M=$M N=$N K=$K R=$R transB=$transB $dtype ($variant loads): equals the tiled lora entry bit for bit', async (c) => {
     const ctx = await testGpu();
     const seed = c.M * 7 + c.N * 3 + c.K;
     const wBytes = encodeFromF32(randomF32(c.N * c.K, seed + 1), c.dtype);
@@ -53,7 +62,7 @@ describe('matmulLora with K ≤ 256 (reg_lora)', () => {
     };
     const args = (out: GPUBuffer): MatmulLoraArgs => ({ ...shared, out });
     const enc = ctx.device.createCommandEncoder();
-    matmulLora(ctx, enc, args(outs[0] as GPUBuffer), 'auto');
+    matmulLora(ctx, enc, args(outs[0] as GPUBuffer), c.variant);
     matmulLora(ctx, enc, args(outs[1] as GPUBuffer), 'tiled');
     await submitAndWait(ctx, [enc.finish()]);
     const got = await readF32(ctx, outs[0] as GPUBuffer, 0, c.M * c.N);

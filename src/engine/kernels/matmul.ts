@@ -155,28 +155,35 @@ export function matmulAuto(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
 }
 
 /** Pipeline of the register-blocked kernel for `args` (word-pair loads when the weight layout allows them). */
-function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg_lora' | 'splitk_partial' | 'splitk_reduce', extra: Record<string, number> = {}): KernelSpec {
+function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg4' | 'reg_lora' | 'reg4_lora' | 'splitk_partial' | 'splitk_reduce', extra: Record<string, number> = {}): KernelSpec {
   const base = specFor(args, 'forward');
   const packed16 = args.wDtype !== 'F32';
   return {
     label: `matmul.${entryPoint}`,
     code: regCode,
     entryPoint,
-    bindings: entryPoint === 'reg_lora' ? LORA_BINDINGS : BINDINGS,
+    bindings: entryPoint.endsWith('_lora') ? LORA_BINDINGS : BINDINGS,
     constants: { ...base.constants, PAIR_K: packed16 && args.transB && args.K % 2 === 0 ? 1 : 0, PAIR_N: packed16 && !args.transB && args.N % 2 === 0 ? 1 : 0, ...extra },
   };
 }
 
 
+/** Whether the register-blocked kernel can read op(a) four k at a time (entry points reg4 / reg4_lora). */
+function vec4Rows(args: MatmulArgs): boolean {
+  return !args.transA && args.K > 0 && args.K % 4 === 0;
+}
+
 /**
  * Same contract and bit-identical results as {@link matmul}, as a register-blocked kernel without workgroup memory
- * (shaders/matmul_reg.wgsl: one thread per 4×4 output block, 16-bit weights read two per word). Meant for K ≤
- * {@link MATMUL_REG_MAX_K}; correct for any shape.
+ * (shaders/matmul_reg.wgsl: one thread per 4×4 output block, 16-bit weights read two per word, and op(a) rows read
+ * as vec4s when K % 4 == 0 and a is not transposed). Meant for K ≤ {@link MATMUL_REG_MAX_K}; correct for any shape.
+ * @param loads 'scalar' forces one-element loads of op(a) (tests and benches of the vec4 entry); default 'auto'
  * @throws as {@link matmul}.
  */
-export function matmulReg(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
+export function matmulReg(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs, loads: 'auto' | 'scalar' = 'auto'): void {
   const bindings = prepare(ctx, args, 'matmul.reg');
-  dispatch(ctx, enc, regSpec(args, 'reg'), bindings, linearGrid(ctx, regThreads(args.M, args.N), NAIVE_WG));
+  const entry = loads === 'auto' && vec4Rows(args) ? 'reg4' : 'reg';
+  dispatch(ctx, enc, regSpec(args, entry), bindings, linearGrid(ctx, regThreads(args.M, args.N), NAIVE_WG));
 }
 
 /**
@@ -219,10 +226,11 @@ export interface MatmulLoraArgs extends MatmulArgs {
  * the epilogue. Same as {@link matmul} followed by an accumulating matmul(a2, w2, alpha2), with the same fma order
  * (tests/gpu/lora-linear.test.ts checks it bit for bit on the test adapter). R = 0 gives plain {@link matmul}.
  * For K ≤ {@link MATMUL_REG_MAX_K} (`variant` 'auto') the register-blocked kernel's `reg_lora` entry does the same
- * (bit-identical); 'tiled' forces the tiled `lora` entry (tests, benches).
+ * (bit-identical; `reg4_lora` when op(a) rows can be read as vec4s); 'tiled' forces the tiled `lora` entry and
+ * 'scalar' the register-blocked one with scalar op(a) loads (tests, benches).
  * @throws as {@link matmul}; names a2 / w2 when their bindings are too small.
  */
-export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulLoraArgs, variant: 'auto' | 'tiled' = 'auto'): void {
+export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulLoraArgs, variant: 'auto' | 'tiled' | 'scalar' = 'auto'): void {
   const what = 'matmul.lora';
   requireSizes(what, { R: args.R });
   if (!Number.isFinite(args.alpha2)) throw new Error(`${what}: alpha2 = ${args.alpha2}; expected a finite number`);
@@ -230,8 +238,8 @@ export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
   const { M, N, R } = args;
   requireBinding(ctx, what, `a2 [M=${M}, R=${R}] f32`, args.a2, M * R * 4);
   requireBinding(ctx, what, `w2 ${args.trans2 ? `[N=${N}, R=${R}]` : `[R=${R}, N=${N}]`} f32`, args.w2, N * R * 4);
-  if (variant === 'auto' && args.K <= MATMUL_REG_MAX_K) {
-    dispatch(ctx, enc, regSpec(args, 'reg_lora', { LORA_TRANS_B: args.trans2 ? 1 : 0 }), [...bindings, args.a2, args.w2], linearGrid(ctx, regThreads(M, N), NAIVE_WG));
+  if (variant !== 'tiled' && args.K <= MATMUL_REG_MAX_K) {
+    dispatch(ctx, enc, regSpec(args, variant === 'auto' && vec4Rows(args) ? 'reg4_lora' : 'reg_lora', { LORA_TRANS_B: args.trans2 ? 1 : 0 }), [...bindings, args.a2, args.w2], linearGrid(ctx, regThreads(M, N), NAIVE_WG));
     return;
   }
   const base = specFor(args, 'forward');
