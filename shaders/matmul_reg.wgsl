@@ -72,6 +72,17 @@ fn a_col(mm: vec4u, k: u32) -> vec4f {
 struct Block { c: array<vec4f, 4> }
 
 /**
+ * b.c[i] = fma(av[i], wv, b.c[i]) for rows i = 0..3, written out (constant indices: SwiftShader runs a loop over
+ * dynamically indexed registers several times slower).
+ */
+fn rank1(b: ptr<function, Block>, av: vec4f, wv: vec4f) {
+  (*b).c[0] = fma(vec4f(av.x), wv, (*b).c[0]);
+  (*b).c[1] = fma(vec4f(av.y), wv, (*b).c[1]);
+  (*b).c[2] = fma(vec4f(av.z), wv, (*b).c[2]);
+  (*b).c[3] = fma(vec4f(av.w), wv, (*b).c[3]);
+}
+
+/**
  * Σ_k op(a)[m0+i, k]·op(w)[k, n0+j] over k = k0..k1−1 (fma, k ascending; k0 even when PAIR_K); rows/cols past M/N
  * read clamped data.
  */
@@ -89,7 +100,8 @@ fn product(m0: u32, n0: u32, k0: u32, k1: u32) -> Block {
       let q3 = unpack_word(w[(nn.w * p.K + k) >> 1u]);
       let w0 = vec4f(q0.x, q1.x, q2.x, q3.x);
       let w1 = vec4f(q0.y, q1.y, q2.y, q3.y);
-      for (var i = 0u; i < 4u; i = i + 1u) { b.c[i] = fma(vec4f(a1[i]), w1, fma(vec4f(a0[i]), w0, b.c[i])); }
+      rank1(&b, a0, w0);
+      rank1(&b, a1, w1);
     }
     return b;
   }
@@ -104,7 +116,7 @@ fn product(m0: u32, n0: u32, k0: u32, k1: u32) -> Block {
     } else {
       wv = vec4f(w_at(k, nn.x), w_at(k, nn.y), w_at(k, nn.z), w_at(k, nn.w));
     }
-    for (var i = 0u; i < 4u; i = i + 1u) { b.c[i] = fma(vec4f(av[i]), wv, b.c[i]); }
+    rank1(&b, av, wv);
   }
   return b;
 }
@@ -168,7 +180,7 @@ fn product2(m0: u32, n0: u32) -> Block {
     var wv: vec4f;
     if (LORA_TRANS_B) { wv = vec4f(w2[nn.x * p.R + r], w2[nn.y * p.R + r], w2[nn.z * p.R + r], w2[nn.w * p.R + r]); }
     else { wv = vec4f(w2[r * p.N + nn.x], w2[r * p.N + nn.y], w2[r * p.N + nn.z], w2[r * p.N + nn.w]); }
-    for (var i = 0u; i < 4u; i = i + 1u) { b.c[i] = fma(vec4f(av[i]), wv, b.c[i]); }
+    rank1(&b, av, wv);
   }
   return b;
 }
@@ -195,50 +207,61 @@ fn store(m: u32, n: u32, dot: f32, dot2: f32, fused: bool) {
   out[o] = v;
 }
 
+/** Stores row m, columns n0..n0+3 (those < N) of a block (written out: constant component indices). */
+fn store_row4(m: u32, n0: u32, v: vec4f, v2: vec4f, fused: bool) {
+  if (m >= p.M) { return; }
+  if (n0 < p.N) { store(m, n0, v.x, v2.x, fused); }
+  if (n0 + 1u < p.N) { store(m, n0 + 1u, v.y, v2.y, fused); }
+  if (n0 + 2u < p.N) { store(m, n0 + 2u, v.z, v2.z, fused); }
+  if (n0 + 3u < p.N) { store(m, n0 + 3u, v.w, v2.w, fused); }
+}
+
+/** Stores the block at o = (m0, n0): out = epilogue(b) (+ alpha2·b2 when fused). */
+fn store_block(o: vec2u, b: Block, b2: Block, fused: bool) {
+  store_row4(o.x, o.y, b.c[0], b2.c[0], fused);
+  store_row4(o.x + 1u, o.y, b.c[1], b2.c[1], fused);
+  store_row4(o.x + 2u, o.y, b.c[2], b2.c[2], fused);
+  store_row4(o.x + 3u, o.y, b.c[3], b2.c[3], fused);
+}
+
+const ZERO_BLOCK = Block(array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+
 @compute @workgroup_size(64)
 fn reg(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
-  let b = product(o.x, o.y, 0u, p.K);
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    if (o.x + i >= p.M) { break; }
-    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], 0.0, false); } }
-  }
+  store_block(o, product(o.x, o.y, 0u, p.K), ZERO_BLOCK, false);
 }
 
 @compute @workgroup_size(64)
 fn reg_lora(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
-  let b = product(o.x, o.y, 0u, p.K);
-  let b2 = product2(o.x, o.y);
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    if (o.x + i >= p.M) { break; }
-    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], b2.c[i][j], true); } }
-  }
+  store_block(o, product(o.x, o.y, 0u, p.K), product2(o.x, o.y), true);
 }
 
 @compute @workgroup_size(64)
 fn reg4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
-  let b = product4(o.x, o.y);
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    if (o.x + i >= p.M) { break; }
-    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], 0.0, false); } }
-  }
+  store_block(o, product4(o.x, o.y), ZERO_BLOCK, false);
 }
 
 @compute @workgroup_size(64)
 fn reg4_lora(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
-  let b = product4(o.x, o.y);
-  let b2 = product2(o.x, o.y);
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    if (o.x + i >= p.M) { break; }
-    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { store(o.x + i, o.y + j, b.c[i][j], b2.c[i][j], true); } }
-  }
+  store_block(o, product4(o.x, o.y), product2(o.x, o.y), true);
+}
+
+/** Writes row m, columns n0..n0+3 (those < N) of chunk partial sums to part[base + m·N + n]. */
+fn store_partial4(base: u32, m: u32, n0: u32, v: vec4f) {
+  if (m >= p.M) { return; }
+  let o = base + m * p.N + n0;
+  if (n0 < p.N) { out[o] = v.x; }
+  if (n0 + 1u < p.N) { out[o + 1u] = v.y; }
+  if (n0 + 2u < p.N) { out[o + 2u] = v.z; }
+  if (n0 + 3u < p.N) { out[o + 3u] = v.w; }
 }
 
 @compute @workgroup_size(64)
@@ -251,10 +274,10 @@ fn splitk_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   let o = block_of(t % blocks);
   let b = product(o.x, o.y, k0, min(p.K, k0 + p.chunk));
   let base = s * p.M * p.N;
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    if (o.x + i >= p.M) { break; }
-    for (var j = 0u; j < 4u; j = j + 1u) { if (o.y + j < p.N) { out[base + (o.x + i) * p.N + o.y + j] = b.c[i][j]; } }
-  }
+  store_partial4(base, o.x, o.y, b.c[0]);
+  store_partial4(base, o.x + 1u, o.y, b.c[1]);
+  store_partial4(base, o.x + 2u, o.y, b.c[2]);
+  store_partial4(base, o.x + 3u, o.y, b.c[3]);
 }
 
 @compute @workgroup_size(64)
