@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { testGpu } from './device';
 import { createStorage } from '../../src/engine/gpu/buffers';
-import { matmulAuto, matmulSkinny, matmulThin, matmulVariant, MATMUL_SKINNY_MAX_M } from '../../src/engine/kernels/matmul';
+import { matmulAuto, matmulSkinny, matmulThin, matmulVariant, MATMUL_SKINNY_MAX_M, regMaxKFor } from '../../src/engine/kernels/matmul';
 import { check, type Case } from './matmulCheck';
 
 const CASES: Case[] = [
@@ -62,6 +62,13 @@ describe('matmulThin', () => {
     expect(matmulVariant(17, 17, 300)).toBe('tiled');
     expect(matmulVariant(1720, 64, 64)).toBe('reg');
     expect(matmulVariant(1720, 64, 257)).toBe('tiled');
+    expect(matmulVariant(1720, 64, 1024, Number.POSITIVE_INFINITY)).toBe('reg'); // CPU adapters: no K limit
+    expect(matmulVariant(172, 8, 1720, Number.POSITIVE_INFINITY)).toBe('splitK');
+    const gpu = (architecture: string, description: string, vendor: string, isFallbackAdapter = false) => regMaxKFor({ architecture, description, vendor, isFallbackAdapter });
+    expect(gpu('swiftshader', '', 'google', true)).toBe(Number.POSITIVE_INFINITY);
+    expect(gpu('', 'llvmpipe (LLVM 15.0.6, 256 bits)', 'mesa')).toBe(Number.POSITIVE_INFINITY);
+    expect(gpu('ampere', 'NVIDIA GeForce RTX 3090', 'nvidia')).toBe(256);
+    expect(gpu('rdna-3', '', 'amd')).toBe(256);
     await check({ M: 40, N: 6, K: 50, transA: false, transB: true, dtype: 'BF16' }, 'auto', matmulAuto);
     await check({ M: 40, N: 6, K: 300, transA: false, transB: true, dtype: 'BF16' }, 'auto', matmulAuto);
     const ctx = await testGpu();

@@ -10,7 +10,8 @@
  *            y = x·Wᵀ + b + s·u·Bᵀ and dx = dy·W + du·A each in one pass (matmulLora, entry point `lora`).
  * Variants by shape are chosen in one place, {@link matmulVariant}; every variant has the same fma order over K as the
  * tiled kernel, so they agree bit for bit (tests/gpu/matmul-skinny.test.ts, tests/gpu/lora-linear.test.ts,
- * tests/gpu/matmul-reg.test.ts). Small K goes to the register-blocked kernel without barriers (shaders/matmul_reg.wgsl).
+ * tests/gpu/matmul-reg.test.ts). Short K (any K on CPU adapters) goes to the register-blocked kernel without barriers
+ * (shaders/matmul_reg.wgsl); few outputs over a long K to its split-K entries.
  */
 import code from '../../../shaders/matmul.wgsl?raw';
 import regCode from '../../../shaders/matmul_reg.wgsl?raw';
@@ -20,7 +21,7 @@ import { createStorage, packUniform, scratchBuffer, uniform } from '../gpu/buffe
 import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
 import { requireBinding, requireSizes } from '../gpu/check';
 import { packedBytes, weightDtypeCode } from '../gpu/weights';
-import { MATMUL_REG_MAX_K, MATMUL_SPLITK_CHUNK, MATMUL_THIN_MAX, matmulVariant, regThreads } from './matmulVariant';
+import { MATMUL_REG_MAX_K, MATMUL_SPLITK_CHUNK, MATMUL_THIN_MAX, matmulVariant, regMaxKFor, regThreads } from './matmulVariant';
 
 export * from './matmulVariant';
 
@@ -147,7 +148,7 @@ export function matmulThin(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
 
 /** Records `args` with the variant {@link matmulVariant} picks; same contract as {@link matmul} (results: see there). */
 export function matmulAuto(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
-  const v = matmulVariant(args.M, args.N, args.K);
+  const v = matmulVariant(args.M, args.N, args.K, regMaxKFor(ctx.adapter));
   if (v === 'tiled') matmul(ctx, enc, args);
   else if (v === 'reg') matmulReg(ctx, enc, args);
   else if (v === 'splitK') matmulSplitK(ctx, enc, args);
@@ -176,7 +177,8 @@ function vec4Rows(args: MatmulArgs): boolean {
 /**
  * Same contract and bit-identical results as {@link matmul}, as a register-blocked kernel without workgroup memory
  * (shaders/matmul_reg.wgsl: one thread per 4×4 output block, 16-bit weights read two per word, and op(a) rows read
- * as vec4s when K % 4 == 0 and a is not transposed). Meant for K ≤ {@link MATMUL_REG_MAX_K}; correct for any shape.
+ * as vec4s when K % 4 == 0 and a is not transposed). matmulAuto uses it for K ≤ {@link regMaxKFor}(adapter) (every K on CPU
+ * adapters, {@link MATMUL_REG_MAX_K} on GPUs); correct for any shape.
  * @param loads 'scalar' forces one-element loads of op(a) (tests and benches of the vec4 entry); default 'auto'
  * @throws as {@link matmul}.
  */
@@ -225,7 +227,7 @@ export interface MatmulLoraArgs extends MatmulArgs {
  * shaders/matmul.wgsl): the tiled product over K, then a second tiled product over R in the same workgroup, summed in
  * the epilogue. Same as {@link matmul} followed by an accumulating matmul(a2, w2, alpha2), with the same fma order
  * (tests/gpu/lora-linear.test.ts checks it bit for bit on the test adapter). R = 0 gives plain {@link matmul}.
- * For K ≤ {@link MATMUL_REG_MAX_K} (`variant` 'auto') the register-blocked kernel's `reg_lora` entry does the same
+ * For K ≤ {@link regMaxKFor}(adapter) (`variant` 'auto') the register-blocked kernel's `reg_lora` entry does the same
  * (bit-identical; `reg4_lora` when op(a) rows can be read as vec4s); 'tiled' forces the tiled `lora` entry and
  * 'scalar' the register-blocked one with scalar op(a) loads (tests, benches).
  * @throws as {@link matmul}; names a2 / w2 when their bindings are too small.
@@ -238,7 +240,7 @@ export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
   const { M, N, R } = args;
   requireBinding(ctx, what, `a2 [M=${M}, R=${R}] f32`, args.a2, M * R * 4);
   requireBinding(ctx, what, `w2 ${args.trans2 ? `[N=${N}, R=${R}]` : `[R=${R}, N=${N}]`} f32`, args.w2, N * R * 4);
-  if (variant !== 'tiled' && args.K <= MATMUL_REG_MAX_K) {
+  if (variant !== 'tiled' && args.K <= regMaxKFor(ctx.adapter)) {
     dispatch(ctx, enc, regSpec(args, variant === 'auto' && vec4Rows(args) ? 'reg4_lora' : 'reg_lora', { LORA_TRANS_B: args.trans2 ? 1 : 0 }), [...bindings, args.a2, args.w2], linearGrid(ctx, regThreads(M, N), NAIVE_WG));
     return;
   }

@@ -14,8 +14,21 @@ export function regThreads(M: number, N: number): number {
 /** Which entry point {@link matmulAuto} uses for a shape. */
 export type MatmulVariant = 'tiled' | 'thinN' | 'thinM' | 'reg' | 'splitK';
 
-/** Largest K {@link matmulVariant} sends to the register-blocked kernel (above it the tiled kernel's reuse wins). */
+/**
+ * Largest K {@link matmulVariant} sends to the register-blocked kernel on a GPU (above it the tiled kernel's reuse of
+ * workgroup memory should win; not yet measured on a real GPU). CPU adapters use {@link regMaxKFor}.
+ */
 export const MATMUL_REG_MAX_K = 256;
+
+/**
+ * The K limit of the register-blocked kernel for an adapter: unlimited on CPU WebGPU adapters (SwiftShader, Mesa's
+ * lavapipe/llvmpipe), where workgroup barriers are expensive and the register-blocked kernel is 1.5–2.5× the tiled
+ * one even at 512³–1024³ (bench/step.bench.ts `matmul_gflops_*`); {@link MATMUL_REG_MAX_K} elsewhere.
+ */
+export function regMaxKFor(adapter: { readonly isFallbackAdapter: boolean; readonly architecture: string; readonly description: string; readonly vendor: string }): number {
+  const cpu = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.architecture} ${adapter.description} ${adapter.vendor}`);
+  return cpu ? Number.POSITIVE_INFINITY : MATMUL_REG_MAX_K;
+}
 /** Smallest K {@link matmulVariant} splits for a thin output (LoRA weight gradients, K = tokens of the micro-batch). */
 export const MATMUL_SPLITK_MIN_K = 512;
 /** Split-K only while the output has fewer 4×4 blocks than this (64 workgroups of 64 threads: enough to fill an adapter). */
@@ -30,7 +43,8 @@ export const MATMUL_SPLITK_CHUNK = 128;
  *   (K ≥ 512: dA = duᵀ·x and dB = s·dyᵀ·u, K = tokens) goes to `matmulSplitK`: one thread per block would leave
  *   most of the adapter idle (2–4 workgroups at the demo's shapes), so the reduction is cut into chunks of 128
  *   (2.3–3.6× at the demo's shapes on lavapipe and SwiftShader);
- * - a short reduction (K ≤ 256: every linear of a small model, and u = x·Aᵀ, du = s·dy·B there) to `matmulReg`,
+ * - a short reduction (K ≤ regMaxK, 256 on a GPU, any K on a CPU adapter: {@link regMaxKFor}; every linear of a
+ *   small model, and u = x·Aᵀ, du = s·dy·B there) to `matmulReg`,
  *   whose register blocks need no workgroup memory or barriers (1.3–2.5× the tiled kernel at the demo's shapes on
  *   SwiftShader, 1.3–2.8× the thin kernel at rank 8);
  * - any other thin output to `matmulThin`, where a 64×64 tile would be mostly padding;
@@ -38,10 +52,10 @@ export const MATMUL_SPLITK_CHUNK = 128;
  * All variants but split-K give bit-identical results (same fma order over K); split-K regroups the sum by chunk
  * (deterministic, within f32 rounding of the others: tests/gpu/matmul-splitk.test.ts).
  */
-export function matmulVariant(M: number, N: number, K: number): MatmulVariant {
+export function matmulVariant(M: number, N: number, K: number, regMaxK = MATMUL_REG_MAX_K): MatmulVariant {
   const thin = N <= MATMUL_THIN_MAX || M <= MATMUL_THIN_MAX;
   if (thin && K >= MATMUL_SPLITK_MIN_K && regThreads(M, N) < MATMUL_SPLITK_MAX_BLOCKS) return 'splitK';
-  if (K <= MATMUL_REG_MAX_K) return 'reg';
+  if (K <= regMaxK) return 'reg';
   if (N <= MATMUL_THIN_MAX && N <= M) return 'thinN';
   if (M <= MATMUL_THIN_MAX) return 'thinM';
   return 'tiled';
