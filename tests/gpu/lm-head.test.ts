@@ -54,18 +54,21 @@ describe('vocabulary table split into row chunks', () => {
 });
 
 describe('chunked lm_head + cross-entropy', () => {
-  it.each([9, 20])('M=%i: loss, lse, dH and the logits match the f64 reference', async (M) => {
+  // n = logits scratches kept: 1 (recompute all chunks but the last), 2 (some), 0 = one per chunk (recompute none).
+  it.each([[9, 1], [20, 1], [20, 2], [9, 0], [20, 0]])('M=%i, %i kept logits chunks (0: all): loss, lse, dH and the logits match the f64 reference', async (M, kept) => {
     const ctx = await limited();
     const E = table();
     const t = uploadVocabTable(ctx, E.bytes, 'BF16', V, C, 'lm_head', 112);
     const Vc = vocabChunkRows(V, C, M, ctx.limits, M === 9 ? 64 : 50);
     expect(Vc).toBe(M === 9 ? 64 : 48);
-    expect(vocabSlices(t, Vc).length).toBeGreaterThan(t.chunks.length);
+    const nSlices = vocabSlices(t, Vc).length;
+    expect(nSlices).toBeGreaterThan(t.chunks.length);
+    const n = kept === 0 ? nSlices : kept;
     const h = randomF32(M * C, M, 1);
     const targets = Int32Array.from({ length: M }, (_, m) => (m % 3 === 1 ? IGNORE_INDEX : (m * 37 + 111) % V));
     const gradScale = 1 / targets.filter((x) => x !== IGNORE_INDEX).length;
     const b: HeadBuffers = {
-      h: uploadStorage(ctx, h, 'h'), logits: createStorage(ctx, M * Vc * 4, 'logits'), chunkRows: Vc,
+      h: uploadStorage(ctx, h, 'h'), logits: Array.from({ length: n }, (_, k) => createStorage(ctx, M * Vc * 4, `logits.${k}`)), chunkRows: Vc,
       targets: uploadStorage(ctx, targets, 'targets'), stats: createStorage(ctx, M * CE_STATS_PER_ROW * 4, 'stats'), losses: createStorage(ctx, M * 4, 'losses'),
     };
     const dH = createStorage(ctx, M * C * 4, 'dH');
@@ -89,7 +92,8 @@ describe('chunked lm_head + cross-entropy', () => {
     const t = uploadVocabTable(ctx, table().bytes, 'BF16', V, C, 'lm_head');
     const s = createStorage(ctx, 64, 's');
     const enc = ctx.device.createCommandEncoder();
-    expect(() => recordHeadLoss(ctx, enc, t, 4, { h: s, logits: s, chunkRows: 100, targets: s, stats: s, losses: s })).toThrow(/logits scratch holds 64 bytes, but M=4 rows × 100 vocabulary rows need 1600/);
+    expect(() => recordHeadLoss(ctx, enc, t, 4, { h: s, logits: [s], chunkRows: 100, targets: s, stats: s, losses: s })).toThrow(/logits scratch holds 64 bytes, but M=4 rows × 100 vocabulary rows need 1600/);
+    expect(() => recordHeadLoss(ctx, enc, t, 4, { h: s, logits: [], chunkRows: 1, targets: s, stats: s, losses: s })).toThrow(/no logits scratch buffer given/);
     enc.finish();
   });
 });

@@ -30,6 +30,8 @@ export interface ActivationSpecOptions {
   readonly dropout: boolean;
   /** Vocabulary rows per head chunk (vocabChunks.vocabChunkRows for M). */
   readonly vocabChunkRows: number;
+  /** Logits chunks kept by the head (vocabChunks.keptLogitsChunks; default 1). */
+  readonly logitsChunks?: number;
   /** f32 per row of the online log-sum-exp statistics (kernels/crossEntropyChunk CE_STATS_PER_ROW). */
   readonly statsPerRow: number;
 }
@@ -74,6 +76,7 @@ export function activationSpecs(cfg: ModelConfig, maxB: number, maxT: number, r:
   run('rstdF', 'act.rstd_final', M, 'saved');
   run('hF', 'act.h_final', M * C, 'saved');
   run('logitsChunk', 'act.logits_chunk', M * o.vocabChunkRows, 'head');
+  for (let k = 1; k < (o.logitsChunks ?? 1); k++) run(`logitsChunk${k}`, `act.logits_chunk.${k}`, M * o.vocabChunkRows, 'head');
   run('headStats', 'act.head_stats', M * o.statsPerRow, 'head');
   run('losses', 'act.losses', M, 'saved');
   const bw = (key: string, name: string, elements: number) => run(key, name, o.withBackward ? elements : 1, 'backward');

@@ -13,7 +13,7 @@ import { createStorage } from '../gpu/buffers';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
 import type { TargetModule } from './loraTypes';
 import { activationSpecs, specBytes } from './activationSpecs';
-import { DEFAULT_VOCAB_CHUNK_ROWS, vocabChunkRows } from './vocabChunks';
+import { DEFAULT_VOCAB_CHUNK_ROWS, keptLogitsChunks, vocabChunkRows } from './vocabChunks';
 
 /** Saved activations of one decoder layer. Shapes use M = B·T. */
 export interface LayerActivations {
@@ -63,8 +63,11 @@ export interface Activations {
   readonly hF: GPUBuffer;
   /** Vc: vocabulary rows per head chunk (vocabChunks.vocabChunkRows for M = maxB·maxT) */
   readonly vocabChunkRows: number;
-  /** one chunk of logits [M, Vc] (overwritten in place by its dlogits in the backward) */
-  readonly logitsChunk: GPUBuffer;
+  /**
+   * n ≥ 1 logits chunks [M, Vc] (each overwritten in place by its dlogits in the backward): all the head's chunks
+   * when they fit keepLogitsBytes (the backward then recomputes none), else one (vocabChunks.keptLogitsChunks).
+   */
+  readonly logitsChunks: readonly GPUBuffer[];
   /** online log-sum-exp statistics per row [M, 4] (max, Σexp, target logit, lse) */
   readonly headStats: GPUBuffer;
   /** per-row cross-entropy [M] */
@@ -98,6 +101,8 @@ export interface ActivationOptions {
   readonly recompute?: boolean;
   /** Most vocabulary rows per head chunk (default 16384); the device limits may lower it. */
   readonly vocabChunkRows?: number;
+  /** Bytes of logits scratch the head may keep to skip recomputing chunks in the backward (vocabChunks.KEEP_LOGITS_MAX_BYTES; 0: keep one chunk). */
+  readonly keepLogitsBytes?: number;
   /** Allocate the LoRA-dropout scratch (dropX, dropDX) — needed when lora_dropout > 0 (default false). */
   readonly dropout?: boolean;
 }
@@ -120,7 +125,8 @@ export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: numbe
   const withBackward = opts.withBackward ?? true;
   const recompute = opts.recompute ?? false;
   const Vc = vocabChunkRows(cfg.vocabSize, cfg.hiddenSize, M, ctx.limits, opts.vocabChunkRows ?? DEFAULT_VOCAB_CHUNK_ROWS);
-  const specs = activationSpecs(cfg, maxB, maxT, r, targets, { withBackward, recompute, dropout: opts.dropout ?? false, vocabChunkRows: Vc, statsPerRow: CE_STATS_PER_ROW });
+  const nLogits = withBackward ? keptLogitsChunks(cfg.vocabSize, M, Vc, opts.keepLogitsBytes) : 1;
+  const specs = activationSpecs(cfg, maxB, maxT, r, targets, { withBackward, recompute, dropout: opts.dropout ?? false, vocabChunkRows: Vc, logitsChunks: nLogits, statsPerRow: CE_STATS_PER_ROW });
   const owned: GPUBuffer[] = [];
   const sets: Array<Map<string, GPUBuffer>> = [];
   const run = new Map<string, GPUBuffer>();
@@ -162,7 +168,7 @@ export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: numbe
     rstdF: need(run, 'rstdF'),
     hF: need(run, 'hF'),
     vocabChunkRows: Vc,
-    logitsChunk: need(run, 'logitsChunk'),
+    logitsChunks: Array.from({ length: nLogits }, (_, k) => need(run, k === 0 ? 'logitsChunk' : `logitsChunk${k}`)),
     headStats: need(run, 'headStats'),
     losses: need(run, 'losses'),
     dX: need(run, 'dX'), dH: need(run, 'dH'), dAttn: need(run, 'dAttn'),

@@ -1,10 +1,11 @@
 /**
  * The loss head by vocabulary chunks: logits = h·Eᵀ (HF lm_head, no bias) and cross-entropy (HF ForCausalLMLoss),
- * without ever holding logits [M, V]. Pass 1 computes each chunk's logits [M, Vc] into one scratch buffer and
- * merges it into the per-row online log-sum-exp (loss and lse per row). Pass 2 (training) visits the chunks again
- * in reverse order — the last chunk's logits are still in the scratch, the others are recomputed — turns each into
+ * holding at most n chunks of logits [M, Vc] (n scratch buffers, n ≥ 1; all chunks when memory allows:
+ * vocabChunks.keptLogitsChunks). Pass 1 computes chunk k's logits into scratch k mod n and merges it into the per-row
+ * online log-sum-exp (loss and lse per row). Pass 2 (training) visits the chunks again in reverse order — the last n
+ * chunks' logits are still in their scratch, the others are recomputed — turns each into
  * dlogits = (softmax − onehot)·gradScale with the saved lse, and accumulates dH += dlogits·E_chunk.
- * Cost: pass 1 = one head matmul; pass 2 = one dH matmul plus a recompute of all chunks but the last.
+ * Cost: pass 1 = one head matmul; pass 2 = one dH matmul plus a recompute of all chunks but the last n.
  * Sources: Liger-Kernel FusedLinearCrossEntropy; Wijmans et al. 2024 "Cut Your Losses in Large-Vocabulary Language
  * Models"; Milakov & Gimelshein 2018 (online softmax).
  */
@@ -19,8 +20,8 @@ import { vocabSlices, type VocabSlice, type VocabTable } from './vocabTable';
 export interface HeadBuffers {
   /** f32 [M, C]: final-norm hidden states (input of lm_head). */
   readonly h: GPUBuffer;
-  /** f32 [M, Vc] scratch: one chunk of logits, then of dlogits. */
-  readonly logits: GPUBuffer;
+  /** n ≥ 1 f32 [M, Vc] scratches: chunk k's logits (then dlogits) live in scratch k mod n. */
+  readonly logits: readonly GPUBuffer[];
   /** Vc: rows per compute chunk (from vocabChunks.vocabChunkRows for the allocated M). */
   readonly chunkRows: number;
   /** i32 [M]: shifted targets (−100 = ignore). */
@@ -33,7 +34,8 @@ export interface HeadBuffers {
 
 function slicesFor(E: VocabTable, M: number, b: HeadBuffers): VocabSlice[] {
   if (!(Number.isInteger(b.chunkRows) && b.chunkRows >= 1)) throw new Error(`lm_head: chunkRows must be a positive integer, got ${b.chunkRows}`);
-  if (b.logits.size < M * b.chunkRows * 4) throw new Error(`lm_head: the logits scratch holds ${b.logits.size} bytes, but M=${M} rows × ${b.chunkRows} vocabulary rows need ${M * b.chunkRows * 4}`);
+  if (b.logits.length === 0) throw new Error('lm_head: no logits scratch buffer given');
+  for (const l of b.logits) if (l.size < M * b.chunkRows * 4) throw new Error(`lm_head: the logits scratch holds ${l.size} bytes, but M=${M} rows × ${b.chunkRows} vocabulary rows need ${M * b.chunkRows * 4}`);
   return vocabSlices(E, b.chunkRows);
 }
 
@@ -42,40 +44,50 @@ function mm(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulArgs): void {
   (args.M <= MATMUL_SKINNY_MAX_M ? matmulSkinny : matmulAuto)(ctx, enc, args);
 }
 
-function recordChunkLogits(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, s: VocabSlice): void {
-  mm(ctx, enc, { M, N: s.rows, K: E.cols, a: b.h, w: s.binding, wDtype: E.dtype, transB: true, out: b.logits });
+/** The scratch of compute chunk k. */
+function scratchOf(b: HeadBuffers, k: number): GPUBuffer {
+  return b.logits[k % b.logits.length] as GPUBuffer;
+}
+
+function recordChunkLogits(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, s: VocabSlice, k: number): void {
+  mm(ctx, enc, { M, N: s.rows, K: E.cols, a: b.h, w: s.binding, wDtype: E.dtype, transB: true, out: scratchOf(b, k) });
 }
 
 /**
  * Records pass 1: for every chunk in vocabulary order, logits chunk = h·E_chunkᵀ then the online log-sum-exp.
- * On completion losses[m] = lse_m − logit_m[target_m] (0 where ignored) and stats[m, 3] = lse_m; the scratch holds
- * the last chunk's logits.
+ * On completion losses[m] = lse_m − logit_m[target_m] (0 where ignored) and stats[m, 3] = lse_m; the scratches hold
+ * the last n chunks' logits.
  * @throws Error when the scratch is smaller than [M, chunkRows]; kernel errors naming the tensor.
  */
 export function recordHeadLoss(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers): void {
   const slices = slicesFor(E, M, b);
   slices.forEach((s, k) => {
-    recordChunkLogits(ctx, enc, E, M, b, s);
+    recordChunkLogits(ctx, enc, E, M, b, s, k);
     crossEntropyChunkForward(ctx, enc, {
-      M, V: E.rows, v0: s.row0, Vc: s.rows, logits: b.logits, targets: b.targets, stats: b.stats, losses: b.losses,
+      M, V: E.rows, v0: s.row0, Vc: s.rows, logits: scratchOf(b, k), targets: b.targets, stats: b.stats, losses: b.losses,
       first: k === 0, last: k === slices.length - 1,
     });
   });
 }
 
 /**
- * Records pass 2 after {@link recordHeadLoss} on the same buffers (nothing may write `b.logits` in between):
+ * Records pass 2 after {@link recordHeadLoss} on the same buffers (nothing may write `b.logits` in between; the last
+ * n chunks are not recomputed):
  * dH (overwritten) = Σ_chunks dlogits_chunk·E_chunk with dlogits = (softmax − onehot)·gradScale.
  * @param dH f32 [M, C]
  * @param gradScale 1 / (label tokens of the optimizer step)
  */
 export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, dH: GPUBuffer, gradScale: number): void {
   const slices = slicesFor(E, M, b);
+  // Chunks k ≥ slices.length − n still hold their logits; an earlier chunk's scratch last held chunk k + n, which
+  // this reverse loop has already consumed.
+  const kept = slices.length - b.logits.length;
   for (let k = slices.length - 1; k >= 0; k--) {
     const s = slices[k] as VocabSlice;
-    if (k < slices.length - 1) recordChunkLogits(ctx, enc, E, M, b, s);
-    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits: b.logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale });
-    mm(ctx, enc, { M, N: E.cols, K: s.rows, a: b.logits, w: s.binding, wDtype: E.dtype, transB: false, out: dH, accumulate: k < slices.length - 1 });
+    const logits = scratchOf(b, k);
+    if (k < kept) recordChunkLogits(ctx, enc, E, M, b, s, k);
+    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale });
+    mm(ctx, enc, { M, N: E.cols, K: s.rows, a: logits, w: s.binding, wDtype: E.dtype, transB: false, out: dH, accumulate: k < slices.length - 1 });
   }
 }
 
@@ -87,11 +99,11 @@ export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: V
 export async function readLogits(ctx: GpuContext, E: VocabTable, M: number, b: HeadBuffers): Promise<Float32Array> {
   const V = E.rows;
   const out = new Float32Array(M * V);
-  for (const s of slicesFor(E, M, b)) {
+  for (const [k, s] of slicesFor(E, M, b).entries()) {
     const enc = ctx.device.createCommandEncoder({ label: 'lm_head.read-logits' });
-    recordChunkLogits(ctx, enc, E, M, b, s);
+    recordChunkLogits(ctx, enc, E, M, b, s, k);
     await submitAndWait(ctx, [enc.finish()]);
-    const chunk = await readF32(ctx, b.logits, 0, M * s.rows);
+    const chunk = await readF32(ctx, scratchOf(b, k), 0, M * s.rows);
     for (let m = 0; m < M; m++) out.set(chunk.subarray(m * s.rows, (m + 1) * s.rows), m * V + s.row0);
   }
   return out;

@@ -85,7 +85,7 @@ export function uploadBatch(ctx: GpuContext, model: GpuModel, acts: Activations,
 
 /** The head's buffers inside the activations. */
 export function headBuffers(acts: Activations): HeadBuffers {
-  return { h: acts.hF, logits: acts.logitsChunk, chunkRows: acts.vocabChunkRows, targets: acts.targets, stats: acts.headStats, losses: acts.losses };
+  return { h: acts.hF, logits: acts.logitsChunks, chunkRows: acts.vocabChunkRows, targets: acts.targets, stats: acts.headStats, losses: acts.losses };
 }
 
 /**

@@ -16,6 +16,23 @@ import type { DeviceLimits } from '../gpu/context';
 /** Default upper bound on rows per vocabulary chunk (16 Ki rows: 64 MiB of f32 logits at M = 1024). */
 export const DEFAULT_VOCAB_CHUNK_ROWS = 16384;
 
+/**
+ * Most bytes of logits scratch the training head keeps so that its backward need not recompute chunk logits
+ * (256 MiB: the 2-layer Qwen3-0.6B-shaped bench at T 256 keeps all ten chunks, 155 MB).
+ */
+export const KEEP_LOGITS_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * How many logits chunks [M, Vc] the head keeps (model/head.ts: chunk k in scratch k mod n): all ceil(V / Vc) compute
+ * chunks when they fit {@link KEEP_LOGITS_MAX_BYTES} (then the backward recomputes none), else 1 (it recomputes all
+ * but the last). Vocabularies that fit one chunk always give 1. Storage splits may add a chunk or two beyond
+ * ceil(V / Vc); those are recomputed (correct either way).
+ */
+export function keptLogitsChunks(V: number, M: number, Vc: number, maxBytes = KEEP_LOGITS_MAX_BYTES): number {
+  const n = Math.ceil(V / Vc);
+  return n > 1 && n * M * Vc * 4 <= maxBytes ? n : 1;
+}
+
 /** Thrown when the vocabulary cannot be chunked within the device limits; names the limit and the numbers. */
 export class VocabChunkError extends Error {
   override name = 'VocabChunkError';

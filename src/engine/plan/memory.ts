@@ -13,7 +13,7 @@ import { splitKScratchFloats } from '../kernels/matmulVariant';
 import { layoutSlots, loraPartFloats } from '../model/lora';
 import { activationSpecs, specBytes, type ActivationPhase } from '../model/activationSpecs';
 import { linearHasBias, linearShape } from '../model/weights';
-import { bindableBytes, DEFAULT_VOCAB_CHUNK_ROWS, splitRows, tableChunkRows, vocabChunkRows } from '../model/vocabChunks';
+import { bindableBytes, DEFAULT_VOCAB_CHUNK_ROWS, keptLogitsChunks, splitRows, tableChunkRows, vocabChunkRows } from '../model/vocabChunks';
 import type { TrainSettings } from '../train/types';
 import type { LoraSettings, TargetModule } from '../model/loraTypes';
 import { TARGET_MODULES } from '../model/loraTypes';
@@ -152,7 +152,8 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
     problems.push((e as Error).message);
   }
   // The activations are summed from the same list createActivations allocates (model/activationSpecs.ts).
-  const acts = activationSpecs(cfg, B, T, r, targets, { withBackward: true, recompute, dropout: (settings.lora.dropout ?? 0) > 0, vocabChunkRows: Math.max(Vc, 1), statsPerRow: CE_STATS_PER_ROW });
+  const keptLogits = Vc ? keptLogitsChunks(V, M, Vc) : 1;
+  const acts = activationSpecs(cfg, B, T, r, targets, { withBackward: true, recompute, dropout: (settings.lora.dropout ?? 0) > 0, vocabChunkRows: Math.max(Vc, 1), logitsChunks: keptLogits, statsPerRow: CE_STATS_PER_ROW });
   const sum = (phase: ActivationPhase) => acts.filter((a) => a.phase === phase).reduce((t, a) => t + specBytes(a), 0);
   const saved = sum('saved');
   const bwd = sum('backward');
@@ -174,7 +175,7 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
     { key: 'lora', label: 'LoRA params, grads, AdamW m and v', bytes: loraBytes, detail: `r=${r} on ${targets.length} modules × ${L} layers: ${lf.total.toLocaleString('en-US')} f32 × 4 in ${loraParts || '?'} part(s)` },
     { key: 'saved', label: 'Saved activations', bytes: saved, detail: `B=${B} × T=${T}, ${recompute ? `recompute on: layer inputs × ${L + 1} + one shared layer` : `all ${L} layers kept`}` },
     { key: 'backward', label: 'Backward scratch', bytes: bwd, detail: 'gradients of one layer at a time' },
-    { key: 'head', label: 'Loss head (one vocabulary chunk)', bytes: head, detail: `logits [M=${M}, Vc=${Vc}] of V=${V} in ${Vc ? Math.ceil(V / Vc) : '?'} chunk(s), online log-sum-exp` },
+    { key: 'head', label: keptLogits > 1 ? `Loss head (all ${keptLogits} vocabulary chunks kept)` : 'Loss head (one vocabulary chunk)', bytes: head, detail: `logits [M=${M}, Vc=${Vc}] of V=${V} in ${Vc ? Math.ceil(V / Vc) : '?'} chunk(s), online log-sum-exp${keptLogits > 1 ? '; kept for the backward (no recompute)' : ''}` },
     { key: 'rope', label: 'RoPE tables', bytes: rope, detail: `cos, sin [T=${T}, D/2=${D / 2}]` },
     { key: 'scratch', label: 'Per-step scratch', bytes: scratch, detail: 'attention backward delta, loss-sum / grad-norm partials, split-K partials of the LoRA gradients, step statistics (one of each, reused)' },
   ];
