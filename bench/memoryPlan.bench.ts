@@ -77,7 +77,7 @@ async function measure(): Promise<void> {
 }
 
 describe(`memory plan vs GPU buffers, SmolLM2-135M shape, ${LAYERS} layers (${(pair.modelTensorBytes / 1e6).toFixed(0)} MB BF16), default settings`, () => {
-  bench('planMemory + loadModelWeights + createLoraParams + createActivations', measure, { time: 0, iterations: 1, warmupIterations: 0 });
+  bench('planMemory + loadModelWeights + createLoraParams + createActivations', measure, { time: 0, iterations: 1, warmupIterations: 0, warmupTime: 0 });
 });
 
 afterAll(async () => {

@@ -126,7 +126,7 @@ async function rawDispatchMicros(n: number): Promise<number> {
   return us.sort((a, b) => a - b)[2] as number;
 }
 
-const once = { iterations: 1, warmupIterations: 0, time: 0 };
+const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
 
 describe('step MFU', () => {
   bench('matmul peak (GPU timestamps)', async () => {
