@@ -8,7 +8,8 @@
 // these shapes (bench/matmul-shapes.bench.ts). Every output is the same fma sequence over k = 0..K−1 from 0 as the
 // tiled `forward` (and the second product over r = 0..R−1 as `lora`), with the same epilogue, so the results are
 // bit-identical to matmul.wgsl (tests/gpu/matmul-reg.test.ts).
-// Entry points: reg (bindings 0–4), reg_lora (bindings 0–6). Bindings as matmul.wgsl:
+// Entry points: reg, reg4 (bindings 0–4); reg_lora, reg4_lora, reg4_lorav (bindings 0–6); reg4* read op(a) rows as
+// vec4s (K % 4 == 0, a not transposed), reg4_lorav also a2 and w2 (R % 4 == 0; N % 4 == 0 when w2 is [R, N]). Bindings as matmul.wgsl:
 //   0 p uniform { M, N, K: u32, alpha: f32, tiles_n: u32 (unused), R: u32, alpha2: f32, chunk: u32 }  1 a
 //   2 w (u32 words)  3 bias  4 out  5 a2 [M, R] f32  6 w2 [N, R] (LORA_TRANS_B) or [R, N] f32
 // Split-K, for few outputs over a long reduction (LoRA weight gradients dA = duᵀ·x, dB = s·dyᵀ·u: K = tokens), in two
@@ -38,6 +39,8 @@ struct Params { M: u32, N: u32, K: u32, alpha: f32, tiles_n: u32, R: u32, alpha2
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> a2: array<f32>;
 @group(0) @binding(6) var<storage, read> w2: array<f32>;
+@group(0) @binding(5) var<storage, read> a2v: array<vec4f>; // a2 as vec4s: reg4_lorav only
+@group(0) @binding(6) var<storage, read> w2v: array<vec4f>; // w2 as vec4s: reg4_lorav only
 
 /** The two 16-bit elements of a weight word, upcast exactly: (low, high). */
 fn unpack_word(word: u32) -> vec2f {
@@ -185,6 +188,47 @@ fn product2(m0: u32, n0: u32) -> Block {
   return b;
 }
 
+/**
+ * The same sums as {@link product2} (bit-identical: r ascending) reading a2 and w2 as vec4s: needs R % 4 == 0, and
+ * N % 4 == 0 when !LORA_TRANS_B (w2 [R, N] rows read four columns at a time).
+ */
+fn product2v(m0: u32, n0: u32) -> Block {
+  var b = Block(array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+  let R4 = p.R / 4u;
+  let mm = min(vec4u(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4u(p.M - 1u)) * R4;
+  let nn = min(vec4u(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4u(p.N - 1u));
+  for (var rq = 0u; rq < R4; rq = rq + 1u) {
+    let x0 = a2v[mm.x + rq];
+    let x1 = a2v[mm.y + rq];
+    let x2 = a2v[mm.z + rq];
+    let x3 = a2v[mm.w + rq];
+    // wj = op(w2)[4·rq + j, n0..n0+3]
+    var w0: vec4f; var w1: vec4f; var w2r: vec4f; var w3: vec4f;
+    if (LORA_TRANS_B) {
+      let c0 = w2v[nn.x * R4 + rq];
+      let c1 = w2v[nn.y * R4 + rq];
+      let c2 = w2v[nn.z * R4 + rq];
+      let c3 = w2v[nn.w * R4 + rq];
+      w0 = vec4f(c0.x, c1.x, c2.x, c3.x);
+      w1 = vec4f(c0.y, c1.y, c2.y, c3.y);
+      w2r = vec4f(c0.z, c1.z, c2.z, c3.z);
+      w3 = vec4f(c0.w, c1.w, c2.w, c3.w);
+    } else {
+      let o = (4u * rq * p.N + n0) / 4u;
+      let N4 = p.N / 4u;
+      w0 = w2v[o];
+      w1 = w2v[o + N4];
+      w2r = w2v[o + 2u * N4];
+      w3 = w2v[o + 3u * N4];
+    }
+    b.c[0] = fma(vec4f(x0.w), w3, fma(vec4f(x0.z), w2r, fma(vec4f(x0.y), w1, fma(vec4f(x0.x), w0, b.c[0]))));
+    b.c[1] = fma(vec4f(x1.w), w3, fma(vec4f(x1.z), w2r, fma(vec4f(x1.y), w1, fma(vec4f(x1.x), w0, b.c[1]))));
+    b.c[2] = fma(vec4f(x2.w), w3, fma(vec4f(x2.z), w2r, fma(vec4f(x2.y), w1, fma(vec4f(x2.x), w0, b.c[2]))));
+    b.c[3] = fma(vec4f(x3.w), w3, fma(vec4f(x3.z), w2r, fma(vec4f(x3.y), w1, fma(vec4f(x3.x), w0, b.c[3]))));
+  }
+  return b;
+}
+
 /** The block of thread index t: (m0, n0), or m0 = M (sentinel) past the last block. */
 fn block_of(t: u32) -> vec2u {
   let groups = (p.N + 3u) / 4u;
@@ -252,6 +296,13 @@ fn reg4_lora(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let o = block_origin(gid, nwg);
   if (o.x >= p.M) { return; }
   store_block(o, product4(o.x, o.y), product2(o.x, o.y), true);
+}
+
+@compute @workgroup_size(64)
+fn reg4_lorav(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = block_origin(gid, nwg);
+  if (o.x >= p.M) { return; }
+  store_block(o, product4(o.x, o.y), product2v(o.x, o.y), true);
 }
 
 /** Writes row m, columns n0..n0+3 (those < N) of chunk partial sums to part[base + m·N + n]. */

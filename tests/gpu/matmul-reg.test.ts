@@ -44,6 +44,7 @@ const LORA: LoraCase[] = [
   { M: 37, N: 31, K: 45, R: 5, transB: true, trans2: true, dtype: 'F16', accumulate: true, bias: true },
   { M: 20, N: 50, K: 33, R: 3, transB: false, trans2: false, dtype: 'F32', accumulate: false, bias: false },
   { M: 21, N: 18, K: 36, R: 4, transB: true, trans2: true, dtype: 'F32', accumulate: true, bias: true },
+  { M: 19, N: 30, K: 40, R: 8, transB: false, trans2: false, dtype: 'F16', accumulate: true, bias: false }, // N % 4 ≠ 0: reg4_lora
 ];
 const LORA_RUNS = LORA.flatMap((c) => (['auto', 'scalar'] as const).map((variant) => ({ ...c, variant })));
 

@@ -156,14 +156,14 @@ export function matmulAuto(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
 }
 
 /** Pipeline of the register-blocked kernel for `args` (word-pair loads when the weight layout allows them). */
-function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg4' | 'reg_lora' | 'reg4_lora' | 'splitk_partial' | 'splitk_reduce', extra: Record<string, number> = {}): KernelSpec {
+function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg4' | 'reg_lora' | 'reg4_lora' | 'reg4_lorav' | 'splitk_partial' | 'splitk_reduce', extra: Record<string, number> = {}): KernelSpec {
   const base = specFor(args, 'forward');
   const packed16 = args.wDtype !== 'F32';
   return {
     label: `matmul.${entryPoint}`,
     code: regCode,
     entryPoint,
-    bindings: entryPoint.endsWith('_lora') ? LORA_BINDINGS : BINDINGS,
+    bindings: entryPoint.includes('_lora') ? LORA_BINDINGS : BINDINGS,
     constants: { ...base.constants, PAIR_K: packed16 && args.transB && args.K % 2 === 0 ? 1 : 0, PAIR_N: packed16 && !args.transB && args.N % 2 === 0 ? 1 : 0, ...extra },
   };
 }
@@ -228,7 +228,7 @@ export interface MatmulLoraArgs extends MatmulArgs {
  * the epilogue. Same as {@link matmul} followed by an accumulating matmul(a2, w2, alpha2), with the same fma order
  * (tests/gpu/lora-linear.test.ts checks it bit for bit on the test adapter). R = 0 gives plain {@link matmul}.
  * For K ≤ {@link regMaxKFor}(adapter) (`variant` 'auto') the register-blocked kernel's `reg_lora` entry does the same
- * (bit-identical; `reg4_lora` when op(a) rows can be read as vec4s); 'tiled' forces the tiled `lora` entry and
+ * (bit-identical; `reg4_lora` when op(a) rows can be read as vec4s, `reg4_lorav` when a2 and w2 can be too); 'tiled' forces the tiled `lora` entry and
  * 'scalar' the register-blocked one with scalar op(a) loads (tests, benches).
  * @throws as {@link matmul}; names a2 / w2 when their bindings are too small.
  */
@@ -241,7 +241,9 @@ export function matmulLora(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmul
   requireBinding(ctx, what, `a2 [M=${M}, R=${R}] f32`, args.a2, M * R * 4);
   requireBinding(ctx, what, `w2 ${args.trans2 ? `[N=${N}, R=${R}]` : `[R=${R}, N=${N}]`} f32`, args.w2, N * R * 4);
   if (variant !== 'tiled' && args.K <= regMaxKFor(ctx.adapter)) {
-    dispatch(ctx, enc, regSpec(args, variant === 'auto' && vec4Rows(args) ? 'reg4_lora' : 'reg_lora', { LORA_TRANS_B: args.trans2 ? 1 : 0 }), [...bindings, args.a2, args.w2], linearGrid(ctx, regThreads(M, N), NAIVE_WG));
+    const vec4Lora = args.R % 4 === 0 && (args.trans2 || args.N % 4 === 0);
+    const entry = variant === 'auto' && vec4Rows(args) ? (vec4Lora ? 'reg4_lorav' : 'reg4_lora') : 'reg_lora';
+    dispatch(ctx, enc, regSpec(args, entry, { LORA_TRANS_B: args.trans2 ? 1 : 0 }), [...bindings, args.a2, args.w2], linearGrid(ctx, regThreads(M, N), NAIVE_WG));
     return;
   }
   const base = specFor(args, 'forward');
