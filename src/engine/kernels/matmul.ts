@@ -188,6 +188,9 @@ export function matmulReg(ctx: GpuContext, enc: GPUCommandEncoder, args: MatmulA
   dispatch(ctx, enc, regSpec(args, entry), bindings, linearGrid(ctx, regThreads(args.M, args.N), NAIVE_WG));
 }
 
+/** scratchBuffer name of the split-K partials (model/activations.ts sizes it up front for the LoRA products). */
+export const SPLITK_SCRATCH = 'matmul.splitK';
+
 /**
  * Same contract as {@link matmul}, for few outputs over a long reduction: the K range is cut into S = ceil(K / chunk)
  * chunks; `splitk_partial` (one thread per chunk and 4×4 output block, shaders/matmul_reg.wgsl) writes each chunk's
@@ -202,7 +205,7 @@ export function matmulSplitK(ctx: GpuContext, enc: GPUCommandEncoder, args: Matm
   const bindings = prepare(ctx, args, 'matmul.splitK', undefined, chunk);
   const { M, N, K } = args;
   const S = Math.max(1, Math.ceil(K / chunk));
-  const part = scratchBuffer(ctx, 'matmul.splitK', S * M * N * 4);
+  const part = scratchBuffer(ctx, SPLITK_SCRATCH, S * M * N * 4);
   const [params, a, w, bias, out] = bindings as [Binding, Binding, Binding, Binding, Binding];
   if (K > 0) dispatch(ctx, enc, { ...regSpec(args, 'splitk_partial'), bindings: BINDINGS }, [params, a, w, bias, part], linearGrid(ctx, S * regThreads(M, N), NAIVE_WG));
   else enc.clearBuffer(part, 0, M * N * 4);

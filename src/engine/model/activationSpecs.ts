@@ -6,6 +6,8 @@
  */
 import type { ModelConfig } from '../../io/config/types';
 import type { TargetModule } from './loraTypes';
+import { splitKScratchFloats } from '../kernels/matmulVariant';
+import { linearShape } from './weights';
 
 /** What a buffer is for: saved by forward for backward, backward scratch, or the loss head. */
 export type ActivationPhase = 'saved' | 'backward' | 'head';
@@ -104,4 +106,18 @@ export function activationSpecs(cfg: ModelConfig, maxB: number, maxT: number, r:
 /** Bytes of one listed buffer as createStorage allocates it (4 bytes per element, at least 4). */
 export function specBytes(s: Pick<ActivationSpec, 'elements'>): number {
   return Math.max(4, Math.ceil(s.elements) * 4);
+}
+
+/**
+ * f32 values of the split-K scratch (kernels/matmul.ts matmulSplitK, one buffer shared by every call) that the LoRA
+ * products of a micro-batch of M tokens need: the largest over the target modules of u = x·Aᵀ, du = s·dy·B,
+ * dB = s·dyᵀ·u and dA = duᵀ·x (0 when none is split). createActivations allocates it up front and the memory plan
+ * counts it, so the first micro-batch does not grow it.
+ */
+export function loraSplitKFloats(cfg: ModelConfig, M: number, r: number, targets: readonly TargetModule[]): number {
+  if (r < 1) return 0;
+  return Math.max(0, ...targets.map((t) => {
+    const [out, inF] = linearShape(cfg, t);
+    return Math.max(splitKScratchFloats(M, r, inF), splitKScratchFloats(M, r, out), splitKScratchFloats(out, r, M), splitKScratchFloats(r, inF, M));
+  }));
 }

@@ -9,10 +9,11 @@
  */
 import type { ModelConfig } from '../../io/config/types';
 import type { GpuContext } from '../gpu/context';
-import { createStorage } from '../gpu/buffers';
+import { createStorage, scratchBuffer } from '../gpu/buffers';
+import { SPLITK_SCRATCH } from '../kernels/matmul';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
 import type { TargetModule } from './loraTypes';
-import { activationSpecs, specBytes } from './activationSpecs';
+import { activationSpecs, loraSplitKFloats, specBytes } from './activationSpecs';
 import { DEFAULT_VOCAB_CHUNK_ROWS, keptLogitsChunks, vocabChunkRows } from './vocabChunks';
 
 /** Saved activations of one decoder layer. Shapes use M = B·T. */
@@ -141,6 +142,9 @@ export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: numbe
     owned.forEach((x) => x.destroy());
     throw e;
   }
+  // The split-K scratch the LoRA gradients use, at its full size now (not grown during the first micro-batch).
+  const splitK = withBackward ? loraSplitKFloats(cfg, M, r, targets) : 0;
+  if (splitK > 0) scratchBuffer(ctx, SPLITK_SCRATCH, splitK * 4);
   const need = (m: Map<string, GPUBuffer>, k: string): GPUBuffer => {
     const b = m.get(k);
     if (!b) throw new Error(`activations: ${k} is not in the activation list`);

@@ -9,9 +9,8 @@
 import type { ModelConfig } from '../../io/config/types';
 import type { DeviceLimits } from '../gpu/context';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
-import { splitKScratchFloats } from '../kernels/matmulVariant';
 import { layoutSlots, loraPartFloats } from '../model/lora';
-import { activationSpecs, specBytes, type ActivationPhase } from '../model/activationSpecs';
+import { activationSpecs, loraSplitKFloats, specBytes, type ActivationPhase } from '../model/activationSpecs';
 import { linearHasBias, linearShape } from '../model/weights';
 import { bindableBytes, DEFAULT_VOCAB_CHUNK_ROWS, keptLogitsChunks, splitRows, tableChunkRows, vocabChunkRows } from '../model/vocabChunks';
 import type { TrainSettings } from '../train/types';
@@ -164,10 +163,7 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
   // One attention delta [B, H, T], one grad-norm partials buffer and one split-K partials buffer (the largest of the
   // LoRA products u, du, dB, dA that kernels/matmulVariant.ts splits), shared by every call (gpu/buffers.ts
   // scratchBuffer), plus the step statistics (train/step.ts createStepStats: 260 bytes).
-  const splitK = Math.max(0, ...targets.map((t) => {
-    const [out, inF] = linearShape(cfg, t);
-    return Math.max(splitKScratchFloats(M, r, inF), splitKScratchFloats(M, r, out), splitKScratchFloats(out, r, M), splitKScratchFloats(r, inF, M));
-  }));
+  const splitK = loraSplitKFloats(cfg, M, r, targets);
   const scratch = f32(B * H * T) + f32(Math.min(Math.ceil(Math.max(B * T, ...partSizes) / 256), 4096)) + f32(splitK) + 260;
 
   const lines: PlanLine[] = [
