@@ -24,7 +24,7 @@ export interface MatmulOrtShape {
   readonly M: number;
   readonly N: number;
   readonly K: number;
-  /** Timed runs per side after one warm-up run each (interleaved ours F32, ORT, ours BF16). */
+  /** Timed runs per side after one warm-up run each (interleaved ours F32, ORT, ours BF16, ours F32 [K, N]). */
   readonly reps: number;
 }
 
@@ -32,11 +32,15 @@ export interface MatmulOrtShape {
 export interface MatmulOrtResult {
   readonly oursF32Ms: number[];
   readonly oursBf16Ms: number[];
+  /** Ours F32 with W = B [K, N] itself (!transB: ORT's layout); same timing as oursF32Ms. */
+  readonly oursKnMs: number[];
   readonly ortMs: number[];
   /** matmulVariant's choice at this shape on our adapter. */
   readonly variant: string;
   /** max |ours F32 − ORT| over all M·N outputs, and the tolerance 1e-5·K it must stay within. */
   readonly maxDiffOrt: number;
+  /** max |ours F32 with W [K, N] − ours F32 with W [N, K]|, within the same tolerance. */
+  readonly maxDiffKn: number;
   /** max |ours BF16 − ours F32| (B holds bf16-exact values, so both weights hold the same numbers). */
   readonly maxDiffBf16: number;
   readonly tolerance: number;
@@ -118,6 +122,8 @@ async function run(shape: MatmulOrtShape): Promise<MatmulOrtResult> {
   const aBuf = uploadStorage(ctx, a, 'bench.A');
   const wF32 = uploadWeight(ctx, new Uint8Array(wt.buffer), 'F32', [N, K], 'bench.W.f32');
   const wBf16 = uploadWeight(ctx, new Uint8Array(bf16.buffer), 'BF16', [N, K], 'bench.W.bf16');
+  const wKn = uploadWeight(ctx, new Uint8Array(b.buffer), 'F32', [K, N], 'bench.W.f32.kn');
+  const outKn = createStorage(ctx, M * N * 4, 'bench.Y.f32.kn');
   const outF32 = createStorage(ctx, M * N * 4, 'bench.Y.f32');
   const outBf16 = createStorage(ctx, M * N * 4, 'bench.Y.bf16');
 
@@ -128,10 +134,10 @@ async function run(shape: MatmulOrtShape): Promise<MatmulOrtResult> {
   await dev.queue.onSubmittedWorkDone();
   const aTensor = ort.Tensor.fromGpuBuffer(aOrtBuf, { dataType: 'float32', dims: [M, K] });
 
-  const runOurs = async (w: typeof wF32, out: GPUBuffer): Promise<number> => {
+  const runOurs = async (w: typeof wF32, out: GPUBuffer, transB = true): Promise<number> => {
     const t0 = performance.now();
     const enc = ctx.device.createCommandEncoder({ label: 'bench.matmul' });
-    matmulAuto(ctx, enc, { M, N, K, a: aBuf, w: w.buffer, wDtype: w.dtype, transB: true, out });
+    matmulAuto(ctx, enc, { M, N, K, a: aBuf, w: w.buffer, wDtype: w.dtype, transB, out });
     ctx.device.queue.submit([enc.finish()]);
     await ctx.device.queue.onSubmittedWorkDone();
     const t = performance.now() - t0;
@@ -156,6 +162,8 @@ async function run(shape: MatmulOrtShape): Promise<MatmulOrtResult> {
     const ortY = (await runOrt(true)).y!;
     await runOurs(wF32, outF32);
     await runOurs(wBf16, outBf16);
+    await runOurs(wKn, outKn, false);
+    const yKn = await readF32(ctx, outKn, 0, M * N);
     const yF32 = await readF32(ctx, outF32, 0, M * N);
     const yBf16 = await readF32(ctx, outBf16, 0, M * N);
     const tolerance = 1e-5 * K;
@@ -165,23 +173,26 @@ async function run(shape: MatmulOrtShape): Promise<MatmulOrtResult> {
       variant: matmulVariant(M, N, K, regMaxKFor(ctx.adapter)),
       maxDiffOrt: maxAbsDiff(yF32, ortY),
       maxDiffBf16: maxAbsDiff(yF32, yBf16),
+      maxDiffKn: maxAbsDiff(yF32, yKn),
       tolerance,
       refWorst: { ours: wo!, ort: wr!, bf16: wb! },
       adapter: `${ctx.adapter.vendor} ${ctx.adapter.architecture} ${ctx.adapter.description}`.trim(),
       oursF32Ms: [] as number[],
       oursBf16Ms: [] as number[],
+      oursKnMs: [] as number[],
       ortMs: [] as number[],
     };
     for (let r = 0; r < reps; r++) {
       result.oursF32Ms.push(await runOurs(wF32, outF32));
       result.ortMs.push((await runOrt(false)).ms);
       result.oursBf16Ms.push(await runOurs(wBf16, outBf16));
+      result.oursKnMs.push(await runOurs(wKn, outKn, false));
     }
     return result;
   } finally {
     await session.release();
     aOrtBuf.destroy();
-    for (const x of [aBuf, wF32.buffer, wBf16.buffer, outF32, outBf16]) x.destroy();
+    for (const x of [aBuf, wF32.buffer, wBf16.buffer, wKn.buffer, outF32, outBf16, outKn]) x.destroy();
   }
 }
 
