@@ -1,5 +1,5 @@
-// Causal grouped-query attention for a small head dim (D ≤ 4·MAXV = 32), forward and backward, without
-// workgroup memory or barriers: one thread owns one row and keeps it in vec4 registers. Same math and the
+// Causal grouped-query attention for a small head dim (D ≤ 32), forward and backward, without
+// workgroup memory or barriers: one thread owns one row and keeps it in registers (a Row of up to 8 vec4s). Same math and the
 // same bindings as shaders/attention_forward.wgsl / attention_backward.wgsl (FlashAttention-2, Dao 2023,
 // Alg. 1–2, with one key at a time; HF semantics: modeling_llama.py `eager_attention_forward` + `repeat_kv`).
 // Shapes (f32, row-major): q, out, dout, dq [B, T, H, D]; k, v, dk, dv [B, T, KV, D]; lse, delta [B, H, T].
@@ -19,10 +19,12 @@
 // Bindings, backward_dq: 0 params; 1 q; 2 k; 3 v; 4 lse; 5 dout; 6 outSaved (all read);
 //   7 deltaOut read_write [B, H, T]; 8 dq read_write
 // Bindings, backward_dkdv: 0 params; 1 q; 2 k; 3 v; 4 lse; 5 dout; 6 deltaIn (all read); 7 dk, 8 dv read_write
+// Registers: a row is a struct of eight named vec4s, read and written through constant member names with
+// `if (DV > j)` guards that the override D folds away (no loop over a dynamically indexed array: SwiftShader keeps
+// those in memory, 2.2× slower on the demo's forward; bench/kernels.bench.ts).
 
-override D: u32 = 8u;               // head dim: multiple of 4, at most 4 · MAXV
+override D: u32 = 8u;               // head dim: multiple of 4, at most 32
 override WG: u32 = 64u;             // threads per workgroup
-const MAXV: u32 = 8u;               // vec4 registers per row
 override DV: u32 = D / 4u;          // vec4s per row
 
 struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
@@ -42,16 +44,145 @@ struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4f>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4f>;
 
+/** One row of D ≤ 32 floats; members past DV stay zero and unused. */
+struct Row { a: vec4f, b: vec4f, c: vec4f, d: vec4f, e: vec4f, f: vec4f, g: vec4f, h: vec4f }
+const ZERO = Row(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+
 // vec4 index of row (b, t, head) of a [B, T, heads, D] tensor.
 fn rowOf(b: u32, t: u32, heads: u32, head: u32) -> u32 {
   return ((b * p.T + t) * heads + head) * DV;
 }
 
-// q_t · k row at vec4 index kb.
-fn dotK(qr: ptr<function, array<vec4f, MAXV>>, kb: u32) -> f32 {
-  var x = 0.0;
-  for (var j = 0u; j < DV; j++) { x += dot((*qr)[j], k[kb + j]); }
-  return x;
+fn loadQ(i: u32) -> Row {
+  var r = ZERO;
+  r.a = q[i];
+  if (DV > 1u) { r.b = q[i + 1u]; }
+  if (DV > 2u) { r.c = q[i + 2u]; }
+  if (DV > 3u) { r.d = q[i + 3u]; }
+  if (DV > 4u) { r.e = q[i + 4u]; }
+  if (DV > 5u) { r.f = q[i + 5u]; }
+  if (DV > 6u) { r.g = q[i + 6u]; }
+  if (DV > 7u) { r.h = q[i + 7u]; }
+  return r;
+}
+
+fn loadK(i: u32) -> Row {
+  var r = ZERO;
+  r.a = k[i];
+  if (DV > 1u) { r.b = k[i + 1u]; }
+  if (DV > 2u) { r.c = k[i + 2u]; }
+  if (DV > 3u) { r.d = k[i + 3u]; }
+  if (DV > 4u) { r.e = k[i + 4u]; }
+  if (DV > 5u) { r.f = k[i + 5u]; }
+  if (DV > 6u) { r.g = k[i + 6u]; }
+  if (DV > 7u) { r.h = k[i + 7u]; }
+  return r;
+}
+
+fn loadV(i: u32) -> Row {
+  var r = ZERO;
+  r.a = v[i];
+  if (DV > 1u) { r.b = v[i + 1u]; }
+  if (DV > 2u) { r.c = v[i + 2u]; }
+  if (DV > 3u) { r.d = v[i + 3u]; }
+  if (DV > 4u) { r.e = v[i + 4u]; }
+  if (DV > 5u) { r.f = v[i + 5u]; }
+  if (DV > 6u) { r.g = v[i + 6u]; }
+  if (DV > 7u) { r.h = v[i + 7u]; }
+  return r;
+}
+
+fn loadDout(i: u32) -> Row {
+  var r = ZERO;
+  r.a = dout[i];
+  if (DV > 1u) { r.b = dout[i + 1u]; }
+  if (DV > 2u) { r.c = dout[i + 2u]; }
+  if (DV > 3u) { r.d = dout[i + 3u]; }
+  if (DV > 4u) { r.e = dout[i + 4u]; }
+  if (DV > 5u) { r.f = dout[i + 5u]; }
+  if (DV > 6u) { r.g = dout[i + 6u]; }
+  if (DV > 7u) { r.h = dout[i + 7u]; }
+  return r;
+}
+
+fn loadOutSaved(i: u32) -> Row {
+  var r = ZERO;
+  r.a = outSaved[i];
+  if (DV > 1u) { r.b = outSaved[i + 1u]; }
+  if (DV > 2u) { r.c = outSaved[i + 2u]; }
+  if (DV > 3u) { r.d = outSaved[i + 3u]; }
+  if (DV > 4u) { r.e = outSaved[i + 4u]; }
+  if (DV > 5u) { r.f = outSaved[i + 5u]; }
+  if (DV > 6u) { r.g = outSaved[i + 6u]; }
+  if (DV > 7u) { r.h = outSaved[i + 7u]; }
+  return r;
+}
+
+fn storeOut(i: u32, r: Row) {
+  out[i] = r.a;
+  if (DV > 1u) { out[i + 1u] = r.b; }
+  if (DV > 2u) { out[i + 2u] = r.c; }
+  if (DV > 3u) { out[i + 3u] = r.d; }
+  if (DV > 4u) { out[i + 4u] = r.e; }
+  if (DV > 5u) { out[i + 5u] = r.f; }
+  if (DV > 6u) { out[i + 6u] = r.g; }
+  if (DV > 7u) { out[i + 7u] = r.h; }
+}
+
+fn storeDq(i: u32, r: Row) {
+  dq[i] = r.a;
+  if (DV > 1u) { dq[i + 1u] = r.b; }
+  if (DV > 2u) { dq[i + 2u] = r.c; }
+  if (DV > 3u) { dq[i + 3u] = r.d; }
+  if (DV > 4u) { dq[i + 4u] = r.e; }
+  if (DV > 5u) { dq[i + 5u] = r.f; }
+  if (DV > 6u) { dq[i + 6u] = r.g; }
+  if (DV > 7u) { dq[i + 7u] = r.h; }
+}
+
+fn storeDk(i: u32, r: Row) {
+  dk[i] = r.a;
+  if (DV > 1u) { dk[i + 1u] = r.b; }
+  if (DV > 2u) { dk[i + 2u] = r.c; }
+  if (DV > 3u) { dk[i + 3u] = r.d; }
+  if (DV > 4u) { dk[i + 4u] = r.e; }
+  if (DV > 5u) { dk[i + 5u] = r.f; }
+  if (DV > 6u) { dk[i + 6u] = r.g; }
+  if (DV > 7u) { dk[i + 7u] = r.h; }
+}
+
+fn storeDv(i: u32, r: Row) {
+  dv[i] = r.a;
+  if (DV > 1u) { dv[i + 1u] = r.b; }
+  if (DV > 2u) { dv[i + 2u] = r.c; }
+  if (DV > 3u) { dv[i + 3u] = r.d; }
+  if (DV > 4u) { dv[i + 4u] = r.e; }
+  if (DV > 5u) { dv[i + 5u] = r.f; }
+  if (DV > 6u) { dv[i + 6u] = r.g; }
+  if (DV > 7u) { dv[i + 7u] = r.h; }
+}
+
+/** x·s, member by member. */
+fn scaled(x: Row, s: f32) -> Row {
+  return Row(x.a * s, x.b * s, x.c * s, x.d * s, x.e * s, x.f * s, x.g * s, x.h * s);
+}
+
+/** acc + s·x, member by member. */
+fn axpy(acc: Row, s: f32, x: Row) -> Row {
+  return Row(acc.a + s * x.a, acc.b + s * x.b, acc.c + s * x.c, acc.d + s * x.d, acc.e + s * x.e, acc.f + s * x.f, acc.g + s * x.g, acc.h + s * x.h);
+}
+
+/** Σ_j x_j·y_j over the row, member 0 first (the order of a loop over j). */
+fn dotRow(x: Row, y: Row) -> f32 {
+  var s = dot(x.a, y.a);
+  if (DV > 1u) { s += dot(x.b, y.b); }
+  if (DV > 2u) { s += dot(x.c, y.c); }
+  if (DV > 3u) { s += dot(x.d, y.d); }
+  if (DV > 4u) { s += dot(x.e, y.e); }
+  if (DV > 5u) { s += dot(x.f, y.f); }
+  if (DV > 6u) { s += dot(x.g, y.g); }
+  if (DV > 7u) { s += dot(x.h, y.h); }
+  return s;
 }
 
 @compute @workgroup_size(WG)
@@ -64,12 +195,8 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   let b = i / (T * p.H);
   let kvh = h / (p.H / p.KV);
   let qb = rowOf(b, t, p.H, h);
-  var qr: array<vec4f, MAXV>;
-  var o: array<vec4f, MAXV>;
-  for (var j = 0u; j < DV; j++) {
-    qr[j] = q[qb + j] * p.scale;
-    o[j] = vec4f(0.0);
-  }
+  let qr = scaled(loadQ(qb), p.scale);
+  var o = ZERO;
   var m = -1e30;
   var l = 0.0;
   // Keys in blocks of 4 (one rescale per block, no data-dependent branch); keys past t get weight exp(−1e30) = 0
@@ -80,22 +207,32 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
     let k2 = rowOf(b, min(s0 + 2u, t), p.KV, kvh);
     let k3 = rowOf(b, min(s0 + 3u, t), p.KV, kvh);
     let xs = vec4f(
-      dotK(&qr, k0),
-      select(-1e30, dotK(&qr, k1), s0 + 1u <= t),
-      select(-1e30, dotK(&qr, k2), s0 + 2u <= t),
-      select(-1e30, dotK(&qr, k3), s0 + 3u <= t),
+      dotRow(qr, loadK(k0)),
+      select(-1e30, dotRow(qr, loadK(k1)), s0 + 1u <= t),
+      select(-1e30, dotRow(qr, loadK(k2)), s0 + 2u <= t),
+      select(-1e30, dotRow(qr, loadK(k3)), s0 + 3u <= t),
     );
     let mt = max(m, max(max(xs.x, xs.y), max(xs.z, xs.w)));
     let a = exp(m - mt);
     let e = exp(xs - vec4f(mt));
     l = l * a + ((e.x + e.y) + (e.z + e.w));
-    for (var j = 0u; j < DV; j++) {
-      o[j] = o[j] * a + e.x * v[k0 + j] + e.y * v[k1 + j] + e.z * v[k2 + j] + e.w * v[k3 + j];
-    }
+    let v0 = loadV(k0);
+    let v1 = loadV(k1);
+    let v2 = loadV(k2);
+    let v3 = loadV(k3);
+    o = Row(
+      o.a * a + e.x * v0.a + e.y * v1.a + e.z * v2.a + e.w * v3.a,
+      o.b * a + e.x * v0.b + e.y * v1.b + e.z * v2.b + e.w * v3.b,
+      o.c * a + e.x * v0.c + e.y * v1.c + e.z * v2.c + e.w * v3.c,
+      o.d * a + e.x * v0.d + e.y * v1.d + e.z * v2.d + e.w * v3.d,
+      o.e * a + e.x * v0.e + e.y * v1.e + e.z * v2.e + e.w * v3.e,
+      o.f * a + e.x * v0.f + e.y * v1.f + e.z * v2.f + e.w * v3.f,
+      o.g * a + e.x * v0.g + e.y * v1.g + e.z * v2.g + e.w * v3.g,
+      o.h * a + e.x * v0.h + e.y * v1.h + e.z * v2.h + e.w * v3.h,
+    );
     m = mt;
   }
-  let inv = 1.0 / l;
-  for (var j = 0u; j < DV; j++) { out[qb + j] = o[j] * inv; }
+  storeOut(qb, scaled(o, 1.0 / l));
   lse[(b * p.H + h) * T + t] = m + log(l);
 }
 
@@ -109,33 +246,20 @@ fn backward_dq(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let b = i / (T * p.H);
   let kvh = h / (p.H / p.KV);
   let qb = rowOf(b, t, p.H, h);
-  var qr: array<vec4f, MAXV>;
-  var dor: array<vec4f, MAXV>;
-  var acc: array<vec4f, MAXV>;
-  var delta = 0.0;
-  for (var j = 0u; j < DV; j++) {
-    qr[j] = q[qb + j] * p.scale;
-    dor[j] = dout[qb + j];
-    acc[j] = vec4f(0.0);
-    delta += dot(dor[j], outSaved[qb + j]);
-  }
+  let qr = scaled(loadQ(qb), p.scale);
+  let dor = loadDout(qb);
+  let delta = dotRow(dor, loadOutSaved(qb));
   let ri = (b * p.H + h) * T + t;
   deltaOut[ri] = delta;
   let lseT = lseIn[ri];
+  var acc = ZERO;
   for (var s = 0u; s <= t; s++) {
     let kb = rowOf(b, s, p.KV, kvh);
-    var kk: array<vec4f, MAXV>;     // each k element is loaded once per key
-    var x = 0.0;
-    var dp = 0.0;
-    for (var j = 0u; j < DV; j++) {
-      kk[j] = k[kb + j];
-      x += dot(qr[j], kk[j]);
-      dp += dot(dor[j], v[kb + j]);
-    }
-    let ds = exp(x - lseT) * (dp - delta);
-    for (var j = 0u; j < DV; j++) { acc[j] += ds * kk[j]; }
+    let kk = loadK(kb);             // each k element is loaded once per key
+    let ds = exp(dotRow(qr, kk) - lseT) * (dotRow(dor, loadV(kb)) - delta);
+    acc = axpy(acc, ds, kk);
   }
-  for (var j = 0u; j < DV; j++) { dq[qb + j] = acc[j] * p.scale; }
+  storeDq(qb, scaled(acc, p.scale));
 }
 
 @compute @workgroup_size(WG)
@@ -148,41 +272,23 @@ fn backward_dkdv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   let b = i / (T * p.KV);
   let rep = p.H / p.KV;
   let kb = rowOf(b, s, p.KV, kvh);
-  var kr: array<vec4f, MAXV>;
-  var vr: array<vec4f, MAXV>;
-  var dka: array<vec4f, MAXV>;
-  var dva: array<vec4f, MAXV>;
-  for (var j = 0u; j < DV; j++) {
-    kr[j] = k[kb + j] * p.scale;
-    vr[j] = v[kb + j];
-    dka[j] = vec4f(0.0);
-    dva[j] = vec4f(0.0);
-  }
+  let kr = scaled(loadK(kb), p.scale);
+  let vr = loadV(kb);
+  var dka = ZERO;
+  var dva = ZERO;
   for (var hi = 0u; hi < rep; hi++) {
     let h = kvh * rep + hi;
     for (var t = s; t < T; t++) {
       let qb = rowOf(b, t, p.H, h);
       let ri = (b * p.H + h) * T + t;
-      var qq: array<vec4f, MAXV>;   // each q and dout element is loaded once per query row
-      var dd: array<vec4f, MAXV>;
-      var x = 0.0;
-      var dp = 0.0;
-      for (var j = 0u; j < DV; j++) {
-        qq[j] = q[qb + j];
-        dd[j] = dout[qb + j];
-        x += dot(kr[j], qq[j]);
-        dp += dot(vr[j], dd[j]);
-      }
-      let pr = exp(x - lseIn[ri]);
-      let ds = pr * (dp - deltaIn[ri]);
-      for (var j = 0u; j < DV; j++) {
-        dva[j] += pr * dd[j];
-        dka[j] += ds * qq[j];
-      }
+      let qq = loadQ(qb);           // each q and dout element is loaded once per query row
+      let dd = loadDout(qb);
+      let pr = exp(dotRow(kr, qq) - lseIn[ri]);
+      let ds = pr * (dotRow(vr, dd) - deltaIn[ri]);
+      dva = axpy(dva, pr, dd);
+      dka = axpy(dka, ds, qq);
     }
   }
-  for (var j = 0u; j < DV; j++) {
-    dk[kb + j] = dka[j] * p.scale;
-    dv[kb + j] = dva[j];
-  }
+  storeDk(kb, scaled(dka, p.scale));
+  storeDv(kb, dva);
 }
