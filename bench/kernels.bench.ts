@@ -2,8 +2,10 @@
  * Non-matmul kernels at the demo shapes (stories260K, micro-batch B 8 × T 215), each variant side by side in one
  * run, timed with GPU timestamps per compute pass (`timestamp-query`; every dispatch is its own pass, so the
  * timestamps bracket exactly one kernel). The first run of each variant compiles its pipelines and is not counted;
- * then REPS runs, and the line gives the mean GPU milliseconds per call and the ratio new ÷ old of the same call.
- * Shapes: attention B 8, T 215, H 8, KV 4, D 8 ('small' vs 'tiled'); RMSNorm rows 1720 × C 64 and the per-head
+ * then REPS runs (attention: the variants interleaved run by run), and the line gives the mean GPU milliseconds per
+ * call and the ratio new ÷ old of the same call.
+ * Shapes: attention B 8, T 215, H 8, KV 4, D 8 ('small' at 4 and at 2 rows per thread vs the one-row-per-thread 'small'
+ * kernel it replaced, `smallRows: 1`; then 'small' vs 'tiled'); RMSNorm rows 1720 × C 64 and the per-head
  * q/k norm rows 1720·8 × C 8 ('row' vs 'workgroup'); cross-entropy pass 1 on rows 1720 × one chunk V 512.
  * Run: npx vitest bench --run --project gpu bench/kernels.bench.ts (VK_ICD_FILENAMES picks SwiftShader).
  * Prints `name: value` lines; skips (prints why) when the adapter lacks timestamp-query.
@@ -12,7 +14,7 @@ import { afterAll, bench, describe } from 'vitest';
 import { createStorage, uploadStorage } from '../src/engine/gpu/buffers';
 import { startProfiler } from '../src/engine/gpu/profiler';
 import { submitAndWait, type GpuContext } from '../src/engine/gpu/context';
-import { attentionBackward, attentionForward, type AttentionVariant } from '../src/engine/kernels/attention';
+import { attentionBackward, attentionForward, type AttentionSmallRows, type AttentionVariant } from '../src/engine/kernels/attention';
 import { rmsnormBackward, rmsnormForward, type RmsnormVariant } from '../src/engine/kernels/rmsnorm';
 import { CE_STATS_PER_ROW, crossEntropyChunkForward, type CrossEntropyChunkVariant } from '../src/engine/kernels/crossEntropyChunk';
 import { createNodeGpuContext } from '../src/node/gpu';
@@ -59,6 +61,22 @@ async function measure(ctx: GpuContext, record: (enc: GPUCommandEncoder) => void
   return sum;
 }
 
+/**
+ * Like {@link measure} for several variants at once, interleaved (one uncounted run of each, then REPS rounds of one
+ * run of each), so that load from other processes on the CPU adapters falls on every variant alike.
+ */
+async function measureInterleaved<const R extends ReadonlyArray<(enc: GPUCommandEncoder) => void>>(
+  ctx: GpuContext,
+  records: R,
+): Promise<{ -readonly [K in keyof R]: Map<string, number> }> {
+  for (const record of records) await timePasses(ctx, record);
+  const sums = records.map(() => new Map<string, number>());
+  for (let r = 0; r < REPS; r++)
+    for (const [i, record] of records.entries())
+      for (const [l, v] of await timePasses(ctx, record)) sums[i]!.set(l, (sums[i]!.get(l) ?? 0) + v / REPS);
+  return sums as { -readonly [K in keyof R]: Map<string, number> };
+}
+
 function total(m: Map<string, number>): number {
   let s = 0;
   for (const v of m.values()) s += v;
@@ -87,12 +105,17 @@ async function attentionCase(ctx: GpuContext): Promise<void> {
   const [dk, dv] = [createStorage(ctx, B * T * KV * D * 4, 'dk'), createStorage(ctx, B * T * KV * D * 4, 'dv')];
   const lse = createStorage(ctx, B * H * T * 4, 'lse');
   const shape = { B, T, H, KV, D, scale: 1 / Math.sqrt(D) };
-  const fwd = (variant: AttentionVariant) => (enc: GPUCommandEncoder) => attentionForward(ctx, enc, { ...shape, variant, q, k, v, out, lse });
-  const bwd = (variant: AttentionVariant) => (enc: GPUCommandEncoder) => attentionBackward(ctx, enc, { ...shape, variant, q, k, v, out, lse, dout, dq, dk, dv });
-  const [fs, ft] = [await measure(ctx, fwd('small')), await measure(ctx, fwd('tiled'))];
-  report('attention_forward_small_vs_tiled_demo', fs, ft);
-  const [bs, bt] = [await measure(ctx, bwd('small')), await measure(ctx, bwd('tiled'))];
-  report('attention_backward_small_vs_tiled_demo', bs, bt);
+  type Run = (enc: GPUCommandEncoder) => void;
+  const fwd = (variant: AttentionVariant, smallRows?: AttentionSmallRows): Run => (enc) =>
+    attentionForward(ctx, enc, { ...shape, variant, smallRows, q, k, v, out, lse });
+  const bwd = (variant: AttentionVariant, smallRows?: AttentionSmallRows): Run => (enc) =>
+    attentionBackward(ctx, enc, { ...shape, variant, smallRows, q, k, v, out, lse, dout, dq, dk, dv });
+  for (const [pass, run] of [['forward', fwd], ['backward', bwd]] as const) {
+    const [r4, r2, r1, tiled] = await measureInterleaved(ctx, [run('small', 4), run('small', 2), run('small', 1), run('tiled')]);
+    report(`attention_${pass}_small_rows4_vs_rows1_demo`, r4, r1);
+    report(`attention_${pass}_small_rows2_vs_rows1_demo`, r2, r1);
+    report(`attention_${pass}_small_vs_tiled_demo`, r4, tiled);
+  }
   for (const b of [q, k, v, dout, out, dq, dk, dv, lse]) b.destroy();
 }
 

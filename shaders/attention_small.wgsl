@@ -1,18 +1,24 @@
 // Causal grouped-query attention for a small head dim (D ≤ 4·MAXV = 32), forward and backward, without
-// workgroup memory or barriers: one thread owns one row and keeps it in vec4 registers. Same math and the
-// same bindings as shaders/attention_forward.wgsl / attention_backward.wgsl (FlashAttention-2, Dao 2023,
-// Alg. 1–2, with one key at a time; HF semantics: modeling_llama.py `eager_attention_forward` + `repeat_kv`).
+// workgroup memory or barriers: one thread owns ROWS consecutive rows (register blocking, default 4) and keeps
+// them in vec4 registers, so every key (or query) row it streams from storage is loaded once for all ROWS rows.
+// Same math and the same bindings as shaders/attention_forward.wgsl / attention_backward.wgsl (FlashAttention-2,
+// Dao 2023, Alg. 1–2; HF semantics: modeling_llama.py `eager_attention_forward` + `repeat_kv`).
 // Shapes (f32, row-major): q, out, dout, dq [B, T, H, D]; k, v, dk, dv [B, T, KV, D]; lse, delta [B, H, T].
 // Query head h reads kv head floor(h / (H / KV)); row t attends to keys s ≤ t.
 //   S_ts = scale·q_t·k_s;  out_t = Σ_s softmax_s(S_t)·v_s;  lse_t = log Σ_{s≤t} exp(S_ts);
 //   P_ts = exp(S_ts − lse_t);  delta_t = dO_t·O_t;  dS_ts = P_ts (dO_t·v_s − delta_t);
 //   dq_t = scale Σ_s dS_ts k_s;  dk_s = scale Σ_{h in group} Σ_{t≥s} dS_ts q_t;  dv_s = Σ_{h in group} Σ_{t≥s} P_ts dO_t.
-// Entry points (threads i = gid.x + gid.y · num_workgroups.x · WG; run backward_dq before backward_dkdv):
-//   forward        thread (b, h, t), i = (b·H + h)·T + t: online softmax over s = 0..t in key order, 4 keys a step.
-//   backward_dq    thread (b, h, t): writes delta[b, h, t] and dq_t (overwrites).
-//   backward_dkdv  thread (b, kv head, s), i = (b·KV + kvh)·T + s: sums over the H/KV query heads of the group
-//                  in head order and t = s..T−1 in row order; writes dk_s, dv_s (overwrites).
-// Every sum runs in a fixed order inside one thread: results are deterministic; no atomics.
+// Entry points (threads i = gid.x + gid.y · num_workgroups.x · WG; NB = ceil(T / ROWS) row blocks;
+// run backward_dq before backward_dkdv):
+//   forward        thread (b, h, block), i = (b·H + h)·NB + block, rows t = block·ROWS + r (r < ROWS): online
+//                  softmax per row over keys s = 0..t in key order, 4 keys a step (one rescale per step).
+//   backward_dq    thread (b, h, block) as forward: writes delta[b, h, t] and dq_t (overwrites) of its rows.
+//   backward_dkdv  thread (b, kv head, block), i = (b·KV + kvh)·NB + block, key rows s = block·ROWS + r: sums over
+//                  the H/KV query heads of the group in head order and t = s..T−1 in row order; writes dk_s, dv_s.
+// Edges: rows of the last block past T − 1 are clamped to row T − 1 (computed, never stored); keys a row must not
+// see (s > t) get score −1e30 (forward, weight exactly 0) or P = 0 via select (backward), so each row's result is
+// the same sum in the same order as with one row per thread. Every sum runs in a fixed order inside one thread:
+// results are deterministic; no atomics.
 // Bindings (group 0), forward:
 //   0 params uniform { B: u32, T: u32, H: u32, KV: u32, scale: f32 }; 1 q read; 2 k read; 3 v read;
 //   4 out read_write [B, T, H, D]; 5 lse read_write [B, H, T]
@@ -22,7 +28,9 @@
 
 override D: u32 = 8u;               // head dim: multiple of 4, at most 4 · MAXV
 override WG: u32 = 64u;             // threads per workgroup
+override ROWS: u32 = 4u;            // rows per thread: 1 ≤ ROWS ≤ MAXR
 const MAXV: u32 = 8u;               // vec4 registers per row
+const MAXR: u32 = 4u;               // most rows per thread
 override DV: u32 = D / 4u;          // vec4s per row
 
 struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
@@ -47,142 +55,188 @@ fn rowOf(b: u32, t: u32, heads: u32, head: u32) -> u32 {
   return ((b * p.T + t) * heads + head) * DV;
 }
 
-// q_t · k row at vec4 index kb.
-fn dotK(qr: ptr<function, array<vec4f, MAXV>>, kb: u32) -> f32 {
-  var x = 0.0;
-  for (var j = 0u; j < DV; j++) { x += dot((*qr)[j], k[kb + j]); }
-  return x;
-}
-
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   let T = p.T;
-  if (i >= p.B * p.H * T) { return; }
-  let t = i % T;
-  let h = (i / T) % p.H;
-  let b = i / (T * p.H);
+  let nb = (T + ROWS - 1u) / ROWS;
+  if (i >= p.B * p.H * nb) { return; }
+  let t0 = (i % nb) * ROWS;
+  let h = (i / nb) % p.H;
+  let b = i / (nb * p.H);
   let kvh = h / (p.H / p.KV);
-  let qb = rowOf(b, t, p.H, h);
-  var qr: array<vec4f, MAXV>;
-  var o: array<vec4f, MAXV>;
-  for (var j = 0u; j < DV; j++) {
-    qr[j] = q[qb + j] * p.scale;
-    o[j] = vec4f(0.0);
-  }
-  var m = -1e30;
-  var l = 0.0;
-  // Keys in blocks of 4 (one rescale per block, no data-dependent branch); keys past t get weight exp(−1e30) = 0
-  // and read row t again instead of leaving the sequence.
-  for (var s0 = 0u; s0 <= t; s0 += 4u) {
-    let k0 = rowOf(b, s0, p.KV, kvh);
-    let k1 = rowOf(b, min(s0 + 1u, t), p.KV, kvh);
-    let k2 = rowOf(b, min(s0 + 2u, t), p.KV, kvh);
-    let k3 = rowOf(b, min(s0 + 3u, t), p.KV, kvh);
-    let xs = vec4f(
-      dotK(&qr, k0),
-      select(-1e30, dotK(&qr, k1), s0 + 1u <= t),
-      select(-1e30, dotK(&qr, k2), s0 + 2u <= t),
-      select(-1e30, dotK(&qr, k3), s0 + 3u <= t),
-    );
-    let mt = max(m, max(max(xs.x, xs.y), max(xs.z, xs.w)));
-    let a = exp(m - mt);
-    let e = exp(xs - vec4f(mt));
-    l = l * a + ((e.x + e.y) + (e.z + e.w));
+  let tEnd = min(t0 + ROWS, T) - 1u;  // last real row of the block
+  var qr: array<array<vec4f, MAXV>, MAXR>;
+  var o: array<array<vec4f, MAXV>, MAXR>;
+  var m: array<f32, MAXR>;
+  var l: array<f32, MAXR>;
+  for (var r = 0u; r < ROWS; r++) {
+    let qb = rowOf(b, min(t0 + r, tEnd), p.H, h);
     for (var j = 0u; j < DV; j++) {
-      o[j] = o[j] * a + e.x * v[k0 + j] + e.y * v[k1 + j] + e.z * v[k2 + j] + e.w * v[k3 + j];
+      qr[r][j] = q[qb + j] * p.scale;
+      o[r][j] = vec4f(0.0);
     }
-    m = mt;
+    m[r] = -1e30;
+    l[r] = 0.0;
   }
-  let inv = 1.0 / l;
-  for (var j = 0u; j < DV; j++) { out[qb + j] = o[j] * inv; }
-  lse[(b * p.H + h) * T + t] = m + log(l);
+  // Keys in blocks of 4 (one rescale per block and row, no data-dependent branch), each k and v row loaded once
+  // for all rows; keys past row t get weight exp(−1e30 − m) = 0 and keys past tEnd read row tEnd again.
+  for (var s0 = 0u; s0 <= tEnd; s0 += 4u) {
+    var kb: array<u32, 4>;
+    var xs = array<vec4f, MAXR>();   // explicit zero: a bare var in a loop is not re-zeroed by every compiler
+    for (var c = 0u; c < 4u; c++) {
+      kb[c] = rowOf(b, min(s0 + c, tEnd), p.KV, kvh);
+      for (var j = 0u; j < DV; j++) {
+        let kk = k[kb[c] + j];
+        for (var r = 0u; r < ROWS; r++) { xs[r][c] += dot(qr[r][j], kk); }
+      }
+    }
+    var e = array<vec4f, MAXR>();
+    for (var r = 0u; r < ROWS; r++) {
+      let t = min(t0 + r, tEnd);
+      let x = select(vec4f(-1e30), xs[r], vec4u(s0) + vec4u(0u, 1u, 2u, 3u) <= vec4u(t));
+      let mt = max(m[r], max(max(x.x, x.y), max(x.z, x.w)));
+      let a = exp(m[r] - mt);
+      e[r] = exp(x - vec4f(mt));
+      l[r] = l[r] * a + ((e[r].x + e[r].y) + (e[r].z + e[r].w));
+      for (var j = 0u; j < DV; j++) { o[r][j] *= a; }
+      m[r] = mt;
+    }
+    for (var c = 0u; c < 4u; c++) {
+      for (var j = 0u; j < DV; j++) {
+        let vv = v[kb[c] + j];
+        for (var r = 0u; r < ROWS; r++) { o[r][j] += e[r][c] * vv; }
+      }
+    }
+  }
+  for (var r = 0u; r < ROWS; r++) {
+    let t = t0 + r;
+    if (t < T) {
+      let qb = rowOf(b, t, p.H, h);
+      let inv = 1.0 / l[r];
+      for (var j = 0u; j < DV; j++) { out[qb + j] = o[r][j] * inv; }
+      lse[(b * p.H + h) * T + t] = m[r] + log(l[r]);
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
 fn backward_dq(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   let T = p.T;
-  if (i >= p.B * p.H * T) { return; }
-  let t = i % T;
-  let h = (i / T) % p.H;
-  let b = i / (T * p.H);
+  let nb = (T + ROWS - 1u) / ROWS;
+  if (i >= p.B * p.H * nb) { return; }
+  let t0 = (i % nb) * ROWS;
+  let h = (i / nb) % p.H;
+  let b = i / (nb * p.H);
   let kvh = h / (p.H / p.KV);
-  let qb = rowOf(b, t, p.H, h);
-  var qr: array<vec4f, MAXV>;
-  var dor: array<vec4f, MAXV>;
-  var acc: array<vec4f, MAXV>;
-  var delta = 0.0;
-  for (var j = 0u; j < DV; j++) {
-    qr[j] = q[qb + j] * p.scale;
-    dor[j] = dout[qb + j];
-    acc[j] = vec4f(0.0);
-    delta += dot(dor[j], outSaved[qb + j]);
+  let tEnd = min(t0 + ROWS, T) - 1u;
+  var qr: array<array<vec4f, MAXV>, MAXR>;
+  var dor: array<array<vec4f, MAXV>, MAXR>;
+  var acc: array<array<vec4f, MAXV>, MAXR>;
+  var delta = array<f32, MAXR>();
+  var lseR: array<f32, MAXR>;
+  for (var r = 0u; r < ROWS; r++) {
+    let t = min(t0 + r, tEnd);
+    let qb = rowOf(b, t, p.H, h);
+    for (var j = 0u; j < DV; j++) {
+      qr[r][j] = q[qb + j] * p.scale;
+      dor[r][j] = dout[qb + j];
+      acc[r][j] = vec4f(0.0);
+      delta[r] += dot(dor[r][j], outSaved[qb + j]);
+    }
+    let ri = (b * p.H + h) * T + t;
+    lseR[r] = lseIn[ri];
+    if (t0 + r < T) { deltaOut[ri] = delta[r]; }
   }
-  let ri = (b * p.H + h) * T + t;
-  deltaOut[ri] = delta;
-  let lseT = lseIn[ri];
-  for (var s = 0u; s <= t; s++) {
+  // Each k and v row is loaded once for all rows; rows with t < s get dS = 0 (select, so no inf · 0).
+  for (var s = 0u; s <= tEnd; s++) {
     let kb = rowOf(b, s, p.KV, kvh);
-    var kk: array<vec4f, MAXV>;     // each k element is loaded once per key
-    var x = 0.0;
-    var dp = 0.0;
+    var kk: array<vec4f, MAXV>;
+    var x = array<f32, MAXR>();     // explicit zero: a bare var in a loop is not re-zeroed by every compiler
+    var dp = array<f32, MAXR>();
     for (var j = 0u; j < DV; j++) {
       kk[j] = k[kb + j];
-      x += dot(qr[j], kk[j]);
-      dp += dot(dor[j], v[kb + j]);
+      let vv = v[kb + j];
+      for (var r = 0u; r < ROWS; r++) {
+        x[r] += dot(qr[r][j], kk[j]);
+        dp[r] += dot(dor[r][j], vv);
+      }
     }
-    let ds = exp(x - lseT) * (dp - delta);
-    for (var j = 0u; j < DV; j++) { acc[j] += ds * kk[j]; }
+    for (var r = 0u; r < ROWS; r++) {
+      let ds = select(0.0, exp(x[r] - lseR[r]) * (dp[r] - delta[r]), s <= t0 + r);
+      for (var j = 0u; j < DV; j++) { acc[r][j] += ds * kk[j]; }
+    }
   }
-  for (var j = 0u; j < DV; j++) { dq[qb + j] = acc[j] * p.scale; }
+  for (var r = 0u; r < ROWS; r++) {
+    if (t0 + r < T) {
+      let qb = rowOf(b, t0 + r, p.H, h);
+      for (var j = 0u; j < DV; j++) { dq[qb + j] = acc[r][j] * p.scale; }
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
 fn backward_dkdv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   let T = p.T;
-  if (i >= p.B * p.KV * T) { return; }
-  let s = i % T;
-  let kvh = (i / T) % p.KV;
-  let b = i / (T * p.KV);
+  let nb = (T + ROWS - 1u) / ROWS;
+  if (i >= p.B * p.KV * nb) { return; }
+  let s0 = (i % nb) * ROWS;
+  let kvh = (i / nb) % p.KV;
+  let b = i / (nb * p.KV);
   let rep = p.H / p.KV;
-  let kb = rowOf(b, s, p.KV, kvh);
-  var kr: array<vec4f, MAXV>;
-  var vr: array<vec4f, MAXV>;
-  var dka: array<vec4f, MAXV>;
-  var dva: array<vec4f, MAXV>;
-  for (var j = 0u; j < DV; j++) {
-    kr[j] = k[kb + j] * p.scale;
-    vr[j] = v[kb + j];
-    dka[j] = vec4f(0.0);
-    dva[j] = vec4f(0.0);
+  let sEnd = min(s0 + ROWS, T) - 1u;  // last real key row of the block
+  var kr: array<array<vec4f, MAXV>, MAXR>;
+  var vr: array<array<vec4f, MAXV>, MAXR>;
+  var dka: array<array<vec4f, MAXV>, MAXR>;
+  var dva: array<array<vec4f, MAXV>, MAXR>;
+  for (var r = 0u; r < ROWS; r++) {
+    let kb = rowOf(b, min(s0 + r, sEnd), p.KV, kvh);
+    for (var j = 0u; j < DV; j++) {
+      kr[r][j] = k[kb + j] * p.scale;
+      vr[r][j] = v[kb + j];
+      dka[r][j] = vec4f(0.0);
+      dva[r][j] = vec4f(0.0);
+    }
   }
+  // Each q, dout row and lse, delta value is loaded once for all key rows; key rows with s > t get P = 0.
   for (var hi = 0u; hi < rep; hi++) {
     let h = kvh * rep + hi;
-    for (var t = s; t < T; t++) {
+    for (var t = s0; t < T; t++) {
       let qb = rowOf(b, t, p.H, h);
       let ri = (b * p.H + h) * T + t;
-      var qq: array<vec4f, MAXV>;   // each q and dout element is loaded once per query row
+      let lseT = lseIn[ri];
+      let deltaT = deltaIn[ri];
+      var qq: array<vec4f, MAXV>;
       var dd: array<vec4f, MAXV>;
-      var x = 0.0;
-      var dp = 0.0;
+      var x = array<f32, MAXR>();   // explicit zero (see backward_dq)
+      var dp = array<f32, MAXR>();
       for (var j = 0u; j < DV; j++) {
         qq[j] = q[qb + j];
         dd[j] = dout[qb + j];
-        x += dot(kr[j], qq[j]);
-        dp += dot(vr[j], dd[j]);
+        for (var r = 0u; r < ROWS; r++) {
+          x[r] += dot(kr[r][j], qq[j]);
+          dp[r] += dot(vr[r][j], dd[j]);
+        }
       }
-      let pr = exp(x - lseIn[ri]);
-      let ds = pr * (dp - deltaIn[ri]);
-      for (var j = 0u; j < DV; j++) {
-        dva[j] += pr * dd[j];
-        dka[j] += ds * qq[j];
+      for (var r = 0u; r < ROWS; r++) {
+        let pr = select(0.0, exp(x[r] - lseT), s0 + r <= t);
+        let ds = pr * (dp[r] - deltaT);
+        for (var j = 0u; j < DV; j++) {
+          dva[r][j] += pr * dd[j];
+          dka[r][j] += ds * qq[j];
+        }
       }
     }
   }
-  for (var j = 0u; j < DV; j++) {
-    dk[kb + j] = dka[j] * p.scale;
-    dv[kb + j] = dva[j];
+  for (var r = 0u; r < ROWS; r++) {
+    if (s0 + r < T) {
+      let kb = rowOf(b, s0 + r, p.KV, kvh);
+      for (var j = 0u; j < DV; j++) {
+        dk[kb + j] = dka[r][j] * p.scale;
+        dv[kb + j] = dva[r][j];
+      }
+    }
   }
 }
