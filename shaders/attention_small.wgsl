@@ -84,13 +84,19 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   // Keys in blocks of 4 (one rescale per block and row, no data-dependent branch), each k and v row loaded once
   // for all rows; keys past row t get weight exp(−1e30 − m) = 0 and keys past tEnd read row tEnd again.
   for (var s0 = 0u; s0 <= tEnd; s0 += 4u) {
-    var kb: array<u32, 4>;
+    let kb0 = rowOf(b, s0, p.KV, kvh);
+    let kb1 = rowOf(b, min(s0 + 1u, tEnd), p.KV, kvh);
+    let kb2 = rowOf(b, min(s0 + 2u, tEnd), p.KV, kvh);
+    let kb3 = rowOf(b, min(s0 + 3u, tEnd), p.KV, kvh);
+    // The 4 keys are spelled out (no vector component picked by a loop index: slow on SwiftShader).
     var xs = array<vec4f, MAXR>();   // explicit zero: a bare var in a loop is not re-zeroed by every compiler
-    for (var c = 0u; c < 4u; c++) {
-      kb[c] = rowOf(b, min(s0 + c, tEnd), p.KV, kvh);
-      for (var j = 0u; j < DV; j++) {
-        let kk = k[kb[c] + j];
-        for (var r = 0u; r < ROWS; r++) { xs[r][c] += dot(qr[r][j], kk); }
+    for (var j = 0u; j < DV; j++) {
+      let k0 = k[kb0 + j];
+      let k1 = k[kb1 + j];
+      let k2 = k[kb2 + j];
+      let k3 = k[kb3 + j];
+      for (var r = 0u; r < ROWS; r++) {
+        xs[r] += vec4f(dot(qr[r][j], k0), dot(qr[r][j], k1), dot(qr[r][j], k2), dot(qr[r][j], k3));
       }
     }
     var e = array<vec4f, MAXR>();
@@ -104,10 +110,14 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
       for (var j = 0u; j < DV; j++) { o[r][j] *= a; }
       m[r] = mt;
     }
-    for (var c = 0u; c < 4u; c++) {
-      for (var j = 0u; j < DV; j++) {
-        let vv = v[kb[c] + j];
-        for (var r = 0u; r < ROWS; r++) { o[r][j] += e[r][c] * vv; }
+    for (var j = 0u; j < DV; j++) {
+      let v0 = v[kb0 + j];
+      let v1 = v[kb1 + j];
+      let v2 = v[kb2 + j];
+      let v3 = v[kb3 + j];
+      for (var r = 0u; r < ROWS; r++) {
+        let w = e[r];
+        o[r][j] = o[r][j] + w.x * v0 + w.y * v1 + w.z * v2 + w.w * v3;
       }
     }
   }
