@@ -20,7 +20,9 @@
 // same terms in the same order as with one row per thread (ROWS = 1), plus exact zeros. Every sum runs in a fixed
 // order inside one thread: results are deterministic; no atomics. ROWS = 4 measured fastest of 1, 2, 4 on lavapipe
 // and SwiftShader (bench/kernels.bench.ts); it cuts the storage loads of streamed rows by 4 at the cost of 4× fewer
-// threads (B·H·ceil(T/4) for forward/dq, B·KV·ceil(T/4) for dkdv).
+// threads (B·H·ceil(T/4) for forward/dq, B·KV·ceil(T/4) for dkdv). SwiftShader does not unroll the row loops, so
+// register arrays indexed by row cost it memory traffic (ROWS = 1 here is slower there than the one-row shader
+// kept as bench/baseline/attention_small_rows1.wgsl); avoid vector components picked by a loop index (slower still).
 // Bindings (group 0), forward:
 //   0 params uniform { B: u32, T: u32, H: u32, KV: u32, scale: f32 }; 1 q read; 2 k read; 3 v read;
 //   4 out read_write [B, T, H, D]; 5 lse read_write [B, H, T]
@@ -165,18 +167,19 @@ fn backward_dq(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   for (var s = 0u; s <= tEnd; s++) {
     let kb = rowOf(b, s, p.KV, kvh);
     var kk: array<vec4f, MAXV>;
-    var x = array<f32, MAXR>();     // explicit zero: a bare var in a loop is not re-zeroed by every compiler
-    var dp = array<f32, MAXR>();
+    var vv: array<vec4f, MAXV>;
     for (var j = 0u; j < DV; j++) {
       kk[j] = k[kb + j];
-      let vv = v[kb + j];
-      for (var r = 0u; r < ROWS; r++) {
-        x[r] += dot(qr[r][j], kk[j]);
-        dp[r] += dot(dor[r][j], vv);
-      }
+      vv[j] = v[kb + j];
     }
     for (var r = 0u; r < ROWS; r++) {
-      let ds = select(0.0, exp(x[r] - lseR[r]) * (dp[r] - delta[r]), s <= t0 + r);
+      var x = 0.0;
+      var dp = 0.0;
+      for (var j = 0u; j < DV; j++) {
+        x += dot(qr[r][j], kk[j]);
+        dp += dot(dor[r][j], vv[j]);
+      }
+      let ds = select(0.0, exp(x - lseR[r]) * (dp - delta[r]), s <= t0 + r);
       for (var j = 0u; j < DV; j++) { acc[r][j] += ds * kk[j]; }
     }
   }
@@ -222,19 +225,19 @@ fn backward_dkdv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
       let deltaT = deltaIn[ri];
       var qq: array<vec4f, MAXV>;
       var dd: array<vec4f, MAXV>;
-      var x = array<f32, MAXR>();   // explicit zero (see backward_dq)
-      var dp = array<f32, MAXR>();
       for (var j = 0u; j < DV; j++) {
         qq[j] = q[qb + j];
         dd[j] = dout[qb + j];
-        for (var r = 0u; r < ROWS; r++) {
-          x[r] += dot(kr[r][j], qq[j]);
-          dp[r] += dot(vr[r][j], dd[j]);
-        }
       }
       for (var r = 0u; r < ROWS; r++) {
-        let pr = select(0.0, exp(x[r] - lseT), s0 + r <= t);
-        let ds = pr * (dp[r] - deltaT);
+        var x = 0.0;
+        var dp = 0.0;
+        for (var j = 0u; j < DV; j++) {
+          x += dot(kr[r][j], qq[j]);
+          dp += dot(vr[r][j], dd[j]);
+        }
+        let pr = select(0.0, exp(x - lseT), s0 + r <= t);
+        let ds = pr * (dp - deltaT);
         for (var j = 0u; j < DV; j++) {
           dva[r][j] += pr * dd[j];
           dka[r][j] += ds * qq[j];
