@@ -2,17 +2,21 @@
  * Non-matmul kernels at the demo shapes (stories260K, micro-batch B 8 × T 215), each variant side by side in one
  * run, timed with GPU timestamps per compute pass (`timestamp-query`; every dispatch is its own pass, so the
  * timestamps bracket exactly one kernel). The first run of each variant compiles its pipelines and is not counted;
- * then REPS runs, and the line gives the mean GPU milliseconds per call and the ratio new ÷ old of the same call.
- * Shapes: attention B 8, T 215, H 8, KV 4, D 8 ('small' vs 'tiled'); RMSNorm rows 1720 × C 64 and the per-head
+ * then REPS runs (attention: the variants interleaved run by run), and the line gives the mean GPU milliseconds per
+ * call and the ratio new ÷ old of the same call.
+ * Shapes: attention B 8, T 215, H 8, KV 4, D 8 ('small' at 4, 2 and 1 rows per thread vs the one-row-per-thread
+ * 'small' shader it replaced, kept as bench/baseline/attention_small_rows1.wgsl; then 'small' vs 'tiled'); RMSNorm rows 1720 × C 64 and the per-head
  * q/k norm rows 1720·8 × C 8 ('row' vs 'workgroup'); cross-entropy pass 1 on rows 1720 × one chunk V 512.
  * Run: npx vitest bench --run --project gpu bench/kernels.bench.ts (VK_ICD_FILENAMES picks SwiftShader).
  * Prints `name: value` lines; skips (prints why) when the adapter lacks timestamp-query.
  */
 import { afterAll, bench, describe } from 'vitest';
-import { createStorage, uploadStorage } from '../src/engine/gpu/buffers';
+import { createStorage, packUniform, scratchBuffer, uniform, uploadStorage } from '../src/engine/gpu/buffers';
+import { dispatch, linearGrid, type Binding } from '../src/engine/gpu/pipeline';
+import oldSmallCode from './baseline/attention_small_rows1.wgsl?raw';
 import { startProfiler } from '../src/engine/gpu/profiler';
 import { submitAndWait, type GpuContext } from '../src/engine/gpu/context';
-import { attentionBackward, attentionForward, type AttentionVariant } from '../src/engine/kernels/attention';
+import { attentionBackward, attentionForward, type AttentionSmallRows, type AttentionVariant } from '../src/engine/kernels/attention';
 import { rmsnormBackward, rmsnormForward, type RmsnormVariant } from '../src/engine/kernels/rmsnorm';
 import { CE_STATS_PER_ROW, crossEntropyChunkForward, type CrossEntropyChunkVariant } from '../src/engine/kernels/crossEntropyChunk';
 import { createNodeGpuContext } from '../src/node/gpu';
@@ -59,6 +63,22 @@ async function measure(ctx: GpuContext, record: (enc: GPUCommandEncoder) => void
   return sum;
 }
 
+/**
+ * Like {@link measure} for several variants at once, interleaved (one uncounted run of each, then REPS rounds of one
+ * run of each), so that load from other processes on the CPU adapters falls on every variant alike.
+ */
+async function measureInterleaved<const R extends ReadonlyArray<(enc: GPUCommandEncoder) => void>>(
+  ctx: GpuContext,
+  records: R,
+): Promise<{ -readonly [K in keyof R]: Map<string, number> }> {
+  for (const record of records) await timePasses(ctx, record);
+  const sums = records.map(() => new Map<string, number>());
+  for (let r = 0; r < REPS; r++)
+    for (const [i, record] of records.entries())
+      for (const [l, v] of await timePasses(ctx, record)) sums[i]!.set(l, (sums[i]!.get(l) ?? 0) + v / REPS);
+  return sums as { -readonly [K in keyof R]: Map<string, number> };
+}
+
 function total(m: Map<string, number>): number {
   let s = 0;
   for (const v of m.values()) s += v;
@@ -77,6 +97,34 @@ function random(n: number, seed: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1) * scale);
 }
 
+/** Attention buffers and shape of {@link attentionCase}. */
+interface AttentionArgs {
+  readonly B: number; readonly T: number; readonly H: number; readonly KV: number; readonly D: number; readonly scale: number;
+  readonly q: Binding; readonly k: Binding; readonly v: Binding; readonly out: Binding; readonly lse: Binding;
+  readonly dout: Binding; readonly dq: Binding; readonly dk: Binding; readonly dv: Binding;
+}
+
+/**
+ * Records the one-row-per-thread 'small' attention as it was before register blocking (the shader copy
+ * bench/baseline/attention_small_rows1.wgsl, dispatched as kernels/attention.ts did: one thread per row, 64 a workgroup).
+ */
+function oldSmallAttention(ctx: GpuContext, enc: GPUCommandEncoder, pass: 'forward' | 'backward', a: AttentionArgs): void {
+  const p = uniform(ctx, packUniform([{ u32: a.B }, { u32: a.T }, { u32: a.H }, { u32: a.KV }, { f32: a.scale }]), 'attention.old.params');
+  const constants = { D: a.D, WG: 64 };
+  const code = oldSmallCode;
+  if (pass === 'forward') {
+    const spec = { label: 'attention.forward.old', code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'read', 'rw', 'rw'] as const, constants };
+    dispatch(ctx, enc, spec, [p, a.q, a.k, a.v, a.out, a.lse], linearGrid(ctx, a.B * a.H * a.T, 64));
+    return;
+  }
+  const delta = scratchBuffer(ctx, 'attention.delta', a.B * a.H * a.T * 4);
+  const bindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'] as const;
+  dispatch(ctx, enc, { label: 'attention.backward.old.dq', code, entryPoint: 'backward_dq', bindings, constants },
+    [p, a.q, a.k, a.v, a.lse, a.dout, a.out, delta, a.dq], linearGrid(ctx, a.B * a.H * a.T, 64));
+  dispatch(ctx, enc, { label: 'attention.backward.old.dkdv', code, entryPoint: 'backward_dkdv', bindings, constants },
+    [p, a.q, a.k, a.v, a.lse, a.dout, delta, a.dk, a.dv], linearGrid(ctx, a.B * a.KV * a.T, 64));
+}
+
 async function attentionCase(ctx: GpuContext): Promise<void> {
   const [B, T, H, KV, D] = [8, 215, 8, 4, 8];
   const q = uploadStorage(ctx, random(B * T * H * D, 1, 2), 'q');
@@ -87,12 +135,20 @@ async function attentionCase(ctx: GpuContext): Promise<void> {
   const [dk, dv] = [createStorage(ctx, B * T * KV * D * 4, 'dk'), createStorage(ctx, B * T * KV * D * 4, 'dv')];
   const lse = createStorage(ctx, B * H * T * 4, 'lse');
   const shape = { B, T, H, KV, D, scale: 1 / Math.sqrt(D) };
-  const fwd = (variant: AttentionVariant) => (enc: GPUCommandEncoder) => attentionForward(ctx, enc, { ...shape, variant, q, k, v, out, lse });
-  const bwd = (variant: AttentionVariant) => (enc: GPUCommandEncoder) => attentionBackward(ctx, enc, { ...shape, variant, q, k, v, out, lse, dout, dq, dk, dv });
-  const [fs, ft] = [await measure(ctx, fwd('small')), await measure(ctx, fwd('tiled'))];
-  report('attention_forward_small_vs_tiled_demo', fs, ft);
-  const [bs, bt] = [await measure(ctx, bwd('small')), await measure(ctx, bwd('tiled'))];
-  report('attention_backward_small_vs_tiled_demo', bs, bt);
+  type Run = (enc: GPUCommandEncoder) => void;
+  const fwd = (variant: AttentionVariant, smallRows?: AttentionSmallRows): Run => (enc) =>
+    attentionForward(ctx, enc, { ...shape, variant, smallRows, q, k, v, out, lse });
+  const bwd = (variant: AttentionVariant, smallRows?: AttentionSmallRows): Run => (enc) =>
+    attentionBackward(ctx, enc, { ...shape, variant, smallRows, q, k, v, out, lse, dout, dq, dk, dv });
+  const all: AttentionArgs = { ...shape, q, k, v, out, lse, dout, dq, dk, dv };
+  for (const [pass, run] of [['forward', fwd], ['backward', bwd]] as const) {
+    const old: Run = (enc) => oldSmallAttention(ctx, enc, pass, all);
+    const [r4, r2, r1, o, tiled] = await measureInterleaved(ctx, [run('small', 4), run('small', 2), run('small', 1), old, run('tiled')]);
+    report(`attention_${pass}_small_rows4_vs_old_demo`, r4, o);
+    report(`attention_${pass}_small_rows2_vs_old_demo`, r2, o);
+    report(`attention_${pass}_small_rows1_vs_old_demo`, r1, o);
+    report(`attention_${pass}_small_vs_tiled_demo`, r4, tiled);
+  }
   for (const b of [q, k, v, dout, out, dq, dk, dv, lse]) b.destroy();
 }
 

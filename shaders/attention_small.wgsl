@@ -1,31 +1,38 @@
-// Causal grouped-query attention for a small head dim (D ≤ 32), forward and backward, without
-// workgroup memory or barriers: one thread owns one row and keeps it in registers (a Row of up to 8 vec4s). Same math and the
-// same bindings as shaders/attention_forward.wgsl / attention_backward.wgsl (FlashAttention-2, Dao 2023,
-// Alg. 1–2, with one key at a time; HF semantics: modeling_llama.py `eager_attention_forward` + `repeat_kv`).
+// Causal grouped-query attention for a small head dim (D ≤ 32), forward and backward, without workgroup memory or
+// barriers: one thread owns ROWS consecutive rows (register blocking, default 4), so every key (or query) row it
+// streams from storage is loaded once for all ROWS rows. Same math and the same bindings as
+// shaders/attention_forward.wgsl / attention_backward.wgsl (FlashAttention-2, Dao 2023, Alg. 1–2; HF semantics:
+// modeling_llama.py `eager_attention_forward` + `repeat_kv`).
 // Shapes (f32, row-major): q, out, dout, dq [B, T, H, D]; k, v, dk, dv [B, T, KV, D]; lse, delta [B, H, T].
 // Query head h reads kv head floor(h / (H / KV)); row t attends to keys s ≤ t.
 //   S_ts = scale·q_t·k_s;  out_t = Σ_s softmax_s(S_t)·v_s;  lse_t = log Σ_{s≤t} exp(S_ts);
 //   P_ts = exp(S_ts − lse_t);  delta_t = dO_t·O_t;  dS_ts = P_ts (dO_t·v_s − delta_t);
 //   dq_t = scale Σ_s dS_ts k_s;  dk_s = scale Σ_{h in group} Σ_{t≥s} dS_ts q_t;  dv_s = Σ_{h in group} Σ_{t≥s} P_ts dO_t.
-// Entry points (threads i = gid.x + gid.y · num_workgroups.x · WG; run backward_dq before backward_dkdv):
-//   forward        thread (b, h, t), i = (b·H + h)·T + t: online softmax over s = 0..t in key order, 4 keys a step.
-//   backward_dq    thread (b, h, t): writes delta[b, h, t] and dq_t (overwrites).
-//   backward_dkdv  thread (b, kv head, s), i = (b·KV + kvh)·T + s: sums over the H/KV query heads of the group
-//                  in head order and t = s..T−1 in row order; writes dk_s, dv_s (overwrites).
-// Every sum runs in a fixed order inside one thread: results are deterministic; no atomics.
+// Entry points (threads i = gid.x + gid.y · num_workgroups.x · WG; NB = ceil(T / ROWS) row blocks;
+// run backward_dq before backward_dkdv):
+//   forward        thread (b, h, block), i = (b·H + h)·NB + block, rows t = block·ROWS + r (r < ROWS): online
+//                  softmax per row over keys s = 0..t in key order, 4 keys a step (one rescale per step).
+//   backward_dq    thread (b, h, block) as forward: writes delta[b, h, t] and dq_t (overwrites) of its rows.
+//   backward_dkdv  thread (b, kv head, block), i = (b·KV + kvh)·NB + block, key rows s = block·ROWS + r: sums over
+//                  the H/KV query heads of the group in head order and t = s..T−1 in row order; writes dk_s, dv_s.
+// Edges: rows of the last block past T − 1 are clamped to the block's last real row (computed, never stored); keys
+// a row must not see (s > t) get score −1e30 (forward: weight exactly 0, rescale exactly 1) or P = 0 via select
+// (backward), so each row sums the same terms in the same order as with one row per thread, plus exact zeros:
+// every ROWS gives the same bits. Every sum runs in a fixed order inside one thread: deterministic; no atomics.
+// Registers: a row is a struct of eight named vec4s and the ROWS rows of a thread are separate variables, read and
+// written through constant names with `if (DV > j)` / `if (ROWS > r)` guards that the overrides fold away. No loop
+// over a dynamically indexed register array: SwiftShader keeps those in memory (2–5× slower; bench/kernels.bench.ts).
 // Bindings (group 0), forward:
 //   0 params uniform { B: u32, T: u32, H: u32, KV: u32, scale: f32 }; 1 q read; 2 k read; 3 v read;
 //   4 out read_write [B, T, H, D]; 5 lse read_write [B, H, T]
 // Bindings, backward_dq: 0 params; 1 q; 2 k; 3 v; 4 lse; 5 dout; 6 outSaved (all read);
 //   7 deltaOut read_write [B, H, T]; 8 dq read_write
 // Bindings, backward_dkdv: 0 params; 1 q; 2 k; 3 v; 4 lse; 5 dout; 6 deltaIn (all read); 7 dk, 8 dv read_write
-// Registers: a row is a struct of eight named vec4s, read and written through constant member names with
-// `if (DV > j)` guards that the override D folds away (no loop over a dynamically indexed array: SwiftShader keeps
-// those in memory, 2.2× slower on the demo's forward; bench/kernels.bench.ts).
 
 override D: u32 = 8u;               // head dim: multiple of 4, at most 32
 override WG: u32 = 64u;             // threads per workgroup
 override DV: u32 = D / 4u;          // vec4s per row
+override ROWS: u32 = 4u;            // rows per thread, 1..4
 
 struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
 
@@ -185,110 +192,194 @@ fn dotRow(x: Row, y: Row) -> f32 {
   return s;
 }
 
+/** Online-softmax state of one query row in the forward. */
+struct FwdRow { q: Row, o: Row, m: f32, l: f32 }
+
+/** Starts query row qb (q pre-scaled). */
+fn fwdInit(qb: u32) -> FwdRow {
+  return FwdRow(scaled(loadQ(qb), p.scale), ZERO, -1e30, 0.0);
+}
+
+/** One step of 4 keys s0..s0+3 (rows k0..k3, v0..v3) for query row t: masked keys (s > t) weigh exactly 0. */
+fn fwdStep(st: FwdRow, t: u32, s0: u32, k0: Row, k1: Row, k2: Row, k3: Row, v0: Row, v1: Row, v2: Row, v3: Row) -> FwdRow {
+  let xs = vec4f(
+    select(-1e30, dotRow(st.q, k0), s0 <= t),
+    select(-1e30, dotRow(st.q, k1), s0 + 1u <= t),
+    select(-1e30, dotRow(st.q, k2), s0 + 2u <= t),
+    select(-1e30, dotRow(st.q, k3), s0 + 3u <= t),
+  );
+  let mt = max(st.m, max(max(xs.x, xs.y), max(xs.z, xs.w)));
+  let a = exp(st.m - mt);
+  let e = exp(xs - vec4f(mt));
+  let o = st.o;
+  let on = Row(
+    o.a * a + e.x * v0.a + e.y * v1.a + e.z * v2.a + e.w * v3.a,
+    o.b * a + e.x * v0.b + e.y * v1.b + e.z * v2.b + e.w * v3.b,
+    o.c * a + e.x * v0.c + e.y * v1.c + e.z * v2.c + e.w * v3.c,
+    o.d * a + e.x * v0.d + e.y * v1.d + e.z * v2.d + e.w * v3.d,
+    o.e * a + e.x * v0.e + e.y * v1.e + e.z * v2.e + e.w * v3.e,
+    o.f * a + e.x * v0.f + e.y * v1.f + e.z * v2.f + e.w * v3.f,
+    o.g * a + e.x * v0.g + e.y * v1.g + e.z * v2.g + e.w * v3.g,
+    o.h * a + e.x * v0.h + e.y * v1.h + e.z * v2.h + e.w * v3.h,
+  );
+  return FwdRow(st.q, on, mt, st.l * a + ((e.x + e.y) + (e.z + e.w)));
+}
+
+/** Stores row t's output and lse unless t is a clamped copy past the block's last real row. */
+fn fwdStore(st: FwdRow, b: u32, h: u32, t: u32, real: bool) {
+  if (!real) { return; }
+  storeOut(rowOf(b, t, p.H, h), scaled(st.o, 1.0 / st.l));
+  lse[(b * p.H + h) * p.T + t] = st.m + log(st.l);
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   let T = p.T;
-  if (i >= p.B * p.H * T) { return; }
-  let t = i % T;
-  let h = (i / T) % p.H;
-  let b = i / (T * p.H);
+  let nb = (T + ROWS - 1u) / ROWS;
+  if (i >= p.B * p.H * nb) { return; }
+  let t0 = (i % nb) * ROWS;
+  let h = (i / nb) % p.H;
+  let b = i / (nb * p.H);
   let kvh = h / (p.H / p.KV);
-  let qb = rowOf(b, t, p.H, h);
-  let qr = scaled(loadQ(qb), p.scale);
-  var o = ZERO;
-  var m = -1e30;
-  var l = 0.0;
-  // Keys in blocks of 4 (one rescale per block, no data-dependent branch); keys past t get weight exp(−1e30) = 0
-  // and read row t again instead of leaving the sequence.
-  for (var s0 = 0u; s0 <= t; s0 += 4u) {
-    let k0 = rowOf(b, s0, p.KV, kvh);
-    let k1 = rowOf(b, min(s0 + 1u, t), p.KV, kvh);
-    let k2 = rowOf(b, min(s0 + 2u, t), p.KV, kvh);
-    let k3 = rowOf(b, min(s0 + 3u, t), p.KV, kvh);
-    let xs = vec4f(
-      dotRow(qr, loadK(k0)),
-      select(-1e30, dotRow(qr, loadK(k1)), s0 + 1u <= t),
-      select(-1e30, dotRow(qr, loadK(k2)), s0 + 2u <= t),
-      select(-1e30, dotRow(qr, loadK(k3)), s0 + 3u <= t),
-    );
-    let mt = max(m, max(max(xs.x, xs.y), max(xs.z, xs.w)));
-    let a = exp(m - mt);
-    let e = exp(xs - vec4f(mt));
-    l = l * a + ((e.x + e.y) + (e.z + e.w));
-    let v0 = loadV(k0);
-    let v1 = loadV(k1);
-    let v2 = loadV(k2);
-    let v3 = loadV(k3);
-    o = Row(
-      o.a * a + e.x * v0.a + e.y * v1.a + e.z * v2.a + e.w * v3.a,
-      o.b * a + e.x * v0.b + e.y * v1.b + e.z * v2.b + e.w * v3.b,
-      o.c * a + e.x * v0.c + e.y * v1.c + e.z * v2.c + e.w * v3.c,
-      o.d * a + e.x * v0.d + e.y * v1.d + e.z * v2.d + e.w * v3.d,
-      o.e * a + e.x * v0.e + e.y * v1.e + e.z * v2.e + e.w * v3.e,
-      o.f * a + e.x * v0.f + e.y * v1.f + e.z * v2.f + e.w * v3.f,
-      o.g * a + e.x * v0.g + e.y * v1.g + e.z * v2.g + e.w * v3.g,
-      o.h * a + e.x * v0.h + e.y * v1.h + e.z * v2.h + e.w * v3.h,
-    );
-    m = mt;
+  let tEnd = min(t0 + ROWS, T) - 1u;  // last real row of the block
+  let t1 = min(t0 + 1u, tEnd);
+  let t2 = min(t0 + 2u, tEnd);
+  let t3 = min(t0 + 3u, tEnd);
+  var r0 = fwdInit(rowOf(b, t0, p.H, h));
+  var r1 = r0; var r2 = r0; var r3 = r0;
+  if (ROWS > 1u) { r1 = fwdInit(rowOf(b, t1, p.H, h)); }
+  if (ROWS > 2u) { r2 = fwdInit(rowOf(b, t2, p.H, h)); }
+  if (ROWS > 3u) { r3 = fwdInit(rowOf(b, t3, p.H, h)); }
+  // Keys in blocks of 4, each k and v row loaded once for all rows; keys past tEnd read row tEnd again.
+  for (var s0 = 0u; s0 <= tEnd; s0 += 4u) {
+    let i0 = rowOf(b, s0, p.KV, kvh);
+    let i1 = rowOf(b, min(s0 + 1u, tEnd), p.KV, kvh);
+    let i2 = rowOf(b, min(s0 + 2u, tEnd), p.KV, kvh);
+    let i3 = rowOf(b, min(s0 + 3u, tEnd), p.KV, kvh);
+    let k0 = loadK(i0); let k1 = loadK(i1); let k2 = loadK(i2); let k3 = loadK(i3);
+    let v0 = loadV(i0); let v1 = loadV(i1); let v2 = loadV(i2); let v3 = loadV(i3);
+    r0 = fwdStep(r0, t0, s0, k0, k1, k2, k3, v0, v1, v2, v3);
+    if (ROWS > 1u) { r1 = fwdStep(r1, t1, s0, k0, k1, k2, k3, v0, v1, v2, v3); }
+    if (ROWS > 2u) { r2 = fwdStep(r2, t2, s0, k0, k1, k2, k3, v0, v1, v2, v3); }
+    if (ROWS > 3u) { r3 = fwdStep(r3, t3, s0, k0, k1, k2, k3, v0, v1, v2, v3); }
   }
-  storeOut(qb, scaled(o, 1.0 / l));
-  lse[(b * p.H + h) * T + t] = m + log(l);
+  fwdStore(r0, b, h, t0, true);
+  if (ROWS > 1u) { fwdStore(r1, b, h, t1, t0 + 1u <= tEnd); }
+  if (ROWS > 2u) { fwdStore(r2, b, h, t2, t0 + 2u <= tEnd); }
+  if (ROWS > 3u) { fwdStore(r3, b, h, t3, t0 + 3u <= tEnd); }
+}
+
+/** dq state of one query row: its q (pre-scaled), dO, accumulator, delta and lse. */
+struct DqRow { q: Row, dout: Row, acc: Row, delta: f32, lse: f32 }
+
+/** Starts query row t of head h: computes delta_t = dO_t·O_t and stores it (unless t is a clamped copy). */
+fn dqInit(b: u32, h: u32, t: u32, real: bool) -> DqRow {
+  let qb = rowOf(b, t, p.H, h);
+  let dor = loadDout(qb);
+  let delta = dotRow(dor, loadOutSaved(qb));
+  let ri = (b * p.H + h) * p.T + t;
+  if (real) { deltaOut[ri] = delta; }
+  return DqRow(scaled(loadQ(qb), p.scale), dor, ZERO, delta, lseIn[ri]);
+}
+
+/** Adds key s (rows kk, vv) to query row t's dq; a masked key (s > t) adds exactly zero. */
+fn dqStep(st: DqRow, t: u32, s: u32, kk: Row, vv: Row) -> DqRow {
+  let ds = select(0.0, exp(dotRow(st.q, kk) - st.lse) * (dotRow(st.dout, vv) - st.delta), s <= t);
+  return DqRow(st.q, st.dout, axpy(st.acc, ds, kk), st.delta, st.lse);
 }
 
 @compute @workgroup_size(WG)
 fn backward_dq(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   let T = p.T;
-  if (i >= p.B * p.H * T) { return; }
-  let t = i % T;
-  let h = (i / T) % p.H;
-  let b = i / (T * p.H);
+  let nb = (T + ROWS - 1u) / ROWS;
+  if (i >= p.B * p.H * nb) { return; }
+  let t0 = (i % nb) * ROWS;
+  let h = (i / nb) % p.H;
+  let b = i / (nb * p.H);
   let kvh = h / (p.H / p.KV);
-  let qb = rowOf(b, t, p.H, h);
-  let qr = scaled(loadQ(qb), p.scale);
-  let dor = loadDout(qb);
-  let delta = dotRow(dor, loadOutSaved(qb));
-  let ri = (b * p.H + h) * T + t;
-  deltaOut[ri] = delta;
-  let lseT = lseIn[ri];
-  var acc = ZERO;
-  for (var s = 0u; s <= t; s++) {
+  let tEnd = min(t0 + ROWS, T) - 1u;
+  let t1 = min(t0 + 1u, tEnd);
+  let t2 = min(t0 + 2u, tEnd);
+  let t3 = min(t0 + 3u, tEnd);
+  var r0 = dqInit(b, h, t0, true);
+  var r1 = r0; var r2 = r0; var r3 = r0;
+  if (ROWS > 1u) { r1 = dqInit(b, h, t1, t0 + 1u <= tEnd); }
+  if (ROWS > 2u) { r2 = dqInit(b, h, t2, t0 + 2u <= tEnd); }
+  if (ROWS > 3u) { r3 = dqInit(b, h, t3, t0 + 3u <= tEnd); }
+  for (var s = 0u; s <= tEnd; s++) {
     let kb = rowOf(b, s, p.KV, kvh);
-    let kk = loadK(kb);             // each k element is loaded once per key
-    let ds = exp(dotRow(qr, kk) - lseT) * (dotRow(dor, loadV(kb)) - delta);
-    acc = axpy(acc, ds, kk);
+    let kk = loadK(kb);             // each k and v row is loaded once for all rows
+    let vv = loadV(kb);
+    r0 = dqStep(r0, t0, s, kk, vv);
+    if (ROWS > 1u) { r1 = dqStep(r1, t1, s, kk, vv); }
+    if (ROWS > 2u) { r2 = dqStep(r2, t2, s, kk, vv); }
+    if (ROWS > 3u) { r3 = dqStep(r3, t3, s, kk, vv); }
   }
-  storeDq(qb, scaled(acc, p.scale));
+  storeDq(rowOf(b, t0, p.H, h), scaled(r0.acc, p.scale));
+  if (ROWS > 1u && t0 + 1u <= tEnd) { storeDq(rowOf(b, t1, p.H, h), scaled(r1.acc, p.scale)); }
+  if (ROWS > 2u && t0 + 2u <= tEnd) { storeDq(rowOf(b, t2, p.H, h), scaled(r2.acc, p.scale)); }
+  if (ROWS > 3u && t0 + 3u <= tEnd) { storeDq(rowOf(b, t3, p.H, h), scaled(r3.acc, p.scale)); }
+}
+
+/** dk/dv state of one key row: its k (pre-scaled) and v, and the two accumulators. */
+struct KvRow { k: Row, v: Row, dk: Row, dv: Row }
+
+fn kvInit(kb: u32) -> KvRow {
+  return KvRow(scaled(loadK(kb), p.scale), loadV(kb), ZERO, ZERO);
+}
+
+/** Adds query row t (rows qq, dd; its lse and delta) to key row s; a masked query (t < s) adds exactly zero. */
+fn kvStep(st: KvRow, s: u32, t: u32, qq: Row, dd: Row, lseT: f32, deltaT: f32) -> KvRow {
+  let pr = select(0.0, exp(dotRow(st.k, qq) - lseT), t >= s);
+  let ds = pr * (dotRow(st.v, dd) - deltaT);
+  return KvRow(st.k, st.v, axpy(st.dk, ds, qq), axpy(st.dv, pr, dd));
+}
+
+/** Stores key row s's dk, dv unless it is a clamped copy. */
+fn kvStore(st: KvRow, kb: u32, real: bool) {
+  if (!real) { return; }
+  storeDk(kb, scaled(st.dk, p.scale));
+  storeDv(kb, st.dv);
 }
 
 @compute @workgroup_size(WG)
 fn backward_dkdv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   let T = p.T;
-  if (i >= p.B * p.KV * T) { return; }
-  let s = i % T;
-  let kvh = (i / T) % p.KV;
-  let b = i / (T * p.KV);
+  let nb = (T + ROWS - 1u) / ROWS;
+  if (i >= p.B * p.KV * nb) { return; }
+  let s0 = (i % nb) * ROWS;
+  let kvh = (i / nb) % p.KV;
+  let b = i / (nb * p.KV);
   let rep = p.H / p.KV;
-  let kb = rowOf(b, s, p.KV, kvh);
-  let kr = scaled(loadK(kb), p.scale);
-  let vr = loadV(kb);
-  var dka = ZERO;
-  var dva = ZERO;
+  let sEnd = min(s0 + ROWS, T) - 1u;
+  let s1 = min(s0 + 1u, sEnd);
+  let s2 = min(s0 + 2u, sEnd);
+  let s3 = min(s0 + 3u, sEnd);
+  var r0 = kvInit(rowOf(b, s0, p.KV, kvh));
+  var r1 = r0; var r2 = r0; var r3 = r0;
+  if (ROWS > 1u) { r1 = kvInit(rowOf(b, s1, p.KV, kvh)); }
+  if (ROWS > 2u) { r2 = kvInit(rowOf(b, s2, p.KV, kvh)); }
+  if (ROWS > 3u) { r3 = kvInit(rowOf(b, s3, p.KV, kvh)); }
   for (var hi = 0u; hi < rep; hi++) {
     let h = kvh * rep + hi;
-    for (var t = s; t < T; t++) {
+    for (var t = s0; t < T; t++) {
       let qb = rowOf(b, t, p.H, h);
       let ri = (b * p.H + h) * T + t;
-      let qq = loadQ(qb);           // each q and dout element is loaded once per query row
+      let qq = loadQ(qb);           // each q, dout, lse and delta row is loaded once for all rows
       let dd = loadDout(qb);
-      let pr = exp(dotRow(kr, qq) - lseIn[ri]);
-      let ds = pr * (dotRow(vr, dd) - deltaIn[ri]);
-      dva = axpy(dva, pr, dd);
-      dka = axpy(dka, ds, qq);
+      let lseT = lseIn[ri];
+      let deltaT = deltaIn[ri];
+      r0 = kvStep(r0, s0, t, qq, dd, lseT, deltaT);
+      if (ROWS > 1u) { r1 = kvStep(r1, s1, t, qq, dd, lseT, deltaT); }
+      if (ROWS > 2u) { r2 = kvStep(r2, s2, t, qq, dd, lseT, deltaT); }
+      if (ROWS > 3u) { r3 = kvStep(r3, s3, t, qq, dd, lseT, deltaT); }
     }
   }
-  storeDk(kb, scaled(dka, p.scale));
-  storeDv(kb, dva);
+  kvStore(r0, rowOf(b, s0, p.KV, kvh), true);
+  if (ROWS > 1u) { kvStore(r1, rowOf(b, s1, p.KV, kvh), s0 + 1u <= sEnd); }
+  if (ROWS > 2u) { kvStore(r2, rowOf(b, s2, p.KV, kvh), s0 + 2u <= sEnd); }
+  if (ROWS > 3u) { kvStore(r3, rowOf(b, s3, p.KV, kvh), s0 + 3u <= sEnd); }
 }

@@ -2,7 +2,7 @@
  * Causal grouped-query attention kernels (forward and backward), FlashAttention-2 style: the [T, T]
  * probabilities are never stored; backward recomputes them from q, k and the saved logsumexp.
  * Two variants, chosen by head dim ({@link attentionVariant}): 'small' (shaders/attention_small.wgsl: one thread
- * per row in vec4 registers, no workgroup memory or barriers; D ≤ 32) and 'tiled' (shaders/attention_forward.wgsl,
+ * per 4 consecutive rows in vec4 registers, no workgroup memory or barriers; D ≤ 32) and 'tiled' (shaders/attention_forward.wgsl,
  * shaders/attention_backward.wgsl: 16-row tiles through workgroup memory; D ≤ 128).
  * Sources: Dao 2023 "FlashAttention-2" Alg. 1–2; HF `modeling_llama.py` `eager_attention_forward`, `repeat_kv`.
  */
@@ -22,9 +22,13 @@ export const ATTENTION_MAX_HEAD_DIM = 128;
 export const ATTENTION_SMALL_MAX_HEAD_DIM = 32;
 /** Threads per workgroup of the 'small' variant. */
 const SMALL_WG = 64;
+/** Rows per thread of the 'small' variant (shader override ROWS, 1..4). */
+export type AttentionSmallRows = 1 | 2 | 3 | 4;
+/** Default rows per thread of the 'small' variant (bench/kernels.bench.ts: fastest of 1, 2, 4 on lavapipe and SwiftShader). */
+export const ATTENTION_SMALL_ROWS: AttentionSmallRows = 4;
 
 /**
- * 'small': one thread per query (or key) row, no barriers — fastest where a barrier is expensive and D is small.
+ * 'small': one thread per {@link ATTENTION_SMALL_ROWS} consecutive query (or key) rows, no barriers — fastest where a barrier is expensive and D is small.
  * 'tiled': one workgroup per 16-row tile, the only one for D > 32.
  */
 export type AttentionVariant = 'small' | 'tiled';
@@ -50,6 +54,11 @@ export interface AttentionShape {
   readonly scale: number;
   /** Forces a variant (tests, benches); default {@link attentionVariant}(D). 'small' needs D ≤ 32. */
   readonly variant?: AttentionVariant;
+  /**
+   * Rows per thread of the 'small' variant (tests, benches; ignored by 'tiled'); default {@link ATTENTION_SMALL_ROWS}.
+   * 1 is the one-row-per-thread kernel the register blocking replaced.
+   */
+  readonly smallRows?: AttentionSmallRows;
 }
 
 function validate(ctx: GpuContext, label: string, s: AttentionShape, bufs: ReadonlyArray<readonly [string, Binding, 'q' | 'kv' | 'lse']>): void {
@@ -58,6 +67,7 @@ function validate(ctx: GpuContext, label: string, s: AttentionShape, bufs: Reado
   if (s.H % s.KV !== 0) throw new Error(`${label}: H = ${s.H} query heads is not a multiple of KV = ${s.KV} kv heads`);
   if (s.D % 4 !== 0 || s.D > ATTENTION_MAX_HEAD_DIM) throw new Error(`${label}: head dim D = ${s.D} must be a multiple of 4 and ≤ ${ATTENTION_MAX_HEAD_DIM}`);
   if (s.variant === 'small' && s.D > ATTENTION_SMALL_MAX_HEAD_DIM) throw new Error(`${label}: the 'small' variant needs head dim D ≤ ${ATTENTION_SMALL_MAX_HEAD_DIM}, got ${s.D}`);
+  if (s.smallRows !== undefined && ![1, 2, 3, 4].includes(s.smallRows)) throw new Error(`${label}: smallRows must be 1, 2, 3 or 4, got ${s.smallRows}`);
   if (!Number.isFinite(s.scale)) throw new Error(`${label}: scale must be finite, got ${s.scale}`);
   const floats = { q: s.B * s.T * s.H * s.D, kv: s.B * s.T * s.KV * s.D, lse: s.B * s.H * s.T };
   const shapes = { q: `[B=${s.B}, T=${s.T}, H=${s.H}, D=${s.D}]`, kv: `[B=${s.B}, T=${s.T}, KV=${s.KV}, D=${s.D}]`, lse: `[B=${s.B}, H=${s.H}, T=${s.T}]` };
@@ -66,6 +76,12 @@ function validate(ctx: GpuContext, label: string, s: AttentionShape, bufs: Reado
 
 function params(ctx: GpuContext, s: AttentionShape, label: string): GPUBuffer {
   return uniform(ctx, packUniform([{ u32: s.B }, { u32: s.T }, { u32: s.H }, { u32: s.KV }, { f32: s.scale }]), label);
+}
+
+/** Override constants and thread count (one per ROWS-row block of each (b, head)) of a 'small' dispatch over `heads` heads. */
+function small(s: AttentionShape, heads: number): { constants: Record<string, number>; threads: number } {
+  const rows = s.smallRows ?? ATTENTION_SMALL_ROWS;
+  return { constants: { D: s.D, WG: SMALL_WG, ROWS: rows }, threads: s.B * heads * Math.ceil(s.T / rows) };
 }
 
 /** Workgroup grid for `groups` workgroups, linearised as g = wid.x + wid.y · num_workgroups.x. */
@@ -91,8 +107,9 @@ export function attentionForward(
   const bindings = ['uniform', 'read', 'read', 'read', 'rw', 'rw'] as const;
   const buffers = [params(ctx, args, `${label}.params`), args.q, args.k, args.v, args.out, args.lse];
   if ((args.variant ?? attentionVariant(args.D)) === 'small') {
-    const spec: KernelSpec = { label: `${label}.small`, code: smallCode, entryPoint: 'forward', bindings, constants: { D: args.D, WG: SMALL_WG } };
-    dispatch(ctx, enc, spec, buffers, linearGrid(ctx, args.B * args.H * args.T, SMALL_WG));
+    const { constants, threads } = small(args, args.H);
+    const spec: KernelSpec = { label: `${label}.small`, code: smallCode, entryPoint: 'forward', bindings, constants };
+    dispatch(ctx, enc, spec, buffers, linearGrid(ctx, threads, SMALL_WG));
     return;
   }
   const spec: KernelSpec = { label, code: forwardCode, entryPoint: 'forward', bindings, constants: { D: args.D } };
@@ -105,7 +122,7 @@ export function attentionForward(
  * P_ts = exp(scale·q_t·k_s − lse_t); delta_t = Σ dO_t ⊙ O_t; dS_ts = P_ts (dO_t·v_s − delta_t);
  * dq_t = scale Σ_s dS_ts k_s; dk_s = scale Σ_t dS_ts q_t and dv_s = Σ_t P_ts dO_t, both summed over the H/KV
  * query heads of the group inside one workgroup per (b, kv head, key tile) ('tiled') or one thread per
- * (b, kv head, key row) ('small') — no atomics, deterministic.
+ * (b, kv head, block of smallRows key rows) ('small') — no atomics, deterministic.
  * Two dispatches (dq then dk/dv) sharing an f32 [B, H, T] delta scratch buffer kept per context
  * (gpu/buffers.ts scratchBuffer), so no buffer or bind group is created per call.
  * @param args.out, args.lse the forward's outputs; args.dout f32 [B, T, H, D]; args.dq f32 [B, T, H, D];
@@ -139,11 +156,11 @@ export function attentionBackward(
   const dqBuffers = [p, args.q, args.k, args.v, args.lse, args.dout, args.out, delta, args.dq];
   const dkdvBuffers = [p, args.q, args.k, args.v, args.lse, args.dout, delta, args.dk, args.dv];
   if ((args.variant ?? attentionVariant(args.D)) === 'small') {
-    const constants = { D: args.D, WG: SMALL_WG };
+    const { constants, threads: dqThreads } = small(args, args.H);
     const dqSpec: KernelSpec = { label: `${label}.small.dq`, code: smallCode, entryPoint: 'backward_dq', bindings: [...common, 'rw', 'rw'], constants };
     const dkdvSpec: KernelSpec = { label: `${label}.small.dkdv`, code: smallCode, entryPoint: 'backward_dkdv', bindings: [...common, 'rw', 'rw'], constants };
-    dispatch(ctx, enc, dqSpec, dqBuffers, linearGrid(ctx, args.B * args.H * args.T, SMALL_WG));
-    dispatch(ctx, enc, dkdvSpec, dkdvBuffers, linearGrid(ctx, args.B * args.KV * args.T, SMALL_WG));
+    dispatch(ctx, enc, dqSpec, dqBuffers, linearGrid(ctx, dqThreads, SMALL_WG));
+    dispatch(ctx, enc, dkdvSpec, dkdvBuffers, linearGrid(ctx, small(args, args.KV).threads, SMALL_WG));
     return;
   }
   const tiles = Math.ceil(args.T / TILE);
