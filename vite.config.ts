@@ -34,6 +34,9 @@ function cspMeta(): Plugin {
 export default defineConfig({
   plugins: [react(), cspMeta()],
   worker: { format: 'es' },
+  // Pre-bundle what the worker and the lazily loaded panels import, so the dev server does not discover them on the
+  // first "Load demo" and reload the page under the user (a fresh clone's first click was lost that way).
+  optimizeDeps: { include: ['client-zip', '@huggingface/transformers', 'hyparquet', 'hyparquet-compressors', 'yaml'] },
   build: { target: 'es2022', sourcemap: true },
   server: { host: '127.0.0.1', port: 5173, strictPort: true },
   // The preview server also sends the policy as a header, so the worker scripts it serves are bound by it too.

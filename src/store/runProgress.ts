@@ -34,10 +34,11 @@ export interface Speeds {
 export const ASSUMED_SPEEDS: Speeds = { flopsPerSec: 1e11, measured: false, bytesPerSec: 2e8, secPerConversation: 1e-3 };
 
 /**
- * Assumed speeds on a fallback (software) adapter such as SwiftShader: 0.2 GFLOP/s, about what our kernels measured
- * on SwiftShader in headless Chromium (0.15–0.2 GFLOP/s on the demo).
+ * Assumed speeds on a fallback (software) adapter such as SwiftShader: 2 GFLOP/s, a little under what the default demo
+ * run measures in headless Chromium on SwiftShader on a 2-core machine (2.7–2.8 GFLOP/s of required FLOPs;
+ * docs/performance.md).
  */
-export const ASSUMED_FALLBACK_SPEEDS: Speeds = { ...ASSUMED_SPEEDS, flopsPerSec: 2e8 };
+export const ASSUMED_FALLBACK_SPEEDS: Speeds = { ...ASSUMED_SPEEDS, flopsPerSec: 2e9 };
 
 /** The phases of a run with estimate `e` at `speeds` (evaluations only when there is held-out data). */
 export function planPhases(e: RunEstimate, speeds: Speeds): Phase[] {
