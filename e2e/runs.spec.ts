@@ -78,6 +78,8 @@ test('estimate, cancel within one micro-batch, run history and exporting an earl
   await expect(rows).toHaveCount(2);
   await expect(rows.nth(0).getByTestId('run-status')).toHaveText(`cancelled at ${stoppedAt}/40`);
   await expect(rows.nth(1).getByTestId('run-status')).toHaveText('complete (2/2 steps)');
+  // The Instruct + graft held-out loss (the last event of a run) is in the saved record, not only on the live table.
+  await expect(rows.nth(1).locator('td').nth(3)).toHaveText(/^\d\.\d{4}$/);
 
   // The cancelled run replaced nothing: the export panel still exports run 1.
   await expect(page.getByTestId('export-run-summary')).toContainText('complete (2/2 steps)');
@@ -90,6 +92,7 @@ test('estimate, cancel within one micro-batch, run history and exporting an earl
   await page.reload();
   const after = page.getByTestId('run-history').locator('tbody tr');
   await expect(after).toHaveCount(2);
+  await expect(after.nth(1).locator('td').nth(3)).toHaveText(/^\d\.\d{4}$/);
   // After a reload the export panel picks the newest complete run again: run 1, whose adapter comes from IndexedDB.
   await expect(page.getByTestId('export-run-summary')).toContainText('complete (2/2 steps)');
   expect((await downloadAdapter(page, dir)).equals(first), 'run 1 read back from IndexedDB').toBe(true);

@@ -79,11 +79,19 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
   };
   void get().saveRun(record('running'));
   let lastSave = performance.now();
+  // The final record once saved. Events travel on the callback's own MessagePort, the result on the worker's, so the
+  // last events (the Instruct + graft evaluation, 'done') can arrive after the result: they re-save the final record.
+  // (saveRun writes in order, so a re-save lands after the adapter; it keeps hasAdapter.)
+  let saved: { status: RunStatus; extra: Partial<RunRecord> } | null = null;
   const onEvent = (e: TrainEvent): void => {
     const now = performance.now();
     if (tracker) tracker = track(tracker, e, now);
     const run = applyTrainEvent(get().run, e, new Date().toISOString());
-    set({ run: { ...run, progress: tracker ? progressOf(tracker, now, speeds.flopsPerSec) : null } });
+    set({ run: { ...run, progress: saved ? get().run.progress : tracker ? progressOf(tracker, now, speeds.flopsPerSec) : null } });
+    if (saved) {
+      void get().saveRun(record(saved.status, saved.extra));
+      return;
+    }
     if (now - lastSave > SAVE_EVERY_MS) {
       lastSave = now;
       void get().saveRun(record('running'));
@@ -95,14 +103,18 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
     const { adapterFiles, settings: _s, ...counts } = outcome;
     set({ run: { ...get().run, status: status === 'complete' ? 'done' : 'cancelled', cancelling: false, message: '' } });
     get().adapterIsFrom(runId);
-    await get().saveRun(record(status, { stepsDone: outcome.steps, outcome: counts }), adapterFiles);
+    saved = { status, extra: { stepsDone: outcome.steps, outcome: counts } };
+    const done = get().saveRun(record(status, saved.extra), adapterFiles);
+    if (adapterFiles) saved = { status, extra: { ...saved.extra, hasAdapter: true } };
+    await done;
     // A cancelled run never replaces the exported run; it is exported only when there is no other.
     if (status === 'complete' || get().exportRunId === null) get().selectExportRun(runId);
   } catch (e) {
     const cancelled = isAbort(e);
     const error = cancelled ? null : errorMessage(e);
     set({ run: { ...get().run, status: cancelled ? 'cancelled' : 'error', cancelling: false, message: '', error } });
-    await get().saveRun(record(cancelled ? 'cancelled' : 'failed', { error }));
+    saved = { status: cancelled ? 'cancelled' : 'failed', extra: { error } };
+    await get().saveRun(record(saved.status, saved.extra));
   } finally {
     controller = null;
     await get().afterRun();
