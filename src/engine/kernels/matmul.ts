@@ -129,7 +129,6 @@ export function matmulNaive(ctx: GpuContext, enc: GPUCommandEncoder, args: Matmu
   dispatch(ctx, enc, specFor(args, 'naive'), bindings, linearGrid(ctx, args.M * args.N, NAIVE_WG));
 }
 
-
 /**
  * Same contract and bit-identical results as {@link matmul} for a thin output (rank-r shapes): one thread per row
  * holding all N ≤ 16 columns (`rows` false), or per column holding all M ≤ 16 rows (`rows` true); no workgroup memory.
@@ -167,7 +166,6 @@ function regSpec(args: MatmulArgs, entryPoint: 'reg' | 'reg4' | 'reg_lora' | 're
     constants: { ...base.constants, PAIR_K: packed16 && args.transB && args.K % 2 === 0 ? 1 : 0, PAIR_N: packed16 && !args.transB && args.N % 2 === 0 ? 1 : 0, ...extra },
   };
 }
-
 
 /** Whether the register-blocked kernel can read op(a) four k at a time (entry points reg4 / reg4_lora). */
 function vec4Rows(args: MatmulArgs): boolean {
@@ -207,9 +205,9 @@ export function matmulSplitK(ctx: GpuContext, enc: GPUCommandEncoder, args: Matm
   const S = Math.max(1, Math.ceil(K / chunk));
   const part = scratchBuffer(ctx, SPLITK_SCRATCH, S * M * N * 4);
   const [params, a, w, bias, out] = bindings as [Binding, Binding, Binding, Binding, Binding];
-  if (K > 0) dispatch(ctx, enc, { ...regSpec(args, 'splitk_partial'), bindings: BINDINGS }, [params, a, w, bias, part], linearGrid(ctx, S * regThreads(M, N), NAIVE_WG));
+  if (K > 0) dispatch(ctx, enc, regSpec(args, 'splitk_partial'), [params, a, w, bias, part], linearGrid(ctx, S * regThreads(M, N), NAIVE_WG));
   else enc.clearBuffer(part, 0, M * N * 4);
-  dispatch(ctx, enc, { ...regSpec(args, 'splitk_reduce'), bindings: BINDINGS }, [params, part, w, bias, out], linearGrid(ctx, M * N, NAIVE_WG));
+  dispatch(ctx, enc, regSpec(args, 'splitk_reduce'), [params, part, w, bias, out], linearGrid(ctx, M * N, NAIVE_WG));
 }
 
 /** Arguments of {@link matmulLora}: a {@link MatmulArgs} product plus a second, rank-R product added in its epilogue. */

@@ -3,6 +3,8 @@
  * (engine/plan/memory.ts) can size the split-K scratch without importing WGSL.
  */
 
+import type { AdapterSummary } from '../gpu/context';
+
 /** Largest thin dimension (N, or M with `rows`) {@link matmulThin} takes: 4 vec4 accumulators per thread. */
 export const MATMUL_THIN_MAX = 16;
 
@@ -20,14 +22,23 @@ export type MatmulVariant = 'tiled' | 'thinN' | 'thinM' | 'reg' | 'splitK';
  */
 export const MATMUL_REG_MAX_K = 256;
 
+/** What {@link regMaxKFor} reads of an adapter (gpu/context.ts AdapterSummary). */
+type AdapterKind = Pick<AdapterSummary, 'isFallbackAdapter' | 'architecture' | 'description' | 'vendor'>;
+/** regMaxKFor per adapter object: matmulAuto asks on every dispatch. */
+const regMaxK = new WeakMap<AdapterKind, number>();
+
 /**
  * The K limit of the register-blocked kernel for an adapter: unlimited on CPU WebGPU adapters (SwiftShader, Mesa's
  * lavapipe/llvmpipe), where workgroup barriers are expensive and the register-blocked kernel is 1.5–2.5× the tiled
  * one even at 512³–1024³ (bench/step.bench.ts `matmul_gflops_*`); {@link MATMUL_REG_MAX_K} elsewhere.
  */
-export function regMaxKFor(adapter: { readonly isFallbackAdapter: boolean; readonly architecture: string; readonly description: string; readonly vendor: string }): number {
-  const cpu = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.architecture} ${adapter.description} ${adapter.vendor}`);
-  return cpu ? Number.POSITIVE_INFINITY : MATMUL_REG_MAX_K;
+export function regMaxKFor(adapter: AdapterKind): number {
+  let k = regMaxK.get(adapter);
+  if (k === undefined) {
+    const cpu = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.architecture} ${adapter.description} ${adapter.vendor}`);
+    regMaxK.set(adapter, (k = cpu ? Number.POSITIVE_INFINITY : MATMUL_REG_MAX_K));
+  }
+  return k;
 }
 /** Smallest K {@link matmulVariant} splits for a thin output (LoRA weight gradients, K = tokens of the micro-batch). */
 export const MATMUL_SPLITK_MIN_K = 512;
