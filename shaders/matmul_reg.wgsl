@@ -86,6 +86,17 @@ fn rank1(b: ptr<function, Block>, av: vec4f, wv: vec4f) {
 }
 
 /**
+ * Four rank-1 updates in k order: b.c[i] += a[i][j]·w[j] for j = 0..3 (a[i]: row i at k..k+3; w[j]: op(w) row k+j),
+ * each an fma, written out with constant indices (see {@link rank1}).
+ */
+fn rank4(b: ptr<function, Block>, a: array<vec4f, 4>, w: array<vec4f, 4>) {
+  (*b).c[0] = fma(vec4f(a[0].w), w[3], fma(vec4f(a[0].z), w[2], fma(vec4f(a[0].y), w[1], fma(vec4f(a[0].x), w[0], (*b).c[0]))));
+  (*b).c[1] = fma(vec4f(a[1].w), w[3], fma(vec4f(a[1].z), w[2], fma(vec4f(a[1].y), w[1], fma(vec4f(a[1].x), w[0], (*b).c[1]))));
+  (*b).c[2] = fma(vec4f(a[2].w), w[3], fma(vec4f(a[2].z), w[2], fma(vec4f(a[2].y), w[1], fma(vec4f(a[2].x), w[0], (*b).c[2]))));
+  (*b).c[3] = fma(vec4f(a[3].w), w[3], fma(vec4f(a[3].z), w[2], fma(vec4f(a[3].y), w[1], fma(vec4f(a[3].x), w[0], (*b).c[3]))));
+}
+
+/**
  * Σ_k op(a)[m0+i, k]·op(w)[k, n0+j] over k = k0..k1−1 (fma, k ascending; k0 even when PAIR_K); rows/cols past M/N
  * read clamped data.
  */
@@ -165,10 +176,7 @@ fn product4(m0: u32, n0: u32) -> Block {
       w2 = vec4f(w_at(k + 2u, nn.x), w_at(k + 2u, nn.y), w_at(k + 2u, nn.z), w_at(k + 2u, nn.w));
       w3 = vec4f(w_at(k + 3u, nn.x), w_at(k + 3u, nn.y), w_at(k + 3u, nn.z), w_at(k + 3u, nn.w));
     }
-    b.c[0] = fma(vec4f(r0.w), w3, fma(vec4f(r0.z), w2, fma(vec4f(r0.y), w1, fma(vec4f(r0.x), w0, b.c[0]))));
-    b.c[1] = fma(vec4f(r1.w), w3, fma(vec4f(r1.z), w2, fma(vec4f(r1.y), w1, fma(vec4f(r1.x), w0, b.c[1]))));
-    b.c[2] = fma(vec4f(r2.w), w3, fma(vec4f(r2.z), w2, fma(vec4f(r2.y), w1, fma(vec4f(r2.x), w0, b.c[2]))));
-    b.c[3] = fma(vec4f(r3.w), w3, fma(vec4f(r3.z), w2, fma(vec4f(r3.y), w1, fma(vec4f(r3.x), w0, b.c[3]))));
+    rank4(&b, array<vec4f, 4>(r0, r1, r2, r3), array<vec4f, 4>(w0, w1, w2, w3));
   }
   return b;
 }
@@ -221,10 +229,7 @@ fn product2v(m0: u32, n0: u32) -> Block {
       w2r = w2v[o + 2u * N4];
       w3 = w2v[o + 3u * N4];
     }
-    b.c[0] = fma(vec4f(x0.w), w3, fma(vec4f(x0.z), w2r, fma(vec4f(x0.y), w1, fma(vec4f(x0.x), w0, b.c[0]))));
-    b.c[1] = fma(vec4f(x1.w), w3, fma(vec4f(x1.z), w2r, fma(vec4f(x1.y), w1, fma(vec4f(x1.x), w0, b.c[1]))));
-    b.c[2] = fma(vec4f(x2.w), w3, fma(vec4f(x2.z), w2r, fma(vec4f(x2.y), w1, fma(vec4f(x2.x), w0, b.c[2]))));
-    b.c[3] = fma(vec4f(x3.w), w3, fma(vec4f(x3.z), w2r, fma(vec4f(x3.y), w1, fma(vec4f(x3.x), w0, b.c[3]))));
+    rank4(&b, array<vec4f, 4>(x0, x1, x2, x3), array<vec4f, 4>(w0, w1, w2r, w3));
   }
   return b;
 }
