@@ -1,5 +1,5 @@
 /**
- * "Check this GPU" in the built app: the bundled golden fixtures (public/fixtures: llama-tiny, qwen2-tiny, qwen3-tiny)
+ * "Check this GPU" in the built app: the bundled golden fixtures (public/fixtures: llama-tiny, qwen2-tiny, qwen3-tiny, gemma3-tiny)
  * run through checkFixtureOnGpu on the page's own WebGPU adapter (the worker's device) — the same check code as the
  * Node test tests/gpu/fixtures.test.ts. The verdict must say 0 failed and no model errored, and each model must report
  * logits, loss, the per-step rows, grad/step1, after/stepN and final groups, sigma and merge, all PASS. The number of
@@ -13,7 +13,7 @@ import { expect, test } from '@playwright/test';
 import { readSafetensorsFile } from './reference';
 
 const FIXTURES = fileURLToPath(new URL('../public/fixtures', import.meta.url));
-const MODELS = ['llama-tiny', 'qwen2-tiny', 'qwen3-tiny'];
+const MODELS = ['llama-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gemma3-tiny'];
 
 /** What each model's table must hold, from its fixture files. */
 function expected(model: string): { groups: Record<string, number>; steps: number; mergeRows: number; total: number } {

@@ -1,12 +1,13 @@
 /**
  * `npx shadowft check-fixtures DIR`: runs the engine's kernels (Node, `webgpu` package) on golden fixture folders in the
- * format of shared/fixtures and prints, per quantity, the max abs and rel error and PASS/FAIL. Exit code 1 on any failure.
+ * format of shared/fixtures and prints, per quantity, the max abs and rel error and PASS/FAIL, and a SKIP line naming each
+ * case a folder holds that the engine does not run yet. Exit code 1 on any failure.
  * DIR is a fixtures root (one subfolder per model) or a single model's folder (has config.json).
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkFixtureOnGpu } from '../engine/check/fixtures';
+import { checkFixtureOnGpu, skippedFixtureCases } from '../engine/check/fixtures';
 import type { CheckRow } from '../engine/check/compare';
 import { createNodeGpuContext } from '../node/gpu';
 import { modelFilesFromDir } from '../node/files';
@@ -35,14 +36,19 @@ export const checkFixturesCommand: Command = {
     process.stdout.write(`adapter: ${ctx.adapter.vendor} ${ctx.adapter.architecture} ${ctx.adapter.description}${ctx.adapter.isFallbackAdapter ? ' (fallback)' : ''}\n`);
     let failed = 0;
     let total = 0;
+    let skipped = 0;
     for (const folder of folders) {
       const files = await modelFilesFromDir(folder);
       process.stdout.write(`\n== ${files.name}\n`);
       const rows = await checkFixtureOnGpu(ctx, files, (r) => process.stdout.write(`${fmt(r)}\n`));
       total += rows.length;
       failed += rows.filter((r) => !r.pass).length;
+      for (const c of skippedFixtureCases(files)) {
+        process.stdout.write(`SKIP  ${c.name}: ${c.file} — ${c.reason}\n`);
+        skipped++;
+      }
     }
-    process.stdout.write(`\n${total - failed} passed, ${failed} failed\n`);
+    process.stdout.write(`\n${total - failed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
     ctx.device.destroy();
     return failed ? 1 : 0;
   },

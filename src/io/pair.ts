@@ -32,6 +32,8 @@ const MUST_MATCH: readonly (readonly [keyof ModelConfig, string])[] = [
   ['oProjBias', 'o_proj bias (attention_bias)'],
   ['mlpBias', 'mlp_bias'],
   ['qkNorm', 'q_norm/k_norm'],
+  ['sandwichNorms', 'pre/post feed-forward norms'],
+  ['hiddenAct', 'hidden_act / hidden_activation'],
 ];
 
 /** Config members whose difference is reported as a warning. */
@@ -40,6 +42,11 @@ const SHOULD_MATCH: readonly (readonly [keyof ModelConfig, string])[] = [
   ['ropeScaling', 'rope_scaling'],
   ['rmsNormEps', 'rms_norm_eps'],
   ['slidingWindow', 'sliding_window'],
+  ['layerTypes', 'layer_types'],
+  ['ropeLocalTheta', 'rope_local_base_freq'],
+  ['attnScale', 'query_pre_attn_scalar'],
+  ['attnLogitSoftcap', 'attn_logit_softcapping'],
+  ['finalLogitSoftcap', 'final_logit_softcapping'],
 ];
 
 /** Tensors whose first dimension is the vocabulary size. */

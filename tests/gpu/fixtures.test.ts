@@ -7,9 +7,9 @@ import { checkFixtureOnGpu } from '../../src/engine/check/fixtures';
 import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
 
-const FIXTURES = ['llama-tiny', 'qwen2-tiny', 'qwen3-tiny'];
+const FIXTURES: [string, number][] = [['llama-tiny', 2], ['qwen2-tiny', 2], ['qwen3-tiny', 2], ['gemma3-tiny', 3]];
 
-describe.each(FIXTURES)('fixture %s on the WebGPU engine', (name) => {
+describe.each(FIXTURES)('fixture %s on the WebGPU engine', (name, layers) => {
   it('reproduces logits, loss, step-1 gradients, 3 AdamW steps and the final loss within the README tolerances', async () => {
     const ctx = await testGpu();
     const files = await modelFilesFromDir(`../shared/fixtures/${name}`);
@@ -17,7 +17,7 @@ describe.each(FIXTURES)('fixture %s on the WebGPU engine', (name) => {
     const failed = rows.filter((r) => !r.pass);
     const kinds = new Set(rows.map((r) => r.quantity.split('/')[0]));
     expect([...kinds].sort()).toEqual(['after', 'final', 'grad', 'grad_norm_before_clip', 'logits', 'loss', 'loss_after_final_step', 'loss_before_step', 'merge', 'sigma'].sort());
-    expect(rows.filter((r) => r.quantity.startsWith('grad/step1/')).length).toBe(2 * 7 * 2);
+    expect(rows.filter((r) => r.quantity.startsWith('grad/step1/')).length).toBe(2 * 7 * layers);
     expect(failed.map((r) => `${r.quantity}: max abs ${r.maxAbs} (${r.tolerance})`)).toEqual([]);
   });
 });

@@ -30,8 +30,8 @@ const manifestJson: unknown = JSON.parse(readFileSync(fileURLToPath(new URL('man
 describe('bundled fixture manifest and files', () => {
   const manifest = parseFixtureManifest(manifestJson, 'manifest.json');
 
-  it('lists the three models with the files checkFixtureOnGpu reads', () => {
-    expect(manifest.models.map((m) => m.name)).toEqual(['llama-tiny', 'qwen2-tiny', 'qwen3-tiny']);
+  it('lists the four models with the files checkFixtureOnGpu reads', () => {
+    expect(manifest.models.map((m) => m.name)).toEqual(['llama-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gemma3-tiny']);
     for (const m of manifest.models) {
       for (const f of ['config.json', 'model.safetensors', 'forward.safetensors', 'lora_step.json', 'lora_step.safetensors', 'merge.safetensors', 'sigma.json', 'model-instruct/model.safetensors']) {
         expect(m.files).toContain(f);

@@ -9,6 +9,7 @@ import type { ModelConfig } from '../../io/config/types';
 import type { GpuContext } from '../gpu/context';
 import { createStorage } from '../gpu/buffers';
 import { vocabChunkRows } from '../model/vocabChunks';
+import { ropeKind, type RopeKind } from '../model/rope';
 
 /** Key and value cache of one layer, f32 [maxT, KV, D] each (rows = absolute positions). */
 export interface LayerCache {
@@ -43,9 +44,10 @@ export interface GenBuffers {
   readonly gate: GPUBuffer;
   readonly up: GPUBuffer;
   readonly act: GPUBuffer;
-  /** RoPE cos/sin of the one position of a decode step [1, D/2] */
-  readonly stepCos: GPUBuffer;
-  readonly stepSin: GPUBuffer;
+  /** sandwich norms (Gemma 3): the branch output before its norm (o_proj / down_proj output) [maxT, C]; else null */
+  readonly branch: GPUBuffer | null;
+  /** RoPE cos/sin of the one position of a decode step [1, D/2], per RoPE kind the model uses */
+  readonly stepRope: Readonly<Partial<Record<RopeKind, { readonly cos: GPUBuffer; readonly sin: GPUBuffer }>>>;
   readonly cache: readonly LayerCache[];
   /** last row's residual [C], its final norm [C] and rstd [1] */
   readonly xLast: GPUBuffer;
@@ -69,8 +71,14 @@ export interface GenBuffers {
 export function genBufferBytes(cfg: ModelConfig, maxT: number): { cache: number; activations: number; head: number } {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I, numLayers: L, vocabSize: V } = cfg;
   const qk = cfg.qkNorm ? maxT * (H * D + KV * D + H + KV) : 0;
-  const activations = 4 * (maxT * (1 + 2 * C + 1 + 2 * H * D + 2 * KV * D + 3 * I) + 2 * H * maxT + qk + D);
+  const branch = cfg.sandwichNorms ? maxT * C : 0;
+  const activations = 4 * (maxT * (1 + 2 * C + 1 + 2 * H * D + 2 * KV * D + 3 * I) + 2 * H * maxT + qk + branch + ropeKinds(cfg).length * D);
   return { cache: 2 * L * maxT * KV * D * 4, activations, head: 4 * (3 * C + 1 + 3 * V) };
+}
+
+/** The RoPE kinds the layers of `cfg` read (one step table each). */
+function ropeKinds(cfg: ModelConfig): RopeKind[] {
+  return [...new Set(cfg.layerTypes.map((t) => ropeKind(cfg, t)))];
 }
 
 /**
@@ -110,8 +118,8 @@ export function createGenBuffers(ctx: GpuContext, cfg: ModelConfig, maxT: number
       gate: make(maxT * I, 'gate'),
       up: make(maxT * I, 'up'),
       act: make(maxT * I, 'act'),
-      stepCos: make(D / 2, 'step.cos'),
-      stepSin: make(D / 2, 'step.sin'),
+      branch: cfg.sandwichNorms ? make(maxT * C, 'branch') : null,
+      stepRope: Object.fromEntries(ropeKinds(cfg).map((k) => [k, { cos: make(D / 2, `step.${k}.cos`), sin: make(D / 2, `step.${k}.sin`) }])),
       cache,
       xLast: make(C, 'xLast'),
       hLast: make(C, 'hLast'),

@@ -4,13 +4,14 @@
  *    (kernels/attention.ts), and its keys/values copied into the KV cache rows 0..M−1;
  *  - decode (M = 1, pos0 = t): one token; its key/value are written to cache row t, then one-query attention over
  *    cache rows 0..t (kernels/attentionDecode.ts). No row of the prefix is recomputed.
- * Layer maths as model/decoder.ts (HF modeling_llama / qwen2 / qwen3): h = RMSNorm(x); q,k,v = h W{q,k,v}ᵀ (+b);
- * [qwen3: per-head q/k RMSNorm]; RoPE at the absolute positions; x += Attn W_oᵀ; x += (silu(h2 W_gᵀ) ⊙ h2 W_uᵀ) W_dᵀ.
- * Each linear may carry a LoRA branch s·(x Aᵀ) Bᵀ (PEFT lora.Linear.forward, eval mode: no dropout).
- * Only the last row goes through the final norm and lm_head (by vocabulary chunks, model/vocabTable.ts; matvec).
+ * The layer is the same op list as training (arch/layer.ts, recorded by model/layerRun.ts); this runner only maps its
+ * values to the generator's buffers (the residual stream updated in place, one scratch per kind of value) and supplies
+ * the linears (mat-vec for a decode step), RoPE at the absolute positions, and the cached attention (sliding layers
+ * see their window of the cache). Each linear may carry a LoRA branch s·(x Aᵀ) Bᵀ (PEFT lora.Linear.forward, eval
+ * mode: no dropout). Only the last row goes through the final norm, lm_head (by vocabulary chunks,
+ * model/vocabTable.ts; matvec) and the final soft-cap.
  */
 import type { GpuContext } from '../gpu/context';
-import { uploadStorage } from '../gpu/buffers';
 import { attentionForward } from '../kernels/attention';
 import { attentionDecode } from '../kernels/attentionDecode';
 import { embeddingForward } from '../kernels/embedding';
@@ -18,12 +19,14 @@ import { matmulAuto, matmulSkinny, MATMUL_SKINNY_MAX_M } from '../kernels/matmul
 import { matvec } from '../kernels/matvec';
 import { rmsnormForward } from '../kernels/rmsnorm';
 import { ropeForward } from '../kernels/rope';
-import { swigluForward } from '../kernels/swiglu';
+import { softcapInPlace } from '../kernels/softcap';
+import type { Value } from '../arch/layer';
+import { runLayerForward } from '../model/layerRun';
 import { linearForward } from '../model/linear';
 import { findSlot, loraBinding, type LoraParams } from '../model/lora';
 import type { TargetModule } from '../model/loraTypes';
-import type { GpuModel } from '../model/model';
-import { ropeTables } from '../model/rope';
+import { ensureRope, type GpuModel } from '../model/model';
+import { ropeKind } from '../model/rope';
 import { vocabSlices } from '../model/vocabTable';
 import type { LinearWeights } from '../model/weights';
 import type { GenBuffers } from './buffers';
@@ -32,20 +35,6 @@ import type { GenBuffers } from './buffers';
 export interface ForwardLora {
   readonly p: LoraParams;
   readonly u: GPUBuffer;
-}
-
-/**
- * Makes sure model.rope covers positions 0..T−1 (rebuilt, like model.ts uploadBatch, only when T grows).
- * @returns the tables, f32 [T', D/2] with T' ≥ T
- */
-export function ensureRope(ctx: GpuContext, model: GpuModel, T: number): { cos: GPUBuffer; sin: GPUBuffer } {
-  if (!model.rope || model.rope.T < T) {
-    const { cos, sin } = ropeTables(model.invFreq, T);
-    const next = { T, cos: uploadStorage(ctx, cos, `rope.cos.T${T}`), sin: uploadStorage(ctx, sin, `rope.sin.T${T}`) };
-    if (model.rope) ctx.transient.push(model.rope.cos, model.rope.sin);
-    model.rope = next;
-  }
-  return model.rope;
 }
 
 /**
@@ -77,50 +66,71 @@ export function recordForwardRows(ctx: GpuContext, enc: GPUCommandEncoder, model
   const { cfg, weights: w } = model;
   if (!(M >= 1 && pos0 >= 0 && pos0 + M <= b.maxT)) throw new Error(`generate: rows ${pos0}..${pos0 + M - 1} do not fit the KV cache of ${b.maxT} positions`);
   if (pos0 > 0 && M !== 1) throw new Error(`generate: after the prefill, tokens are decoded one at a time (got ${M} rows at position ${pos0})`);
-  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I, rmsNormEps: eps } = cfg;
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
   const half = D / 2;
   const rope = ensureRope(ctx, model, b.maxT);
-  let cos: GPUBuffer = rope.cos;
-  let sin: GPUBuffer = rope.sin;
   if (pos0 > 0) {
-    enc.copyBufferToBuffer(rope.cos, pos0 * half * 4, b.stepCos, 0, half * 4);
-    enc.copyBufferToBuffer(rope.sin, pos0 * half * 4, b.stepSin, 0, half * 4);
-    cos = b.stepCos;
-    sin = b.stepSin;
+    for (const [kind, t] of Object.entries(rope.tables)) {
+      const step = b.stepRope[kind as keyof typeof b.stepRope];
+      if (!t || !step) continue;
+      enc.copyBufferToBuffer(t.cos, pos0 * half * 4, step.cos, 0, half * 4);
+      enc.copyBufferToBuffer(t.sin, pos0 * half * 4, step.sin, 0, half * 4);
+    }
   }
   const split = w.embed.chunks.length > 1;
   for (const c of w.embed.chunks) {
-    embeddingForward(ctx, enc, { M, C, V: c.rows, ids: b.ids, table: c.buffer, tableDtype: w.embed.dtype, out: b.x, ...(split ? { rowStart: c.row0 } : {}) });
+    embeddingForward(ctx, enc, { M, C, V: c.rows, ids: b.ids, table: c.buffer, tableDtype: w.embed.dtype, out: b.x, scale: cfg.embedScale, ...(split ? { rowStart: c.row0 } : {}) });
   }
   const kvBytes = KV * D * 4;
   for (let l = 0; l < cfg.numLayers; l++) {
-    const lw = w.layers[l]!;
-    const L = lw.linears;
     const cache = b.cache[l]!;
-    rmsnormForward(ctx, enc, { rows: M, C, eps, x: b.x, weight: lw.inputNorm, out: b.h, rstd: b.rstd });
-    const qk = cfg.qkNorm && b.qPre && b.kPre && b.rstdQ && b.rstdK && lw.qNorm && lw.kNorm;
-    linear(ctx, enc, M, L.q_proj, b.h, qk ? b.qPre! : b.q, lora, l, 'q_proj');
-    linear(ctx, enc, M, L.k_proj, b.h, qk ? b.kPre! : b.k, lora, l, 'k_proj');
-    linear(ctx, enc, M, L.v_proj, b.h, b.v, lora, l, 'v_proj');
-    if (qk) {
-      rmsnormForward(ctx, enc, { rows: M * H, C: D, eps, x: b.qPre!, weight: lw.qNorm!, out: b.q, rstd: b.rstdQ! });
-      rmsnormForward(ctx, enc, { rows: M * KV, C: D, eps, x: b.kPre!, weight: lw.kNorm!, out: b.k, rstd: b.rstdK! });
-    }
-    ropeForward(ctx, enc, { B: 1, T: M, nHeads: H, D, cos, sin, x: b.q });
-    ropeForward(ctx, enc, { B: 1, T: M, nHeads: KV, D, cos, sin, x: b.k });
-    enc.copyBufferToBuffer(b.k, 0, cache.k, pos0 * kvBytes, M * kvBytes);
-    enc.copyBufferToBuffer(b.v, 0, cache.v, pos0 * kvBytes, M * kvBytes);
-    const scale = 1 / Math.sqrt(D);
-    if (pos0 === 0) attentionForward(ctx, enc, { B: 1, T: M, H, KV, D, scale, q: b.q, k: b.k, v: b.v, out: b.attn, lse: b.lse });
-    else attentionDecode(ctx, enc, { n: pos0 + 1, maxT: b.maxT, H, KV, D, scale, q: b.q, kCache: cache.k, vCache: cache.v, out: b.attn, scores: b.scores });
-    linear(ctx, enc, M, L.o_proj, b.attn, b.x, lora, l, 'o_proj', true);
-    rmsnormForward(ctx, enc, { rows: M, C, eps, x: b.x, weight: lw.postAttentionNorm, out: b.h, rstd: b.rstd });
-    linear(ctx, enc, M, L.gate_proj, b.h, b.gate, lora, l, 'gate_proj');
-    linear(ctx, enc, M, L.up_proj, b.h, b.up, lora, l, 'up_proj');
-    swigluForward(ctx, enc, { n: M * I, gate: b.gate, up: b.up, out: b.act });
-    linear(ctx, enc, M, L.down_proj, b.act, b.x, lora, l, 'down_proj', true);
+    const kind = ropeKind(cfg, cfg.layerTypes[l] ?? 'full_attention');
+    const table = pos0 > 0 ? b.stepRope[kind] : rope.tables[kind];
+    if (!table) throw new Error(`generate: no ${kind} RoPE tables for layer ${l}`);
+    runLayerForward(ctx, enc, cfg, l, w.layers[l]!, {
+      M,
+      buf: (v) => genValue(b, v),
+      linear: (o, x, out) => linear(ctx, enc, M, w.layers[l]!.linears[o.module], x, out, lora, l, o.module, o.accumulate),
+      rope: (x, nHeads) => ropeForward(ctx, enc, { B: 1, T: M, nHeads, D, cos: table.cos, sin: table.sin, x }),
+      attention: (a) => {
+        enc.copyBufferToBuffer(b.k, 0, cache.k, pos0 * kvBytes, M * kvBytes);
+        enc.copyBufferToBuffer(b.v, 0, cache.v, pos0 * kvBytes, M * kvBytes);
+        if (pos0 === 0) attentionForward(ctx, enc, { B: 1, T: M, H, KV, D, ...a, q: b.q, k: b.k, v: b.v, out: b.attn, lse: b.lse });
+        else attentionDecode(ctx, enc, { n: pos0 + 1, maxT: b.maxT, H, KV, D, ...a, q: b.q, kCache: cache.k, vCache: cache.v, out: b.attn, scores: b.scores });
+      },
+    });
   }
   recordLastLogits(ctx, enc, model, b, M - 1);
+}
+
+/**
+ * The generator buffer of a layer value: the residual stream (x, xMid, xOut) is b.x, updated in place; both norms'
+ * outputs and the normed branches share b.h; every rstd of width 1 shares b.rstd.
+ * @throws Error when the model needs a buffer the generator did not allocate (q/k norms, sandwich branches)
+ */
+function genValue(b: GenBuffers, v: Value): GPUBuffer {
+  const need = (x: GPUBuffer | null): GPUBuffer => {
+    if (!x) throw new Error(`generate: no buffer for ${v} (allocated for another config)`);
+    return x;
+  };
+  switch (v) {
+    case 'x': case 'xMid': case 'xOut': return b.x;
+    case 'h1': case 'h2': case 'oNorm': case 'mNorm': return b.h;
+    case 'rstd1': case 'rstd2': case 'rstdO': case 'rstdM': return b.rstd;
+    case 'qPre': return need(b.qPre);
+    case 'kPre': return need(b.kPre);
+    case 'rstdQ': return need(b.rstdQ);
+    case 'rstdK': return need(b.rstdK);
+    case 'oOut': case 'mOut': return need(b.branch);
+    case 'q': return b.q;
+    case 'k': return b.k;
+    case 'v': return b.v;
+    case 'attn': return b.attn;
+    case 'lse': return b.lse;
+    case 'gate': return b.gate;
+    case 'up': return b.up;
+    case 'act': return b.act;
+  }
 }
 
 /** Records the final norm and lm_head of row `row` of b.x into b.logits [V] (chunk by chunk). */
@@ -128,7 +138,7 @@ function recordLastLogits(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuMod
   const { cfg, weights: w } = model;
   const C = cfg.hiddenSize;
   enc.copyBufferToBuffer(b.x, row * C * 4, b.xLast, 0, C * 4);
-  rmsnormForward(ctx, enc, { rows: 1, C, eps: cfg.rmsNormEps, x: b.xLast, weight: w.finalNorm, out: b.hLast, rstd: b.rstdLast });
+  rmsnormForward(ctx, enc, { rows: 1, C, eps: cfg.rmsNormEps, offset: cfg.rmsNormOffset, x: b.xLast, weight: w.finalNorm, out: b.hLast, rstd: b.rstdLast });
   const E = w.lmHead;
   const slices = vocabSlices(E, b.chunkRows);
   for (const s of slices) {
@@ -136,4 +146,5 @@ function recordLastLogits(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuMod
     matvec(ctx, enc, { N: s.rows, K: C, x: b.hLast, w: s.binding, wDtype: E.dtype, y: direct ? b.logits : b.logitsChunk });
     if (!direct) enc.copyBufferToBuffer(b.logitsChunk, 0, b.logits, s.row0 * 4, s.rows * 4);
   }
+  if (cfg.finalLogitSoftcap) softcapInPlace(ctx, enc, { n: cfg.vocabSize, cap: cfg.finalLogitSoftcap, x: b.logits });
 }

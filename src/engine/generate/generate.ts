@@ -97,13 +97,12 @@ function checkLora(model: GpuModel, p: LoraParams): void {
 /**
  * One KV cache + decode buffers for `model`, up to maxT positions (prompt + new tokens); the model's frozen weights
  * are shared, never re-uploaded; LoRA is per call.
- * @throws GenerateError when maxT is not a positive integer or exceeds a sliding window (not implemented);
+ * @throws GenerateError when maxT is not a positive integer;
  *   DeviceLimitError when a buffer exceeds the device limits.
  */
 export function createGenerator(ctx: GpuContext, model: GpuModel, maxT: number): Generator {
   const cfg = model.cfg;
   if (!Number.isInteger(maxT) || maxT < 1) throw new GenerateError(`maxT must be a positive integer, got ${maxT}`);
-  if (cfg.slidingWindow !== null && maxT > cfg.slidingWindow) throw new GenerateError(`maxT ${maxT} exceeds the model's sliding_window ${cfg.slidingWindow}; sliding-window attention is not implemented, so use maxT ≤ ${cfg.slidingWindow}`);
   const b: GenBuffers = createGenBuffers(ctx, cfg, maxT);
   const V = cfg.vocabSize;
   let u: GPUBuffer | null = null;

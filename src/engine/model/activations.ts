@@ -13,36 +13,14 @@ import { createStorage, scratchBuffer } from '../gpu/buffers';
 import { SPLITK_SCRATCH } from '../kernels/matmul';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
 import type { TargetModule } from './loraTypes';
-import { activationSpecs, loraSplitKFloats, specBytes } from './activationSpecs';
+import type { GradName, Value } from '../arch/layer';
+import { activationSpecs, gradNames, loraSplitKFloats, specBytes } from './activationSpecs';
 import { DEFAULT_VOCAB_CHUNK_ROWS, keptLogitsChunks, vocabChunkRows } from './vocabChunks';
 
-/** Saved activations of one decoder layer. Shapes use M = B·T. */
+/** Saved activations of one decoder layer: the buffer of each saved value of the layer ops (arch/layer.ts). */
 export interface LayerActivations {
-  /** rstd of input_layernorm [M] */
-  readonly rstd1: GPUBuffer;
-  /** input_layernorm output [M, C] */
-  readonly h1: GPUBuffer;
-  /** q, k, v after (q/k-norm and) RoPE: [M, H·D], [M, KV·D], [M, KV·D] */
-  readonly q: GPUBuffer;
-  readonly k: GPUBuffer;
-  readonly v: GPUBuffer;
-  /** qwen3: q/k projections before q_norm/k_norm [M, H·D], [M, KV·D], and their rstd [M·H], [M·KV] */
-  readonly qPre: GPUBuffer | null;
-  readonly kPre: GPUBuffer | null;
-  readonly rstdQ: GPUBuffer | null;
-  readonly rstdK: GPUBuffer | null;
-  /** attention output (heads concatenated) [M, H·D] and log-sum-exp [B, H, T] */
-  readonly attn: GPUBuffer;
-  readonly lse: GPUBuffer;
-  /** residual after attention [M, C] */
-  readonly xMid: GPUBuffer;
-  readonly rstd2: GPUBuffer;
-  /** post_attention_layernorm output [M, C] */
-  readonly h2: GPUBuffer;
-  /** gate_proj, up_proj outputs and silu(gate)·up [M, I] */
-  readonly gate: GPUBuffer;
-  readonly up: GPUBuffer;
-  readonly act: GPUBuffer;
+  /** saved values, f32 [M, valueWidth] each (lse [B, H, T]) */
+  readonly values: ReadonlyMap<Value, GPUBuffer>;
   /** LoRA intermediate u = x·Aᵀ [M, R] per targeted module */
   readonly loraU: ReadonlyMap<TargetModule, GPUBuffer>;
 }
@@ -73,18 +51,11 @@ export interface Activations {
   readonly headStats: GPUBuffer;
   /** per-row cross-entropy [M] */
   readonly losses: GPUBuffer;
-  /** backward scratch */
-  readonly dX: GPUBuffer;
-  readonly dH: GPUBuffer;
-  readonly dAttn: GPUBuffer;
-  readonly dq: GPUBuffer;
-  readonly dk: GPUBuffer;
-  readonly dv: GPUBuffer;
-  readonly dqPre: GPUBuffer | null;
-  readonly dkPre: GPUBuffer | null;
-  readonly dGate: GPUBuffer;
-  readonly dUp: GPUBuffer;
-  readonly dAct: GPUBuffer;
+  /** forward-only scratch of the normed branches added to the residual (sandwich norms) [M, C], else null */
+  readonly branch: GPUBuffer | null;
+  /** backward scratch: one buffer per gradient name (arch/layer.ts gradOf), 4-byte placeholders without backward */
+  readonly grads: ReadonlyMap<GradName, GPUBuffer>;
+  /** backward scratch [M, R] for s·dy·B of the current LoRA linear */
   readonly dU: GPUBuffer;
   /** LoRA dropout scratch [M, max(C, I, H·D)]: dropout(x) of the current linear, and its gradient (null without dropout) */
   readonly dropX: GPUBuffer | null;
@@ -153,13 +124,12 @@ export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: numbe
   const opt = (m: Map<string, GPUBuffer>, k: string): GPUBuffer | null => m.get(k) ?? null;
   const layers: LayerActivations[] = sets.map((m) => {
     const loraU = new Map<TargetModule, GPUBuffer>();
-    for (const [k, b] of m) if (k.startsWith('lora_u.')) loraU.set(k.slice(7) as TargetModule, b);
-    return {
-      rstd1: need(m, 'rstd1'), h1: need(m, 'h1'), q: need(m, 'q'), k: need(m, 'k'), v: need(m, 'v'),
-      qPre: opt(m, 'qPre'), kPre: opt(m, 'kPre'), rstdQ: opt(m, 'rstdQ'), rstdK: opt(m, 'rstdK'),
-      attn: need(m, 'attn'), lse: need(m, 'lse'), xMid: need(m, 'xMid'), rstd2: need(m, 'rstd2'), h2: need(m, 'h2'),
-      gate: need(m, 'gate'), up: need(m, 'up'), act: need(m, 'act'), loraU,
-    };
+    const values = new Map<Value, GPUBuffer>();
+    for (const [k, b] of m) {
+      if (k.startsWith('lora_u.')) loraU.set(k.slice(7) as TargetModule, b);
+      else values.set(k as Value, b);
+    }
+    return { values, loraU };
   });
   return {
     maxB,
@@ -175,10 +145,9 @@ export function createActivations(ctx: GpuContext, cfg: ModelConfig, maxB: numbe
     logitsChunks: Array.from({ length: nLogits }, (_, k) => need(run, k === 0 ? 'logitsChunk' : `logitsChunk${k}`)),
     headStats: need(run, 'headStats'),
     losses: need(run, 'losses'),
-    dX: need(run, 'dX'), dH: need(run, 'dH'), dAttn: need(run, 'dAttn'),
-    dq: need(run, 'dq'), dk: need(run, 'dk'), dv: need(run, 'dv'),
-    dqPre: opt(run, 'dqPre'), dkPre: opt(run, 'dkPre'),
-    dGate: need(run, 'dGate'), dUp: need(run, 'dUp'), dAct: need(run, 'dAct'), dU: need(run, 'dU'),
+    branch: opt(run, 'branch'),
+    grads: new Map(gradNames(cfg).map((g) => [g, need(run, g)])),
+    dU: need(run, 'dU'),
     dropX: opt(run, 'dropX'), dropDX: opt(run, 'dropDX'),
     bytes: owned.reduce((a, b) => a + b.size, 0),
     destroy: () => owned.forEach((b) => b.destroy()),

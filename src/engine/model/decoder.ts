@@ -1,28 +1,34 @@
 /**
- * One Llama-family decoder layer, forward and backward (HF modeling_llama / modeling_qwen2 / modeling_qwen3):
- *   h = RMSNorm(x); q,k,v = h W{q,k,v}ᵀ (+b); [qwen3: q,k = RMSNorm_head(q,k)]; q,k = RoPE(q,k);
- *   x' = x + Attn(q,k,v) W_oᵀ;  h2 = RMSNorm(x');  x'' = x' + (silu(h2 W_gᵀ) ⊙ h2 W_uᵀ) W_dᵀ.
- * Every linear may carry a LoRA branch (see linear.ts). Shapes: M = B·T rows, C, H, KV, D, I as in ModelConfig.
+ * The training runner of a decoder layer: the layer's ops (arch/layer.ts) recorded by model/layerRun.ts, with every
+ * value in the run's activations (saved per layer, or one shared set with recomputation), the linears as fused LoRA
+ * kernels (linear.ts), RoPE over positions 0..T−1 of each row, and batch attention (kernels/attention.ts).
+ * Shapes: M = B·T rows, C, H, KV, D, I as in ModelConfig.
  */
 import type { ModelConfig } from '../../io/config/types';
 import type { GpuContext } from '../gpu/context';
 import { attentionBackward, attentionForward } from '../kernels/attention';
-import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm';
 import { ropeBackward, ropeForward } from '../kernels/rope';
-import { swigluBackward, swigluForward } from '../kernels/swiglu';
 import { TARGET_MODULES, type TargetModule } from './loraTypes';
 import { pcgHash } from '../train/rng';
 import { layerActs, type Activations, type LayerActivations } from './activations';
 import { linearBackward, linearForward, type LoraBranch } from './linear';
 import { findSlot, type LoraParams } from './lora';
+import type { GradName, Value } from '../arch/layer';
+import { runLayerBackward, runLayerForward, type LayerBackwardEnv } from './layerRun';
+import { ropeKind, type RopeKind } from './rope';
 import type { LayerWeights } from './weights';
 
-/** Per-call shape info: batch B, sequence T, and the RoPE tables (f32 [T, D/2]). */
+/** RoPE cos/sin tables f32 [T', D/2] of one kind (T' ≥ T). */
+export interface RopePair {
+  readonly cos: GPUBuffer;
+  readonly sin: GPUBuffer;
+}
+
+/** Per-call shape info: batch B, sequence T, and the RoPE tables of each kind the model uses. */
 export interface StepShape {
   readonly B: number;
   readonly T: number;
-  readonly cos: GPUBuffer;
-  readonly sin: GPUBuffer;
+  readonly rope: Readonly<Partial<Record<RopeKind, RopePair>>>;
   /** Training micro-batch seed for LoRA dropout; undefined = eval mode (no dropout, like model.eval()). */
   readonly dropoutSeed?: number;
 }
@@ -42,72 +48,64 @@ function branch(lora: LoraParams | null, layer: number, m: TargetModule, la: Lay
   return { p: lora, slot, u };
 }
 
+/** The RoPE tables layer `l` reads. @throws Error when the step lacks them */
+export function stepRope(cfg: ModelConfig, s: StepShape, l: number): RopePair {
+  const kind = ropeKind(cfg, cfg.layerTypes[l] ?? 'full_attention');
+  const t = s.rope[kind];
+  if (!t) throw new Error(`layer ${l}: no ${kind} RoPE tables uploaded`);
+  return t;
+}
+
+/** The training environment of layer `l`: values in the activations, fused LoRA linears, batch RoPE and attention. */
+function trainEnv(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape): LayerBackwardEnv {
+  const { B, T } = s;
+  const M = B * T;
+  const a = layerActs(acts, l);
+  const { numHeads: H, numKvHeads: KV, headDim: D } = cfg;
+  const buf = (v: Value): GPUBuffer => {
+    if (v === 'x') return acts.resid[l] as GPUBuffer;
+    if (v === 'xOut') return acts.resid[l + 1] as GPUBuffer;
+    if (v === 'oNorm' || v === 'mNorm') {
+      if (!acts.branch) throw new Error(`activations: no branch scratch for ${v}`);
+      return acts.branch;
+    }
+    const b = a.values.get(v);
+    if (!b) throw new Error(`activations: layer value ${v} is not allocated`);
+    return b;
+  };
+  const grad = (g: GradName): GPUBuffer => {
+    const b = acts.grads.get(g);
+    if (!b) throw new Error(`activations: gradient scratch ${g} is not allocated`);
+    return b;
+  };
+  const rope = stepRope(cfg, s, l);
+  const att = () => ({ B, T, H, KV, D, q: buf('q'), k: buf('k'), v: buf('v'), out: buf('attn'), lse: buf('lse') });
+  return {
+    M,
+    buf,
+    grad,
+    linear: (o, x, out) => linearForward(ctx, enc, M, w.linears[o.module], x, out, branch(lora, l, o.module, a, acts, s), o.accumulate),
+    linearBackward: (o, x, dy, dx, acc) => linearBackward(ctx, enc, M, w.linears[o.module], x, dy, dx, branch(lora, l, o.module, a, acts, s), acts.dU, acc),
+    rope: (x, nHeads) => ropeForward(ctx, enc, { B, T, nHeads, D, cos: rope.cos, sin: rope.sin, x }),
+    ropeBackward: (dx, nHeads) => ropeBackward(ctx, enc, { B, T, nHeads, D, cos: rope.cos, sin: rope.sin, dx }),
+    attention: (at) => attentionForward(ctx, enc, { ...att(), ...at }),
+    attentionBackward: (at) => attentionBackward(ctx, enc, { ...att(), ...at, dout: grad('dAttn'), dq: grad('dq'), dk: grad('dk'), dv: grad('dv') }),
+  };
+}
+
 /**
  * Records the forward of layer `l`: reads acts.resid[l], writes acts.resid[l+1] and the layer's saved activations
  * (the shared set when acts.recompute; re-running it for the backward rewrites resid[l+1] with identical values).
  */
 export function decoderLayerForward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape): void {
-  const { B, T } = s;
-  const M = B * T;
-  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I, rmsNormEps: eps } = cfg;
-  const a = layerActs(acts, l);
-  const x = acts.resid[l] as GPUBuffer;
-  const xOut = acts.resid[l + 1] as GPUBuffer;
-  rmsnormForward(ctx, enc, { rows: M, C, eps, x, weight: w.inputNorm, out: a.h1, rstd: a.rstd1 });
-  const L = w.linears;
-  linearForward(ctx, enc, M, L.q_proj, a.h1, a.qPre ?? a.q, branch(lora, l, 'q_proj', a, acts, s));
-  linearForward(ctx, enc, M, L.k_proj, a.h1, a.kPre ?? a.k, branch(lora, l, 'k_proj', a, acts, s));
-  linearForward(ctx, enc, M, L.v_proj, a.h1, a.v, branch(lora, l, 'v_proj', a, acts, s));
-  if (a.qPre && a.kPre && a.rstdQ && a.rstdK && w.qNorm && w.kNorm) {
-    rmsnormForward(ctx, enc, { rows: M * H, C: D, eps, x: a.qPre, weight: w.qNorm, out: a.q, rstd: a.rstdQ });
-    rmsnormForward(ctx, enc, { rows: M * KV, C: D, eps, x: a.kPre, weight: w.kNorm, out: a.k, rstd: a.rstdK });
-  }
-  ropeForward(ctx, enc, { B, T, nHeads: H, D, cos: s.cos, sin: s.sin, x: a.q });
-  ropeForward(ctx, enc, { B, T, nHeads: KV, D, cos: s.cos, sin: s.sin, x: a.k });
-  attentionForward(ctx, enc, { B, T, H, KV, D, scale: 1 / Math.sqrt(D), q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse });
-  enc.copyBufferToBuffer(x, 0, a.xMid, 0, M * C * 4);
-  linearForward(ctx, enc, M, L.o_proj, a.attn, a.xMid, branch(lora, l, 'o_proj', a, acts, s), true);
-  rmsnormForward(ctx, enc, { rows: M, C, eps, x: a.xMid, weight: w.postAttentionNorm, out: a.h2, rstd: a.rstd2 });
-  linearForward(ctx, enc, M, L.gate_proj, a.h2, a.gate, branch(lora, l, 'gate_proj', a, acts, s));
-  linearForward(ctx, enc, M, L.up_proj, a.h2, a.up, branch(lora, l, 'up_proj', a, acts, s));
-  swigluForward(ctx, enc, { n: M * I, gate: a.gate, up: a.up, out: a.act });
-  enc.copyBufferToBuffer(a.xMid, 0, xOut, 0, M * C * 4);
-  linearForward(ctx, enc, M, L.down_proj, a.act, xOut, branch(lora, l, 'down_proj', a, acts, s), true);
+  runLayerForward(ctx, enc, cfg, l, w, trainEnv(ctx, enc, cfg, l, w, acts, lora, s));
 }
 
 /**
- * Records the backward of layer `l`. On entry acts.dX holds dL/d resid[l+1]; on exit it holds dL/d resid[l].
+ * Records the backward of layer `l`. On entry the dX scratch holds dL/d resid[l+1]; on exit it holds dL/d resid[l].
  * Reads layer l's saved activations: with acts.recompute, re-run {@link decoderLayerForward} for l first.
  * LoRA gradients are accumulated into lora.grads.
  */
 export function decoderLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape): void {
-  const { B, T } = s;
-  const M = B * T;
-  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I } = cfg;
-  const a = layerActs(acts, l);
-  const L = w.linears;
-  const x = acts.resid[l] as GPUBuffer;
-  // MLP: x'' = x' + down(act)  →  dX stays (residual), dAct = dX Wdᵀ…
-  linearBackward(ctx, enc, M, L.down_proj, a.act, acts.dX, acts.dAct, branch(lora, l, 'down_proj', a, acts, s), acts.dU, false);
-  swigluBackward(ctx, enc, { n: M * I, gate: a.gate, up: a.up, dout: acts.dAct, dgate: acts.dGate, dup: acts.dUp });
-  linearBackward(ctx, enc, M, L.gate_proj, a.h2, acts.dGate, acts.dH, branch(lora, l, 'gate_proj', a, acts, s), acts.dU, false);
-  linearBackward(ctx, enc, M, L.up_proj, a.h2, acts.dUp, acts.dH, branch(lora, l, 'up_proj', a, acts, s), acts.dU, true);
-  rmsnormBackward(ctx, enc, { rows: M, C, x: a.xMid, weight: w.postAttentionNorm, rstd: a.rstd2, dout: acts.dH, dx: acts.dX, accumulate: true });
-  // Attention: x' = x + o_proj(attn)
-  linearBackward(ctx, enc, M, L.o_proj, a.attn, acts.dX, acts.dAttn, branch(lora, l, 'o_proj', a, acts, s), acts.dU, false);
-  attentionBackward(ctx, enc, { B, T, H, KV, D, scale: 1 / Math.sqrt(D), q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse, dout: acts.dAttn, dq: acts.dq, dk: acts.dk, dv: acts.dv });
-  ropeBackward(ctx, enc, { B, T, nHeads: H, D, cos: s.cos, sin: s.sin, dx: acts.dq });
-  ropeBackward(ctx, enc, { B, T, nHeads: KV, D, cos: s.cos, sin: s.sin, dx: acts.dk });
-  let dq = acts.dq;
-  let dk = acts.dk;
-  if (a.qPre && a.kPre && a.rstdQ && a.rstdK && w.qNorm && w.kNorm && acts.dqPre && acts.dkPre) {
-    rmsnormBackward(ctx, enc, { rows: M * H, C: D, x: a.qPre, weight: w.qNorm, rstd: a.rstdQ, dout: acts.dq, dx: acts.dqPre });
-    rmsnormBackward(ctx, enc, { rows: M * KV, C: D, x: a.kPre, weight: w.kNorm, rstd: a.rstdK, dout: acts.dk, dx: acts.dkPre });
-    dq = acts.dqPre;
-    dk = acts.dkPre;
-  }
-  linearBackward(ctx, enc, M, L.q_proj, a.h1, dq, acts.dH, branch(lora, l, 'q_proj', a, acts, s), acts.dU, false);
-  linearBackward(ctx, enc, M, L.k_proj, a.h1, dk, acts.dH, branch(lora, l, 'k_proj', a, acts, s), acts.dU, true);
-  linearBackward(ctx, enc, M, L.v_proj, a.h1, acts.dv, acts.dH, branch(lora, l, 'v_proj', a, acts, s), acts.dU, true);
-  rmsnormBackward(ctx, enc, { rows: M, C, x, weight: w.inputNorm, rstd: a.rstd1, dout: acts.dH, dx: acts.dX, accumulate: true });
+  runLayerBackward(ctx, enc, cfg, l, w, trainEnv(ctx, enc, cfg, l, w, acts, lora, s));
 }

@@ -5,29 +5,12 @@
 import type { Checkpoint } from '../../io/checkpoint';
 import type { ModelConfig } from '../../io/config/types';
 import { isWeightDType } from '../../io/dtype';
-import { TARGET_MODULES } from './loraTypes';
-import { linearHasBias, linearShape, modulePath, WeightShapeError } from './weights';
+import { tensorTable } from '../arch/tensors';
+import { WeightShapeError } from './weights';
 
-/** name → shape of every tensor the engine reads for `cfg` (embed, per-layer linears/biases/norms, final norm, lm_head). */
+/** name → shape of every tensor the engine reads for `cfg` (the rows of arch/tensors.ts tensorTable). */
 export function expectedTensorShapes(cfg: ModelConfig): Map<string, number[]> {
-  const C = cfg.hiddenSize;
-  const out = new Map<string, number[]>([['model.embed_tokens.weight', [cfg.vocabSize, C]]]);
-  for (let l = 0; l < cfg.numLayers; l++) {
-    for (const m of TARGET_MODULES) {
-      const [o, i] = linearShape(cfg, m);
-      out.set(`${modulePath(l, m)}.weight`, [o, i]);
-      if (linearHasBias(cfg, m)) out.set(`${modulePath(l, m)}.bias`, [o]);
-    }
-    out.set(`model.layers.${l}.input_layernorm.weight`, [C]);
-    out.set(`model.layers.${l}.post_attention_layernorm.weight`, [C]);
-    if (cfg.qkNorm) {
-      out.set(`model.layers.${l}.self_attn.q_norm.weight`, [cfg.headDim]);
-      out.set(`model.layers.${l}.self_attn.k_norm.weight`, [cfg.headDim]);
-    }
-  }
-  out.set('model.norm.weight', [C]);
-  if (!cfg.tieWordEmbeddings) out.set('lm_head.weight', [cfg.vocabSize, C]);
-  return out;
+  return new Map(tensorTable(cfg).map((t) => [t.name, [...t.shape]]));
 }
 
 /**

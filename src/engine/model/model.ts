@@ -12,38 +12,74 @@ import { uploadStorage, writeBytes } from '../gpu/buffers';
 import { embeddingForward } from '../kernels/embedding';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm';
 import type { Activations } from './activations';
-import { decoderLayerBackward, decoderLayerForward, type StepShape } from './decoder';
+import { decoderLayerBackward, decoderLayerForward, type RopePair, type StepShape } from './decoder';
 import { readLogits, recordHeadBackward, recordHeadLoss, type HeadBuffers } from './head';
 import type { LoraParams } from './lora';
-import { ropeInvFreq, ropeTables } from './rope';
+import { layerRope, ropeInvFreq, ropeKind, ropeTables, type RopeKind } from './rope';
 import type { ModelWeights } from './weights';
 
-/** RoPE cos/sin tables f32 [T, D/2] for positions 0..T−1; row t does not depend on T, so they serve any T' ≤ T. */
+/**
+ * RoPE cos/sin tables f32 [T, D/2] for positions 0..T−1, one pair per RoPE kind the model uses (Gemma 3: 'local' for
+ * sliding layers, 'global' for full ones); row t does not depend on T, so they serve any T' ≤ T.
+ */
 export interface RopeTables {
   readonly T: number;
-  readonly cos: GPUBuffer;
-  readonly sin: GPUBuffer;
+  readonly tables: Readonly<Partial<Record<RopeKind, RopePair>>>;
 }
 
-/** A model ready to run: config, frozen weights, and the RoPE tables for the longest sequence seen so far. */
+/** A model ready to run: config, frozen weights, inv_freq per RoPE kind, and the RoPE tables for the longest sequence seen so far. */
 export interface GpuModel {
   readonly cfg: ModelConfig;
   readonly weights: ModelWeights;
-  readonly invFreq: Float32Array;
+  readonly invFreq: Readonly<Partial<Record<RopeKind, Float32Array>>>;
   rope: RopeTables | null;
+}
+
+/** inv_freq [D/2] of each RoPE kind the layers of `cfg` read. */
+export function modelInvFreq(cfg: ModelConfig): Partial<Record<RopeKind, Float32Array>> {
+  const out: Partial<Record<RopeKind, Float32Array>> = {};
+  for (const t of cfg.layerTypes) out[ropeKind(cfg, t)] ??= ropeInvFreq(layerRope(cfg, t));
+  return out;
 }
 
 /** Wraps loaded weights as a runnable model. */
 export function makeGpuModel(cfg: ModelConfig, weights: ModelWeights): GpuModel {
-  return { cfg, weights, invFreq: ropeInvFreq(cfg), rope: null };
+  return { cfg, weights, invFreq: modelInvFreq(cfg), rope: null };
+}
+
+function destroyRope(r: RopeTables | null, sink?: GPUBuffer[]): void {
+  for (const t of Object.values(r?.tables ?? {})) {
+    if (sink) sink.push(t.cos, t.sin);
+    else {
+      t.cos.destroy();
+      t.sin.destroy();
+    }
+  }
 }
 
 /** Frees the model's weights and RoPE tables. */
 export function destroyGpuModel(m: GpuModel): void {
   m.weights.destroy();
-  m.rope?.cos.destroy();
-  m.rope?.sin.destroy();
+  destroyRope(m.rope);
   m.rope = null;
+}
+
+/**
+ * Makes sure model.rope covers positions 0..T−1 (rebuilt only when T grows; the old tables are freed after the
+ * queued work that may read them, via ctx.transient).
+ * @returns the tables of every kind, f32 [T', D/2] with T' ≥ T
+ */
+export function ensureRope(ctx: GpuContext, model: GpuModel, T: number): RopeTables {
+  if (!model.rope || model.rope.T < T) {
+    const tables: Partial<Record<RopeKind, RopePair>> = {};
+    for (const [kind, inv] of Object.entries(model.invFreq) as [RopeKind, Float32Array][]) {
+      const { cos, sin } = ropeTables(inv, T);
+      tables[kind] = { cos: uploadStorage(ctx, cos, `rope.${kind}.cos.T${T}`), sin: uploadStorage(ctx, sin, `rope.${kind}.sin.T${T}`) };
+    }
+    destroyRope(model.rope, ctx.transient);
+    model.rope = { T, tables };
+  }
+  return model.rope;
 }
 
 /**
@@ -73,19 +109,13 @@ export function uploadBatch(ctx: GpuContext, model: GpuModel, acts: Activations,
   }
   writeBytes(ctx, acts.ids, 0, batch.inputIds);
   writeBytes(ctx, acts.targets, 0, shiftLabels(batch.labels, B, T));
-  if (!model.rope || model.rope.T < T) {
-    const Tr = Math.max(T, acts.maxT);
-    const { cos, sin } = ropeTables(model.invFreq, Tr);
-    const next = { T: Tr, cos: uploadStorage(ctx, cos, `rope.cos.T${Tr}`), sin: uploadStorage(ctx, sin, `rope.sin.T${Tr}`) };
-    if (model.rope) ctx.transient.push(model.rope.cos, model.rope.sin);
-    model.rope = next;
-  }
-  return { B, T, cos: model.rope.cos, sin: model.rope.sin };
+  const rope = model.rope && model.rope.T >= T ? model.rope : ensureRope(ctx, model, Math.max(T, acts.maxT));
+  return { B, T, rope: rope.tables };
 }
 
-/** The head's buffers inside the activations. */
-export function headBuffers(acts: Activations): HeadBuffers {
-  return { h: acts.hF, logits: acts.logitsChunks, chunkRows: acts.vocabChunkRows, targets: acts.targets, stats: acts.headStats, losses: acts.losses };
+/** The head's buffers inside the activations, and the model's final-logit soft-cap (0 = none). */
+export function headBuffers(acts: Activations, cfg: Pick<ModelConfig, 'finalLogitSoftcap'>): HeadBuffers {
+  return { h: acts.hF, logits: acts.logitsChunks, chunkRows: acts.vocabChunkRows, targets: acts.targets, stats: acts.headStats, losses: acts.losses, softcap: cfg.finalLogitSoftcap ?? 0 };
 }
 
 /**
@@ -99,12 +129,12 @@ export function recordForward(ctx: GpuContext, enc: GPUCommandEncoder, model: Gp
   const out = acts.resid[0] as GPUBuffer;
   const split = w.embed.chunks.length > 1;
   for (const c of w.embed.chunks) {
-    embeddingForward(ctx, enc, { M, C, V: c.rows, ids: acts.ids, table: c.buffer, tableDtype: w.embed.dtype, out, ...(split ? { rowStart: c.row0 } : {}) });
+    embeddingForward(ctx, enc, { M, C, V: c.rows, ids: acts.ids, table: c.buffer, tableDtype: w.embed.dtype, out, scale: cfg.embedScale, ...(split ? { rowStart: c.row0 } : {}) });
   }
   for (let l = 0; l < cfg.numLayers; l++) decoderLayerForward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
   const xL = acts.resid[cfg.numLayers] as GPUBuffer;
-  rmsnormForward(ctx, enc, { rows: M, C, eps: cfg.rmsNormEps, x: xL, weight: w.finalNorm, out: acts.hF, rstd: acts.rstdF });
-  recordHeadLoss(ctx, enc, w.lmHead, M, headBuffers(acts));
+  rmsnormForward(ctx, enc, { rows: M, C, eps: cfg.rmsNormEps, offset: cfg.rmsNormOffset, x: xL, weight: w.finalNorm, out: acts.hF, rstd: acts.rstdF });
+  recordHeadLoss(ctx, enc, w.lmHead, M, headBuffers(acts, cfg));
 }
 
 /**
@@ -118,8 +148,11 @@ export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: G
   const M = s.B * s.T;
   const C = cfg.hiddenSize;
   const L = cfg.numLayers;
-  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), acts.dH, gradScale);
-  rmsnormBackward(ctx, enc, { rows: M, C, x: acts.resid[L] as GPUBuffer, weight: w.finalNorm, rstd: acts.rstdF, dout: acts.dH, dx: acts.dX });
+  const dH = acts.grads.get('dH');
+  const dX = acts.grads.get('dX');
+  if (!dH || !dX) throw new Error('activations: the backward needs the dH and dX scratch (createActivations withBackward)');
+  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts, cfg), dH, gradScale);
+  rmsnormBackward(ctx, enc, { rows: M, C, offset: cfg.rmsNormOffset, x: acts.resid[L] as GPUBuffer, weight: w.finalNorm, rstd: acts.rstdF, dout: dH, dx: dX });
   for (let l = L - 1; l >= 0; l--) {
     if (acts.recompute && l < L - 1) decoderLayerForward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
     decoderLayerBackward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
@@ -134,5 +167,5 @@ export async function forwardLogits(ctx: GpuContext, model: GpuModel, acts: Acti
   const enc = ctx.device.createCommandEncoder({ label: 'forward-logits' });
   recordForward(ctx, enc, model, acts, lora, s);
   await submitAndWait(ctx, [enc.finish()]);
-  return readLogits(ctx, model.weights.lmHead, s.B * s.T, headBuffers(acts));
+  return readLogits(ctx, model.weights.lmHead, s.B * s.T, headBuffers(acts, model.cfg));
 }

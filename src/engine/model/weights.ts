@@ -1,7 +1,7 @@
 /**
- * Frozen decoder weights on the GPU. Linear and embedding matrices stay in their file dtype (packed u32 words,
- * unpacked in the kernels); norm weights and biases are small and are upcast exactly to f32 on upload.
- * Tensor names follow HF modeling_llama / modeling_qwen2 / modeling_qwen3.
+ * Frozen decoder weights on the GPU, loaded row by row from the tensor table (arch/tensors.ts): linear and embedding
+ * matrices stay in their file dtype (packed u32 words, unpacked in the kernels); norm weights and biases are small
+ * and are upcast exactly to f32 on upload.
  */
 import type { ModelConfig } from '../../io/config/types';
 import { readTensor, type Checkpoint } from '../../io/checkpoint';
@@ -10,6 +10,9 @@ import type { GpuContext } from '../gpu/context';
 import { uploadStorage } from '../gpu/buffers';
 import { uploadWeight, type PackedWeight } from '../gpu/weights';
 import type { TargetModule } from './loraTypes';
+import { linearHasBias, linearShape, modulePath, tensorTable, type NormName, type TensorSpec } from '../arch/tensors';
+
+export { linearHasBias, linearShape, modulePath };
 import { DEFAULT_VOCAB_CHUNK_ROWS } from './vocabChunks';
 import { uploadVocabTable, type VocabTable } from './vocabTable';
 
@@ -24,11 +27,8 @@ export interface LinearWeights {
 
 /** One decoder layer's frozen weights. */
 export interface LayerWeights {
-  readonly inputNorm: GPUBuffer;
-  readonly postAttentionNorm: GPUBuffer;
-  /** qwen3 per-head norms, f32 [D] */
-  readonly qNorm: GPUBuffer | null;
-  readonly kNorm: GPUBuffer | null;
+  /** the layer's norm weights (arch/tensors.ts layerNorms), f32 [C] or [D] (q_norm, k_norm) */
+  readonly norms: ReadonlyMap<NormName, GPUBuffer>;
   readonly linears: Readonly<Record<TargetModule, LinearWeights>>;
 }
 
@@ -50,31 +50,6 @@ export interface ModelWeights {
 /** Thrown when a checkpoint tensor is missing or its shape/dtype does not match the config. */
 export class WeightShapeError extends Error {
   override name = 'WeightShapeError';
-}
-
-/** [out, in] of each decoder linear for a config. */
-export function linearShape(cfg: ModelConfig, m: TargetModule): [number, number] {
-  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
-  switch (m) {
-    case 'q_proj': return [H * D, C];
-    case 'k_proj':
-    case 'v_proj': return [KV * D, C];
-    case 'o_proj': return [C, H * D];
-    case 'gate_proj':
-    case 'up_proj': return [I, C];
-    case 'down_proj': return [C, I];
-  }
-}
-
-/** Whether a decoder linear has a bias in checkpoints of `cfg` (qwen2: q/k/v; attention_bias / mlp_bias flags). */
-export function linearHasBias(cfg: Pick<ModelConfig, 'qkvBias' | 'oProjBias' | 'mlpBias'>, m: TargetModule): boolean {
-  return m === 'o_proj' ? cfg.oProjBias : m === 'q_proj' || m === 'k_proj' || m === 'v_proj' ? cfg.qkvBias : cfg.mlpBias;
-}
-
-/** HF module path of a decoder linear, e.g. "model.layers.3.self_attn.q_proj". */
-export function modulePath(layer: number, m: TargetModule): string {
-  const block = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn';
-  return `model.layers.${layer}.${block}.${m}`;
 }
 
 function same(a: readonly number[], b: readonly number[]): boolean {
@@ -117,7 +92,7 @@ export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: 
     owned.push(b);
     return b;
   };
-  const table = async (name: string): Promise<VocabTable> => {
+  const vocabTable = async (name: string): Promise<VocabTable> => {
     const t = await fetch(name, [cfg.vocabSize, C]);
     const v = uploadVocabTable(ctx, t.bytes, t.dtype, cfg.vocabSize, C, name, opts.vocabChunkRows ?? DEFAULT_VOCAB_CHUNK_ROWS);
     for (const c of v.chunks) owned.push(c.buffer);
@@ -125,32 +100,18 @@ export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: 
   };
   const C = cfg.hiddenSize;
   try {
-    const embed = await table('model.embed_tokens.weight');
-    const layers: LayerWeights[] = [];
-    for (let l = 0; l < cfg.numLayers; l++) {
-      const linears = {} as Record<TargetModule, LinearWeights>;
-      for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
-        const path = modulePath(l, m);
-        const [out, inF] = linearShape(cfg, m);
-        const hasBias = linearHasBias(cfg, m);
-        linears[m] = {
-          name: path,
-          w: await matrix(`${path}.weight`, [out, inF]),
-          bias: hasBias ? await vector(`${path}.bias`, out) : null,
-          inFeatures: inF,
-          outFeatures: out,
-        };
-      }
-      layers.push({
-        inputNorm: await vector(`model.layers.${l}.input_layernorm.weight`, C),
-        postAttentionNorm: await vector(`model.layers.${l}.post_attention_layernorm.weight`, C),
-        qNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.q_norm.weight`, cfg.headDim) : null,
-        kNorm: cfg.qkNorm ? await vector(`model.layers.${l}.self_attn.k_norm.weight`, cfg.headDim) : null,
-        linears,
-      });
+    const table = tensorTable(cfg);
+    const embed = await vocabTable('model.embed_tokens.weight');
+    const vectors = new Map<string, GPUBuffer>();
+    const matrices = new Map<string, PackedWeight>();
+    for (const t of table) {
+      if (t.role === 'embed' || t.role === 'lm_head') continue;
+      if (t.gpuDtype === 'f32') vectors.set(t.name, await vector(t.name, t.shape[0] as number));
+      else matrices.set(t.name, await matrix(t.name, t.shape as [number, number]));
     }
-    const finalNorm = await vector('model.norm.weight', C);
-    const lmHead = cfg.tieWordEmbeddings ? embed : await table('lm_head.weight');
+    const layers: LayerWeights[] = Array.from({ length: cfg.numLayers }, (_, l) => layerWeights(table, l, vectors, matrices));
+    const finalNorm = vectors.get('model.norm.weight') as GPUBuffer;
+    const lmHead = cfg.tieWordEmbeddings ? embed : await vocabTable('lm_head.weight');
     return {
       embed,
       layers,
@@ -165,4 +126,20 @@ export async function loadModelWeights(ctx: GpuContext, cfg: ModelConfig, ckpt: 
     owned.forEach((b) => b.destroy());
     throw e;
   }
+}
+
+/** Layer l's weights gathered from the loaded tensors of the table. */
+function layerWeights(table: readonly TensorSpec[], l: number, vectors: ReadonlyMap<string, GPUBuffer>, matrices: ReadonlyMap<string, PackedWeight>): LayerWeights {
+  const norms = new Map<NormName, GPUBuffer>();
+  const linears = {} as Record<TargetModule, LinearWeights>;
+  for (const t of table) {
+    if (t.layer !== l) continue;
+    if (t.role === 'norm' && t.norm) norms.set(t.norm, vectors.get(t.name) as GPUBuffer);
+    if (t.role === 'linear' && t.module) {
+      const [out, inF] = t.shape as [number, number];
+      const path = modulePath(l, t.module);
+      linears[t.module] = { name: path, w: matrices.get(t.name) as PackedWeight, bias: vectors.get(`${path}.bias`) ?? null, inFeatures: inF, outFeatures: out };
+    }
+  }
+  return { norms, linears };
 }

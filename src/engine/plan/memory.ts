@@ -11,7 +11,7 @@ import type { DeviceLimits } from '../gpu/context';
 import { CE_STATS_PER_ROW } from '../kernels/crossEntropyChunk';
 import { layoutSlots, loraPartFloats } from '../model/lora';
 import { activationSpecs, loraSplitKFloats, specBytes, type ActivationPhase } from '../model/activationSpecs';
-import { linearHasBias, linearShape } from '../model/weights';
+import { linearShape, tensorTable } from '../arch/tensors';
 import { bindableBytes, DEFAULT_VOCAB_CHUNK_ROWS, keptLogitsChunks, splitRows, tableChunkRows, vocabChunkRows } from '../model/vocabChunks';
 import type { TrainSettings } from '../train/types';
 import type { LoraSettings, TargetModule } from '../model/loraTypes';
@@ -68,22 +68,28 @@ const f32 = (n: number): number => Math.max(4, Math.ceil(n) * 4);
 const packed = (n: number, bytesPer: number): number => Math.max(4, Math.ceil((n * bytesPer) / 4) * 4);
 const pad64 = (n: number): number => Math.ceil(n / 64) * 64;
 
-/** Frozen weights on the GPU (model/weights.ts): matrices in the file dtype, norms and biases f32. */
+/**
+ * Frozen weights on the GPU (model/weights.ts), summed over the tensor table (arch/tensors.ts): matrices in the file
+ * dtype, norms and biases f32; embed_tokens (and an untied lm_head) in row chunks when above the binding limit.
+ */
 function weightBytes(cfg: ModelConfig, wb: number, limits: PlanLimits, chunkSetting: number): { bytes: number; embedChunks: number; largest: number; largestName: string } {
-  const { vocabSize: V, hiddenSize: C, headDim: D } = cfg;
+  const { vocabSize: V, hiddenSize: C } = cfg;
   const rows = tableChunkRows(V, C, wb, limits, chunkSetting);
   const chunks = splitRows(V, rows);
   const table = chunks.reduce((a, c) => a + packed(c.rows * C, wb), 0);
-  let bytes = table * (cfg.tieWordEmbeddings ? 1 : 2) + f32(C);
+  let bytes = 0;
   let largest = packed(rows * C, wb);
   let largestName = chunks.length > 1 ? `embed_tokens chunk [${rows}, ${C}]` : `embed_tokens [${V}, ${C}]`;
-  for (const m of TARGET_MODULES) {
-    const [out, inF] = linearShape(cfg, m);
-    const hasBias = linearHasBias(cfg, m);
-    bytes += cfg.numLayers * (packed(out * inF, wb) + (hasBias ? f32(out) : 0));
-    if (packed(out * inF, wb) > largest) [largest, largestName] = [packed(out * inF, wb), `${m} [${out}, ${inF}]`];
+  for (const t of tensorTable(cfg)) {
+    if (t.role === 'embed' || t.role === 'lm_head') {
+      bytes += table;
+      continue;
+    }
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const b = t.gpuDtype === 'f32' ? f32(n) : packed(n, wb);
+    bytes += b;
+    if (b > largest) [largest, largestName] = [b, `${t.module ?? t.name} [${t.shape.join(', ')}]`];
   }
-  bytes += cfg.numLayers * (2 * f32(C) + (cfg.qkNorm ? 2 * f32(D) : 0));
   return { bytes, embedChunks: chunks.length, largest, largestName };
 }
 

@@ -1,16 +1,18 @@
 /**
- * CPU f64 reference of the whole causal LM (HF modeling_llama / modeling_qwen2 / modeling_qwen3, the maths of
- * ../shared/fixtures/README.md "Model math"), built only from the reference kernels of this folder (embedding,
- * rmsnorm, matmul, rope, attention, swiglu) on f32 weights decoded from the checkpoint — none of the GPU code.
+ * CPU f64 reference of the whole causal LM (HF modeling_llama / qwen2 / qwen3 / gemma3, the maths of
+ * ../shared/fixtures/README.md "Model math" and "Gemma 3"): the tensor table (arch/tensors.ts) read as f32 values and
+ * the layer's op list (arch/layer.ts) interpreted with the reference kernels of this folder (embedding, rmsnorm,
+ * matmul, rope, attention, swiglu) — none of the GPU code. The PyTorch fixtures check the op list itself.
  * LoRA (PEFT eval mode): y = x Wᵀ + b + s·(x Aᵀ) Bᵀ. Greedy generation here recomputes the whole sequence for
  * every new token (no KV cache), the independent reference of engine/generate. Slow: for tiny models in tests.
  */
 import { readTensor, type Checkpoint } from '../../io/checkpoint';
 import type { ModelConfig } from '../../io/config/types';
 import { decodeToF32 } from '../../io/dtype';
-import { TARGET_MODULES, type LoraModuleWeights, type TargetModule } from '../model/loraTypes';
-import { ropeInvFreq, ropeTables } from '../model/rope';
-import { linearHasBias, modulePath } from '../model/weights';
+import { type LoraModuleWeights, type TargetModule } from '../model/loraTypes';
+import { layerRope, ropeInvFreq, ropeKind, ropeTables } from '../model/rope';
+import { layerAttention, layerOps, type Value } from '../arch/layer';
+import { modulePath, normWidth, tensorTable, type NormName } from '../arch/tensors';
 import { attentionForwardRef } from './attention';
 import { embeddingRef } from './embedding';
 import { matmulRef } from './matmul';
@@ -28,10 +30,7 @@ export interface RefLinear {
 
 /** One decoder layer's weights. */
 export interface RefLayer {
-  readonly inputNorm: Float32Array;
-  readonly postAttentionNorm: Float32Array;
-  readonly qNorm: Float32Array | null;
-  readonly kNorm: Float32Array | null;
+  readonly norms: ReadonlyMap<NormName, Float32Array>;
   readonly linears: Readonly<Record<TargetModule, RefLinear>>;
 }
 
@@ -52,41 +51,40 @@ export interface RefLora {
 }
 
 /**
- * Reads every tensor `cfg` implies from `ckpt` as f32 (BF16/F16 upcast exactly).
+ * Reads every tensor of the table (arch/tensors.ts) from `ckpt` as f32 (BF16/F16 upcast exactly).
  * @throws Error naming the tensor when it is missing or its size does not match
  */
 export async function loadRefModel(cfg: ModelConfig, ckpt: Checkpoint): Promise<RefModel> {
-  const get = async (name: string, n: number): Promise<Float32Array> => {
-    if (!ckpt.tensors.has(name)) throw new Error(`reference model: ${ckpt.modelName} has no tensor ${name}`);
-    const t = await readTensor(ckpt, name);
-    const v = decodeToF32(t.bytes, t.info.dtype);
-    if (v.length !== n) throw new Error(`reference model: ${name} has ${v.length} values, expected ${n}`);
-    return v;
-  };
-  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: I, vocabSize: V } = cfg;
-  const shapes: Record<TargetModule, [number, number]> = {
-    q_proj: [H * D, C], k_proj: [KV * D, C], v_proj: [KV * D, C], o_proj: [C, H * D], gate_proj: [I, C], up_proj: [I, C], down_proj: [C, I],
-  };
-  const embed = await get('model.embed_tokens.weight', V * C);
+  const values = new Map<string, Float32Array>();
+  for (const t of tensorTable(cfg)) {
+    if (!ckpt.tensors.has(t.name)) throw new Error(`reference model: ${ckpt.modelName} has no tensor ${t.name}`);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const v = decodeToF32((await readTensor(ckpt, t.name)).bytes, ckpt.tensors.get(t.name)!.info.dtype);
+    if (v.length !== n) throw new Error(`reference model: ${t.name} has ${v.length} values, expected ${n}`);
+    values.set(t.name, v);
+  }
   const layers: RefLayer[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
+    const norms = new Map<NormName, Float32Array>();
     const linears = {} as Record<TargetModule, RefLinear>;
-    for (const m of TARGET_MODULES) {
-      const [out, inF] = shapes[m];
-      const p = modulePath(l, m);
-      linears[m] = { w: await get(`${p}.weight`, out * inF), bias: linearHasBias(cfg, m) ? await get(`${p}.bias`, out) : null, outFeatures: out, inFeatures: inF };
+    for (const t of tensorTable(cfg)) {
+      if (t.layer !== l) continue;
+      if (t.role === 'norm' && t.norm) norms.set(t.norm, values.get(t.name)!);
+      if (t.role === 'linear' && t.module) {
+        const [out, inF] = t.shape as [number, number];
+        linears[t.module] = { w: values.get(t.name)!, bias: values.get(`${modulePath(l, t.module)}.bias`) ?? null, outFeatures: out, inFeatures: inF };
+      }
     }
-    layers.push({
-      inputNorm: await get(`model.layers.${l}.input_layernorm.weight`, C),
-      postAttentionNorm: await get(`model.layers.${l}.post_attention_layernorm.weight`, C),
-      qNorm: cfg.qkNorm ? await get(`model.layers.${l}.self_attn.q_norm.weight`, D) : null,
-      kNorm: cfg.qkNorm ? await get(`model.layers.${l}.self_attn.k_norm.weight`, D) : null,
-      linears,
-    });
+    layers.push({ norms, linears });
   }
-  const finalNorm = await get('model.norm.weight', C);
-  const lmHead = cfg.tieWordEmbeddings ? embed : await get('lm_head.weight', V * C);
-  return { cfg, embed, layers, finalNorm, lmHead };
+  const embed = values.get('model.embed_tokens.weight')!;
+  return { cfg, embed, layers, finalNorm: values.get('model.norm.weight')!, lmHead: cfg.tieWordEmbeddings ? embed : values.get('lm_head.weight')! };
+}
+
+/** RMSNorm of rows × C with the config's weight offset ((1 + w) for Gemma), f64. */
+function normRef(cfg: ModelConfig, x: ArrayLike<number>, w: Float32Array, rows: number, C: number): Float64Array {
+  const weight = cfg.rmsNormOffset ? Float64Array.from(w, (v) => 1 + v) : w;
+  return rmsnormRef(x, weight, rows, C, cfg.rmsNormEps).y;
 }
 
 function linearRef(x: Float64Array, M: number, lin: RefLinear, lora: RefLora | null, path: string): Float64Array {
@@ -104,32 +102,50 @@ function linearRef(x: Float64Array, M: number, lin: RefLinear, lora: RefLora | n
  */
 export function refForwardLogits(m: RefModel, ids: readonly number[], lora: RefLora | null = null, rows: 'all' | 'last' = 'last'): Float64Array {
   const { cfg } = m;
-  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, vocabSize: V, rmsNormEps: eps } = cfg;
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, vocabSize: V } = cfg;
   const T = ids.length;
-  const { cos, sin } = ropeTables(ropeInvFreq(cfg), T);
+  const tables = new Map(cfg.layerTypes.map((t) => [ropeKind(cfg, t), ropeTables(ropeInvFreq(layerRope(cfg, t)), T)]));
   let x = embeddingRef(ids, m.embed, V, C);
+  if (cfg.embedScale !== 1) x = x.map((v) => v * cfg.embedScale);
   m.layers.forEach((w, l) => {
-    const L = w.linears;
-    const h = rmsnormRef(x, w.inputNorm, T, C, eps).y;
-    let q = linearRef(h, T, L.q_proj, lora, modulePath(l, 'q_proj'));
-    let k = linearRef(h, T, L.k_proj, lora, modulePath(l, 'k_proj'));
-    const v = linearRef(h, T, L.v_proj, lora, modulePath(l, 'v_proj'));
-    if (w.qNorm && w.kNorm) {
-      q = rmsnormRef(q, w.qNorm, T * H, D, eps).y;
-      k = rmsnormRef(k, w.kNorm, T * KV, D, eps).y;
+    const vals = new Map<Value, Float64Array>([['x', x]]);
+    const get = (v: Value): Float64Array => {
+      const a = vals.get(v);
+      if (!a) throw new Error(`reference model: layer ${l} reads ${v} before it is written`);
+      return a;
+    };
+    const { cos, sin } = tables.get(ropeKind(cfg, cfg.layerTypes[l] ?? 'full_attention'))!;
+    for (const o of layerOps(cfg)) {
+      switch (o.op) {
+        case 'norm': {
+          const heads = o.heads === 'q' ? H : o.heads === 'kv' ? KV : 1;
+          vals.set(o.out, normRef(cfg, get(o.x), w.norms.get(o.norm)!, T * heads, normWidth(cfg, o.norm)));
+          break;
+        }
+        case 'linear': {
+          const y = linearRef(get(o.x), T, w.linears[o.module], lora, modulePath(l, o.module));
+          vals.set(o.out, o.accumulate ? y.map((v, i) => v + (get(o.out)[i] as number)) : y);
+          break;
+        }
+        case 'rope': vals.set(o.x, ropeForwardRef({ B: 1, T, nHeads: o.x === 'q' ? H : KV, D }, cos, sin, get(o.x))); break;
+        case 'attention': vals.set('attn', attentionForwardRef({ B: 1, T, H, KV, D, ...layerAttention(cfg, l) }, get('q'), get('k'), get('v')).out); break;
+        case 'glu': vals.set('act', swigluRef(get('gate'), get('up'), cfg.hiddenAct)); break;
+        case 'copy': vals.set(o.to, get(o.from).slice()); break;
+        case 'add': {
+          const add = get(o.x);
+          vals.set(o.into, get(o.into).map((v, i) => v + (add[i] as number)));
+          break;
+        }
+      }
     }
-    q = ropeForwardRef({ B: 1, T, nHeads: H, D }, cos, sin, q);
-    k = ropeForwardRef({ B: 1, T, nHeads: KV, D }, cos, sin, k);
-    const attn = attentionForwardRef({ B: 1, T, H, KV, D, scale: 1 / Math.sqrt(D) }, q, k, v).out;
-    x = linearRef(attn, T, L.o_proj, lora, modulePath(l, 'o_proj')).map((o, i) => o + (x[i] as number));
-    const h2 = rmsnormRef(x, w.postAttentionNorm, T, C, eps).y;
-    const act = swigluRef(linearRef(h2, T, L.gate_proj, lora, modulePath(l, 'gate_proj')), linearRef(h2, T, L.up_proj, lora, modulePath(l, 'up_proj')));
-    x = linearRef(act, T, L.down_proj, lora, modulePath(l, 'down_proj')).map((o, i) => o + (x[i] as number));
+    x = get('xOut');
   });
   const xs = rows === 'last' ? x.subarray((T - 1) * C) : x;
   const R = rows === 'last' ? 1 : T;
-  const hF = rmsnormRef(xs, m.finalNorm, R, C, eps).y;
-  return matmulRef({ M: R, N: V, K: C, a: hF, w: m.lmHead, transB: true });
+  const hF = normRef(cfg, xs, m.finalNorm, R, C);
+  const logits = matmulRef({ M: R, N: V, K: C, a: hF, w: m.lmHead, transB: true });
+  const cap = cfg.finalLogitSoftcap;
+  return cap ? logits.map((z) => cap * Math.tanh(z / cap)) : logits;
 }
 
 /** Index of the largest value (lowest index on ties), as torch.argmax. */

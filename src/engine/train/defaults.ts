@@ -85,5 +85,4 @@ export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
   if (typeof s.recompute !== 'boolean') bad('Recompute', `must be true or false, got ${String(s.recompute)}`);
   if (s.lora.targetModules.length === 0) bad('Target modules', 'choose at least one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
   if (s.maxLength > cfg.maxPositionEmbeddings) bad('Max length', `${s.maxLength} exceeds the model's max_position_embeddings ${cfg.maxPositionEmbeddings}`);
-  if (cfg.slidingWindow !== null && cfg.slidingWindow < s.maxLength) bad('Max length', `${s.maxLength} exceeds the model's sliding_window ${cfg.slidingWindow}; sliding-window attention is not implemented, so lower Max length to ≤ ${cfg.slidingWindow}`);
 }

@@ -42,6 +42,17 @@ export class ConfigFields {
     return v;
   }
 
+  /** An integer ≥ 0 (counts such as max_window_layers); `def` when absent/null. @throws ConfigError */
+  positiveIntOrZero(key: string, def?: number): number {
+    if (!this.has(key)) {
+      if (def === undefined) throw this.error(key, 'an integer ≥ 0');
+      return def;
+    }
+    const v = this.raw[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw this.error(key, 'an integer ≥ 0');
+    return v;
+  }
+
   /** A finite number > 0 (eps, rope_theta, factors); `def` when absent/null. @throws ConfigError */
   positiveNumber(key: string, def?: number): number {
     if (!this.has(key)) {

@@ -1,6 +1,6 @@
 /**
  * Entry points for model configs: parse config.json into a validated {@link ModelConfig} (via the per-model_type
- * table in ./families) and the trainer's sliding-window check.
+ * table in ./families).
  */
 import type { ModelConfig, SupportedModelType } from './types';
 import { ConfigFields } from './fields';
@@ -19,13 +19,15 @@ function isSupported(t: string): t is SupportedModelType {
  * @param raw the JSON value of config.json
  * @param fileLabel how to name the file in errors, e.g. "Qwen3-0.6B/config.json"
  * @throws ConfigError when raw is not an object, model_type is missing, or a field is missing/invalid (the message
- *   names the file and the field); UnsupportedModelError for any model_type other than llama, mistral, qwen2, qwen3.
+ *   names the file and the field), also for a multimodal Gemma 3 (model_type "gemma3"), naming its text tower's sizes;
+ *   UnsupportedModelError for any model_type other than llama, mistral, qwen2, qwen3, gemma3_text.
  */
 export function normalizeConfig(raw: unknown, fileLabel: string): ModelConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${fileLabel}: expected a JSON object`);
   const f = new ConfigFields(raw as Record<string, unknown>, fileLabel);
   const modelType = f.string('model_type', null);
   if (modelType === null) throw f.error('model_type', 'a string such as "llama"');
+  if (modelType === 'gemma3') throw multimodalGemma(f);
   if (!isSupported(modelType)) throw new UnsupportedModelError(fileLabel, modelType, SUPPORTED_MODEL_TYPES);
   return NORMALIZERS[modelType](f);
 }
@@ -45,16 +47,17 @@ export async function readModelConfig(blob: Blob, fileLabel: string): Promise<Mo
 }
 
 /**
- * Refuses training when a sliding attention window would cut the context: with HF semantics a query attends to the
- * `window` most recent positions (itself included; masking_utils.sliding_window_overlay: kv_idx > q_idx - window), so a window ≥ T
- * (maxLength, tokens) equals full causal attention, which is what the engine computes.
- * @throws ConfigError when cfg.slidingWindow is not null and is shorter than maxLength.
+ * The refusal of a multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration: text weights under
+ * `language_model.`, a vision tower beside them): the studio tunes the text-only Gemma3ForCausalLM layout, whose
+ * PEFT keys and merged folder differ; the message names the text tower's sizes so the user can pick the right pair.
  */
-export function checkSlidingWindow(cfg: ModelConfig, maxLength: number): void {
-  if (cfg.slidingWindow !== null && cfg.slidingWindow < maxLength) {
-    throw new ConfigError(
-      `${cfg.modelType} model uses sliding-window attention of ${cfg.slidingWindow} tokens, shorter than the training length ${maxLength}; ` +
-        `the trainer only computes full causal attention, so lower the max length to ${cfg.slidingWindow} or less`,
-    );
-  }
+function multimodalGemma(f: ConfigFields): ConfigError {
+  const t = f.object('text_config');
+  const size = (k: string) => (t?.has(k) ? String(t.raw[k]) : '?');
+  return new ConfigError(
+    `${f.file}: model_type "gemma3" is a multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration; text tower hidden_size ${size('hidden_size')}, ` +
+      `${size('num_hidden_layers')} layers, head_dim ${size('head_dim')}). The studio tunes text-only Gemma 3 (model_type "gemma3_text", ` +
+      'Gemma3ForCausalLM, e.g. google/gemma-3-270m and google/gemma-3-1b-pt with their -it models); drop those, or save the text tower with ' +
+      'transformers (Gemma3ForCausalLM) first',
+  );
 }

@@ -5,7 +5,13 @@
  */
 
 /** model_type values the engine supports. */
-export type SupportedModelType = 'llama' | 'mistral' | 'qwen2' | 'qwen3';
+export type SupportedModelType = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma3_text';
+
+/** Attention of one layer (HF `config.layer_types`): causal over the whole prefix, or over the last `slidingWindow` keys. */
+export type LayerType = 'full_attention' | 'sliding_attention';
+
+/** The MLP gate activation (HF `hidden_act` / `hidden_activation`): SiLU (SwiGLU) or tanh-approximated GELU (GeGLU). */
+export type HiddenAct = 'silu' | 'gelu_tanh';
 
 /** Llama-3 RoPE frequency scaling (HF modeling_rope_utils._compute_llama3_parameters). */
 export interface Llama3RopeScaling {
@@ -16,7 +22,20 @@ export interface Llama3RopeScaling {
   readonly originalMaxPositionEmbeddings: number;
 }
 
-/** A validated, normalised decoder config. */
+/** Linear RoPE scaling (HF modeling_rope_utils._compute_linear_scaling_rope_parameters): inv_freq / factor. */
+export interface LinearRopeScaling {
+  readonly ropeType: 'linear';
+  readonly factor: number;
+}
+
+/** A RoPE frequency scaling the engine implements. */
+export type RopeScaling = Llama3RopeScaling | LinearRopeScaling;
+
+/**
+ * A validated, normalised decoder config. The four Llama-like families and Gemma 3 are one architecture with flags
+ * (src/engine/arch/ reads them): biases, q/k norms, the norm style, sandwich norms, the gate activation, embedding and
+ * attention scales, per-layer attention types and RoPE, and soft-capping.
+ */
 export interface ModelConfig {
   readonly modelType: SupportedModelType;
   /** V */
@@ -34,8 +53,12 @@ export interface ModelConfig {
   /** D: config.head_dim when present, else C / H */
   readonly headDim: number;
   readonly rmsNormEps: number;
+  /** RoPE base of full-attention layers (and of every layer unless ropeLocalTheta is set) */
   readonly ropeTheta: number;
-  readonly ropeScaling: Llama3RopeScaling | null;
+  /** RoPE scaling of full-attention layers (null = none) */
+  readonly ropeScaling: RopeScaling | null;
+  /** Gemma 3 `rope_local_base_freq`: RoPE base of sliding-attention layers, unscaled; null = as full layers */
+  readonly ropeLocalTheta: number | null;
   readonly maxPositionEmbeddings: number;
   /** lm_head shares embed_tokens (no lm_head.weight in the file) */
   readonly tieWordEmbeddings: boolean;
@@ -47,8 +70,25 @@ export interface ModelConfig {
   readonly mlpBias: boolean;
   /** per-head RMSNorm on q and k before RoPE (qwen3) */
   readonly qkNorm: boolean;
-  /** mistral sliding window (null = full causal attention) */
+  /** window W of sliding-attention layers: query i sees keys i−W+1 … i (null when no layer slides) */
   readonly slidingWindow: number | null;
+  /** attention type of each layer, length L (HF layer_types; all 'full_attention' without a window) */
+  readonly layerTypes: readonly LayerType[];
+  /** RMSNorm weight offset: 0 → w·x̂ (Llama), 1 → (1 + w)·x̂ (Gemma3RMSNorm), also for q/k norms */
+  readonly rmsNormOffset: 0 | 1;
+  /** Gemma 3 "sandwich" norms: post_attention_layernorm and post_feedforward_layernorm norm the branch output
+   * before the residual add, pre_feedforward_layernorm feeds the MLP (else post_attention_layernorm feeds the MLP) */
+  readonly sandwichNorms: boolean;
+  /** MLP gate activation */
+  readonly hiddenAct: HiddenAct;
+  /** embeddings are multiplied by this f32 value (Gemma: √hidden_size; else 1) */
+  readonly embedScale: number;
+  /** attention score scale (head_dim^−0.5; Gemma: query_pre_attn_scalar^−0.5) */
+  readonly attnScale: number;
+  /** cap·tanh(score/cap) on attention scores (Gemma attn_logit_softcapping); null = none */
+  readonly attnLogitSoftcap: number | null;
+  /** cap·tanh(logit/cap) on the lm_head output (Gemma final_logit_softcapping); null = none */
+  readonly finalLogitSoftcap: number | null;
   readonly bosTokenId: number | null;
   readonly eosTokenIds: readonly number[];
   /** config.torch_dtype (informational; tensors carry their own dtype) */
