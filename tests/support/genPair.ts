@@ -15,6 +15,15 @@
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeConfig } from '../../src/io/config';
+import { tensorTable, type NormName, type TensorSpec } from '../../src/engine/arch/tensors';
+import type { TargetModule } from '../../src/engine/model/loraTypes';
+
+/** A layer's tensors in the order genPair has always written them (HF state_dict order of the Llama family). */
+const LAYER_ORDER: readonly string[] = [
+  'input_layernorm', 'q_proj', 'q_proj.bias', 'k_proj', 'k_proj.bias', 'v_proj', 'v_proj.bias', 'o_proj', 'o_proj.bias', 'q_norm', 'k_norm',
+  'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm',
+  'gate_proj', 'gate_proj.bias', 'up_proj', 'up_proj.bias', 'down_proj', 'down_proj.bias',
+] satisfies readonly (NormName | `${TargetModule}` | `${TargetModule}.bias`)[];
 
 /** One generated tensor (the same in both models). */
 export interface GenTensor {
@@ -78,29 +87,16 @@ function fnv1a(s: string): number {
  */
 export function tensorPlan(config: Record<string, unknown>, seed = 1): GenTensor[] {
   const cfg = normalizeConfig(config, 'genPair config.json');
-  const { vocabSize: V, hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
-  const specs: [string, number[]][] = [['model.embed_tokens.weight', [V, C]]];
-  for (let l = 0; l < cfg.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    specs.push([`${p}.input_layernorm.weight`, [C]]);
-    for (const [m, out] of [['q_proj', H * D], ['k_proj', KV * D], ['v_proj', KV * D]] as const) {
-      specs.push([`${p}.self_attn.${m}.weight`, [out, C]]);
-      if (cfg.qkvBias) specs.push([`${p}.self_attn.${m}.bias`, [out]]);
-    }
-    specs.push([`${p}.self_attn.o_proj.weight`, [C, H * D]]);
-    if (cfg.oProjBias) specs.push([`${p}.self_attn.o_proj.bias`, [C]]);
-    if (cfg.qkNorm) specs.push([`${p}.self_attn.q_norm.weight`, [D]], [`${p}.self_attn.k_norm.weight`, [D]]);
-    specs.push([`${p}.post_attention_layernorm.weight`, [C]]);
-    for (const [m, shape] of [['gate_proj', [I, C]], ['up_proj', [I, C]], ['down_proj', [C, I]]] as const) {
-      specs.push([`${p}.mlp.${m}.weight`, [...shape]]);
-      if (cfg.mlpBias) specs.push([`${p}.mlp.${m}.bias`, [shape[0]]]);
-    }
-  }
-  specs.push(['model.norm.weight', [C]]);
-  if (!cfg.tieWordEmbeddings) specs.push(['lm_head.weight', [V, C]]);
-  return specs.map(([name, shape], k) => {
+  // The engine's own tensor table (arch/tensors.ts), in HF state_dict order within a layer.
+  const rank = (t: TensorSpec): number => {
+    if (t.layer === null) return t.role === 'embed' ? -1 : t.role === 'final_norm' ? 1e9 : 1e9 + 1;
+    const key = t.norm ?? `${t.module as TargetModule}${t.role === 'bias' ? '.bias' : ''}`;
+    return t.layer * 100 + LAYER_ORDER.indexOf(key);
+  };
+  const specs = tensorTable(cfg).map((t, i) => ({ t, i })).sort((a, b) => rank(a.t) - rank(b.t) || a.i - b.i).map(({ t }) => t);
+  return specs.map(({ name, shape }, k) => {
     const numel = shape.reduce((a, b) => a * b, 1);
-    return { name, shape, numel, byteLength: 2 * numel, eps: 0.01 * (1 + (k % 8)), seed: (fnv1a(name) ^ Math.imul(seed, 0x9e3779b1)) >>> 0 || 1 };
+    return { name, shape: [...shape], numel, byteLength: 2 * numel, eps: 0.01 * (1 + (k % 8)), seed: (fnv1a(name) ^ Math.imul(seed, 0x9e3779b1)) >>> 0 || 1 };
   });
 }
 
