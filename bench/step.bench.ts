@@ -12,6 +12,8 @@
  *   matmul_peak_gflops;
  * - step_mfu_qwen3_shape: the same for a generated 2-layer model shaped like Qwen3-0.6B (C 1024, H 16, KV 8, D 128,
  *   MLP 3072, V 151936, BF16, tied) with LoRA r 16 on all seven linears, B 1 × T 256;
+ * - step_mfu_gemma3_270m_shape: the same for a generated 2-layer model shaped like Gemma 3 270M (C 640, H 4, KV 1,
+ *   D 256, MLP 2048, V 262144, one sliding and one full layer, BF16, tied) with LoRA r 16 on all seven linears, B 1 × T 256;
  * - host_us_per_dispatch: host time to encode one demo micro-batch ÷ its dispatches, beside the same count of
  *   pre-built dispatches (one pipeline, one bind group) encoded in a raw loop.
  * Run: npm run bench.
@@ -49,6 +51,7 @@ import { tokenizeDataset } from '../src/io/tokenizer/labels';
 import { modelFilesFromDir } from '../src/node/files';
 import { createNodeGpuContext } from '../src/node/gpu';
 import { genPair } from '../tests/support/genPair';
+import { gemma3Layers } from '../tests/support/gemmaConfigs';
 
 const ctx: GpuContext = await createNodeGpuContext();
 const { emit, printSummary } = benchReport(ctx);
@@ -178,6 +181,23 @@ describe('step MFU', () => {
       const batch: Batch = { batchSize: 1, seqLen: T, inputIds: ids, labels, numItems: T - 32 };
       const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(await modelFilesFromDir(pair.baseDir))));
       await timeSteps('qwen3_shape', model, s, [batch], 3);
+      model.weights.destroy();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, once);
+  bench('Gemma-3-270M-shaped step (2 layers, r 16, T 256)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shadowft-gemma-step-bench-'));
+    try {
+      const pair = await genPair({ config: { ...gemma3Layers(2), layer_types: ['sliding_attention', 'full_attention'] }, dir, baseOnly: true, baseShards: 1 });
+      const cfg = normalizeConfig(pair.config, 'Gemma-3-270M (2 layers)/config.json');
+      const s: TrainSettings = { ...defaultTrainSettings(cfg, 1000), batchSize: 1, gradAccum: 1, maxLength: 256, recompute: false, lora: { r: 16, alpha: 32, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] } };
+      const T = 256;
+      const ids = Int32Array.from({ length: T }, (_, t) => (t * 7919) % cfg.vocabSize);
+      const labels = Int32Array.from({ length: T }, (_, t) => (t < 32 ? -100 : (ids[t] as number)));
+      const batch: Batch = { batchSize: 1, seqLen: T, inputIds: ids, labels, numItems: T - 32 };
+      const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(await modelFilesFromDir(pair.baseDir))));
+      await timeSteps('gemma3_270m_shape', model, s, [batch], 3);
       model.weights.destroy();
     } finally {
       await rm(dir, { recursive: true, force: true });

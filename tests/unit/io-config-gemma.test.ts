@@ -2,18 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ConfigError, normalizeConfig } from '../../src/io/config';
 import { layerRope, ropeInvFreq } from '../../src/engine/model/rope';
+import { GEMMA3_270M } from '../support/gemmaConfigs';
 
 const SHARED = '/work/shared';
 const load = (p: string): Record<string, unknown> => JSON.parse(readFileSync(`${SHARED}/${p}`, 'utf8')) as Record<string, unknown>;
 
-/** google/gemma-3-270m as ../shared/configs/google__gemma-3-270m/SOURCE.md lists its members (transformers 4.55 form). */
-const G270M: Record<string, unknown> = {
-  architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18,
-  num_attention_heads: 4, num_key_value_heads: 1, head_dim: 256, vocab_size: 262144, max_position_embeddings: 32768, sliding_window: 512,
-  layer_types: Array.from({ length: 18 }, (_, i) => ((i + 1) % 6 === 0 ? 'full_attention' : 'sliding_attention')),
-  query_pre_attn_scalar: 256, rms_norm_eps: 1e-6, rope_theta: 1000000.0, rope_local_base_freq: 10000.0, hidden_activation: 'gelu_pytorch_tanh',
-  pad_token_id: 0, attn_logit_softcapping: null, final_logit_softcapping: null, rope_scaling: null,
-};
+const G270M: Record<string, unknown> = { ...GEMMA3_270M };
 
 describe('normalizeConfig: gemma3_text (configuration_gemma3.py Gemma3TextConfig)', () => {
   it('reads the gemma3-tiny fixture config (written by transformers 5.18)', () => {

@@ -5,8 +5,8 @@
  *   gradient 2·in·out·tokens; no gradient for the frozen weight;
  * - every LoRA branch of rank r: forward x·Aᵀ and u·Bᵀ (2·r·(in + out)·tokens), backward dB, du = dy·B, dA and
  *   dx += du·A (4·r·(in + out)·tokens): 6·r·(in + out)·tokens in all;
- * - causal attention per (batch row, query head) over the T(T+1)/2 visible (query, key) pairs: forward q·k and
- *   p·v (4·D per pair), backward dp = dO·v, dv = pᵀ·dO, dq = ds·k, dk = dsᵀ·q (8·D per pair); the recomputation
+ * - causal attention per (batch row, query head) over the visible (query, key) pairs — T(T+1)/2, or with a sliding
+ *   window W < T on that layer W(W+1)/2 + (T−W)·W: forward q·k and p·v (4·D per pair), backward dp = dO·v, dv = pᵀ·dO, dq = ds·k, dk = dsᵀ·q (8·D per pair); the recomputation
  *   of p in the backward is not counted;
  * - the lm_head: forward 2·C·V·tokens and the hidden-state gradient 2·C·V·tokens (no weight gradient).
  * Embedding lookups, norms, RoPE, SwiGLU, softmax and the optimizer are elementwise and not counted.
@@ -14,7 +14,8 @@
  * Sources: Kaplan et al. 2020 §2.1 (2N per token forward); Dao 2023 FlashAttention-2 §4 (attention FLOPs, causal ½).
  */
 import type { ModelConfig } from '../../io/config/types';
-import { linearShape } from '../model/weights';
+import { linearShape } from '../arch/tensors';
+import { layerAttention } from '../arch/layer';
 import type { TargetModule } from '../model/loraTypes';
 import { TARGET_MODULES } from '../model/loraTypes';
 
@@ -43,9 +44,19 @@ export function requiredStepFlops(cfg: ModelConfig, lora: { readonly r: number; 
     frozen += 4 * inF * out * tokens;
     if (lora.r > 0 && lora.targetModules.includes(m)) loraF += 6 * lora.r * (inF + out) * tokens;
   }
-  const pairs = B * cfg.numHeads * ((T * (T + 1)) / 2);
-  const attention = L * pairs * 12 * cfg.headDim;
+  let attention = 0;
+  for (let l = 0; l < L; l++) attention += B * cfg.numHeads * visiblePairs(T, layerAttention(cfg, l).window) * 12 * cfg.headDim;
   const lmHead = 4 * cfg.hiddenSize * cfg.vocabSize * tokens;
   const f = { frozenLinears: L * frozen, lora: L * loraF, attention, lmHead };
   return { ...f, total: f.frozenLinears + f.lora + f.attention + f.lmHead };
+}
+
+/**
+ * (query, key) pairs a causal attention over T positions computes: T(T+1)/2, or with a sliding window W < T (query i
+ * sees keys i−W+1 … i) W(W+1)/2 + (T−W)·W.
+ * @param window 0 = full causal
+ */
+export function visiblePairs(T: number, window: number): number {
+  if (window <= 0 || window >= T) return (T * (T + 1)) / 2;
+  return (window * (window + 1)) / 2 + (T - window) * window;
 }
