@@ -133,6 +133,25 @@ async function rawDispatchMicros(n: number): Promise<number> {
   return us.sort((a, b) => a - b)[2] as number;
 }
 
+/** Times a step of a generated model of `config` (BF16, one shard) with LoRA r 16 on all seven linears, B 1 × T 256. */
+async function shapedStep(label: string, config: Record<string, unknown>, name: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), `shadowft-step-bench-${label}-`));
+  try {
+    const pair = await genPair({ config, dir, baseOnly: true, baseShards: 1 });
+    const cfg = normalizeConfig(pair.config, `${name}/config.json`);
+    const s: TrainSettings = { ...defaultTrainSettings(cfg, 1000), batchSize: 1, gradAccum: 1, maxLength: 256, recompute: false, lora: { r: 16, alpha: 32, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] } };
+    const T = 256;
+    const ids = Int32Array.from({ length: T }, (_, t) => (t * 7919) % cfg.vocabSize);
+    const labels = Int32Array.from({ length: T }, (_, t) => (t < 32 ? -100 : (ids[t] as number)));
+    const batch: Batch = { batchSize: 1, seqLen: T, inputIds: ids, labels, numItems: T - 32 };
+    const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(await modelFilesFromDir(pair.baseDir))));
+    await timeSteps(label, model, s, [batch], 3);
+    model.weights.destroy();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
 
 describe('step MFU', () => {
@@ -169,39 +188,12 @@ describe('step MFU', () => {
   }, once);
 
   bench('Qwen3-0.6B-shaped step (2 layers, r 16, T 256)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'shadowft-step-bench-'));
-    try {
-      const raw = JSON.parse(readFileSync('../shared/configs/Qwen__Qwen3-0.6B/config.json', 'utf8')) as Record<string, unknown>;
-      const pair = await genPair({ config: raw, dir, layers: 2, baseOnly: true, baseShards: 1 });
-      const cfg = normalizeConfig(pair.config, 'Qwen3-0.6B (2 layers)/config.json');
-      const s: TrainSettings = { ...defaultTrainSettings(cfg, 1000), batchSize: 1, gradAccum: 1, maxLength: 256, recompute: false, lora: { r: 16, alpha: 32, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] } };
-      const T = 256;
-      const ids = Int32Array.from({ length: T }, (_, t) => (t * 7919) % cfg.vocabSize);
-      const labels = Int32Array.from({ length: T }, (_, t) => (t < 32 ? -100 : (ids[t] as number)));
-      const batch: Batch = { batchSize: 1, seqLen: T, inputIds: ids, labels, numItems: T - 32 };
-      const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(await modelFilesFromDir(pair.baseDir))));
-      await timeSteps('qwen3_shape', model, s, [batch], 3);
-      model.weights.destroy();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const raw = JSON.parse(readFileSync('../shared/configs/Qwen__Qwen3-0.6B/config.json', 'utf8')) as Record<string, unknown>;
+    await shapedStep('qwen3_shape', { ...raw, num_hidden_layers: 2 }, 'Qwen3-0.6B (2 layers)');
   }, once);
+
   bench('Gemma-3-270M-shaped step (2 layers, r 16, T 256)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'shadowft-gemma-step-bench-'));
-    try {
-      const pair = await genPair({ config: { ...gemma3Layers(2), layer_types: ['sliding_attention', 'full_attention'] }, dir, baseOnly: true, baseShards: 1 });
-      const cfg = normalizeConfig(pair.config, 'Gemma-3-270M (2 layers)/config.json');
-      const s: TrainSettings = { ...defaultTrainSettings(cfg, 1000), batchSize: 1, gradAccum: 1, maxLength: 256, recompute: false, lora: { r: 16, alpha: 32, dropout: 0, useRslora: false, targetModules: [...TARGET_MODULES] } };
-      const T = 256;
-      const ids = Int32Array.from({ length: T }, (_, t) => (t * 7919) % cfg.vocabSize);
-      const labels = Int32Array.from({ length: T }, (_, t) => (t < 32 ? -100 : (ids[t] as number)));
-      const batch: Batch = { batchSize: 1, seqLen: T, inputIds: ids, labels, numItems: T - 32 };
-      const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(await modelFilesFromDir(pair.baseDir))));
-      await timeSteps('gemma3_270m_shape', model, s, [batch], 3);
-      model.weights.destroy();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await shapedStep('gemma3_270m_shape', { ...gemma3Layers(2), layer_types: ['sliding_attention', 'full_attention'] }, 'Gemma-3-270M (2 layers)');
   }, once);
 });
 
