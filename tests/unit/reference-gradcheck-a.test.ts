@@ -71,6 +71,18 @@ describe('rmsnormBackwardRef vs finite differences of rmsnormRef', () => {
     expectGradient(x, loss, rmsnormBackwardRef(x, w, g, rows, C, eps), 'dx');
   });
 
+  it.each([[3, 5], [2, 1], [1, 33]])('offset 1 (Gemma 3, a = 1 + w): rows = %i, C = %i', (rows, C) => {
+    const x = rand(rows * C, rows + C, 2), w = rand(C, 7, 0.4), g = rand(rows * C, 8);
+    const eps = 1e-6;
+    const loss = (): number => dotLoss(rmsnormRef(x, w, rows, C, eps, 1).y, g);
+    expectGradient(x, loss, rmsnormBackwardRef(x, w, g, rows, C, eps, 1), 'dx');
+  });
+
+  it('offset 1 is the offset-0 norm with weight 1 + w (y = x·rstd·(1 + w), a hand-computed row)', () => {
+    const { y, rstd } = rmsnormRef([3, 4], [0.25, -0.5], 1, 2, 0.5, 1);
+    expect(Array.from(y)).toEqual([3 * (rstd[0] as number) * 1.25, 4 * (rstd[0] as number) * 0.5]);
+  });
+
   it('rstd is 1/sqrt(mean(x²) + eps) (a hand-computed row)', () => {
     const { y, rstd } = rmsnormRef([3, 4], [1, 2], 1, 2, 0.5);
     expect(rstd[0]).toBeCloseTo(1 / Math.sqrt(12.5 + 0.5), 14);
