@@ -99,6 +99,25 @@ describe('swigluBackwardRef vs finite differences of swigluRef', () => {
     expectGradient(up, loss, grads.dup, 'dup');
   });
 
+  it('gelu_tanh (GeGLU): n = 11 including |gate| up to 9', () => {
+    const gate = Float64Array.from([...rand(9, 21, 4), 9, -9]), up = rand(11, 22, 2), g = rand(11, 23);
+    const grads = swigluBackwardRef(gate, up, g, 'gelu_tanh');
+    const loss = (): number => dotLoss(swigluRef(gate, up, 'gelu_tanh'), g);
+    expectGradient(gate, loss, grads.dgate, 'dgate');
+    expectGradient(up, loss, grads.dup, 'dup');
+  });
+
+  it('gelu_tanh = 0.5·z·(1 + tanh(√(2/π)·(z + 0.044715·z³))) at hand-picked points, finite at ±1e4', () => {
+    const h = swigluRef([0, 1, -1, 3, 1e4, -1e4], [1, 1, 1, 1, 1, 1], 'gelu_tanh');
+    // The formula evaluated in Python's math module (f64); gelu_tanh(±1) ≈ 0.8412 / −0.1588 as torch prints them.
+    expect(h[0]).toBe(0);
+    expect(h[1]).toBeCloseTo(0.8411919906082768, 12);
+    expect(h[2]).toBeCloseTo(-0.15880800939172324, 12);
+    expect(h[3]).toBeCloseTo(2.996362607918227, 12);
+    expect([h[4], h[5]]).toEqual([1e4, -0]);
+    expect(Array.from(swigluBackwardRef([1e4, -1e4], [1, 1], [1, 1], 'gelu_tanh').dgate)).toEqual([1, 0]);
+  });
+
   it('silu(z) = z·σ(z) at hand-picked points, without overflow at ±1000', () => {
     const h = swigluRef([0, 1, -1, 1000, -1000], [1, 1, 1, 1, 1]);
     expect(Array.from(h)).toEqual([0, 1 / (1 + Math.exp(-1)), -1 / (1 + Math.exp(1)), 1000, -1000 * Math.exp(-1000) / (1 + Math.exp(-1000))]);
