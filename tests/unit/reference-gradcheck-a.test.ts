@@ -129,4 +129,8 @@ describe('embeddingRef', () => {
     expect(Array.from(embeddingRef([2, 0], [1, 2, 3, 4, 5, 6], 3, 2))).toEqual([5, 6, 1, 2]);
     expect(() => embeddingRef([0, 3], [1, 2, 3, 4, 5, 6], 3, 2)).toThrow(/input_ids\[1\] = 3 is outside \[0, 3\)/);
   });
+
+  it('multiplies by the scale (Gemma 3 embed_scale)', () => {
+    expect(Array.from(embeddingRef([2, 0], [1, 2, 3, 4, 5, 6], 3, 2, 0.5))).toEqual([2.5, 3, 0.5, 1]);
+  });
 });
