@@ -19,7 +19,7 @@ const WG = 256;
 
 function specsOf(act: GluActivation, ACT: number): { forward: KernelSpec; backward: KernelSpec } {
   // The silu specs keep their label and constants, so the pipeline is the one used before GeGLU existed.
-  const constants = act === 'silu' ? { WG } : { WG, ACT };
+  const constants: Readonly<Record<string, number>> = act === 'silu' ? { WG } : { WG, ACT };
   const tag = act === 'silu' ? '' : `.${act}`;
   return {
     forward: { label: `swiglu.forward${tag}`, code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'rw'], constants },
