@@ -13,7 +13,12 @@
 //   backward  per chunk, after the last forward (logits of the chunk recomputed by the caller), in place:
 //               logits[m, i] ← (exp(logits[m, i] − lse_m) − [v0 + i = target_m]) · gradScale   (0 on ignored rows)
 //             One thread per element of [M, Vc] (2-D grid: i = gid.x + gid.y · num_workgroups.x · WG).
-// stats [M, 4] f32 per row: (running max, running Σ exp(x − max), target logit, lse).
+// Soft-capping (SOFTCAP > 0; Gemma final_logit_softcapping, HF Gemma3ForCausalLM.forward): the loss is taken over the
+// capped logits z′ = SOFTCAP·tanh(z/SOFTCAP) of the raw logits z the caller passes (z is never overwritten by
+// forward), so every x above is z′, and backward multiplies by dz′/dz = 1 − tanh²(z/SOFTCAP):
+//               logits[m, i] ← (exp(z′ − lse_m) − [v0 + i = target_m]) · gradScale · (1 − (z′/SOFTCAP)²)
+//             (1 − tanh² is taken as 4e/(1 + e)², e = e^{−2|z/SOFTCAP|}: no cancellation near |tanh| = 1).
+// stats [M, 4] f32 per row: (running max, running Σ exp(x − max), target logit, lse), of capped logits with SOFTCAP.
 // Bindings (group 0):
 //   0 p        uniform     { M: u32, V: u32, v0: u32, Vc: u32, flags: u32 (bit 0 FIRST, bit 1 LAST), gradScale: f32 }
 //   1 logits   read_write  array<f32>  [M, Vc]   (forward reads it; backward overwrites it with dlogits)
@@ -22,6 +27,7 @@
 //   4 losses   read_write  array<f32>  [M]      (written by forward on the LAST chunk)
 
 override WG: u32 = 256u;            // power of two
+override SOFTCAP: f32 = 0.0;        // > 0: logits are capped to SOFTCAP·tanh(z/SOFTCAP); 0: no capping
 const NEG: f32 = -1e30;
 const IGNORE: i32 = -100;
 
@@ -41,6 +47,21 @@ fn valid(t: i32) -> bool {
   return t >= 0 && u32(t) < p.V;
 }
 
+/** (tanh(z/SOFTCAP), 1 − tanh²(z/SOFTCAP)) without overflow, from one e = e^{−2|z/SOFTCAP|} ≤ 1. */
+fn cap_tanh(z: f32) -> vec2f {
+  let y = z / SOFTCAP;
+  let e = exp(-2.0 * abs(y));
+  let r = 1.0 / (1.0 + e);
+  let t = (1.0 - e) * r;
+  return vec2f(select(-t, t, y >= 0.0), 4.0 * e * r * r);
+}
+
+/** The logit the loss sees: z, or SOFTCAP·tanh(z/SOFTCAP) when capping. */
+fn capped(z: f32) -> f32 {
+  if (SOFTCAP > 0.0) { return SOFTCAP * cap_tanh(z).x; }
+  return z;
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let row = wid.x + wid.y * nwg.x;
@@ -57,7 +78,7 @@ fn forward(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid:
   var m = NEG;
   var s = 0.0;
   for (var i = li; i < p.Vc; i += WG) {
-    let x = logits[base + i];
+    let x = capped(logits[base + i]);
     if (x > m) {
       s = s * exp(m - x) + 1.0;
       m = x;
@@ -105,7 +126,7 @@ fn finishRow(row: u32, tgt: i32, chunkMax: f32, chunkSum: f32) {
     tl = stats[row * 4u + 2u];
   }
   let ut = u32(tgt);
-  if (ut >= p.v0 && ut - p.v0 < p.Vc) { tl = logits[row * p.Vc + ut - p.v0]; }
+  if (ut >= p.v0 && ut - p.v0 < p.Vc) { tl = capped(logits[row * p.Vc + ut - p.v0]); }
   stats[row * 4u] = runMax;
   stats[row * 4u + 1u] = runSum;
   stats[row * 4u + 2u] = tl;
@@ -131,7 +152,7 @@ fn forward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   var m = NEG;
   var s = 0.0;
   for (var i = 0u; i < p.Vc; i++) {
-    let x = logits[base + i];
+    let x = capped(logits[base + i]);
     if (x > m) {
       s = s * exp(m - x) + 1.0;
       m = x;
@@ -151,6 +172,12 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   let tgt = targets[row];
   if (!valid(tgt)) {
     logits[i] = 0.0;
+    return;
+  }
+  if (SOFTCAP > 0.0) {
+    let ct = cap_tanh(logits[i]);
+    let pc = exp(SOFTCAP * ct.x - stats[row * 4u + 3u]) * p.gradScale;
+    logits[i] = select(pc, pc - p.gradScale, p.v0 + col == u32(tgt)) * ct.y;
     return;
   }
   let pr = exp(logits[i] - stats[row * 4u + 3u]) * p.gradScale;

@@ -1,4 +1,6 @@
-// embedding: out[m, c] = table[input_ids[m] − row0, c]  (torch nn.Embedding / HF embed_tokens forward).
+// embedding: out[m, c] = table[input_ids[m] − row0, c] · SCALE  (torch nn.Embedding / HF embed_tokens forward; SCALE ≠ 1
+// for HF Gemma3TextScaledWordEmbedding, embed_scale = sqrt(hidden_size) as an f32 value, multiplied in f32 after the
+// exact upcast of the table element; SCALE = 1 skips the multiply).
 // Shapes: input_ids [M] i32, table [V, C] packed weight holding rows row0..row0+V−1 of the full embedding
 // (u32 words, element dtype W_DTYPE: 0 = f32, 1 = bf16, 2 = f16; src/engine/gpu/weights.ts), out [M, C] f32.
 // An id outside [row0, row0 + V) writes a zero row when PARTIAL is false (the CPU side validates ids and names the
@@ -14,6 +16,7 @@
 override WG: u32 = 256u;
 override W_DTYPE: u32 = 0u;
 override PARTIAL: bool = false;
+override SCALE: f32 = 1.0;
 
 struct Params { M: u32, C: u32, V: u32, row0: u32 }
 
@@ -41,5 +44,6 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   if (PARTIAL && !inside) { return; }
   var v = 0.0;
   if (inside) { v = load_w((u32(id) - p.row0) * p.C + c); }
+  if (SCALE != 1.0) { v = v * SCALE; }
   out[i] = v;
 }

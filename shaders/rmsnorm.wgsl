@@ -1,7 +1,10 @@
-// rmsnorm (HF LlamaRMSNorm, transformers models/llama/modeling_llama.py), per row of C values:
-//   forward:  rstd[r] = 1 / sqrt(mean_c x[r, c]² + eps);   y[r, c] = w[c] · (x[r, c] · rstd[r])
-//   backward (w frozen, so no dw): with g = Σ_c w[c]·dy[r, c]·x[r, c],
-//             dx[r, c] = rstd[r]·w[c]·dy[r, c] − x[r, c]·rstd[r]³·g / C      (dx += … when ACCUMULATE)
+// rmsnorm (HF LlamaRMSNorm, transformers models/llama/modeling_llama.py), per row of C values, with the applied
+// weight a[c] = w[c] (Llama, Qwen) or a[c] = 1 + w[c] when ONE_PLUS_W (HF Gemma3RMSNorm, models/gemma3/
+// modeling_gemma3.py: `output * (1.0 + self.weight.float())`, all in f32):
+//   forward:  rstd[r] = 1 / sqrt(mean_c x[r, c]² + eps);   y[r, c] = a[c] · (x[r, c] · rstd[r])
+//   backward (w frozen, so no dw): with g = Σ_c a[c]·dy[r, c]·x[r, c],
+//             dx[r, c] = rstd[r]·a[c]·dy[r, c] − x[r, c]·rstd[r]³·g / C      (dx += … when ACCUMULATE)
+//   (A trainable weight would add dw[c] = Σ_r dy[r, c]·x[r, c]·rstd[r], the same for both forms of a: not built.)
 // Shapes: x, y, dy, dx [rows, C] f32; w [C] f32; rstd [rows] f32 (saved by forward for backward).
 // Also Qwen3 q_norm / k_norm with rows = M·H, C = D. Sums over C in f32.
 // Entry points forward / backward: one workgroup of WG threads (a power of two) per row, row = wg.x +
@@ -24,6 +27,7 @@
 
 override WG: u32 = 256u;
 override ACCUMULATE: bool = false;
+override ONE_PLUS_W: bool = false;  // a[c] = 1 + w[c] (Gemma 3) instead of w[c]
 
 struct Params { rows: u32, C: u32, eps: f32 }
 
@@ -37,6 +41,12 @@ struct Params { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
 var<workgroup> red: array<f32, WG>;
+
+/** The applied weight a[c]: w[c], or 1 + w[c] (f32) when ONE_PLUS_W. */
+fn weight(c: u32) -> f32 {
+  if (ONE_PLUS_W) { return 1.0 + w[c]; }
+  return w[c];
+}
 
 /** Sum of `v` over the workgroup (every thread gets the total). Call from uniform control flow. */
 fn workgroup_sum(li: u32, v: f32) -> f32 {
@@ -63,7 +73,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   }
   let r = 1.0 / sqrt(workgroup_sum(li, ss) / f32(p.C) + p.eps);
   if (li == 0u) { rstd[row] = r; }
-  for (var c = li; c < p.C; c = c + WG) { y[base + c] = w[c] * (x[base + c] * r); }
+  for (var c = li; c < p.C; c = c + WG) { y[base + c] = weight(c) * (x[base + c] * r); }
 }
 
 @compute @workgroup_size(WG)
@@ -73,10 +83,10 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let base = row * p.C;
   let r = rstd_in[row];
   var g = 0.0;
-  for (var c = li; c < p.C; c = c + WG) { g = fma(w[c] * dy[base + c], x[base + c], g); }
+  for (var c = li; c < p.C; c = c + WG) { g = fma(weight(c) * dy[base + c], x[base + c], g); }
   let coef = r * r * r * workgroup_sum(li, g) / f32(p.C);
   for (var c = li; c < p.C; c = c + WG) {
-    var v = r * w[c] * dy[base + c] - x[base + c] * coef;
+    var v = r * weight(c) * dy[base + c] - x[base + c] * coef;
     if (ACCUMULATE) { v = v + dx[base + c]; }
     dx[base + c] = v;
   }
@@ -94,7 +104,7 @@ fn forward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   }
   let r = 1.0 / sqrt(ss / f32(p.C) + p.eps);
   rstd[row] = r;
-  for (var c = 0u; c < p.C; c++) { y[base + c] = w[c] * (x[base + c] * r); }
+  for (var c = 0u; c < p.C; c++) { y[base + c] = weight(c) * (x[base + c] * r); }
 }
 
 @compute @workgroup_size(WG)
@@ -104,10 +114,10 @@ fn backward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let base = row * p.C;
   let r = rstd_in[row];
   var g = 0.0;
-  for (var c = 0u; c < p.C; c++) { g = fma(w[c] * dy[base + c], x[base + c], g); }
+  for (var c = 0u; c < p.C; c++) { g = fma(weight(c) * dy[base + c], x[base + c], g); }
   let coef = r * r * r * g / f32(p.C);
   for (var c = 0u; c < p.C; c++) {
-    var v = r * w[c] * dy[base + c] - x[base + c] * coef;
+    var v = r * weight(c) * dy[base + c] - x[base + c] * coef;
     if (ACCUMULATE) { v = v + dx[base + c]; }
     dx[base + c] = v;
   }

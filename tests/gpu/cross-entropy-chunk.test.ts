@@ -2,7 +2,8 @@
  * shaders/cross_entropy_chunk.wgsl against the f64 references: the per-row loss after all chunks must equal torch
  * cross_entropy over the full row (reference/crossEntropy.ts), the lse the chunked f64 reference, and each chunk's
  * dlogits the full-row softmax − onehot (times gradScale). Chunk widths below, equal to and not multiples of the
- * 256-thread workgroup; ignored and out-of-range targets.
+ * 256-thread workgroup; ignored and out-of-range targets. With a softcap (Gemma final_logit_softcapping) the same
+ * against the full-row references on capped logits, the gradient chained through the cap (reference/softcap.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { testGpu } from './device';
@@ -13,6 +14,7 @@ import { CE_STATS_PER_ROW, crossEntropyChunkBackward, crossEntropyChunkForward, 
 import { IGNORE_INDEX } from '../../src/io/tokenizer/labels';
 import { crossEntropyBackwardRef, crossEntropyRef } from '../../src/engine/reference/crossEntropy';
 import { crossEntropyChunkedRef } from '../../src/engine/reference/crossEntropyChunk';
+import { softcapBackwardRef, softcapRef } from '../../src/engine/reference/softcap';
 
 /** Columns [v0, v0 + Vc) of a row-major [M, V] matrix. */
 function columns(x: ArrayLike<number>, M: number, V: number, v0: number, Vc: number): Float32Array {
@@ -22,7 +24,7 @@ function columns(x: ArrayLike<number>, M: number, V: number, v0: number, Vc: num
 }
 
 /** Runs pass 1 over all chunks, then pass 2 on every chunk; returns losses, stats and the dlogits [M, V]. */
-async function run(M: number, V: number, Vc: number, logits: Float32Array, targets: Int32Array, gradScale: number, variant?: CrossEntropyChunkVariant) {
+async function run(M: number, V: number, Vc: number, logits: Float32Array, targets: Int32Array, gradScale: number, variant?: CrossEntropyChunkVariant, softcap?: number) {
   const ctx = await testGpu();
   const tb = uploadStorage(ctx, targets, 'targets');
   const stats = createStorage(ctx, M * CE_STATS_PER_ROW * 4, 'stats');
@@ -33,8 +35,9 @@ async function run(M: number, V: number, Vc: number, logits: Float32Array, targe
     chunks.push({ v0, Vc: w, buf: uploadStorage(ctx, columns(logits, M, V, v0, w), `chunk${v0}`) });
   }
   const enc = ctx.device.createCommandEncoder();
-  chunks.forEach((c, k) => crossEntropyChunkForward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, first: k === 0, last: k === chunks.length - 1, variant }));
-  for (const c of chunks) crossEntropyChunkBackward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, gradScale });
+  const cap = softcap === undefined ? {} : { softcap };
+  chunks.forEach((c, k) => crossEntropyChunkForward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, first: k === 0, last: k === chunks.length - 1, variant, ...cap }));
+  for (const c of chunks) crossEntropyChunkBackward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, gradScale, ...cap });
   await submitAndWait(ctx, [enc.finish()]);
   const d = new Float32Array(M * V);
   for (const c of chunks) {
@@ -75,6 +78,23 @@ describe('crossEntropyChunk (online log-sum-exp over vocabulary chunks)', () => 
     expectClose(r.dlogits, crossEntropyBackwardRef(M, V, logits, targets, gradScale), 1e-6 * gradScale, 1e-5, `dlogits M=${M} V=${V} Vc=${Vc}`);
   });
 
+  // Softcap: raw logits up to ±scale, capped to ±cap; the gradient is d(loss of capped logits)/d(raw logits).
+  const capShapes: ReadonlyArray<readonly [number, number, number, number, number]> = [[37, 300, 128, 60, 30], [7, 257, 64, 100, 15], [65, 77, 30, 5, 2], [3, 1000, 1000, 40, 50]];
+  it.each((['row', 'workgroup'] as const).flatMap((variant) => capShapes.map((sh) => [...sh, variant] as const)))('softcap: M=%i V=%i Vc=%i (raw logit scale %f, cap %f, %s): loss and dlogits through cap·tanh(z/cap)', async (M, V, Vc, scale, cap, variant) => {
+    const logits = randomF32(M * V, 3 * V + M, scale);
+    const targets = makeTargets(M, V);
+    const gradScale = 1 / Math.max(1, targets.filter((t) => t !== IGNORE_INDEX).length);
+    const r = await run(M, V, Vc, logits, targets, gradScale, variant, cap);
+    const capped = softcapRef(logits, cap);
+    const lossTol = 1e-5 * Math.max(1, Math.log(V) + 2 * cap);
+    expectClose(r.losses, crossEntropyRef(M, V, capped, targets), lossTol, 1e-5, `capped loss M=${M} V=${V} Vc=${Vc}`);
+    const { lse } = crossEntropyChunkedRef(M, V, Vc, logits, targets, cap);
+    const gotLse = Array.from({ length: M }, (_, m) => (targets[m] === IGNORE_INDEX ? 0 : (r.stats[m * CE_STATS_PER_ROW + 3] as number)));
+    expectClose(gotLse, lse, lossTol, 1e-6, `capped lse M=${M} V=${V} Vc=${Vc}`);
+    const want = softcapBackwardRef(logits, crossEntropyBackwardRef(M, V, capped, targets, gradScale), cap);
+    expectClose(r.dlogits, want, 1e-6 * gradScale, 1e-5, `capped dlogits M=${M} V=${V} Vc=${Vc}`);
+  });
+
   it('picks one thread per row up to chunks of 1024 and a workgroup per row above', () => {
     expect([1, 512, 1024, 1025, 16384].map(crossEntropyChunkVariant)).toEqual(['row', 'row', 'row', 'workgroup', 'workgroup']);
   });
@@ -95,6 +115,9 @@ describe('crossEntropyChunk (online log-sum-exp over vocabulary chunks)', () => 
     const args = { M: 2, V: 10, v0: 8, Vc: 4, logits: b, targets: b, stats: b, losses: b, first: true, last: true };
     expect(() => crossEntropyChunkForward(ctx, enc, args)).toThrow(/chunk rows \[8, 12\) exceed the vocabulary V=10/);
     expect(() => crossEntropyChunkForward(ctx, enc, { ...args, v0: 0, Vc: 10 })).toThrow(/logits \[M=2, Vc=10\] f32 needs 80 bytes/);
+    for (const softcap of [0, -30, Number.NaN, Infinity]) {
+      expect(() => crossEntropyChunkBackward(ctx, enc, { ...args, v0: 0, Vc: 2, gradScale: 1, softcap })).toThrow(/softcap = .*; expected a finite number > 0/);
+    }
     enc.finish();
   });
 });

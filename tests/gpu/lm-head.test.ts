@@ -2,7 +2,8 @@
  * The vocabulary-chunked loss head (model/head.ts) and the split embedding table (model/vocabTable.ts) on a device
  * whose buffers are limited to 12 KiB, so E [300, 40] BF16 (24 000 bytes) is stored as 3 row chunks and the head
  * walks 6 compute chunks (sub-ranges at aligned offsets). Compared with f64 CPU references: loss, lse and dH
- * (reference/crossEntropyChunk.ts lmHeadRef), the logits read back chunk by chunk, and the embedding lookup.
+ * (reference/crossEntropyChunk.ts lmHeadRef), the logits read back chunk by chunk, and the embedding lookup; with a
+ * softcap (Gemma final_logit_softcapping) the same against the capped references.
  */
 import { describe, expect, it } from 'vitest';
 import { testGpu } from './device';
@@ -17,6 +18,7 @@ import { vocabChunkRows } from '../../src/engine/model/vocabChunks';
 import { uploadVocabTable, vocabSlices } from '../../src/engine/model/vocabTable';
 import { embeddingRef } from '../../src/engine/reference/embedding';
 import { lmHeadRef } from '../../src/engine/reference/crossEntropyChunk';
+import { softcapRef } from '../../src/engine/reference/softcap';
 import { decodeToF32, encodeFromF32 } from '../../src/io/dtype';
 
 const [V, C] = [300, 40];
@@ -55,7 +57,10 @@ describe('vocabulary table split into row chunks', () => {
 
 describe('chunked lm_head + cross-entropy', () => {
   // n = logits scratches kept: 1 (recompute all chunks but the last), 2 (some), 0 = one per chunk (recompute none).
-  it.each([[9, 1], [20, 1], [20, 2], [9, 0], [20, 0]])('M=%i, %i kept logits chunks (0: all): loss, lse, dH and the logits match the f64 reference', async (M, kept) => {
+  // softcap 0.75: the logits here reach about ±2, so the cap bends most of them.
+  const cases: ReadonlyArray<readonly [number, number, number | undefined]> = [[9, 1, undefined], [20, 1, undefined], [20, 2, undefined], [9, 0, undefined], [20, 0, undefined], [20, 2, 0.75], [9, 0, 0.75], [9, 1, 0.75]];
+  it.each(cases)('M=%i, %i kept logits chunks (0: all), softcap %s: loss, lse, dH and the logits match the f64 reference', async (M, kept, softcap) => {
+    const opts = softcap === undefined ? {} : { softcap };
     const ctx = await limited();
     const E = table();
     const t = uploadVocabTable(ctx, E.bytes, 'BF16', V, C, 'lm_head', 112);
@@ -73,17 +78,19 @@ describe('chunked lm_head + cross-entropy', () => {
     };
     const dH = createStorage(ctx, M * C * 4, 'dH');
     const enc = ctx.device.createCommandEncoder();
-    recordHeadLoss(ctx, enc, t, M, b);
-    recordHeadBackward(ctx, enc, t, M, b, dH, gradScale);
+    recordHeadLoss(ctx, enc, t, M, b, opts);
+    recordHeadBackward(ctx, enc, t, M, b, dH, gradScale, opts);
     await submitAndWait(ctx, [enc.finish()]);
-    const ref = lmHeadRef(M, V, C, Vc, h, E.values, targets, gradScale);
+    const ref = lmHeadRef(M, V, C, Vc, h, E.values, targets, gradScale, softcap);
     expectClose(await readF32(ctx, b.losses), ref.losses, 1e-4, 1e-5, 'loss');
     const stats = await readF32(ctx, b.stats);
     expectClose(Array.from({ length: M }, (_, m) => (targets[m] === IGNORE_INDEX ? 0 : (stats[m * CE_STATS_PER_ROW + 3] as number))), ref.lse, 1e-4, 1e-5, 'lse');
     expectClose(await readF32(ctx, dH), ref.dH, 1e-6, 1e-4, 'dH');
-    const logits = await readLogits(ctx, t, M, b);
-    const want = new Float64Array(M * V);
-    for (let m = 0; m < M; m++) for (let v = 0; v < V; v++) for (let c = 0; c < C; c++) want[m * V + v] = (want[m * V + v] as number) + (h[m * C + c] as number) * (E.values[v * C + c] as number);
+    const logits = await readLogits(ctx, t, M, b, opts);
+    const raw = new Float64Array(M * V);
+    for (let m = 0; m < M; m++) for (let v = 0; v < V; v++) for (let c = 0; c < C; c++) raw[m * V + v] = (raw[m * V + v] as number) + (h[m * C + c] as number) * (E.values[v * C + c] as number);
+    const want = softcap === undefined ? raw : softcapRef(raw, softcap);
+    if (softcap !== undefined) expect(Math.max(...raw.map(Math.abs))).toBeGreaterThan(2 * softcap); // the cap matters
     expectClose(logits, want, 1e-5, 1e-5, 'logits');
   });
 

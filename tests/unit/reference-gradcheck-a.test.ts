@@ -71,6 +71,18 @@ describe('rmsnormBackwardRef vs finite differences of rmsnormRef', () => {
     expectGradient(x, loss, rmsnormBackwardRef(x, w, g, rows, C, eps), 'dx');
   });
 
+  it.each([[3, 5], [2, 1], [1, 33]])('offset 1 (Gemma 3, a = 1 + w): rows = %i, C = %i', (rows, C) => {
+    const x = rand(rows * C, rows + C, 2), w = rand(C, 7, 0.4), g = rand(rows * C, 8);
+    const eps = 1e-6;
+    const loss = (): number => dotLoss(rmsnormRef(x, w, rows, C, eps, 1).y, g);
+    expectGradient(x, loss, rmsnormBackwardRef(x, w, g, rows, C, eps, 1), 'dx');
+  });
+
+  it('offset 1 is the offset-0 norm with weight 1 + w (y = x·rstd·(1 + w), a hand-computed row)', () => {
+    const { y, rstd } = rmsnormRef([3, 4], [0.25, -0.5], 1, 2, 0.5, 1);
+    expect(Array.from(y)).toEqual([3 * (rstd[0] as number) * 1.25, 4 * (rstd[0] as number) * 0.5]);
+  });
+
   it('rstd is 1/sqrt(mean(x²) + eps) (a hand-computed row)', () => {
     const { y, rstd } = rmsnormRef([3, 4], [1, 2], 1, 2, 0.5);
     expect(rstd[0]).toBeCloseTo(1 / Math.sqrt(12.5 + 0.5), 14);
@@ -87,6 +99,25 @@ describe('swigluBackwardRef vs finite differences of swigluRef', () => {
     expectGradient(up, loss, grads.dup, 'dup');
   });
 
+  it('gelu_tanh (GeGLU): n = 11 including |gate| up to 9', () => {
+    const gate = Float64Array.from([...rand(9, 21, 4), 9, -9]), up = rand(11, 22, 2), g = rand(11, 23);
+    const grads = swigluBackwardRef(gate, up, g, 'gelu_tanh');
+    const loss = (): number => dotLoss(swigluRef(gate, up, 'gelu_tanh'), g);
+    expectGradient(gate, loss, grads.dgate, 'dgate');
+    expectGradient(up, loss, grads.dup, 'dup');
+  });
+
+  it('gelu_tanh = 0.5·z·(1 + tanh(√(2/π)·(z + 0.044715·z³))) at hand-picked points, finite at ±1e4', () => {
+    const h = swigluRef([0, 1, -1, 3, 1e4, -1e4], [1, 1, 1, 1, 1, 1], 'gelu_tanh');
+    // The formula evaluated in Python's math module (f64); gelu_tanh(±1) ≈ 0.8412 / −0.1588 as torch prints them.
+    expect(h[0]).toBe(0);
+    expect(h[1]).toBeCloseTo(0.8411919906082768, 12);
+    expect(h[2]).toBeCloseTo(-0.15880800939172324, 12);
+    expect(h[3]).toBeCloseTo(2.996362607918227, 12);
+    expect([h[4], h[5]]).toEqual([1e4, -0]);
+    expect(Array.from(swigluBackwardRef([1e4, -1e4], [1, 1], [1, 1], 'gelu_tanh').dgate)).toEqual([1, 0]);
+  });
+
   it('silu(z) = z·σ(z) at hand-picked points, without overflow at ±1000', () => {
     const h = swigluRef([0, 1, -1, 1000, -1000], [1, 1, 1, 1, 1]);
     expect(Array.from(h)).toEqual([0, 1 / (1 + Math.exp(-1)), -1 / (1 + Math.exp(1)), 1000, -1000 * Math.exp(-1000) / (1 + Math.exp(-1000))]);
@@ -97,5 +128,9 @@ describe('embeddingRef', () => {
   it('copies rows and names the row of an out-of-range id', () => {
     expect(Array.from(embeddingRef([2, 0], [1, 2, 3, 4, 5, 6], 3, 2))).toEqual([5, 6, 1, 2]);
     expect(() => embeddingRef([0, 3], [1, 2, 3, 4, 5, 6], 3, 2)).toThrow(/input_ids\[1\] = 3 is outside \[0, 3\)/);
+  });
+
+  it('multiplies by the scale (Gemma 3 embed_scale)', () => {
+    expect(Array.from(embeddingRef([2, 0], [1, 2, 3, 4, 5, 6], 3, 2, 0.5))).toEqual([2.5, 3, 0.5, 1]);
   });
 });

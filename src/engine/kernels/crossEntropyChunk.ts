@@ -6,12 +6,15 @@
  * Gimelshein 2018 (online softmax normaliser); Liger-Kernel FusedLinearCrossEntropy; Wijmans et al. 2024 (CCE).
  * Pass 1 has two variants chosen by chunk width ({@link crossEntropyChunkVariant}): 'row' (one thread per row, no
  * barriers; Vc ≤ 1024) and 'workgroup' (one workgroup per row, tree reduction).
+ * Optional logit soft-capping (Gemma final_logit_softcapping, HF Gemma3ForCausalLM.forward): the loss is over
+ * z′ = cap·tanh(z/cap) of the raw chunk logits z, and the backward includes dz′/dz = 1 − (z′/cap)².
  */
 import code from '../../../shaders/cross_entropy_chunk.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { packUniform, uniform } from '../gpu/buffers';
 import { requireBinding, requireSizes } from '../gpu/check';
 import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
+import { requireSoftcap } from './softcap';
 
 const WG = 256;
 const BINDINGS = ['uniform', 'rw', 'read', 'rw', 'rw'] as const;
@@ -52,6 +55,11 @@ export interface CrossEntropyChunkArgs {
   readonly stats: Binding;
   /** f32 [M]: per-row loss, written on the last chunk. */
   readonly losses: Binding;
+  /**
+   * Logit soft-cap (config final_logit_softcapping), finite and > 0, used as an f32; absent: no capping. Pass the
+   * same value to every forward and backward call of one loss.
+   */
+  readonly softcap?: number;
 }
 
 function check(ctx: GpuContext, label: string, a: CrossEntropyChunkArgs): void {
@@ -63,6 +71,13 @@ function check(ctx: GpuContext, label: string, a: CrossEntropyChunkArgs): void {
   requireBinding(ctx, label, `targets [M=${M}] i32`, a.targets, M * 4);
   requireBinding(ctx, label, `stats [M=${M}, 4] f32`, a.stats, M * CE_STATS_PER_ROW * 4);
   requireBinding(ctx, label, `losses [M=${M}] f32`, a.losses, M * 4);
+  if (a.softcap !== undefined) requireSoftcap(label, a.softcap);
+}
+
+/** `spec` with the SOFTCAP override when args.softcap is given (the uncapped spec is the one used before capping existed). */
+function specFor(spec: KernelSpec, a: CrossEntropyChunkArgs): KernelSpec {
+  if (a.softcap === undefined) return spec;
+  return { ...spec, label: `${spec.label}.softcap`, constants: { ...spec.constants, SOFTCAP: Math.fround(a.softcap) } };
 }
 
 function params(ctx: GpuContext, a: CrossEntropyChunkArgs, flags: number, gradScale: number, label: string): GPUBuffer {
@@ -74,8 +89,10 @@ function params(ctx: GpuContext, a: CrossEntropyChunkArgs, flags: number, gradSc
  * logits[m, target − v0] when the target is in the chunk; when `last`, writes lse[m] = max + log Σ exp(x − max) into
  * stats[m, 3] and losses[m] = lse − target logit (0 where target = −100, −1 for any other target outside [0, V)).
  * Call for chunks in vocabulary order covering [0, V) exactly once. `variant` forces a pass-1 variant (tests,
- * benches; default {@link crossEntropyChunkVariant}(Vc)).
- * @throws Error naming the argument when a size is invalid, the chunk leaves [0, V) or a binding is too small;
+ * benches; default {@link crossEntropyChunkVariant}(Vc)). With args.softcap every logit above is the capped
+ * z′ = cap·tanh(z/cap) of the raw z in `logits` (which is left unchanged).
+ * @throws Error naming the argument when a size is invalid, the chunk leaves [0, V), a binding is too small or the
+ *   softcap is not a finite number > 0;
  *   DeviceLimitError when a binding exceeds maxStorageBufferBindingSize.
  */
 export function crossEntropyChunkForward(
@@ -87,13 +104,15 @@ export function crossEntropyChunkForward(
   const flags = (args.first ? 1 : 0) | (args.last ? 2 : 0);
   const p = params(ctx, args, flags, 0, forwardSpec.label);
   const buffers = [p, args.logits, args.targets, args.stats, args.losses];
-  if ((args.variant ?? crossEntropyChunkVariant(args.Vc)) === 'row') dispatch(ctx, enc, forwardRowSpec, buffers, linearGrid(ctx, args.M, ROW_WG));
-  else dispatch(ctx, enc, forwardSpec, buffers, linearGrid(ctx, args.M, 1));
+  if ((args.variant ?? crossEntropyChunkVariant(args.Vc)) === 'row') dispatch(ctx, enc, specFor(forwardRowSpec, args), buffers, linearGrid(ctx, args.M, ROW_WG));
+  else dispatch(ctx, enc, specFor(forwardSpec, args), buffers, linearGrid(ctx, args.M, 1));
 }
 
 /**
  * Records pass 2 for one chunk, in place: logits[m, i] ← (exp(logits[m, i] − lse[m]) − [v0 + i = target[m]])·gradScale,
- * zero rows where the target is −100 or outside [0, V). Needs the stats of a completed pass 1.
+ * zero rows where the target is −100 or outside [0, V). Needs the stats of a completed pass 1. With args.softcap
+ * (the same as pass 1's) `logits` holds the raw z and the result is (exp(z′ − lse) − onehot)·gradScale·(1 − (z′/cap)²),
+ * z′ = cap·tanh(z/cap): ∂(gradScale·loss)/∂z.
  * @param args.gradScale 1 / (label tokens of the whole optimizer step), finite.
  * @throws Error as {@link crossEntropyChunkForward}, or for a non-finite gradScale.
  */
@@ -101,5 +120,5 @@ export function crossEntropyChunkBackward(ctx: GpuContext, enc: GPUCommandEncode
   check(ctx, backwardSpec.label, args);
   if (!Number.isFinite(args.gradScale)) throw new Error(`${backwardSpec.label}: gradScale must be finite, got ${args.gradScale}`);
   const p = params(ctx, args, 0, args.gradScale, backwardSpec.label);
-  dispatch(ctx, enc, backwardSpec, [p, args.logits, args.targets, args.stats, args.losses], linearGrid(ctx, args.M * args.Vc, WG));
+  dispatch(ctx, enc, specFor(backwardSpec, args), [p, args.logits, args.targets, args.stats, args.losses], linearGrid(ctx, args.M * args.Vc, WG));
 }

@@ -1,7 +1,9 @@
 /**
- * RMSNorm kernel wrappers (HF LlamaRMSNorm; also Qwen3 q_norm / k_norm with rows = M·H, C = D).
+ * RMSNorm kernel wrappers (HF LlamaRMSNorm; also Qwen3 q_norm / k_norm with rows = M·H, C = D; with offset 1 HF
+ * Gemma3RMSNorm, y = x·rstd·(1 + w), also for Gemma 3's q_norm / k_norm and sandwich norms).
  * Shader: shaders/rmsnorm.wgsl, two variants chosen by C ({@link rmsnormVariant}): 'row' (one thread per row,
- * no barriers; C ≤ 64) and 'workgroup' (one workgroup per row, tree reduction). The weight is frozen: no dw.
+ * no barriers; C ≤ 64) and 'workgroup' (one workgroup per row, tree reduction). The weight is frozen: no dw
+ * (a trainable weight would add dw[c] = Σ_rows dy·x·rstd, the same for both offsets, as another output of the backward).
  */
 import code from '../../../shaders/rmsnorm.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
@@ -22,8 +24,22 @@ export function rmsnormVariant(C: number): RmsnormVariant {
   return C <= RMSNORM_ROW_MAX_C ? 'row' : 'workgroup';
 }
 
+/**
+ * How the weight w [C] is applied: 0 = y = w ⊙ x̂ (HF LlamaRMSNorm, Qwen2/3), 1 = y = (1 + w) ⊙ x̂ computed in f32
+ * (HF Gemma3RMSNorm, transformers models/gemma3/modeling_gemma3.py), x̂ = x·rstd.
+ */
+export type RmsnormOffset = 0 | 1;
+
+/** What forward and backward share about the weight: they must be given the same values. */
+export interface RmsnormWeightArgs {
+  /** f32 [C]: the stored norm weight w. */
+  readonly weight: Binding;
+  /** Applied weight w (0, default) or 1 + w (1, Gemma 3). */
+  readonly offset?: RmsnormOffset;
+}
+
 /** Arguments of {@link rmsnormForward}. */
-export interface RmsnormForwardArgs {
+export interface RmsnormForwardArgs extends RmsnormWeightArgs {
   /** Rows normalised independently (M, or M·H for per-head norms). */
   readonly rows: number;
   /** Values per row (C, or D for per-head norms); 1 ≤ C. */
@@ -32,8 +48,6 @@ export interface RmsnormForwardArgs {
   readonly eps: number;
   /** f32 [rows, C]. */
   readonly x: Binding;
-  /** f32 [C]. */
-  readonly weight: Binding;
   /** f32 [rows, C]. */
   readonly out: Binding;
   /** f32 [rows], written: 1/sqrt(mean(x²) + eps), saved for backward. */
@@ -43,13 +57,11 @@ export interface RmsnormForwardArgs {
 }
 
 /** Arguments of {@link rmsnormBackward}. */
-export interface RmsnormBackwardArgs {
+export interface RmsnormBackwardArgs extends RmsnormWeightArgs {
   readonly rows: number;
   readonly C: number;
   /** f32 [rows, C], the forward input. */
   readonly x: Binding;
-  /** f32 [C]. */
-  readonly weight: Binding;
   /** f32 [rows], as written by the forward. */
   readonly rstd: Binding;
   /** f32 [rows, C], ∂L/∂y. */
@@ -67,41 +79,45 @@ function workgroupSize(C: number): number {
   return C <= 32 ? 32 : C <= 64 ? 64 : C <= 128 ? 128 : 256;
 }
 
-function check(ctx: GpuContext, kernel: string, rows: number, C: number, tensors: Record<string, [Binding, number]>): void {
+function check(ctx: GpuContext, kernel: string, rows: number, C: number, offset: unknown, tensors: Record<string, [Binding, number]>): void {
   requireSizes(kernel, { rows, C });
   if (C < 1) throw new Error(`${kernel}: C = 0; a row must hold at least one value`);
+  if (offset !== 0 && offset !== 1) throw new Error(`${kernel}: offset = ${String(offset)}; expected 0 (w) or 1 (1 + w)`);
   for (const [name, [b, bytes]] of Object.entries(tensors)) requireBinding(ctx, kernel, name, b, bytes);
 }
 
 /**
- * Records y = w ⊙ x·rstd and rstd = 1/sqrt(mean(x²) + eps) per row.
- * @throws Error naming the tensor when a binding is too small, C = 0, or eps is not finite and ≥ 0;
+ * Records y = a ⊙ x·rstd and rstd = 1/sqrt(mean(x²) + eps) per row, a = w (offset 0) or 1 + w (offset 1).
+ * @throws Error naming the tensor when a binding is too small, C = 0, offset is not 0 or 1, or eps is not finite and ≥ 0;
  *   DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
  */
 export function rmsnormForward(ctx: GpuContext, enc: GPUCommandEncoder, args: RmsnormForwardArgs): void {
   const { rows, C, eps } = args;
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`rmsnorm.forward: eps = ${eps}; expected a finite number ≥ 0`);
   const sh = `[rows=${rows}, C=${C}] f32`;
-  check(ctx, 'rmsnorm.forward', rows, C, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`out ${sh}`]: [args.out, rows * C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4] });
+  const offset = args.offset ?? 0;
+  check(ctx, 'rmsnorm.forward', rows, C, offset, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`out ${sh}`]: [args.out, rows * C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4] });
   const row = (args.variant ?? rmsnormVariant(C)) === 'row';
   const WG = row ? ROW_WG : workgroupSize(C);
-  const spec: KernelSpec = { label: row ? 'rmsnorm.forward_row' : 'rmsnorm.forward', code, entryPoint: row ? 'forward_row' : 'forward', bindings: ['uniform', 'read', 'read', 'rw', 'rw'], constants: { WG } };
+  const spec: KernelSpec = { label: row ? 'rmsnorm.forward_row' : 'rmsnorm.forward', code, entryPoint: row ? 'forward_row' : 'forward', bindings: ['uniform', 'read', 'read', 'rw', 'rw'], constants: { WG, ONE_PLUS_W: offset } };
   const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: eps }]), 'rmsnorm.params');
   dispatch(ctx, enc, spec, [params, args.x, args.weight, args.out, args.rstd], linearGrid(ctx, rows, row ? ROW_WG : 1));
 }
 
 /**
- * Records dx (=|+=) rstd·w ⊙ dy − x·rstd³·(Σ w ⊙ dy ⊙ x)/C per row (gradient of the forward w.r.t. x).
- * @throws Error naming the tensor when a binding is too small or C = 0; DeviceLimitError when a tensor
+ * Records dx (=|+=) rstd·a ⊙ dy − x·rstd³·(Σ a ⊙ dy ⊙ x)/C per row (gradient of the forward w.r.t. x), a = w or 1 + w
+ * as in the forward (pass the same offset).
+ * @throws Error naming the tensor when a binding is too small, C = 0 or offset is not 0 or 1; DeviceLimitError when a tensor
  *   exceeds maxStorageBufferBindingSize.
  */
 export function rmsnormBackward(ctx: GpuContext, enc: GPUCommandEncoder, args: RmsnormBackwardArgs): void {
   const { rows, C } = args;
   const sh = `[rows=${rows}, C=${C}] f32`;
-  check(ctx, 'rmsnorm.backward', rows, C, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4], [`dout ${sh}`]: [args.dout, rows * C * 4], [`dx ${sh}`]: [args.dx, rows * C * 4] });
+  const offset = args.offset ?? 0;
+  check(ctx, 'rmsnorm.backward', rows, C, offset, { [`x ${sh}`]: [args.x, rows * C * 4], [`weight [C=${C}] f32`]: [args.weight, C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4], [`dout ${sh}`]: [args.dout, rows * C * 4], [`dx ${sh}`]: [args.dx, rows * C * 4] });
   const row = (args.variant ?? rmsnormVariant(C)) === 'row';
   const WG = row ? ROW_WG : workgroupSize(C);
-  const spec: KernelSpec = { label: row ? 'rmsnorm.backward_row' : 'rmsnorm.backward', code, entryPoint: row ? 'backward_row' : 'backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'rw'], constants: { WG, ACCUMULATE: args.accumulate ? 1 : 0 } };
+  const spec: KernelSpec = { label: row ? 'rmsnorm.backward_row' : 'rmsnorm.backward', code, entryPoint: row ? 'backward_row' : 'backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'rw'], constants: { WG, ACCUMULATE: args.accumulate ? 1 : 0, ONE_PLUS_W: offset } };
   const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: 0 }]), 'rmsnorm.params');
   dispatch(ctx, enc, spec, [params, args.x, args.weight, args.rstd, args.dout, args.dx], linearGrid(ctx, rows, row ? ROW_WG : 1));
 }

@@ -6,6 +6,9 @@
  * chunks' logits are still in their scratch, the others are recomputed — turns each into
  * dlogits = (softmax − onehot)·gradScale with the saved lse, and accumulates dH += dlogits·E_chunk.
  * Cost: pass 1 = one head matmul; pass 2 = one dH matmul plus a recompute of all chunks but the last n.
+ * With {@link HeadOptions.softcap} (Gemma final_logit_softcapping, HF Gemma3ForCausalLM.forward) the loss is over
+ * z′ = cap·tanh(z/cap): the scratches keep the raw z, both cross-entropy passes apply the cap, dlogits includes
+ * 1 − (z′/cap)², and readLogits returns z′.
  * Sources: Liger-Kernel FusedLinearCrossEntropy; Wijmans et al. 2024 "Cut Your Losses in Large-Vocabulary Language
  * Models"; Milakov & Gimelshein 2018 (online softmax).
  */
@@ -13,6 +16,7 @@ import type { GpuContext } from '../gpu/context';
 import { submitAndWait } from '../gpu/context';
 import { readF32 } from '../gpu/buffers';
 import { crossEntropyChunkBackward, crossEntropyChunkForward } from '../kernels/crossEntropyChunk';
+import { requireSoftcap, softcapInPlace } from '../kernels/softcap';
 import { matmulAuto, matmulSkinny, MATMUL_SKINNY_MAX_M, type MatmulArgs } from '../kernels/matmul';
 import { vocabSlices, type VocabSlice, type VocabTable } from './vocabTable';
 
@@ -30,6 +34,22 @@ export interface HeadBuffers {
   readonly stats: GPUBuffer;
   /** f32 [M]: per-row loss (nats; 0 on ignored rows). */
   readonly losses: GPUBuffer;
+}
+
+/** Options of the head; pass the same to {@link recordHeadLoss}, {@link recordHeadBackward} and {@link readLogits}. */
+export interface HeadOptions {
+  /**
+   * Final logit soft-cap (config final_logit_softcapping; HF Gemma3ForCausalLM.forward: logits = cap·tanh(logits/cap)),
+   * a finite number > 0; absent (config null) = no capping.
+   */
+  readonly softcap?: number;
+}
+
+/** The cross-entropy kernels' softcap argument (none when absent). */
+function capArgs(opts: HeadOptions): { softcap?: number } {
+  if (opts.softcap === undefined) return {};
+  requireSoftcap('lm_head', opts.softcap);
+  return { softcap: opts.softcap };
 }
 
 function slicesFor(E: VocabTable, M: number, b: HeadBuffers): VocabSlice[] {
@@ -54,30 +74,35 @@ function recordChunkLogits(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTabl
 }
 
 /**
- * Records pass 1: for every chunk in vocabulary order, logits chunk = h·E_chunkᵀ then the online log-sum-exp.
- * On completion losses[m] = lse_m − logit_m[target_m] (0 where ignored) and stats[m, 3] = lse_m; the scratches hold
- * the last n chunks' logits.
- * @throws Error when the scratch is smaller than [M, chunkRows]; kernel errors naming the tensor.
+ * Records pass 1: for every chunk in vocabulary order, logits chunk = h·E_chunkᵀ then the online log-sum-exp (of the
+ * capped logits with opts.softcap). On completion losses[m] = lse_m − logit_m[target_m] (0 where ignored) and
+ * stats[m, 3] = lse_m; the scratches hold the last n chunks' raw (uncapped) logits.
+ * @throws Error when the scratch is smaller than [M, chunkRows] or the softcap is not finite and > 0; kernel errors
+ *   naming the tensor.
  */
-export function recordHeadLoss(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers): void {
+export function recordHeadLoss(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, opts: HeadOptions = {}): void {
+  const cap = capArgs(opts);
   const slices = slicesFor(E, M, b);
   slices.forEach((s, k) => {
     recordChunkLogits(ctx, enc, E, M, b, s, k);
     crossEntropyChunkForward(ctx, enc, {
       M, V: E.rows, v0: s.row0, Vc: s.rows, logits: scratchOf(b, k), targets: b.targets, stats: b.stats, losses: b.losses,
-      first: k === 0, last: k === slices.length - 1,
+      first: k === 0, last: k === slices.length - 1, ...cap,
     });
   });
 }
 
 /**
- * Records pass 2 after {@link recordHeadLoss} on the same buffers (nothing may write `b.logits` in between; the last
- * n chunks are not recomputed):
- * dH (overwritten) = Σ_chunks dlogits_chunk·E_chunk with dlogits = (softmax − onehot)·gradScale.
+ * Records pass 2 after {@link recordHeadLoss} on the same buffers and options (nothing may write `b.logits` in
+ * between; the last n chunks are not recomputed):
+ * dH (overwritten) = Σ_chunks dlogits_chunk·E_chunk with dlogits = (softmax − onehot)·gradScale, times
+ * 1 − (z′/cap)² with opts.softcap (softmax of the capped logits z′).
  * @param dH f32 [M, C]
  * @param gradScale 1 / (label tokens of the optimizer step)
+ * @throws Error as {@link recordHeadLoss}, or for a non-finite gradScale.
  */
-export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, dH: GPUBuffer, gradScale: number): void {
+export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, dH: GPUBuffer, gradScale: number, opts: HeadOptions = {}): void {
+  const cap = capArgs(opts);
   const slices = slicesFor(E, M, b);
   // Chunks k ≥ slices.length − n still hold their logits; an earlier chunk's scratch last held chunk k + n, which
   // this reverse loop has already consumed.
@@ -86,22 +111,26 @@ export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: V
     const s = slices[k] as VocabSlice;
     const logits = scratchOf(b, k);
     if (k < kept) recordChunkLogits(ctx, enc, E, M, b, s, k);
-    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale });
+    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale, ...cap });
     mm(ctx, enc, { M, N: E.cols, K: s.rows, a: logits, w: s.binding, wDtype: E.dtype, transB: false, out: dH, accumulate: k < slices.length - 1 });
   }
 }
 
 /**
  * Computes and reads back the full logits [M, V] chunk by chunk (for checks against reference logits on small
- * vocabularies; M·V floats end up in CPU memory). Submits its own work.
+ * vocabularies; M·V floats end up in CPU memory), capped to cap·tanh(z/cap) with opts.softcap. Submits its own work;
+ * overwrites the scratches.
  * @returns f32 [M, V] row-major
+ * @throws Error as {@link recordHeadLoss}.
  */
-export async function readLogits(ctx: GpuContext, E: VocabTable, M: number, b: HeadBuffers): Promise<Float32Array> {
+export async function readLogits(ctx: GpuContext, E: VocabTable, M: number, b: HeadBuffers, opts: HeadOptions = {}): Promise<Float32Array> {
+  const { softcap } = capArgs(opts);
   const V = E.rows;
   const out = new Float32Array(M * V);
   for (const [k, s] of slicesFor(E, M, b).entries()) {
     const enc = ctx.device.createCommandEncoder({ label: 'lm_head.read-logits' });
     recordChunkLogits(ctx, enc, E, M, b, s, k);
+    if (softcap !== undefined) softcapInPlace(ctx, enc, { n: M * s.rows, cap: softcap, x: scratchOf(b, k) });
     await submitAndWait(ctx, [enc.finish()]);
     const chunk = await readF32(ctx, scratchOf(b, k), 0, M * s.rows);
     for (let m = 0; m < M; m++) out.set(chunk.subarray(m * s.rows, (m + 1) * s.rows), m * V + s.row0);

@@ -1,7 +1,13 @@
 /**
  * CPU f64 reference of RMSNorm (HF LlamaRMSNorm, transformers models/llama/modeling_llama.py):
- * y[r, c] = w[c]·x[r, c]·rstd[r], rstd[r] = 1/sqrt(mean_c x[r, c]² + eps); backward w.r.t. x (w frozen).
+ * y[r, c] = a[c]·x[r, c]·rstd[r], rstd[r] = 1/sqrt(mean_c x[r, c]² + eps); backward w.r.t. x (w frozen).
+ * a = w (offset 0) or a = 1 + w (offset 1: HF Gemma3RMSNorm, transformers models/gemma3/modeling_gemma3.py).
  */
+
+/** The applied weight a [C]: w, or 1 + w. */
+function applied(w: ArrayLike<number>, C: number, offset: 0 | 1): Float64Array {
+  return Float64Array.from({ length: C }, (_, c) => offset + (w[c] as number));
+}
 
 function check(what: string, rows: number, C: number, arrays: Record<string, [ArrayLike<number>, number]>): void {
   for (const [name, [a, n]] of Object.entries(arrays)) {
@@ -10,12 +16,13 @@ function check(what: string, rows: number, C: number, arrays: Record<string, [Ar
 }
 
 /**
- * Forward over `rows` rows of C values.
+ * Forward over `rows` rows of C values; offset 1 applies (1 + w) instead of w.
  * @returns y [rows, C] and rstd [rows], f64.
  * @throws Error when an array length does not match rows, C.
  */
-export function rmsnormRef(x: ArrayLike<number>, w: ArrayLike<number>, rows: number, C: number, eps: number): { y: Float64Array; rstd: Float64Array } {
-  check('rmsnormRef', rows, C, { x: [x, rows * C], weight: [w, C] });
+export function rmsnormRef(x: ArrayLike<number>, weight: ArrayLike<number>, rows: number, C: number, eps: number, offset: 0 | 1 = 0): { y: Float64Array; rstd: Float64Array } {
+  check('rmsnormRef', rows, C, { x: [x, rows * C], weight: [weight, C] });
+  const w = applied(weight, C, offset);
   const y = new Float64Array(rows * C);
   const rstd = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -29,14 +36,15 @@ export function rmsnormRef(x: ArrayLike<number>, w: ArrayLike<number>, rows: num
 }
 
 /**
- * ∂L/∂x given dy = ∂L/∂y: dx[r, c] = s·w[c]·dy[r, c] − x[r, c]·s³·(Σ_j w[j]·dy[r, j]·x[r, j])/C, s = rstd[r]
- * (from ∂s/∂x[r, j] = −s³·x[r, j]/C). rstd is recomputed from x in f64.
+ * ∂L/∂x given dy = ∂L/∂y: dx[r, c] = s·a[c]·dy[r, c] − x[r, c]·s³·(Σ_j a[j]·dy[r, j]·x[r, j])/C, s = rstd[r]
+ * (from ∂s/∂x[r, j] = −s³·x[r, j]/C), a = w or 1 + w (offset). rstd is recomputed from x in f64.
  * @returns dx [rows, C], f64.
  * @throws Error when an array length does not match rows, C.
  */
-export function rmsnormBackwardRef(x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>, rows: number, C: number, eps: number): Float64Array {
-  check('rmsnormBackwardRef', rows, C, { x: [x, rows * C], weight: [w, C], dy: [dy, rows * C] });
-  const { rstd } = rmsnormRef(x, w, rows, C, eps);
+export function rmsnormBackwardRef(x: ArrayLike<number>, weight: ArrayLike<number>, dy: ArrayLike<number>, rows: number, C: number, eps: number, offset: 0 | 1 = 0): Float64Array {
+  check('rmsnormBackwardRef', rows, C, { x: [x, rows * C], weight: [weight, C], dy: [dy, rows * C] });
+  const { rstd } = rmsnormRef(x, weight, rows, C, eps, offset);
+  const w = applied(weight, C, offset);
   const dx = new Float64Array(rows * C);
   for (let r = 0; r < rows; r++) {
     const s = rstd[r] as number;
