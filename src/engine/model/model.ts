@@ -13,7 +13,7 @@ import { embeddingForward } from '../kernels/embedding';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm';
 import type { Activations } from './activations';
 import { decoderLayerBackward, decoderLayerForward, type RopePair, type StepShape } from './decoder';
-import { readLogits, recordHeadBackward, recordHeadLoss, type HeadBuffers } from './head';
+import { readLogits, recordHeadBackward, recordHeadLoss, type HeadBuffers, type HeadOptions } from './head';
 import type { LoraParams } from './lora';
 import { layerRope, ropeInvFreq, ropeKind, ropeTables, type RopeKind } from './rope';
 import type { ModelWeights } from './weights';
@@ -113,9 +113,14 @@ export function uploadBatch(ctx: GpuContext, model: GpuModel, acts: Activations,
   return { B, T, rope: rope.tables };
 }
 
-/** The head's buffers inside the activations, and the model's final-logit soft-cap (0 = none). */
-export function headBuffers(acts: Activations, cfg: Pick<ModelConfig, 'finalLogitSoftcap'>): HeadBuffers {
-  return { h: acts.hF, logits: acts.logitsChunks, chunkRows: acts.vocabChunkRows, targets: acts.targets, stats: acts.headStats, losses: acts.losses, softcap: cfg.finalLogitSoftcap ?? 0 };
+/** The head's buffers inside the activations. */
+export function headBuffers(acts: Activations): HeadBuffers {
+  return { h: acts.hF, logits: acts.logitsChunks, chunkRows: acts.vocabChunkRows, targets: acts.targets, stats: acts.headStats, losses: acts.losses };
+}
+
+/** The head options of a config: the final-logit soft-cap when set (Gemma final_logit_softcapping). */
+export function headOptions(cfg: Pick<ModelConfig, 'finalLogitSoftcap'>): HeadOptions {
+  return cfg.finalLogitSoftcap === null ? {} : { softcap: cfg.finalLogitSoftcap };
 }
 
 /**
@@ -134,7 +139,7 @@ export function recordForward(ctx: GpuContext, enc: GPUCommandEncoder, model: Gp
   for (let l = 0; l < cfg.numLayers; l++) decoderLayerForward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
   const xL = acts.resid[cfg.numLayers] as GPUBuffer;
   rmsnormForward(ctx, enc, { rows: M, C, eps: cfg.rmsNormEps, offset: cfg.rmsNormOffset, x: xL, weight: w.finalNorm, out: acts.hF, rstd: acts.rstdF });
-  recordHeadLoss(ctx, enc, w.lmHead, M, headBuffers(acts, cfg));
+  recordHeadLoss(ctx, enc, w.lmHead, M, headBuffers(acts), headOptions(cfg));
 }
 
 /**
@@ -151,7 +156,7 @@ export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: G
   const dH = acts.grads.get('dH');
   const dX = acts.grads.get('dX');
   if (!dH || !dX) throw new Error('activations: the backward needs the dH and dX scratch (createActivations withBackward)');
-  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts, cfg), dH, gradScale);
+  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), dH, gradScale, headOptions(cfg));
   rmsnormBackward(ctx, enc, { rows: M, C, offset: cfg.rmsNormOffset, x: acts.resid[L] as GPUBuffer, weight: w.finalNorm, rstd: acts.rstdF, dout: dH, dx: dX });
   for (let l = L - 1; l >= 0; l--) {
     if (acts.recompute && l < L - 1) decoderLayerForward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
@@ -167,5 +172,5 @@ export async function forwardLogits(ctx: GpuContext, model: GpuModel, acts: Acti
   const enc = ctx.device.createCommandEncoder({ label: 'forward-logits' });
   recordForward(ctx, enc, model, acts, lora, s);
   await submitAndWait(ctx, [enc.finish()]);
-  return readLogits(ctx, model.weights.lmHead, s.B * s.T, headBuffers(acts, model.cfg));
+  return readLogits(ctx, model.weights.lmHead, s.B * s.T, headBuffers(acts), headOptions(model.cfg));
 }
