@@ -119,6 +119,8 @@ export function recordToPair(rec: unknown, where: string, attr: DatasetAttr = DE
   if (!isObject(rec)) throw new DatasetError(`${where}: expected an object with 'chosen' and 'rejected', got ${Array.isArray(rec) ? 'a list' : JSON.stringify(rec)}`);
   if (!isPreferenceRecord(rec, attr)) {
     const { chosen, rejected } = attr.columns;
+    const missing = [chosen, rejected].filter((k) => k === null || !(k in rec));
+    if (missing.length === 1) throw new DatasetError(`${where}: ${noun} '${missing[0] ?? 'rejected'}' is missing (the ${missing[0] === chosen ? 'preferred' : 'dispreferred'} answer)`);
     throw new DatasetError(`${where}: no '${chosen ?? 'chosen'}' and '${rejected ?? 'rejected'}' ${noun}s; this file holds preference pairs (an SFT row cannot be mixed in)`);
   }
   const format = detectPreferenceFormat(rec, attr);
