@@ -15,6 +15,8 @@ import { parseDataset } from '../../src/io/dataset/parse';
 import { makePreferenceBatches } from '../../src/io/dataset/prefBatches';
 import type { PreferencePair } from '../../src/io/dataset/types';
 import { modelFilesFromDir } from '../../src/node/files';
+import { tokenizePreferenceData } from '../../src/app/trainingData';
+import type { TrainEvent, TrainSettings } from '../../src/engine/train/types';
 
 const DATA = '/work/shared/datasets';
 const read = (f: string) => parseDataset(readFileSync(`${DATA}/${f}`, 'utf8'), f);
@@ -96,5 +98,21 @@ describe('makePreferenceBatches', () => {
     }
     expect(() => makePreferenceBatches(tp, 0)).toThrow('pairs per batch must be a positive integer, got 0');
     expect(() => makePreferenceBatches(tp, 2, { maxLength: 10 })).toThrow(/story-titles-pref\.train\.trl\.jsonl line 1: the chosen answer has no labelled token within 10 tokens/);
+  });
+});
+
+describe('tokenizePreferenceData', () => {
+  it('tokenises both splits with preparing events; refuses a split with more than half its pairs skipped', () => {
+    const events: TrainEvent[] = [];
+    const settings = { maxLength: 512, chatTemplateKwargs: {} } as unknown as TrainSettings; // the two fields it reads
+    const held = read('story-titles-pref.heldout.alpaca.json').pairs.slice(0, 2);
+    const d = tokenizePreferenceData(tok, { pairs, skipped: [] }, { pairs: held, skipped: [{ file: 'h.json', row: 3, reason: 'x' }] }, settings, 512, 'stories260K-instruct', (e) => events.push(e));
+    expect([d.train.length, d.heldout?.length, d.heldoutSplit?.rows, d.truncated]).toEqual([5, 2, 3, 0]);
+    expect(events.map((e) => ('message' in e ? e.message : ''))).toEqual([
+      'tokenising 7 preference pairs (chosen and rejected) with the stories260K-instruct chat template',
+      'held-out: 2 pairs kept, 1 skipped (first: h.json row 3: x)',
+    ]);
+    const skipped = [1, 2, 3, 4, 5, 6].map((row) => ({ file: 't.json', row, reason: 'bad' }));
+    expect(() => tokenizePreferenceData(tok, { pairs, skipped }, { pairs: [], skipped: [] }, settings, 512, 'm', () => {})).toThrow('6 of 11 training rows were skipped, more than 50% (first: t.json row 1: bad)');
   });
 });
