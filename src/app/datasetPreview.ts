@@ -1,10 +1,13 @@
 /**
  * The dataset preview of the studio: the first rows rendered with the Instruct chat template exactly as training
  * renders them (io/tokenizer/prepare), the labelled spans, token counts, how many rows Max length truncates, and the
- * kept/skipped counts with reasons. Also the Instruct tokenizer, loaded once per Instruct model.
+ * kept/skipped counts with reasons; for preference files the first pairs, each with its chosen and its rejected
+ * render and their labelled answers (io/tokenizer/pairs). Also the Instruct tokenizer, loaded once per Instruct model.
  */
-import type { SkippedRow } from '../io/dataset/types';
+import type { DatasetKind, SkippedRow } from '../io/dataset/types';
 import { loadChatTokenizer, type ChatTokenizer } from '../io/tokenizer/load';
+import type { LabelledExample } from '../io/tokenizer/labels';
+import { preparePairSplit } from '../io/tokenizer/pairs';
 import { MAX_SKIPPED_FRACTION, prepareSplit, refusalOf } from '../io/tokenizer/prepare';
 import { chatTemplateOf, templateOptionsOf } from '../io/tokenizer/render';
 import type { TrainSettings } from '../engine/train/types';
@@ -42,14 +45,27 @@ export interface PreviewRow {
   readonly truncated: boolean;
 }
 
+/** One previewed preference pair: the chosen and the rejected render, each with its labelled answer. */
+export interface PreviewPair {
+  readonly file: string;
+  readonly row: number;
+  readonly chosen: PreviewRow;
+  readonly rejected: PreviewRow;
+}
+
 /** What the Data panel shows for the current settings. */
 export interface DatasetPreview {
+  /** Kind of the ticked data: 'mixed' when SFT and preference files are both ticked; null when nothing is. */
+  readonly kind: DatasetKind | 'mixed' | null;
   readonly rows: readonly PreviewRow[];
+  /** The first preference pairs (empty for SFT data). */
+  readonly pairs: readonly PreviewPair[];
+  /** Conversations plus pairs kept (both splits). */
   readonly kept: number;
   readonly skipped: number;
   /** The first skipped rows with their reasons (parser and labelling). */
   readonly skippedRows: readonly SkippedRow[];
-  /** Kept rows longer than Max length (cut in training). */
+  /** Kept rows longer than Max length (cut in training); a pair counts each cut sequence. */
   readonly truncatedRows: number;
   readonly maxLength: number;
   /** Template options the Instruct template reads (e.g. ["enable_thinking"]). */
@@ -59,9 +75,27 @@ export interface DatasetPreview {
   readonly maxSkippedFraction: number;
 }
 
+/** The render of `ex` cut into plain and labelled pieces, with its counts. */
+function previewRow(ex: LabelledExample): PreviewRow {
+  const pieces: { text: string; labelled: boolean }[] = [];
+  let at = 0;
+  for (const s of ex.charSpans) {
+    if (s.start > at) pieces.push({ text: ex.text.slice(at, s.start), labelled: false });
+    pieces.push({ text: ex.text.slice(s.start, s.end), labelled: true });
+    at = s.end;
+  }
+  if (at < ex.text.length) pieces.push({ text: ex.text.slice(at), labelled: false });
+  const labelledTokens = ex.tokenSpans.reduce((n, [a, b]) => n + b - a, 0);
+  const [file, row] = /^(.*) (?:row|line|item) (\d+)$/.exec(ex.source)?.slice(1) ?? [ex.source, '0'];
+  return { file: file as string, row: Number(row), pieces, tokens: ex.fullLength, labelledTokens, truncated: ex.truncated };
+}
+
+/** Why ticking both kinds refuses (a run trains one stage: SFT conversations or DPO pairs). */
+export const MIXED_KINDS_REFUSAL = 'Both SFT and preference (chosen/rejected) files are ticked; a run trains one kind: untick the files of the other kind.';
+
 /**
  * Renders and labels the ticked datasets (both splits) as a run with `settings` would, and returns the first
- * `count` training rows.
+ * `count` training rows (SFT) and the first `count` training pairs (preference).
  * @throws Error when no pair is loaded; TokenizerError when the tokenizer or template is unusable
  */
 export async function previewFor(session: Session, settings: TrainSettings, count = 3): Promise<DatasetPreview> {
@@ -69,32 +103,30 @@ export async function previewFor(session: Session, settings: TrainSettings, coun
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
   const kwargs = settings.chatTemplateKwargs ?? {};
-  const train = prepareSplit(tok, session.conversations('train'), session.skippedRows('train'), settings.maxLength, vocab, kwargs);
-  const heldout = prepareSplit(tok, session.conversations('heldout'), session.skippedRows('heldout'), settings.maxLength, vocab, kwargs);
-  const rows = train.examples.slice(0, count).map((ex): PreviewRow => {
-    const pieces: { text: string; labelled: boolean }[] = [];
-    let at = 0;
-    for (const s of ex.charSpans) {
-      if (s.start > at) pieces.push({ text: ex.text.slice(at, s.start), labelled: false });
-      pieces.push({ text: ex.text.slice(s.start, s.end), labelled: true });
-      at = s.end;
-    }
-    if (at < ex.text.length) pieces.push({ text: ex.text.slice(at), labelled: false });
-    const labelledTokens = ex.tokenSpans.reduce((n, [a, b]) => n + b - a, 0);
-    const [file, row] = /^(.*) (?:row|line|item) (\d+)$/.exec(ex.source)?.slice(1) ?? [ex.source, '0'];
-    return { file: file as string, row: Number(row), pieces, tokens: ex.fullLength, labelledTokens, truncated: ex.truncated };
-  });
-  const all = [...train.examples, ...heldout.examples];
-  const skipped = [...train.skipped, ...heldout.skipped];
+  // Parser skips of preference files are counted with the pairs, the others with the SFT rows.
+  const prefFiles = new Set(session.current().datasets.filter((d) => d.kind === 'preference').map((d) => d.path));
+  const skips = (split: 'train' | 'heldout', pref: boolean): SkippedRow[] => session.skippedRows(split).filter((s) => prefFiles.has(s.file) === pref);
+  const sft = (split: 'train' | 'heldout') => prepareSplit(tok, session.conversations(split), skips(split, false), settings.maxLength, vocab, kwargs);
+  const prefs = (split: 'train' | 'heldout') => preparePairSplit(tok, session.pairs(split), skips(split, true), settings.maxLength, vocab, kwargs);
+  const [train, heldout, trainPairs, heldoutPairs] = [sft('train'), sft('heldout'), prefs('train'), prefs('heldout')];
+  const hasSft = train.rows + heldout.rows > 0;
+  const hasPairs = trainPairs.rows + heldoutPairs.rows > 0;
+  const kind = hasSft && hasPairs ? 'mixed' : hasPairs ? 'preference' : hasSft ? 'sft' : null;
+  const pairRows = [...trainPairs.examples, ...heldoutPairs.examples];
+  const sequences = [...train.examples, ...heldout.examples, ...pairRows.flatMap((p) => [p.chosen, p.rejected])];
+  const skipped = [...train.skipped, ...heldout.skipped, ...trainPairs.skipped, ...heldoutPairs.skipped];
+  const [tr, he] = kind === 'preference' ? [trainPairs, heldoutPairs] : [train, heldout];
   return {
-    rows,
-    kept: all.length,
+    kind,
+    rows: train.examples.slice(0, count).map(previewRow),
+    pairs: trainPairs.examples.slice(0, count).map((p): PreviewPair => ({ file: p.file, row: p.row, chosen: previewRow(p.chosen), rejected: previewRow(p.rejected) })),
+    kept: train.examples.length + heldout.examples.length + pairRows.length,
     skipped: skipped.length,
     skippedRows: skipped.slice(0, 20),
-    truncatedRows: all.filter((e) => e.truncated).length,
+    truncatedRows: sequences.filter((e) => e.truncated).length,
     maxLength: settings.maxLength,
     templateOptions: templateOptionsOf(chatTemplateOf(tok)),
-    refusal: refusalOf(train, 'training') ?? (heldout.rows > 0 ? refusalOf(heldout, 'held-out') : null),
+    refusal: kind === 'mixed' ? MIXED_KINDS_REFUSAL : (refusalOf(tr, 'training') ?? (he.rows > 0 ? refusalOf(he, 'held-out') : null)),
     maxSkippedFraction: MAX_SKIPPED_FRACTION,
   };
 }

@@ -7,7 +7,7 @@
 import { loadModel, type LoadedModel } from './loadModel';
 import type { LmHeadLayout } from '../io/head';
 import type { ChatTemplateSource } from '../io/tokenizer/template';
-import type { Conversation, SkippedRow } from '../io/dataset/types';
+import type { Conversation, DatasetKind, PreferencePair, SkippedRow } from '../io/dataset/types';
 import { readDatasetFile, type DatasetFileFormat, type DatasetSplit } from '../io/dataset/parse';
 import { parseDatasetInfo, DEFAULT_ATTR, type DatasetInfoEntry } from '../io/dataset/datasetInfo';
 import type { DatasetSchema } from '../io/dataset/rows';
@@ -59,8 +59,10 @@ export interface DatasetSummary {
   readonly format: DatasetFileFormat;
   /** Detected layout of the rows (alpaca, sharegpt, messages, csv, mixed); null when the file could not be read. */
   readonly schema: DatasetSchema | null;
+  /** SFT conversations or preference pairs (chosen/rejected); null when the file could not be read. */
+  readonly kind: DatasetKind | null;
   readonly split: DatasetSplit;
-  /** Conversations kept; null when the file could not be read. */
+  /** Conversations (SFT) or pairs (preference) kept; null when the file could not be read. */
   readonly examples: number | null;
   /** Rows skipped by the parser (count) and the first few with their reason. */
   readonly skippedCount: number;
@@ -113,15 +115,16 @@ export interface LoadedPair {
 interface ParsedDataset {
   readonly summary: DatasetSummary;
   readonly conversations: readonly Conversation[];
+  readonly pairs: readonly PreferencePair[];
   readonly skipped: readonly SkippedRow[];
 }
 
-/** FNV-1a over the conversations' messages: equal for two files holding the same examples in any container. */
-function fingerprint(conversations: readonly Conversation[]): string {
+/** FNV-1a over the conversations' messages (or the pairs' texts): equal for two files holding the same examples in any container. */
+function fingerprint(conversations: readonly Conversation[], pairs: readonly PreferencePair[] = []): string {
   let h = 0x811c9dc5;
-  const text = JSON.stringify(conversations.map((c) => c.messages));
+  const text = pairs.length ? JSON.stringify(pairs.map((p) => [p.prompt, p.chosen, p.rejected])) : JSON.stringify(conversations.map((c) => c.messages));
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return `${conversations.length}:${h.toString(16)}`;
+  return `${conversations.length + pairs.length}:${h.toString(16)}`;
 }
 
 const isDatasetInfo = (path: string): boolean => (path.split('/').pop() ?? path) === 'dataset_info.json';
@@ -227,6 +230,11 @@ export class Session {
     return this.used(split).flatMap((d) => d.conversations);
   }
 
+  /** Preference pairs of every ticked preference dataset of a split, in drop order. */
+  pairs(split: DatasetSplit): PreferencePair[] {
+    return this.used(split).flatMap((d) => d.pairs);
+  }
+
   /** Rows the parsers skipped in the ticked datasets of a split. */
   skippedRows(split: DatasetSplit): SkippedRow[] {
     return this.used(split).flatMap((d) => d.skipped);
@@ -302,18 +310,18 @@ export class Session {
     );
     this.datasets = parsed.map(({ d, entry, result, error }): ParsedDataset => {
       let duplicateOf: string | null = null;
-      if (result && result.conversations.length > 0) {
-        const fp = fingerprint(result.conversations);
+      if (result && result.conversations.length + result.pairs.length > 0) {
+        const fp = fingerprint(result.conversations, result.pairs);
         duplicateOf = seen.get(fp) ?? null;
         if (duplicateOf === null) seen.set(fp, d.path);
       }
       const enabled = this.choice.get(d.path) ?? duplicateOf === null;
       const summary: DatasetSummary = {
-        path: d.path, name: d.name, format: d.format, split: d.split, schema: result?.schema ?? null,
-        examples: result ? result.conversations.length : null, skippedCount: result?.skipped.length ?? 0,
+        path: d.path, name: d.name, format: d.format, split: d.split, schema: result?.schema ?? null, kind: result?.kind ?? null,
+        examples: result ? result.conversations.length + result.pairs.length : null, skippedCount: result?.skipped.length ?? 0,
         skipped: result?.skipped.slice(0, MAX_LISTED_SKIPS) ?? [], error, enabled, duplicateOf, datasetInfoName: entry?.attr.name ?? null,
       };
-      return { summary, conversations: result?.conversations ?? [], skipped: result?.skipped ?? [] };
+      return { summary, conversations: result?.conversations ?? [], pairs: result?.pairs ?? [], skipped: result?.skipped ?? [] };
     });
     for (const d of this.datasets) {
       if (d.summary.error && d.summary.enabled) errors.push(d.summary.error);

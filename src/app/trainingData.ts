@@ -1,10 +1,12 @@
 /**
  * The training data of a run, as the studio and `shadowft train` both prepare it: conversations rendered with the
  * Instruct model's chat template and tokenised with its tokenizer (DESIGN.md: Base is trained with the Instruct
- * template), labels on assistant tokens only, cut at Max length, refused when too many rows are unusable.
+ * template), labels on assistant tokens only, cut at Max length, refused when too many rows are unusable; and the
+ * same for preference pairs (stage dpo: chosen and rejected sequences, labels on the final answer).
  */
-import type { Conversation, SkippedRow, TokenizedExample } from '../io/dataset/types';
+import type { Conversation, PreferencePair, SkippedRow, TokenizedExample } from '../io/dataset/types';
 import type { ChatTokenizer } from '../io/tokenizer/load';
+import { preparePairSplit, type PreparedPairSplit, type TokenizedPair } from '../io/tokenizer/pairs';
 import { prepareSplit, refusalOf, type PreparedSplit } from '../io/tokenizer/prepare';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 
@@ -49,4 +51,44 @@ export function tokenizeTrainingData(tok: ChatTokenizer, trainIn: SplitInput, he
   const truncated = train.filter((e) => e.truncated).length + (heldout ?? []).filter((e) => e.truncated).length;
   if (truncated) onEvent({ status: 'preparing', message: `${truncated} examples are longer than Max length ${settings.maxLength} and were cut` });
   return { train, heldout, trainSplit, heldoutSplit, truncated };
+}
+
+/** The preference pairs of one split and the rows its parsers skipped. */
+export interface PairSplitInput {
+  readonly pairs: readonly PreferencePair[];
+  readonly skipped: readonly SkippedRow[];
+}
+
+/** Tokenised preference splits of a run (stage dpo). */
+export interface PreferenceTrainingData {
+  readonly train: readonly TokenizedPair[];
+  readonly heldout: readonly TokenizedPair[] | undefined;
+  readonly trainSplit: PreparedPairSplit;
+  readonly heldoutSplit: PreparedPairSplit | null;
+  /** chosen or rejected sequences of both splits cut at Max length */
+  readonly truncated: number;
+}
+
+/**
+ * {@link tokenizeTrainingData} for preference pairs: each pair's chosen and rejected conversations rendered once
+ * with the Instruct template, labels on the final answer (io/tokenizer/pairs); the same refusal rules, counted in
+ * pairs; 'preparing' events as for SFT.
+ * @throws Error with refusalOf's message when a split has too many unusable pairs; TokenizerError naming the pair
+ */
+export function tokenizePreferenceData(tok: ChatTokenizer, trainIn: PairSplitInput, heldoutIn: PairSplitInput, settings: TrainSettings, vocabSize: number, instructName: string, onEvent: (e: TrainEvent) => void): PreferenceTrainingData {
+  const kwargs = settings.chatTemplateKwargs ?? {};
+  onEvent({ status: 'preparing', phase: 'tokenise', message: `tokenising ${trainIn.pairs.length + heldoutIn.pairs.length} preference pairs (chosen and rejected) with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
+  const trainSplit = preparePairSplit(tok, trainIn.pairs, trainIn.skipped, settings.maxLength, vocabSize, kwargs);
+  const refusal = refusalOf(trainSplit, 'training');
+  if (refusal) throw new Error(refusal);
+  const heldoutSplit = heldoutIn.pairs.length || heldoutIn.skipped.length ? preparePairSplit(tok, heldoutIn.pairs, heldoutIn.skipped, settings.maxLength, vocabSize, kwargs) : null;
+  const heldoutRefusal = heldoutSplit ? refusalOf(heldoutSplit, 'held-out') : null;
+  if (heldoutRefusal) throw new Error(heldoutRefusal);
+  for (const [name, sp] of [['training', trainSplit], ['held-out', heldoutSplit]] as const) {
+    if (sp && sp.skipped.length) onEvent({ status: 'preparing', message: `${name}: ${sp.examples.length} pairs kept, ${sp.skipped.length} skipped (first: ${sp.skipped[0]?.file} row ${sp.skipped[0]?.row}: ${sp.skipped[0]?.reason})` });
+  }
+  const all = [...trainSplit.examples, ...(heldoutSplit?.examples ?? [])];
+  const truncated = all.reduce((n, p) => n + (p.chosen.truncated ? 1 : 0) + (p.rejected.truncated ? 1 : 0), 0);
+  if (truncated) onEvent({ status: 'preparing', message: `${truncated} chosen or rejected sequences are longer than Max length ${settings.maxLength} and were cut` });
+  return { train: trainSplit.examples, heldout: heldoutSplit?.examples, trainSplit, heldoutSplit, truncated };
 }

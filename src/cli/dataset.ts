@@ -2,8 +2,11 @@
  * `npx shadowft dataset FILE... --template-from INSTRUCT_DIR [--template-kwargs JSON] [--max-length N] [--json]`:
  * parses dataset files (or LLaMA-Factory data folders with dataset_info.json), renders every kept row with the
  * Instruct model's chat template and labels it, with the same code a studio run uses (io/dataset + io/tokenizer/prepare).
- * `--json` prints {"kept", "skipped": [{"file", "row", "reason"}], "examples": [{"file", "row", "text", "labelled"}]}
- * where `text` is the full render and `labelled` the labelled token spans, each decoded with special tokens kept.
+ * `--json` prints {"kept", "skipped": [{"file", "row", "reason"}], "examples": [{"file", "row", "text", "labelled"}],
+ * "pairs": [{"file", "row", "chosen": {"text", "labelled"}, "rejected": {"text", "labelled"}}]} where `text` is the
+ * full render and `labelled` the labelled token spans, each decoded with special tokens kept. Preference files
+ * (chosen/rejected rows, io/dataset/prefRecords) give `pairs`, rendered as a dpo run renders them (io/tokenizer/pairs);
+ * `kept` counts conversations and pairs.
  * Exit code 1 (message on stderr) when a file cannot be read or nothing is left to train on.
  */
 import { openAsBlob } from 'node:fs';
@@ -12,18 +15,27 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readDatasetFile, datasetFormatOf } from '../io/dataset/parse';
 import { DEFAULT_ATTR, parseDatasetInfo, type DatasetInfoEntry } from '../io/dataset/datasetInfo';
-import type { Conversation, SkippedRow } from '../io/dataset/types';
+import type { Conversation, PreferencePair, SkippedRow } from '../io/dataset/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
+import type { LabelledExample } from '../io/tokenizer/labels';
+import { preparePairSplit } from '../io/tokenizer/pairs';
 import { MAX_SKIPPED_FRACTION, prepareSplit } from '../io/tokenizer/prepare';
 import { parseTemplateKwargs } from '../io/tokenizer/render';
 import { modelFilesFromDir } from '../node/files';
 import type { Command } from './main';
 
+/** One rendered sequence: the full render and its labelled token spans, decoded. */
+export interface RenderedSequence {
+  readonly text: string;
+  readonly labelled: readonly string[];
+}
+
 /** The `--json` output (see the file comment). */
 export interface DatasetReport {
   readonly kept: number;
   readonly skipped: readonly SkippedRow[];
-  readonly examples: readonly { readonly file: string; readonly row: number; readonly text: string; readonly labelled: readonly string[] }[];
+  readonly examples: readonly ({ readonly file: string; readonly row: number } & RenderedSequence)[];
+  readonly pairs: readonly { readonly file: string; readonly row: number; readonly chosen: RenderedSequence; readonly rejected: RenderedSequence }[];
 }
 
 /** Dataset file paths of the arguments (a folder gives its dataset files) and the dataset_info.json entries found. */
@@ -68,28 +80,35 @@ export async function datasetReport(paths: readonly string[], templateDir: strin
   const { files, info } = await collect(paths);
   if (files.length === 0) throw new Error('no dataset files (.json, .jsonl, .csv, .parquet) given');
   const conversations: Conversation[] = [];
+  const pairs: PreferencePair[] = [];
   const parseSkips: SkippedRow[] = [];
+  const pairSkips: SkippedRow[] = [];
   for (const f of files) {
     const parsed = await readDatasetFile(await openAsBlob(f), f, info.get(f)?.attr ?? DEFAULT_ATTR);
     conversations.push(...parsed.conversations);
-    parseSkips.push(...parsed.skipped);
+    pairs.push(...parsed.pairs);
+    (parsed.kind === 'preference' ? pairSkips : parseSkips).push(...parsed.skipped);
   }
   const tok = await loadChatTokenizer(await modelFilesFromDir(templateDir));
   const bySource = new Map(conversations.map((c) => [c.source, c]));
-  const split = prepareSplit(tok, conversations, parseSkips, maxLength, await vocabOf(templateDir), kwargs);
+  const vocab = await vocabOf(templateDir);
+  const split = prepareSplit(tok, conversations, parseSkips, maxLength, vocab, kwargs);
+  const pairSplit = preparePairSplit(tok, pairs, pairSkips, maxLength, vocab, kwargs);
+  const rendered = (ex: LabelledExample): RenderedSequence => ({ text: ex.text, labelled: ex.tokenSpans.map(([a, b]) => tok.decode(ex.inputIds.subarray(a, Math.min(b, ex.inputIds.length)))) });
   return {
-    kept: split.examples.length,
-    skipped: split.skipped,
+    kept: split.examples.length + pairSplit.examples.length,
+    skipped: [...split.skipped, ...pairSplit.skipped],
     examples: split.examples.map((ex) => {
       const c = bySource.get(ex.source);
-      return { file: c?.file ?? ex.source, row: c?.row ?? 0, text: ex.text, labelled: ex.tokenSpans.map(([a, b]) => tok.decode(ex.inputIds.subarray(a, Math.min(b, ex.inputIds.length)))) };
+      return { file: c?.file ?? ex.source, row: c?.row ?? 0, ...rendered(ex) };
     }),
+    pairs: pairSplit.examples.map((p) => ({ file: p.file, row: p.row, chosen: rendered(p.chosen), rejected: rendered(p.rejected) })),
   };
 }
 
 /** The `dataset` command (see the file comment). */
 export const datasetCommand: Command = {
-  usage: 'dataset FILE|DIR... --template-from INSTRUCT_DIR [--template-kwargs JSON] [--max-length N] [--json]   render and label a dataset as training does',
+  usage: 'dataset FILE|DIR... --template-from INSTRUCT_DIR [--template-kwargs JSON] [--max-length N] [--json]   render and label a dataset (SFT rows or chosen/rejected pairs) as training does',
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -106,6 +125,11 @@ export const datasetCommand: Command = {
       for (const s of report.skipped) process.stdout.write(`  skipped ${s.file} row ${s.row}: ${s.reason}\n`);
       const first = report.examples[0];
       if (first) process.stdout.write(`first example (${first.file} row ${first.row}):\n${first.text}\nlabelled: ${JSON.stringify(first.labelled)}\n`);
+      const pair = report.pairs[0];
+      if (pair) {
+        process.stdout.write(`${report.pairs.length} preference pairs; first pair (${pair.file} row ${pair.row}):\n`);
+        for (const k of ['chosen', 'rejected'] as const) process.stdout.write(`${k}:\n${pair[k].text}\nlabelled: ${JSON.stringify(pair[k].labelled)}\n`);
+      }
     }
     if (report.kept === 0) {
       process.stderr.write('nothing left to train on\n');

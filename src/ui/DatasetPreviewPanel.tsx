@@ -1,10 +1,25 @@
 /**
  * The dataset preview: the first training rows rendered with the Instruct chat template as the current settings
  * train them, labelled spans highlighted, token counts, rows cut by Max length, kept/skipped counts and why a run
- * would refuse (nothing left, or more than the skip threshold).
+ * would refuse (nothing left, or more than the skip threshold); for preference data the first pairs, each with its
+ * chosen and its rejected render and their labelled answers.
  */
 import { useEffect } from 'react';
 import { useStudio } from '../store';
+import type { DatasetPreview } from '../worker/client';
+
+type Row = DatasetPreview['rows'][number];
+
+/** One render with its labelled pieces highlighted. */
+function Render({ r }: { r: Row }) {
+  return (
+    <pre>
+      {r.pieces.map((piece, i) => (piece.labelled ? <mark key={i} title="labelled (trained on)">{piece.text}</mark> : <span key={i}>{piece.text}</span>))}
+    </pre>
+  );
+}
+
+const counts = (r: Row): string => `${r.tokens} tokens, ${r.labelledTokens} labelled${r.truncated ? ' · cut at Max length' : ''}`;
 
 /** The panel (re-renders the preview when the session or the settings change). */
 export function DatasetPreviewPanel() {
@@ -27,23 +42,33 @@ export function DatasetPreviewPanel() {
       {p && (
         <>
           <p data-testid="preview-counts">
-            {p.kept} rows kept, {p.skipped} skipped · {p.truncatedRows} longer than Max length {p.maxLength} (cut) · a run refuses when nothing is left or more than{' '}
+            {p.kept} {p.kind === 'preference' ? 'pairs' : 'rows'} kept, {p.skipped} skipped · {p.truncatedRows} longer than Max length {p.maxLength} (cut) · a run refuses when nothing is left or more than{' '}
             {p.maxSkippedFraction * 100}% of a split is skipped
           </p>
           {p.refusal && <p className="error" role="alert">{p.refusal}</p>}
           {p.rows.map((r) => (
             <div key={`${r.file}:${r.row}`} className="preview-row" data-testid="preview-row">
               <div className="muted">
-                {r.file} row {r.row} · {r.tokens} tokens, {r.labelledTokens} labelled{r.truncated ? ' · cut at Max length' : ''}
+                {r.file} row {r.row} · {counts(r)}
               </div>
-              <pre>
-                {r.pieces.map((piece, i) =>
-                  piece.labelled ? <mark key={i} title="labelled (trained on)">{piece.text}</mark> : <span key={i}>{piece.text}</span>,
-                )}
-              </pre>
+              <Render r={r} />
             </div>
           ))}
-          <p className="muted">Highlighted: the tokens the loss is computed on (the assistant's turns through their end-of-turn token).</p>
+          {p.pairs.map((pair) => (
+            <div key={`${pair.file}:${pair.row}`} className="preview-row" data-testid="preview-pair">
+              <div className="muted">
+                {pair.file} row {pair.row} · preference pair
+              </div>
+              <div className="muted">chosen · {counts(pair.chosen)}</div>
+              <Render r={pair.chosen} />
+              <div className="muted">rejected · {counts(pair.rejected)}</div>
+              <Render r={pair.rejected} />
+            </div>
+          ))}
+          <p className="muted">
+            Highlighted: the tokens the loss is computed on (the assistant's turns through their end-of-turn token; for a pair, only the final chosen and rejected
+            answers, whose log-probabilities the preference loss compares).
+          </p>
         </>
       )}
     </section>

@@ -1,7 +1,8 @@
 /**
- * The dataset files of the drop: tick which are trained on, remove one, the detected schema (alpaca, sharegpt,
- * messages, csv; Parquet shows its rows' schema), kept/skipped rows with the reasons, duplicates and
- * dataset_info.json entries.
+ * The dataset files of the drop: tick which are trained on, remove one, the kind (SFT conversations or preference
+ * pairs), the detected schema (alpaca, sharegpt, messages, csv, trl-conversational, trl-standard; Parquet shows its
+ * rows' schema), kept/skipped rows (pairs for preference files) with the reasons, duplicates and dataset_info.json
+ * entries.
  */
 import { useStudio } from '../store';
 import type { DatasetSummary } from '../worker/client';
@@ -24,6 +25,7 @@ export function DatasetTable({ datasets }: { datasets: readonly DatasetSummary[]
             <th>Use</th>
             <th>Dataset</th>
             <th>Split</th>
+            <th>Kind</th>
             <th>Format</th>
             <th>Kept</th>
             <th>Skipped</th>
@@ -42,6 +44,9 @@ export function DatasetTable({ datasets }: { datasets: readonly DatasetSummary[]
                 {d.datasetInfoName && <span className="muted"> (dataset_info.json: {d.datasetInfoName})</span>}
               </td>
               <td>{d.split === 'heldout' ? 'held-out' : 'train'}</td>
+              <td data-testid="dataset-kind" title={d.kind === 'preference' ? 'chosen/rejected pairs (DPO); Kept counts pairs' : undefined}>
+                {d.kind === null ? '–' : d.kind === 'preference' ? 'preference' : 'SFT'}
+              </td>
               <td data-testid="dataset-format">{formatOf(d)}</td>
               <td data-testid="dataset-kept">{d.examples ?? 'error'}</td>
               <td data-testid="dataset-skipped">{d.skippedCount}</td>
@@ -72,6 +77,7 @@ export function DatasetTable({ datasets }: { datasets: readonly DatasetSummary[]
       <p className="muted">
         ShareGPT: roles alternate human/observation then gpt/function_call (LLaMA-Factory); <code>user</code>/<code>assistant</code> are accepted for
         human/gpt, and a leading system turn is the system prompt. A dropped dataset_info.json sets file formats, columns and tags as LLaMA-Factory reads them.
+        Rows with <code>chosen</code> and <code>rejected</code> (LLaMA-Factory ranking data, TRL preference data) are preference pairs.
       </p>
     </>
   );

@@ -50,4 +50,35 @@ describe('shadowft dataset', () => {
     await expect(run([data, '--template-from', model, '--template-kwargs', '[1]'])).rejects.toThrow('template options: expected a JSON object');
     await expect(run([data])).rejects.toThrow('--template-from INSTRUCT_DIR is required');
   });
+
+  it('preference pairs from a LLaMA-Factory data folder: chosen and rejected renders, only the final answers labelled; text output shows the first pair', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'shadowft-dataset-pref-'));
+    dirs.push(tmp);
+    await writeFile(join(tmp, 'dataset_info.json'), JSON.stringify({
+      a: { file_name: 'a.json', ranking: true, columns: { prompt: 'instruction', query: 'input', chosen: 'better', rejected: 'worse' } },
+      s: { file_name: 's.jsonl', formatting: 'sharegpt', ranking: true, columns: { messages: 'conversations', chosen: 'chosen', rejected: 'rejected' } },
+    }));
+    await writeFile(join(tmp, 'a.json'), JSON.stringify([{ instruction: 'Say hi.', input: '', better: 'Hi.', worse: 'No.' }, { instruction: 'Q', better: 'A' }]));
+    const h = (value: string) => ({ from: 'human', value });
+    const g = (value: string) => ({ from: 'gpt', value });
+    await writeFile(join(tmp, 's.jsonl'), JSON.stringify({ conversations: [h('Hi'), g('Hello.'), h('Story?')], chosen: g('Yes.'), rejected: g('Nope.') }));
+    const model = '/work/shared/models/stories260K-instruct';
+    const r = await run([tmp, '--template-from', model, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as DatasetReport;
+    expect([report.kept, report.examples]).toEqual([2, []]);
+    expect(report.skipped).toEqual([{ file: join(tmp, 'a.json'), row: 2, reason: "field 'worse' is missing (the dispreferred answer)" }]);
+    expect(report.pairs).toEqual([
+      { file: join(tmp, 'a.json'), row: 1, chosen: { text: '<s>User: Say hi.\nAssistant: Hi.</s>', labelled: ['Hi.</s>'] }, rejected: { text: '<s>User: Say hi.\nAssistant: No.</s>', labelled: ['No.</s>'] } },
+      {
+        file: join(tmp, 's.jsonl'), row: 1,
+        chosen: { text: '<s>User: Hi\nAssistant: Hello.</s>User: Story?\nAssistant: Yes.</s>', labelled: ['Yes.</s>'] },
+        rejected: { text: '<s>User: Hi\nAssistant: Hello.</s>User: Story?\nAssistant: Nope.</s>', labelled: ['Nope.</s>'] },
+      },
+    ]);
+    const text = await run([tmp, '--template-from', model]);
+    expect(text.out).toContain('kept 2, skipped 1\n');
+    expect(text.out).toContain('2 preference pairs; first pair (');
+    expect(text.out).toContain('rejected:\n<s>User: Say hi.\nAssistant: No.</s>\nlabelled: ["No.</s>"]');
+  });
 });

@@ -22,7 +22,7 @@ async function dropDir(dir: string, prefix: string): Promise<DroppedFile[]> {
 const text = (s: string): Blob => new Blob([s]);
 
 describe('recognizeDrop', () => {
-  it('finds the stories260K pair, the ten datasets, and ignores the rest with reasons', async () => {
+  it('finds the stories260K pair, the sixteen datasets (six of them preference pairs), and ignores the rest with reasons', async () => {
     const dropped = [
       ...(await dropDir(`${SHARED}/models/stories260K-base`, 'models/stories260K-base')),
       ...(await dropDir(`${SHARED}/models/stories260K-instruct`, 'models\\stories260K-instruct')),
@@ -44,6 +44,12 @@ describe('recognizeDrop', () => {
     expect(ds).toEqual({
       'datasets/instruct-sft.heldout.messages.jsonl': 'jsonl/heldout',
       'datasets/instruct-sft.messages.jsonl': 'jsonl/train',
+      'datasets/story-titles-pref.heldout.alpaca.json': 'json/heldout',
+      'datasets/story-titles-pref.heldout.sharegpt.jsonl': 'jsonl/heldout',
+      'datasets/story-titles-pref.heldout.trl.jsonl': 'jsonl/heldout',
+      'datasets/story-titles-pref.train.alpaca.json': 'json/train',
+      'datasets/story-titles-pref.train.sharegpt.jsonl': 'jsonl/train',
+      'datasets/story-titles-pref.train.trl.jsonl': 'jsonl/train',
       'datasets/story-titles.heldout.alpaca.json': 'json/heldout',
       'datasets/story-titles.heldout.csv': 'csv/heldout',
       'datasets/story-titles.heldout.messages.jsonl': 'jsonl/heldout',

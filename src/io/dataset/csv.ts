@@ -1,7 +1,9 @@
 /**
  * CSV datasets (RFC 4180: comma-separated, fields with commas, quotes or newlines double-quoted, `"` doubled),
  * parsed with papaparse. The header row names the columns: `instruction` and `output` are required, `input` and
- * `system` optional (alpaca semantics, see ./records; a dataset_info.json entry may rename them), other columns are
+ * `system` optional (alpaca semantics, see ./records; a dataset_info.json entry may rename them); a header with
+ * `chosen` and `rejected` (or a dataset_info.json `ranking: true` entry) is preference data in LLaMA-Factory's
+ * alpaca ranking layout, `instruction,chosen,rejected` required (./prefRecords). Other columns are
  * ignored; names are matched after trimming, case-insensitively. Rows are numbered from 1 = the first example after
  * the header (as shared/datasets/README.md counts them); blank lines are skipped but still counted. A row with the
  * wrong number of fields or bad values is skipped and reported; header and quoting errors refuse the file.
@@ -30,8 +32,9 @@ export function parseCsvDataset(text: string, fileName: string, attr: DatasetAtt
   if (dup) throw new DatasetError(`${fileName} header: column '${dup}' appears twice`);
   const low = (s: string | null): string | null => (s === null ? null : s.toLowerCase());
   const c = attr.columns;
-  const columns = { ...c, prompt: low(c.prompt), query: low(c.query), response: low(c.response), system: low(c.system), history: null };
-  const required = [columns.prompt, columns.response].filter((x): x is string => x !== null);
+  const columns = { ...c, prompt: low(c.prompt), query: low(c.query), response: low(c.response), system: low(c.system), history: null, chosen: low(c.chosen), rejected: low(c.rejected) };
+  const ranking = attr.ranking ?? (columns.chosen !== null && columns.rejected !== null && names.includes(columns.chosen) && names.includes(columns.rejected));
+  const required = (ranking ? [columns.prompt, columns.chosen, columns.rejected] : [columns.prompt, columns.response]).filter((x): x is string => x !== null);
   const missing = required.filter((col) => !names.includes(col));
   if (missing.length) {
     throw new DatasetError(`${fileName} header: missing column${missing.length > 1 ? 's' : ''} ${missing.map((col) => `'${col}'`).join(', ')} (found: ${header.join(', ')}); expected ${required.join(',')} with optional ${[columns.query, columns.system].filter(Boolean).join(', ')}`);
@@ -51,6 +54,6 @@ export function parseCsvDataset(text: string, fileName: string, attr: DatasetAtt
     raw.push({ row: r + 1, where, rec });
   });
   if (raw.length === 0) throw new DatasetError(`${fileName}: the header has no example rows after it`);
-  const parsed = convertRows(raw, fileName, { ...attr, formatting: 'alpaca', columns }, 'column');
+  const parsed = convertRows(raw, fileName, { ...attr, formatting: 'alpaca', ranking, columns }, 'column');
   return { ...parsed, schema: 'csv' };
 }

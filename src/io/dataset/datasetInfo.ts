@@ -3,7 +3,9 @@
  * exactly as LLaMA-Factory's get_dataset_list does (src/llamafactory/data/parser.py):
  * - `file_name` (relative to the folder holding dataset_info.json) names the file; entries with `hf_hub_url`,
  *   `ms_hub_url` or `script_url` load from the network or a script and are reported as not loadable here.
- * - `formatting`: "alpaca" (default) or "sharegpt". `ranking: true` (preference data) is refused.
+ * - `formatting`: "alpaca" (default) or "sharegpt". `ranking: true` marks preference data (./prefRecords): its
+ *   rows are read as chosen/rejected pairs from the `chosen` and `rejected` columns, which LLaMA-Factory only knows
+ *   from `columns` (DatasetAttr.chosen/rejected default to None), so a ranking entry without them is not loadable.
  * - `columns`, when present, REPLACES the column names: each of system, tools, images, chosen, rejected, kto_tag and,
  *   for alpaca, prompt, query, response, history, for sharegpt, messages, is taken from `columns` or becomes None
  *   (set_attr(key, columns) with default None) — so `columns: {"prompt": "q", "response": "a"}` has no input column.
@@ -22,6 +24,9 @@ export interface DatasetColumns {
   readonly history: string | null;
   readonly messages: string | null;
   readonly system: string | null;
+  /** Preference answers (ranking data): LLaMA-Factory's `chosen` / `rejected` columns. */
+  readonly chosen: string | null;
+  readonly rejected: string | null;
 }
 
 /** ShareGPT tags (null = None). */
@@ -39,6 +44,11 @@ export interface DatasetTags {
 export interface DatasetAttr {
   /** Layout forced by dataset_info.json, or null to detect it per record. */
   readonly formatting: 'alpaca' | 'sharegpt' | null;
+  /**
+   * Preference data: true when dataset_info.json says `ranking: true`, false when it lists the file without it;
+   * null (no dataset_info.json entry) = detected from the rows (a first record with both `chosen` and `rejected`).
+   */
+  readonly ranking: boolean | null;
   readonly columns: DatasetColumns;
   readonly tags: DatasetTags;
   /** Accept user/assistant roles and role/content keys in ShareGPT (only without dataset_info.json). */
@@ -50,7 +60,8 @@ export interface DatasetAttr {
 /** LLaMA-Factory's DatasetAttr defaults (parser.py), with the studio's aliases and layout detection. */
 export const DEFAULT_ATTR: DatasetAttr = {
   formatting: null,
-  columns: { prompt: 'instruction', query: 'input', response: 'output', history: 'history', messages: 'conversations', system: 'system' },
+  ranking: null,
+  columns: { prompt: 'instruction', query: 'input', response: 'output', history: 'history', messages: 'conversations', system: 'system', chosen: 'chosen', rejected: 'rejected' },
   tags: { role: 'from', content: 'value', user: 'human', assistant: 'gpt', observation: 'observation', function: 'function_call', system: 'system' },
   aliases: true,
   name: null,
@@ -101,16 +112,18 @@ export function parseDatasetInfo(text: string, path: string): DatasetInfo {
     if (fileName === null) throw new DatasetError(`${path}: entry "${name}" has no "file_name"`);
     const formatting = e['formatting'] ?? 'alpaca';
     if (formatting !== 'alpaca' && formatting !== 'sharegpt') throw new DatasetError(`${path}: entry "${name}": formatting ${JSON.stringify(formatting)} is not supported; expected "alpaca" or "sharegpt"`);
-    if (e['ranking'] === true) {
-      unusable.push(`${path}: "${name}" is a preference (ranking) dataset; the studio trains SFT only`);
-      continue;
-    }
-    let columns: DatasetColumns = { ...DEFAULT_ATTR.columns, history: null, system: null };
+    const ranking = e['ranking'] === true;
+    let columns: DatasetColumns = { ...DEFAULT_ATTR.columns, history: null, system: null, chosen: null, rejected: null };
     const cols = e['columns'];
     if (isObject(cols)) {
+      const pref = { chosen: str(cols['chosen']), rejected: str(cols['rejected']) };
       columns = formatting === 'alpaca'
-        ? { prompt: str(cols['prompt']), query: str(cols['query']), response: str(cols['response']), history: str(cols['history']), messages: DEFAULT_ATTR.columns.messages, system: str(cols['system']) }
-        : { ...DEFAULT_ATTR.columns, history: null, messages: str(cols['messages']), system: str(cols['system']) };
+        ? { prompt: str(cols['prompt']), query: str(cols['query']), response: str(cols['response']), history: str(cols['history']), messages: DEFAULT_ATTR.columns.messages, system: str(cols['system']), ...pref }
+        : { ...DEFAULT_ATTR.columns, history: null, messages: str(cols['messages']), system: str(cols['system']), ...pref };
+    }
+    if (ranking && (columns.chosen === null || columns.rejected === null)) {
+      unusable.push(`${path}: "${name}" is a preference (ranking) dataset but its "columns" do not name ${columns.chosen === null ? '"chosen"' : ''}${columns.chosen === null && columns.rejected === null ? ' and ' : ''}${columns.rejected === null ? '"rejected"' : ''}; LLaMA-Factory reads the answers only from columns.chosen / columns.rejected (e.g. "columns": {"prompt": "instruction", "query": "input", "chosen": "chosen", "rejected": "rejected"})`);
+      continue;
     }
     let tags: DatasetTags = DEFAULT_ATTR.tags;
     const tg = e['tags'];
@@ -118,7 +131,7 @@ export function parseDatasetInfo(text: string, path: string): DatasetInfo {
       tags = { role: str(tg['role_tag']), content: str(tg['content_tag']), user: str(tg['user_tag']), assistant: str(tg['assistant_tag']), observation: str(tg['observation_tag']), function: str(tg['function_tag']), system: str(tg['system_tag']) };
     }
     const file = `${dir}${fileName.replace(/^\.\//, '')}`;
-    entries.set(file, { path: file, attr: { formatting, columns, tags, aliases: false, name } });
+    entries.set(file, { path: file, attr: { formatting, ranking, columns, tags, aliases: false, name } });
   }
   return { entries, unusable };
 }

@@ -143,10 +143,17 @@ function contentText(content: unknown, at: string): string {
 
 /** OpenAI `messages` record → messages. @throws DatasetError for a role other than system/user/assistant */
 export function openaiToMessages(rec: Record<string, unknown>, where: string): ChatMessage[] {
-  const list = rec['messages'];
-  if (!Array.isArray(list)) throw new DatasetError(`${where}: field 'messages' must be a list of {role, content} messages`);
+  return messageList(rec['messages'], 'messages', where);
+}
+
+/**
+ * A list of OpenAI/HF {role, content} messages (content a string or text parts) → messages; `key` names the list in
+ * errors (e.g. "prompt[2]"). @throws DatasetError when it is not a list, or for an item that is not such a message
+ */
+export function messageList(list: unknown, key: string, where: string, noun: Noun = 'field'): ChatMessage[] {
+  if (!Array.isArray(list)) throw new DatasetError(`${where}: ${noun} '${key}' must be a list of {role, content} messages`);
   return list.map((m: unknown, i) => {
-    const at = `${where}: messages[${i}]`;
+    const at = `${where}: ${key}[${i}]`;
     if (!isObject(m)) throw new DatasetError(`${at} must be an object {role, content}`);
     const role = m['role'];
     if (role !== 'system' && role !== 'user' && role !== 'assistant') {

@@ -19,6 +19,29 @@ export interface Conversation {
   readonly row?: number;
 }
 
+/** What a dataset file trains: SFT conversations, or preference pairs (chosen/rejected answers to one prompt). */
+export type DatasetKind = 'sft' | 'preference';
+
+/**
+ * One preference pair (LLaMA-Factory `ranking: true` data, TRL preference datasets): a prompt and two answers to it.
+ * Training renders `[...prompt, {assistant: chosen}]` and `[...prompt, {assistant: rejected}]` with the chat template,
+ * each ONCE, and labels only the final answer (LLaMA-Factory PairwiseDatasetProcessor encodes the history into the
+ * prompt; TRL labels only the completion).
+ */
+export interface PreferencePair {
+  /** [system?] user (assistant user)*: ends with the user turn both answers reply to. */
+  readonly prompt: readonly ChatMessage[];
+  /** The preferred answer (non-empty). */
+  readonly chosen: string;
+  /** The dispreferred answer (non-empty, different from chosen). */
+  readonly rejected: string;
+  /** e.g. "story-titles-pref.train.trl.jsonl line 3" */
+  readonly source: string;
+  readonly file?: string;
+  /** 1-based row, counted as {@link Conversation.row}. */
+  readonly row?: number;
+}
+
 /** A row that was left out of training, and why (shown in the UI and printed by `shadowft dataset`). */
 export interface SkippedRow {
   readonly file: string;
@@ -53,4 +76,21 @@ export interface Batch {
   readonly labels: Int32Array;
   /** Count of labels ≠ -100 after the shift (positions 1..T-1), i.e. HF num_items_in_batch. */
   readonly numItems: number;
+}
+
+/**
+ * A right-padded micro-batch of P preference pairs: B = 2P rows, rows 0..P-1 the chosen sequences and rows P..2P-1
+ * the rejected ones in the same pair order (LLaMA-Factory PairwiseDataCollatorWithPadding / TRL concatenated_forward:
+ * chosen first, then rejected, so `logps.split(P)` gives chosen and rejected). Padding as {@link Batch}.
+ */
+export interface PreferenceBatch extends Batch {
+  /** P (B = 2P). */
+  readonly pairs: number;
+  /**
+   * Labelled positions per row after the shift (labels[1..T-1] ≠ -100), Int32 [2P]: LLaMA-Factory's `valid_length`,
+   * the divisor of the length-normalised losses (ipo, orpo, simpo) and of the pref_ftx SFT term.
+   */
+  readonly labelCounts: Int32Array;
+  /** Source of each pair ("file line N"), [P]. */
+  readonly sources: readonly string[];
 }

@@ -31,9 +31,10 @@ export function prepareSplit(tok: ChatTokenizer, conversations: readonly Convers
 
 /**
  * Why a split cannot be trained on, or null when it can: nothing kept, or more than MAX_SKIPPED_FRACTION skipped.
+ * Takes SFT splits and preference splits (./pairs preparePairSplit) alike.
  * @param what "training" or "held-out", used in the message
  */
-export function refusalOf(split: PreparedSplit, what: string): string | null {
+export function refusalOf(split: Pick<PreparedSplit, 'skipped' | 'rows'> & { readonly examples: readonly unknown[] }, what: string): string | null {
   const first = split.skipped[0];
   const example = first ? ` (first: ${first.file} row ${first.row}: ${first.reason})` : '';
   if (split.examples.length === 0) return `No ${what} rows left: all ${split.rows} rows were skipped${example}.`;
