@@ -1,7 +1,8 @@
 /**
  * Run history: every run of this browser, newest first, with its start time (local), status (complete, cancelled
  * at k/n, failed with the error, interrupted), final loss, held-out loss of Instruct + grafted LoRA, pair and
- * settings; "Export this run" makes it the run the export panel exports; Delete removes it and its adapter.
+ * settings; "Export this run" makes it the run the export panel exports; Delete removes it and its adapter, with
+ * Undo until the next delete.
  */
 import { useStudio } from '../store';
 import { statusLabel } from '../store/runHistory';
@@ -16,13 +17,25 @@ export function RunHistoryPanel() {
   const select = useStudio((s) => s.selectExportRun);
   const remove = useStudio((s) => s.deleteRun);
   const error = useStudio((s) => s.historyError);
-  if (runs.length === 0 && !error) return null;
+  const deleted = useStudio((s) => s.deletedRun);
+  const undo = useStudio((s) => s.undoDelete);
+  if (runs.length === 0 && !error && !deleted) return null;
   return (
     <div className="run-history">
       <h3>Run history</h3>
       {error && (
         <p className="errors" role="alert">
           {error}
+        </p>
+      )}
+      {deleted && (
+        <p className="row" data-testid="run-deleted">
+          <span>
+            Deleted the run of {new Date(deleted.record.startedAt).toLocaleString()} ({statusLabel(deleted.record, false)}){deleted.adapter ? ' and its adapter' : ''}.
+          </span>
+          <button type="button" onClick={() => void undo()}>
+            Undo
+          </button>
         </p>
       )}
       <table data-testid="run-history">
