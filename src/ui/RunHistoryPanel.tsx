@@ -5,7 +5,7 @@
  * Undo until the next delete.
  */
 import { useStudio } from '../store';
-import { statusLabel } from '../store/runHistory';
+import { settingsSummary, statusLabel } from '../store/runHistory';
 import { finalLoss } from '../store/trainingSlice';
 import { formatLoss } from './format';
 
@@ -46,7 +46,6 @@ export function RunHistoryPanel() {
           {runs.map((r) => {
             const f = finalLoss(r.points);
             const graft = r.evals.find((e) => e.model === 'instruct+graft')?.loss;
-            const s = r.settings;
             return (
               <tr key={r.id} data-run-id={r.id} data-status={r.status} className={r.id === exportRunId ? 'selected' : ''}>
                 <td>{new Date(r.startedAt).toLocaleString()}</td>
@@ -57,7 +56,7 @@ export function RunHistoryPanel() {
                   {r.baseModel} → {r.instructModel}
                 </td>
                 <td className="muted">
-                  r {s.lora.r}, α {s.lora.alpha}, lr {s.learningRate}, batch {s.batchSize}×{s.gradAccum}, max length {s.maxLength}
+                  {settingsSummary(r)}
                 </td>
                 <td>
                   <button type="button" disabled={!r.hasAdapter || r.id === exportRunId} onClick={() => select(r.id)} aria-label={`Export run ${r.id}`}>
