@@ -14,6 +14,7 @@ import { TemplateOptions } from './TemplateOptions';
 import { TrainProgress } from './TrainProgress';
 import { RunEstimatePanel } from './RunEstimatePanel';
 import { RunHistoryPanel } from './RunHistoryPanel';
+import { trainBlocker } from '../store/readiness';
 
 /** A stable empty list (a selector returning a fresh [] would re-render forever). */
 const NO_OPTIONS: readonly string[] = [];
@@ -49,12 +50,11 @@ export function TrainPanel() {
     window.addEventListener('beforeunload', warn);
     return () => window.removeEventListener('beforeunload', warn);
   }, [running]);
-  const ready = session?.pairReady === true && session.trainExamples > 0;
-  const why = !session?.pairReady
-    ? 'Load a Base and an Instruct model first.'
-    : session.trainExamples === 0
-      ? 'Drop a training dataset first.'
-      : !gpuReady
+  const filesBlock = trainBlocker(session);
+  const ready = filesBlock === null;
+  const why = filesBlock !== null
+    ? filesBlock
+    : !gpuReady
         ? 'WebGPU is needed to train.'
         : checking
           ? 'The GPU check is running; train when it has finished.'

@@ -6,6 +6,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { useStudio } from '../../store';
+import { templateBlocker } from '../../store/readiness';
 import type { TryItModel } from '../../worker/client';
 import { NumberField } from '../NumberField';
 import { TryColumnView } from './TryColumn';
@@ -29,7 +30,8 @@ export function TryItPanel() {
   useEffect(() => {
     if (session?.pairReady) void refresh();
   }, [session, runStatus, compareView, refresh]);
-  if (!session?.pairReady) return <p className="muted">Load a Base and an Instruct model first.</p>;
+  const blocker = templateBlocker(session);
+  if (blocker !== null) return <p className="muted">{blocker}</p>;
   const running = t.status === 'running';
   const s = t.settings;
   const toggle = (m: TryItModel, on: boolean): void => setSelected(on ? [...t.selected, m] : t.selected.filter((x) => x !== m));
