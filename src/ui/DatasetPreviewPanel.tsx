@@ -38,12 +38,18 @@ export function DatasetPreviewPanel() {
               </div>
               <pre>
                 {r.pieces.map((piece, i) =>
-                  piece.labelled ? <mark key={i} title="labelled (trained on)">{piece.text}</mark> : <span key={i}>{piece.text}</span>,
+                  piece.cut ? (
+                    <s key={i} className="cut" title="past Max length: cut, not trained on">{piece.text}</s>
+                  ) : piece.labelled ? (
+                    <mark key={i} title="labelled (trained on)">{piece.text}</mark>
+                  ) : (
+                    <span key={i}>{piece.text}</span>
+                  ),
                 )}
               </pre>
             </div>
           ))}
-          <p className="muted">Highlighted: the tokens the loss is computed on (the assistant's turns through their end-of-turn token).</p>
+          <p className="muted">Highlighted: the tokens the loss is computed on (the assistant's turns through their end-of-turn token, up to Max length); struck through: past Max length, cut and not trained on.</p>
         </>
       )}
     </section>

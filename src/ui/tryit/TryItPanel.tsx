@@ -31,7 +31,7 @@ export function TryItPanel() {
     if (session?.pairReady) void refresh();
   }, [session, runStatus, compareView, refresh]);
   const blocker = templateBlocker(session);
-  if (blocker !== null) return <p className="muted">{blocker}</p>;
+  if (blocker !== null || !session) return <p className="muted">{blocker}</p>;
   const running = t.status === 'running';
   const s = t.settings;
   const toggle = (m: TryItModel, on: boolean): void => setSelected(on ? [...t.selected, m] : t.selected.filter((x) => x !== m));
