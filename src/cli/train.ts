@@ -16,6 +16,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
+import { dataSettingsProblem } from '../app/settingsChecks';
 import { planSteps, runTraining } from '../engine/train/run';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
@@ -96,6 +97,8 @@ export const trainCommand: Command = {
     const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetPath(values.heldout) : null;
     let settings = trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values);
     validateSettings(settings, base.config);
+    const dataProblem = dataSettingsProblem(settings, trainParsed.conversations.length);
+    if (dataProblem) throw new Error(dataProblem.replaceAll('Batch size', '--batch-size').replace('Gradient accumulation', '--grad-accum'));
 
     const log = runLog(outDir);
     const say = (text: string): void => {

@@ -8,6 +8,7 @@ import { useEffect } from 'react';
 import { useStudio } from '../store';
 import { planPhases, totalSec } from '../store/runProgress';
 import { formatDuration } from './format';
+import { scheduleWarningsFor } from '../store/scheduleNotes';
 
 /** The estimate line and the warnings. */
 export function RunEstimatePanel() {
@@ -30,6 +31,7 @@ export function RunEstimatePanel() {
       </p>
     );
   const sec = totalSec(planPhases(data, speeds));
+  const warnings = settings ? scheduleWarningsFor(settings, data.schedule.warnings) : data.schedule.warnings;
   const gflop = (data.trainFlops + (data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)) * data.evalPassFlops) / 1e9;
   return (
     <div className="run-estimate">
@@ -40,9 +42,9 @@ export function RunEstimatePanel() {
           (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured in an earlier run on this browser' : 'assumed — refined from the first measured step'}, plus loading and tokenising)
         </span>
       </p>
-      {data.schedule.warnings.length > 0 && (
+      {warnings.length > 0 && (
         <ul className="warnings" data-testid="schedule-warnings" role="alert">
-          {data.schedule.warnings.map((w) => <li key={w}>{w}</li>)}
+          {warnings.map((w) => <li key={w}>{w}</li>)}
         </ul>
       )}
     </div>

@@ -63,7 +63,7 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
       </fieldset>
       <fieldset>
         <legend>Optimisation</legend>
-        <NumberField id="lr" label="Learning rate" value={s.learningRate} onChange={top('learningRate')} min={0} hint="peak, cosine schedule" {...common} />
+        <NumberField id="lr" label="Learning rate" value={s.learningRate} onChange={top('learningRate')} above={0} max={1} hint="peak, cosine schedule" {...common} />
         <NumberField id="epochs" label="Epochs" value={s.epochs} onChange={top('epochs')} integer min={1} {...common} />
         <NumberField id="max-steps" label="Max steps" value={s.maxSteps} onChange={top('maxSteps')} integer min={0} hint="0 = run all epochs" {...common} />
         <NumberField id="batch" label="Batch size" value={s.batchSize} onChange={top('batchSize')} integer min={1} {...common} />
