@@ -31,8 +31,8 @@ function Summary({ result }: { result: SimilarityResult }) {
       <dl className="stats" data-testid="sigma-summary">
         {item('Mean σ over layer tensors (paper figure)', 'sigma-paper', summary.paperFigure)}
         {item('Parameter-weighted mean σ', 'sigma-weighted', l.meanParamWeighted)}
-        {item('Min σ', 'sigma-min', l.min?.sigma ?? null, l.min ? `(${l.min.tensor})` : undefined)}
-        {item('Max σ', 'sigma-max', l.max?.sigma ?? null, l.max ? `(${l.max.tensor})` : undefined)}
+        {item('Min σ (layer tensors)', 'sigma-min', l.min?.sigma ?? null, l.min ? `(${l.min.tensor})` : undefined)}
+        {item('Max σ (layer tensors)', 'sigma-max', l.max?.sigma ?? null, l.max ? `(${l.max.tensor})` : undefined)}
       </dl>
     </div>
   );
