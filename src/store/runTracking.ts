@@ -103,6 +103,7 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
     const { adapterFiles, settings: _s, ...counts } = outcome;
     set({ run: { ...get().run, status: status === 'complete' ? 'done' : 'cancelled', cancelling: false, message: '' } });
     get().adapterIsFrom(runId);
+    set({ tryIt: { ...get().tryIt, adapterRunId: runId } });
     saved = { status, extra: { stepsDone: outcome.steps, outcome: counts } };
     const done = get().saveRun(record(status, saved.extra), adapterFiles);
     if (adapterFiles) saved = { status, extra: { ...saved.extra, hasAdapter: true } };

@@ -3,6 +3,7 @@
  * The <label> is tied to the input (htmlFor), so the field can be found by its label.
  */
 import { useEffect, useState } from 'react';
+import { fieldProblem } from './fieldRules';
 
 /** Props of {@link NumberField}. */
 export interface NumberFieldProps {
@@ -19,17 +20,6 @@ export interface NumberFieldProps {
   readonly max?: number;
   readonly hint?: string;
   readonly disabled?: boolean;
-}
-
-/** Why `text` is not acceptable for a field with these rules, or null. */
-export function fieldProblem(text: string, p: Pick<NumberFieldProps, 'integer' | 'min' | 'above' | 'max'>): string | null {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) return 'enter a number';
-  if (p.integer && !Number.isInteger(v)) return 'enter a whole number';
-  if (p.min !== undefined && v < p.min) return `must be ≥ ${p.min}`;
-  if (p.above !== undefined && !(v > p.above)) return `must be > ${p.above}`;
-  if (p.max !== undefined && v > p.max) return `must be ≤ ${p.max}`;
-  return null;
 }
 
 /** One numeric setting. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { dataSettingsProblem } from '../../src/app/settingsChecks';
 import { checkSchedule } from '../../src/engine/train/scheduleWarnings';
 import { scheduleWarningsFor } from '../../src/store/scheduleNotes';
-import { fieldProblem } from '../../src/ui/NumberField';
+import { fieldProblem } from '../../src/ui/fieldRules';
 
 describe('settings checks', () => {
   it('names a batch larger than the training set with the largest useful value', () => {
