@@ -67,6 +67,12 @@ export interface StepPoint {
   readonly gradNorm: number;
 }
 
+/** A held-out loss of Base + LoRA measured during training (TrainEvent 'eval-step'). */
+export interface EvalPoint {
+  readonly step: number;
+  readonly loss: number;
+}
+
 /** The live state of the current run. */
 export interface TrainingRun {
   readonly status: OpStatus;
@@ -80,6 +86,8 @@ export interface TrainingRun {
   readonly totalSteps: number;
   readonly tokensPerSec: number;
   readonly evals: readonly EvalLoss[];
+  /** Held-out losses during training (Evaluate every N steps), in step order. */
+  readonly evalPoints: readonly EvalPoint[];
   readonly error: string | null;
   /** Every 'preparing' / 'evaluating' message of the run with the time it arrived (the memory plan among them). */
   readonly log: readonly LogLine[];

@@ -32,11 +32,12 @@ export function RunEstimatePanel() {
     );
   const sec = totalSec(planPhases(data, speeds));
   const warnings = settings ? scheduleWarningsFor(settings, data.schedule.warnings) : data.schedule.warnings;
-  const gflop = (data.trainFlops + (data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)) * data.evalPassFlops) / 1e9;
+  const evals = data.evalPasses ? data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct) + data.evalsDuringTraining : 0;
+  const gflop = (data.trainFlops + evals * data.evalPassFlops) / 1e9;
   return (
     <div className="run-estimate">
       <p data-testid="run-estimate" data-steps={data.totalSteps}>
-        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)} held-out evaluations of ${data.evalBatches} batches` : ''} · estimated time ≈{' '}
+        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${evals} held-out evaluations of ${data.evalBatches} batches${data.evalsDuringTraining ? ` (${data.evalsDuringTraining} during training)` : ''}` : ''} · estimated time ≈{' '}
         <b>{formatDuration(sec)}</b>{' '}
         <span className="muted">
           (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured in an earlier run on this browser' : 'assumed — refined from the first measured step'}, plus loading and tokenising)
