@@ -34,12 +34,34 @@ export function instructTokenizer(session: Session): Promise<ChatTokenizer> {
   return tok;
 }
 
-/** One previewed row: the render cut into plain and labelled pieces. */
+/** A piece of a previewed render: labelled (trained on) or not, or cut (past Max length: not trained, never labelled). */
+export interface PreviewPiece {
+  readonly text: string;
+  readonly labelled: boolean;
+  readonly cut: boolean;
+}
+
+/**
+ * The first character of `text` whose token falls past `maxLength` tokens (binary search over prefixes: the largest
+ * prefix that encodes to at most maxLength tokens). Approximate by at most one token where a token spans the cut.
+ */
+function cutCharOf(tok: ChatTokenizer, text: string, maxLength: number): number {
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (tok.encode(text.slice(0, mid), false).length <= maxLength) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** One previewed row: the render cut into plain, labelled and cut (past Max length) pieces. */
 export interface PreviewRow {
   readonly file: string;
   readonly row: number;
-  readonly pieces: readonly { readonly text: string; readonly labelled: boolean }[];
-  /** Tokens of the render, and how many are labelled. */
+  readonly pieces: readonly PreviewPiece[];
+  /** Tokens of the render, and how many labelled tokens fall within Max length (the ones trained on). */
   readonly tokens: number;
   readonly labelledTokens: number;
   readonly truncated: boolean;
@@ -76,16 +98,23 @@ export interface DatasetPreview {
 }
 
 /** The render of `ex` cut into plain and labelled pieces, with its counts. */
-function previewRow(ex: LabelledExample): PreviewRow {
-  const pieces: { text: string; labelled: boolean }[] = [];
+function previewRow(tok: ChatTokenizer, maxLength: number, ex: LabelledExample): PreviewRow {
+  // Characters from `cutAt` on are past Max length: never seen in training, so never shown as labelled.
+  const cutAt = ex.truncated ? cutCharOf(tok, ex.text, maxLength) : ex.text.length;
+  const pieces: PreviewPiece[] = [];
+  const push = (a: number, b: number, labelled: boolean): void => {
+    if (a < Math.min(b, cutAt)) pieces.push({ text: ex.text.slice(a, Math.min(b, cutAt)), labelled, cut: false });
+    if (Math.max(a, cutAt) < b) pieces.push({ text: ex.text.slice(Math.max(a, cutAt), b), labelled: false, cut: true });
+  };
   let at = 0;
   for (const s of ex.charSpans) {
-    if (s.start > at) pieces.push({ text: ex.text.slice(at, s.start), labelled: false });
-    pieces.push({ text: ex.text.slice(s.start, s.end), labelled: true });
+    push(at, s.start, false);
+    push(s.start, s.end, true);
     at = s.end;
   }
-  if (at < ex.text.length) pieces.push({ text: ex.text.slice(at), labelled: false });
-  const labelledTokens = ex.tokenSpans.reduce((n, [a, b]) => n + b - a, 0);
+  push(at, ex.text.length, false);
+  const len = ex.inputIds.length;
+  const labelledTokens = ex.tokenSpans.reduce((n, [a, b]) => n + Math.max(0, Math.min(b, len) - a), 0);
   const [file, row] = /^(.*) (?:row|line|item) (\d+)$/.exec(ex.source)?.slice(1) ?? [ex.source, '0'];
   return { file: file as string, row: Number(row), pieces, tokens: ex.fullLength, labelledTokens, truncated: ex.truncated };
 }
@@ -118,8 +147,8 @@ export async function previewFor(session: Session, settings: TrainSettings, coun
   const [tr, he] = kind === 'preference' ? [trainPairs, heldoutPairs] : [train, heldout];
   return {
     kind,
-    rows: train.examples.slice(0, count).map(previewRow),
-    pairs: trainPairs.examples.slice(0, count).map((p): PreviewPair => ({ file: p.file, row: p.row, chosen: previewRow(p.chosen), rejected: previewRow(p.rejected) })),
+    rows: train.examples.slice(0, count).map((ex) => previewRow(tok, settings.maxLength, ex)),
+    pairs: trainPairs.examples.slice(0, count).map((p): PreviewPair => ({ file: p.file, row: p.row, chosen: previewRow(tok, settings.maxLength, p.chosen), rejected: previewRow(tok, settings.maxLength, p.rejected) })),
     kept: train.examples.length + heldout.examples.length + pairRows.length,
     skipped: skipped.length,
     skippedRows: skipped.slice(0, 20),

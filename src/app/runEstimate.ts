@@ -38,11 +38,21 @@ export interface RunEstimate {
   readonly evalBatches: number;
   /** Held-out passes the run makes at most (Base before, Base + LoRA, Instruct, Instruct + graft; 0 without held-out). */
   readonly evalPasses: number;
+  /** Held-out passes of Base + LoRA during training (TrainSettings.evalSteps; engine/train/run.ts), 0 without held-out. */
+  readonly evalsDuringTraining: number;
   /** Before-training held-out losses an earlier run on the same pair and data left in the worker's cache (skipped). */
   readonly cachedEvals: { readonly base: boolean; readonly instruct: boolean };
   /** Tensor bytes of the Base and of the Instruct checkpoint (loaded onto the GPU). */
   readonly baseBytes: number;
   readonly instructBytes: number;
+}
+
+/**
+ * Held-out passes during a run of `total` steps evaluating every `every` steps: after steps every, 2·every, … below
+ * the last (engine/train/run.ts: the after-training loss covers the last step). 0 without held-out data or for every ≤ 0.
+ */
+export function evalsDuringTraining(total: number, every: number, heldout: boolean): number {
+  return heldout && every > 0 && total > 0 ? Math.floor((total - 1) / every) : 0;
 }
 
 /**
@@ -98,6 +108,7 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
     evalPassFlops: evalPass,
     evalBatches: evalB.length,
     evalPasses: evalB.length ? 4 : 0,
+    evalsDuringTraining: evalsDuringTraining(plan.length, settings.evalSteps ?? 0, evalB.length > 0),
     cachedEvals: {
       base: heldout.length > 0 && evalCache.get(pair.baseId, heldoutKey(heldout, settings.maxLength)) !== undefined,
       instruct: heldout.length > 0 && evalCache.get(pair.instructId, heldoutKey(heldout, settings.maxLength)) !== undefined,

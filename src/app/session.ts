@@ -13,6 +13,7 @@ import { parseDatasetInfo, DEFAULT_ATTR, type DatasetInfoEntry } from '../io/dat
 import type { DatasetSchema } from '../io/dataset/rows';
 import { recognizeDrop, type DroppedFile, type IgnoredFile, type RecognizedModel } from '../io/folder';
 import { checkPairCompatible } from '../io/pair';
+import { triageWeightFolders } from './dropTriage';
 import { modelIdentity, pairIdentity } from '../io/identity';
 import { assignRoles, type RoleAssignment } from '../io/roles';
 
@@ -245,7 +246,7 @@ export class Session {
   }
 
   private async refresh(): Promise<SessionSummary> {
-    const drop = await recognizeDrop([...this.files].map(([path, file]) => ({ path, file })));
+    const drop = triageWeightFolders(await recognizeDrop([...this.files].map(([path, file]) => ({ path, file }))));
     const errors: string[] = [];
     const warnings: string[] = [];
     const models = drop.models;

@@ -8,6 +8,7 @@ import type { GpuContext } from '../engine/gpu/context';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
 import { checkpointWeightBytes, planJob, runTraining, type TrainJob, type TrainResult } from '../engine/train/run';
 import { describePlan, planAdvice } from '../engine/plan/advice';
+import { dataSettingsProblem } from './settingsChecks';
 import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { tokenizeTrainingData } from './trainingData';
@@ -58,13 +59,16 @@ export interface MemoryPlanView {
 export function memoryPlanFor(session: Session, ctx: GpuContext, settings: TrainSettings): MemoryPlanView {
   const { base } = session.requirePair();
   const plan = planJob({ ctx, config: base.config, base: base.checkpoint, settings });
-  const advice = planAdvice(base.config, settings, checkpointWeightBytes(base.checkpoint), ctx.limits, plan);
   let settingsError: string | null = null;
   try {
     validateSettings(settings, base.config);
   } catch (e) {
     settingsError = e instanceof Error ? e.message : String(e);
   }
+  // A batch larger than the data is a settings error, not a memory problem to lower step by step.
+  const dataProblem = dataSettingsProblem(settings, session.conversations('train').length);
+  settingsError ??= dataProblem;
+  const advice = dataProblem ? [] : planAdvice(base.config, settings, checkpointWeightBytes(base.checkpoint), ctx.limits, plan);
   return { plan, text: describePlan(plan), advice, settingsError };
 }
 

@@ -16,6 +16,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
+import { dataSettingsProblem } from '../app/settingsChecks';
 import { planSteps, runTraining } from '../engine/train/run';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
@@ -28,7 +29,7 @@ import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
 import { readDatasetPath } from './datasetFile';
 import { numFlag, TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
-import { loadLatestCheckpoint, runLog, saveCheckpoint } from './trainOutput';
+import { earlierEvalEntries, loadLatestCheckpoint, runLog, saveCheckpoint, trainerState, writeTrainerState, type LogHistoryEntry } from './trainOutput';
 import type { OutputFile } from '../engine/graft/mergedModel';
 
 /** One run.log / stderr line for an event (null for per-batch evaluation progress). */
@@ -42,6 +43,8 @@ function eventLine(e: TrainEvent): string | null {
       return `step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${e.learningRate.toExponential(3)} grad_norm ${e.gradNorm.toFixed(4)} ${e.tokensPerSec.toFixed(0)} tok/s ETA ${Math.round(e.etaSec)} s`;
     case 'eval':
       return `held-out loss of ${e.model} (${e.when} training): ${e.loss.toFixed(4)}${e.cached ? ' (from the checkpoint)' : ''}`;
+    case 'eval-step':
+      return `step ${e.step}/${e.totalSteps} eval_loss ${e.loss.toFixed(4)} (held-out loss of base+lora)`;
     case 'resumed':
       return `resuming at step ${e.step} of ${e.totalSteps}`;
     case 'checkpoint':
@@ -57,14 +60,14 @@ function eventLine(e: TrainEvent): string | null {
 
 /** The `train` command (see the file comment). Exit codes: 0 complete, 130 stopped by SIGINT (checkpoint saved). */
 export const trainCommand: Command = {
-  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--checkpoint-every N] [--resume DIR]   LoRA on Base → PEFT adapter',
+  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--eval-steps N] [--checkpoint-every N] [--resume DIR]   LoRA on Base → PEFT adapter (+ run.log, trainer_state.json)',
   async run(args) {
     const s = { type: 'string' } as const;
     const { values: parsed, positionals } = parseArgs({
       args,
       allowPositionals: true,
       options: {
-        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, 'warmup-steps': s, ...TRAIN_FLAG_OPTIONS,
+        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, 'warmup-steps': s, 'eval-steps': s, ...TRAIN_FLAG_OPTIONS,
       },
     });
     const values = parsed as Record<string, string | boolean | undefined>;
@@ -75,13 +78,16 @@ export const trainCommand: Command = {
     if (values['warmup-steps'] !== undefined && values['warmup-ratio'] !== undefined) throw new Error('give --warmup-steps or --warmup-ratio, not both');
     const every = values['checkpoint-every'] !== undefined ? numFlag('checkpoint-every', values['checkpoint-every'] as string) : 0;
     if (!Number.isInteger(every) || every < 0) throw new Error(`--checkpoint-every: expected a whole number of optimizer steps ≥ 1, got ${every}`);
+    const evalSteps = values['eval-steps'] !== undefined ? numFlag('eval-steps', values['eval-steps'] as string) : 0;
+    if (!Number.isInteger(evalSteps) || evalSteps < 0) throw new Error(`--eval-steps: expected a whole number of optimizer steps ≥ 0 (0 = before and after training only), got ${evalSteps}`);
+    if (evalSteps > 0 && typeof values.heldout !== 'string') throw new Error('--eval-steps needs --heldout FILE (the held-out split it evaluates)');
     const outDir = resolve(values.out);
     const resumeDir = typeof values.resume === 'string' ? resolve(values.resume) : null;
     const existing = (await listOrNull(outDir)) ?? [];
     if (existing.includes('adapter')) throw new Error(`${outDir}/adapter already exists (this run was completed); choose a new --out`);
     // A run that stopped before its first checkpoint (bad settings, no trainable example) left only its run.log: start afresh there.
     const checkpointsLeft = existing.includes('checkpoints') ? ((await listOrNull(join(outDir, 'checkpoints'))) ?? []).length : 0;
-    const onlyLog = existing.every((n) => n === 'run.log' || n === 'checkpoints') && checkpointsLeft === 0;
+    const onlyLog = existing.every((n) => n === 'run.log' || n === 'checkpoints' || n === 'trainer_state.json') && checkpointsLeft === 0;
     if (existing.length > 0 && !onlyLog && outDir !== resumeDir) {
       throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}); choose a new --out, or continue its run with the same command plus --resume ${values.out}`);
     }
@@ -95,16 +101,36 @@ export const trainCommand: Command = {
     const trainParsed = await readDatasetPath(values.train);
     const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetPath(values.heldout) : null;
     let settings = trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values);
+    if (evalSteps > 0) settings = { ...settings, evalSteps };
     validateSettings(settings, base.config);
+    const dataProblem = dataSettingsProblem(settings, trainParsed.conversations.length);
+    if (dataProblem) throw new Error(dataProblem.replaceAll('Batch size', '--batch-size').replace('Gradient accumulation', '--grad-accum'));
 
     const log = runLog(outDir);
     const say = (text: string): void => {
       process.stderr.write(`${text}\n`);
       void log.line(text);
     };
+    // trainer_state.json's log_history (HF Trainer): step losses and held-out evaluations; an earlier attempt's evaluations are kept on --resume.
+    const logHistory: LogHistoryEntry[] = resumed ? await earlierEvalEntries(outDir, resumed.checkpoint.step) : [];
+    let stepsPerEpoch = 1;
+    let totalSteps = 0;
+    let globalStep = 0;
+    const epoch = (step: number): number => step / stepsPerEpoch;
+    const saveState = (): Promise<void> =>
+      writeTrainerState(outDir, trainerState(logHistory, { globalStep, maxSteps: totalSteps, stepsPerEpoch, numTrainEpochs: settings.epochs, trainBatchSize: settings.batchSize, evalSteps }));
     const onEvent = (e: TrainEvent): void => {
       const line = eventLine(e);
       if (line !== null) say(line);
+      if (e.status === 'step') {
+        globalStep = e.step;
+        logHistory.push({ epoch: epoch(e.step), step: e.step, loss: e.loss, learning_rate: e.learningRate, grad_norm: e.gradNorm });
+      } else if (e.status === 'resumed') {
+        globalStep = e.step;
+        logHistory.push(...e.history.map((h) => ({ epoch: epoch(h.step), step: h.step, loss: h.loss, learning_rate: h.lr, grad_norm: h.gradNorm })));
+      } else if (e.status === 'eval-step' || (e.status === 'eval' && e.model === 'base+lora')) {
+        logHistory.push({ epoch: epoch(globalStep), step: e.status === 'eval-step' ? e.step : globalStep, eval_loss: e.loss });
+      }
     };
     say(`shadowft train ${args.join(' ')}`);
     if (resumed) say(`resuming ${resumed.path} (step ${resumed.checkpoint.step} of ${resumed.checkpoint.totalSteps})`);
@@ -112,9 +138,14 @@ export const trainCommand: Command = {
     const vocab = Math.min(base.config.vocabSize, instruct.config.vocabSize);
     const split = (p: typeof trainParsed | null) => ({ conversations: p?.conversations ?? [], skipped: p?.skipped ?? [] });
     const data = tokenizeTrainingData(tok, split(trainParsed), split(heldoutParsed), settings, vocab, instructFiles.name, onEvent);
+    const trainable = data.train.filter((e) => e.labels.some((l) => l !== -100));
+    // (planSteps names the problem when nothing is trainable; without --warmup-steps runTraining does.)
+    if (trainable.length > 0 || values['warmup-steps'] !== undefined) {
+      totalSteps = planSteps(trainable, settings, tok.padTokenId).length;
+      stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(trainable.length / settings.batchSize) / settings.gradAccum));
+    }
     if (values['warmup-steps'] !== undefined) {
-      const total = planSteps(data.train.filter((e) => e.labels.some((l) => l !== -100)), settings, tok.padTokenId).length;
-      settings = { ...settings, warmupRatio: warmupRatioForSteps(numFlag('warmup-steps', values['warmup-steps'] as string), total) };
+      settings = { ...settings, warmupRatio: warmupRatioForSteps(numFlag('warmup-steps', values['warmup-steps'] as string), totalSteps) };
     }
 
     const controller = new AbortController();
@@ -135,8 +166,12 @@ export const trainCommand: Command = {
         modelId: await checkpointContentId(base.checkpoint),
         ...(resumed ? { resume: resumed.checkpoint } : {}),
         ...(every > 0 ? { checkpointEvery: every } : {}),
-        onCheckpoint: async (c) => void say(`wrote ${await saveCheckpoint(outDir, c)}`),
+        onCheckpoint: async (c) => {
+          say(`wrote ${await saveCheckpoint(outDir, c)}`);
+          await saveState();
+        },
       });
+      await saveState();
       if (result.status === 'cancelled') {
         say(`stopped at step ${result.steps} of ${result.totalSteps}; continue by running the same command with --resume ${values.out} added (same --out)`);
         await log.line('exit 130');

@@ -2,7 +2,8 @@
  * The output folder of `shadowft train`: `checkpoints/` (the latest training checkpoint, engine/train/checkpointFile.ts,
  * written as a `.partial` file renamed when complete; older ones are removed only after the new one is in place, so
  * a crash or a full disk never leaves the folder without a complete checkpoint), `run.log` (one line per event with
- * an ISO timestamp, appended) and `adapter/` (the PEFT adapter, written atomically at the end).
+ * an ISO timestamp, appended), `trainer_state.json` (HF Trainer log_history: step losses and held-out evaluations,
+ * rewritten at each checkpoint and at the end) and `adapter/` (the PEFT adapter, written atomically at the end).
  */
 import { appendFile, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -69,4 +70,72 @@ export function runLog(outDir: string): { line(text: string): Promise<void> } {
       return chain;
     },
   };
+}
+
+/** One entry of trainer_state.json's log_history: a training step, or a held-out evaluation (HF Trainer names). */
+export type LogHistoryEntry =
+  | { readonly epoch: number; readonly step: number; readonly loss: number; readonly learning_rate: number; readonly grad_norm: number }
+  | { readonly epoch: number; readonly step: number; readonly eval_loss: number };
+
+/** What {@link trainerState} needs beyond the log. */
+export interface TrainerStateInfo {
+  /** optimizer steps done and planned */
+  readonly globalStep: number;
+  readonly maxSteps: number;
+  /** optimizer steps per epoch (ceil(ceil(examples / batch) / accumulation)); epoch = step / this */
+  readonly stepsPerEpoch: number;
+  readonly numTrainEpochs: number;
+  readonly trainBatchSize: number;
+  /** --eval-steps (0: evaluated before and after training only) */
+  readonly evalSteps: number;
+}
+
+/**
+ * A trainer_state.json as transformers' Trainer writes it (TrainerState in `transformers/trainer_callback.py`:
+ * log_history with `loss`, `learning_rate`, `grad_norm` per logged step and `eval_loss` per evaluation, `epoch`
+ * fractional), so LLaMA-Factory users' tools (loss plots, `plot_loss`) read our runs. Entries are sorted by step,
+ * training before evaluation at the same step.
+ */
+export function trainerState(log: readonly LogHistoryEntry[], info: TrainerStateInfo): Record<string, unknown> {
+  const history = [...log].sort((a, b) => a.step - b.step || Number('eval_loss' in a) - Number('eval_loss' in b));
+  return {
+    best_global_step: null, best_metric: null, best_model_checkpoint: null,
+    epoch: info.globalStep / Math.max(1, info.stepsPerEpoch),
+    eval_steps: info.evalSteps > 0 ? info.evalSteps : null,
+    global_step: info.globalStep,
+    is_hyper_param_search: false, is_local_process_zero: true, is_world_process_zero: true,
+    log_history: history,
+    logging_steps: 1,
+    max_steps: info.maxSteps,
+    num_train_epochs: info.numTrainEpochs,
+    train_batch_size: info.trainBatchSize,
+    trial_name: null, trial_params: null,
+  };
+}
+
+/** Writes DIR/trainer_state.json (via a `.partial` file renamed into place). */
+export async function writeTrainerState(outDir: string, state: Record<string, unknown>): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  const path = join(outDir, 'trainer_state.json');
+  const fh = await open(`${path}.partial`, 'w');
+  try {
+    await fh.write(`${JSON.stringify(state, null, 2)}\n`);
+  } finally {
+    await fh.close();
+  }
+  await rename(`${path}.partial`, path);
+}
+
+/**
+ * The evaluation entries of an earlier attempt's DIR/trainer_state.json up to step `upTo` (a resumed run keeps
+ * them; the training entries come back from the checkpoint). [] when the file is absent or unreadable.
+ */
+export async function earlierEvalEntries(outDir: string, upTo: number): Promise<LogHistoryEntry[]> {
+  try {
+    const json = JSON.parse(await (await openAsBlob(join(outDir, 'trainer_state.json'))).text()) as { log_history?: unknown };
+    if (!Array.isArray(json.log_history)) return [];
+    return json.log_history.filter((e): e is LogHistoryEntry => typeof e === 'object' && e !== null && typeof e.eval_loss === 'number' && typeof e.step === 'number' && e.step <= upTo);
+  } catch {
+    return [];
+  }
 }

@@ -9,6 +9,7 @@ import {
 } from '../worker/client';
 import { COMPARE_MODEL_LABELS } from '../worker/client';
 import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
+import { applyRunAdapter, restoreForTryIt } from './tryAdapter';
 
 /** One optimizer step of one of the two runs. */
 export interface CurvePoint {
@@ -50,6 +51,8 @@ export interface TryItState {
   /** held-out user messages for "use held-out prompts", and which one is shown */
   readonly heldout: readonly string[];
   readonly heldoutIndex: number;
+  /** The run-history run whose adapter is the LoRA on Base (tryAdapter.ts); null: this session's last training or comparison. */
+  readonly adapterRunId: string | null;
 }
 
 /** Actions and state of Compare and Try it. */
@@ -68,6 +71,8 @@ export interface CompareSlice {
   setTryPrompt(prompt: string): void;
   setTrySettings(s: GenerateSettings): void;
   setTrySelected(models: readonly TryItModel[]): void;
+  /** Uses run `id`'s stored adapter as Try it's LoRA on Base (any run of the history with an adapter for the pair). */
+  setTryAdapterRun(id: string): Promise<void>;
   /** Puts the next held-out user message into the prompt box. */
   nextHeldoutPrompt(): Promise<void>;
   /** Generates with every selected available model (no-op while generating or with an empty prompt). */
@@ -128,12 +133,13 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
   let compareCtl: AbortController | null = null;
   let tryCtl: AbortController | null = null;
   const setTry = (patch: Partial<TryItState>): void => set({ tryIt: { ...get().tryIt, ...patch } });
+  let restoring = false;
   return {
     compareOptions: DEFAULT_COMPARE_OPTIONS,
     compare: IDLE_COMPARE,
     tryIt: {
       status: 'idle', prompt: '', settings: { maxNewTokens: 64, temperature: 0, topP: 1, seed: 42 }, models: [], selected: ['base', 'instruct', 'base_lora', 'instruct_shadow', 'instruct_conventional'],
-      columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1,
+      columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null,
     },
     setCompareOptions: (compareOptions) => set({ compareOptions }),
     startCompare: async () => {
@@ -144,7 +150,7 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting' } });
       try {
         const view = await engineClient.compare(settings, get().compareOptions, (e) => set({ compare: applyCompareEvent(get().compare, e) }), c.signal);
-        set({ compare: { ...get().compare, status: 'done', message: '', view } });
+        set({ compare: { ...get().compare, status: 'done', message: '', view }, tryIt: { ...get().tryIt, adapterRunId: null } });
         void get().refreshTryModels();
       } catch (e) {
         set({ compare: { ...get().compare, status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) } });
@@ -166,8 +172,19 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
         setTry({ models: await engineClient.tryItModels() });
       } catch {
         setTry({ models: [] }); // no pair loaded: nothing to try
+        return;
+      }
+      // After a reload the worker holds no adapter: the newest stored one for this pair comes back by itself.
+      if (!restoring) {
+        restoring = true;
+        try {
+          await restoreForTryIt(set, get);
+        } finally {
+          restoring = false;
+        }
       }
     },
+    setTryAdapterRun: (id) => applyRunAdapter(set, get, id),
     setTryPrompt: (prompt) => setTry({ prompt }),
     setTrySettings: (settings) => setTry({ settings }),
     setTrySelected: (selected) => setTry({ selected }),

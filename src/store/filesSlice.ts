@@ -5,6 +5,7 @@
 import { engineClient, type SessionSummary } from '../worker/client';
 import { fetchDemoFiles } from './demo';
 import { nextSettings } from './settingsDefaults';
+import { IDLE_RUN } from './trainingSlice';
 import { unorderedPairIdentity } from '../io/identity';
 import { errorMessage, pairKey, type FilesSlice, type Slice, type StudioState } from './types';
 
@@ -43,7 +44,12 @@ export const createFilesSlice: Slice<FilesSlice> = (set, get) => {
     set({ filesBusy: true, filesError: null });
     try {
       const session = await f();
+      const before = pairKey(get().session);
       set({ session, filesBusy: false });
+      // A finished run's banner (its error, its curve) belongs to the pair it ran on: another pair, or none, starts
+      // clean (the run stays in the run history).
+      const run = get().run;
+      if (run.status !== 'running' && run.status !== 'idle' && pairKey(session) !== before) set({ run: IDLE_RUN });
       await afterSession(session, get, set);
     } catch (e) {
       set({ filesBusy: false, filesError: errorMessage(e) });

@@ -18,7 +18,7 @@ import { createResumeSlice } from './resumeSlice';
 import { createRunHistorySlice } from './runHistorySlice';
 import type { StudioState } from './types';
 
-export type { EstimateState, EvalLoss, GpuCheckState, ModelCheckView, OpStatus, StepPoint, StudioState, TrainingRun } from './types';
+export type { EstimateState, EvalLoss, EvalPoint, GpuCheckState, ModelCheckView, OpStatus, StepPoint, StudioState, TrainingRun } from './types';
 export type { LogLine, RunRecord, RunStatus } from './runHistory';
 export type { RunProgressView } from './runProgress';
 export { hydrate, persistChanges } from './persist';

@@ -52,7 +52,10 @@ export function planPhases(e: RunEstimate, speeds: Speeds): Phase[] {
   ];
   const held = e.evalPasses > 0;
   if (held) phases.push(ev('eval-base', 'Held-out loss: Base'));
-  phases.push({ id: 'train', label: `Train ${e.totalSteps} steps`, kind: 'compute', estSec: e.trainFlops / speeds.flopsPerSec });
+  // Evaluations during training (Evaluate every N steps) happen between steps: they are part of the training phase.
+  const during = e.evalsDuringTraining ?? 0;
+  const trainLabel = during > 0 ? `Train ${e.totalSteps} steps (+ ${during} held-out evaluation${during === 1 ? '' : 's'})` : `Train ${e.totalSteps} steps`;
+  phases.push({ id: 'train', label: trainLabel, kind: 'compute', estSec: (e.trainFlops + during * e.evalPassFlops) / speeds.flopsPerSec });
   if (held) {
     phases.push(ev('eval-base+lora', 'Held-out loss: Base + LoRA'));
     phases.push({ id: 'load-instruct', label: 'Load Instruct', kind: 'io', estSec: e.instructBytes / speeds.bytesPerSec });

@@ -11,7 +11,7 @@ import { cancelActiveRun, currentDevice, runActive, trackRun } from './runTracki
 import { errorMessage, type Slice, type TrainingRun, type TrainingSlice } from './types';
 
 /** A run that has not started. */
-export const IDLE_RUN: TrainingRun = { status: 'idle', runId: null, cancelling: false, message: '', points: [], totalSteps: 0, tokensPerSec: 0, evals: [], error: null, log: [], progress: null };
+export const IDLE_RUN: TrainingRun = { status: 'idle', runId: null, cancelling: false, message: '', points: [], totalSteps: 0, tokensPerSec: 0, evals: [], evalPoints: [], error: null, log: [], progress: null };
 
 
 /** The run after one TrainEvent received at `at` (ISO time, for the log). */
@@ -37,8 +37,14 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): Tr
         log: log(`held-out loss of ${e.model} ${e.when} training: ${e.loss.toFixed(4)}${e.cached ? ' (from an earlier run on the same pair and data)' : ''}`),
         evals: [...run.evals.filter((x) => x.model !== e.model || x.when !== e.when), { model: e.model, when: e.when, loss: e.loss }],
       };
+    case 'eval-step':
+      return {
+        ...run,
+        log: log(`held-out loss of base+lora at step ${e.step}/${e.totalSteps}: ${e.loss.toFixed(4)}`),
+        evalPoints: [...run.evalPoints.filter((p) => p.step < e.step), { step: e.step, loss: e.loss }],
+      };
     case 'resumed':
-      return { ...run, points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
+      return { ...run, evalPoints: run.evalPoints.filter((p) => p.step <= e.step), points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
     case 'checkpoint':
       return e.error ? { ...run, log: log(`checkpoint after step ${e.step} not saved: ${e.error}`) } : run;
     case 'done':

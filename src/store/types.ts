@@ -67,6 +67,12 @@ export interface StepPoint {
   readonly gradNorm: number;
 }
 
+/** A held-out loss of Base + LoRA measured during training (TrainEvent 'eval-step'). */
+export interface EvalPoint {
+  readonly step: number;
+  readonly loss: number;
+}
+
 /** The live state of the current run. */
 export interface TrainingRun {
   readonly status: OpStatus;
@@ -80,6 +86,8 @@ export interface TrainingRun {
   readonly totalSteps: number;
   readonly tokensPerSec: number;
   readonly evals: readonly EvalLoss[];
+  /** Held-out losses during training (Evaluate every N steps), in step order. */
+  readonly evalPoints: readonly EvalPoint[];
   readonly error: string | null;
   /** Every 'preparing' / 'evaluating' message of the run with the time it arrived (the memory plan among them). */
   readonly log: readonly LogLine[];
@@ -123,8 +131,14 @@ export interface RunHistorySlice {
   loadRuns(): Promise<void>;
   /** Makes run `id` the one exported (its adapter becomes the worker's current one before an export). */
   selectExportRun(id: string): void;
-  /** Deletes run `id` and its adapter (refused for the live run). */
+  /** The run deleted last, with its adapter's bytes, until Undo or the next delete (null: none). */
+  deletedRun: { readonly record: RunRecord; readonly adapter: AdapterFilesData | null } | null;
+  /** Deletes run `id` and its adapter (refused for the live run); {@link undoDelete} puts them back. */
   deleteRun(id: string): Promise<void>;
+  /** Writes the last deleted run and its adapter back into the history (no-op when there is none). */
+  undoDelete(): Promise<void>;
+  /** The stored adapter files of run `id`, or null when it has none. Rejects with the storage error. */
+  runAdapter(id: string): Promise<AdapterFilesData | null>;
   /**
    * Makes the worker's current adapter the one of the export run (restoreAdapter) when it is not already.
    * @throws Error when the run or its adapter is not in the history.

@@ -14,7 +14,15 @@ type Row = DatasetPreview['rows'][number];
 function Render({ r }: { r: Row }) {
   return (
     <pre>
-      {r.pieces.map((piece, i) => (piece.labelled ? <mark key={i} title="labelled (trained on)">{piece.text}</mark> : <span key={i}>{piece.text}</span>))}
+      {r.pieces.map((piece, i) =>
+        piece.cut ? (
+          <s key={i} className="cut" title="past Max length: cut, not trained on">{piece.text}</s>
+        ) : piece.labelled ? (
+          <mark key={i} title="labelled (trained on)">{piece.text}</mark>
+        ) : (
+          <span key={i}>{piece.text}</span>
+        ),
+      )}
     </pre>
   );
 }
@@ -67,7 +75,7 @@ export function DatasetPreviewPanel() {
           ))}
           <p className="muted">
             Highlighted: the tokens the loss is computed on (the assistant's turns through their end-of-turn token; for a pair, only the final chosen and rejected
-            answers, whose log-probabilities the preference loss compares).
+            answers, whose log-probabilities the preference loss compares), up to Max length; struck through: past Max length, cut and not trained on.
           </p>
         </>
       )}

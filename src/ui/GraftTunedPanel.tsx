@@ -11,6 +11,7 @@ import { saveBlob } from './download';
 import { filesFromDataTransfer, filesFromInput } from './dropFiles';
 import { formatBytes, formatPercent, formatSigma } from './format';
 import { Heatmap } from './Heatmap';
+import { sigmaRange } from './heatmapLayout';
 
 /** The graft section. */
 export function GraftTunedPanel() {
@@ -117,13 +118,13 @@ export function GraftTunedPanel() {
           </div>
           <div className="side-by-side">
             <figure data-testid="tuning-heatmap">
-              <figcaption>What tuning changed: σ(W_B′, W_B)</figcaption>
-              <Heatmap rows={c.tuning.rows} />
+              <figcaption>What tuning changed: σ(W_B′, W_B){pair ? ' — same colour scale as Base vs Instruct' : ''}</figcaption>
+              <Heatmap rows={c.tuning.rows} {...(pair ? { range: sigmaRange(c.tuning.rows, pair.report.rows) } : {})} />
             </figure>
             {pair && (
               <figure data-testid="pair-heatmap">
                 <figcaption>Base vs Instruct: σ(W_B, W_I)</figcaption>
-                <Heatmap rows={pair.report.rows} />
+                <Heatmap rows={pair.report.rows} range={sigmaRange(c.tuning.rows, pair.report.rows)} />
               </figure>
             )}
           </div>

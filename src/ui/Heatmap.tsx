@@ -1,13 +1,14 @@
 /**
  * The σ heatmap: a plain SVG grid, rows = layers, columns = module kinds (q_proj … down_proj, the two layer norms,
  * then q_norm/k_norm, biases and anything else found); the non-layer tensors (embed_tokens, norm, lm_head) are a
- * separate strip below. Hovering a cell shows the tensor name, shape and σ. One colour scale covers every cell.
+ * separate strip below. Hovering a cell shows the tensor name, shape and σ. One colour scale covers every cell; heatmaps
+ * shown side by side pass one shared `range` (heatmapLayout.ts sigmaRange).
  */
 import { useMemo, useState } from 'react';
 import type { SimilarityRow } from '../worker/client';
 import { normalise, viridis, viridisGradient } from './colorScale';
 import { formatSigma } from './format';
-import { heatmapColumns } from './heatmapLayout';
+import { heatmapColumns, sigmaRange, type SigmaRange } from './heatmapLayout';
 
 const CELL_W = 46;
 const LABEL_W = 64;
@@ -15,17 +16,17 @@ const HEAD_H = 128;
 /** Room on the right for the last rotated column label. */
 const PAD_R = 110;
 
-/** Heatmap of one σ report. */
-export function Heatmap({ rows }: { rows: readonly SimilarityRow[] }) {
+/** Heatmap of one σ report, coloured over `range` (default: this report's own min and max). */
+export function Heatmap({ rows, range }: { rows: readonly SimilarityRow[]; range?: SigmaRange }) {
   const [hover, setHover] = useState<SimilarityRow | null>(null);
   const { columns, layers, byKey, others, min, max } = useMemo(() => {
     const columns = heatmapColumns(rows);
     const layers = [...new Set(rows.flatMap((r) => (r.layer === null ? [] : [r.layer])))].sort((a, b) => a - b);
     const byKey = new Map(rows.filter((r) => r.layer !== null).map((r) => [`${r.layer}|${r.module}`, r]));
     const others = rows.filter((r) => r.layer === null);
-    const sig = rows.map((r) => r.sigma);
-    return { columns, layers, byKey, others, min: Math.min(...sig), max: Math.max(...sig) };
-  }, [rows]);
+    const own = range ?? sigmaRange(rows);
+    return { columns, layers, byKey, others, min: own.min, max: own.max };
+  }, [rows, range]);
   const cellH = layers.length > 40 ? 10 : layers.length > 16 ? 16 : 24;
   const width = LABEL_W + columns.length * CELL_W + PAD_R;
   const height = HEAD_H + layers.length * cellH;

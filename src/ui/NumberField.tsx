@@ -3,6 +3,7 @@
  * The <label> is tied to the input (htmlFor), so the field can be found by its label.
  */
 import { useEffect, useState } from 'react';
+import { fieldProblem } from './fieldRules';
 
 /** Props of {@link NumberField}. */
 export interface NumberFieldProps {
@@ -14,19 +15,11 @@ export interface NumberFieldProps {
   readonly onValidity: (id: string, ok: boolean) => void;
   readonly integer?: boolean;
   readonly min?: number;
+  /** Exclusive lower bound ("must be > 0"), e.g. a learning rate. */
+  readonly above?: number;
   readonly max?: number;
   readonly hint?: string;
   readonly disabled?: boolean;
-}
-
-/** Why `text` is not acceptable, or null. */
-function problem(text: string, p: NumberFieldProps): string | null {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) return 'enter a number';
-  if (p.integer && !Number.isInteger(v)) return 'enter a whole number';
-  if (p.min !== undefined && v < p.min) return `must be ≥ ${p.min}`;
-  if (p.max !== undefined && v > p.max) return `must be ≤ ${p.max}`;
-  return null;
 }
 
 /** One numeric setting. */
@@ -35,8 +28,10 @@ export function NumberField(p: NumberFieldProps) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     setDraft((d) => (Number(d) === p.value && d.trim() !== '' ? d : String(p.value)));
-    setError(null);
-    p.onValidity(p.id, true);
+    // A value set from outside (defaults, a loaded configuration, a restored session) is checked too.
+    const why = fieldProblem(String(p.value), p);
+    setError(why);
+    p.onValidity(p.id, why === null);
     // eslint-disable-next-line react-hooks/exhaustive-deps -- resync only when the committed value changes
   }, [p.value]);
   return (
@@ -54,7 +49,7 @@ export function NumberField(p: NumberFieldProps) {
         onChange={(e) => {
           const text = e.currentTarget.value;
           setDraft(text);
-          const why = problem(text, p);
+          const why = fieldProblem(text, p);
           setError(why);
           p.onValidity(p.id, why === null);
           if (why === null) p.onChange(Number(text));

@@ -8,6 +8,7 @@ import { useEffect } from 'react';
 import { useStudio } from '../store';
 import { planPhases, totalSec } from '../store/runProgress';
 import { formatDuration } from './format';
+import { scheduleWarningsFor } from '../store/scheduleNotes';
 
 /** The estimate line and the warnings. */
 export function RunEstimatePanel() {
@@ -30,19 +31,21 @@ export function RunEstimatePanel() {
       </p>
     );
   const sec = totalSec(planPhases(data, speeds));
-  const gflop = (data.trainFlops + (data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)) * data.evalPassFlops) / 1e9;
+  const warnings = settings ? scheduleWarningsFor(settings, data.schedule.warnings) : data.schedule.warnings;
+  const evals = data.evalPasses ? data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct) + data.evalsDuringTraining : 0;
+  const gflop = (data.trainFlops + evals * data.evalPassFlops) / 1e9;
   return (
     <div className="run-estimate">
       <p data-testid="run-estimate" data-steps={data.totalSteps}>
-        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${data.evalPasses - Number(data.cachedEvals.base) - Number(data.cachedEvals.instruct)} held-out evaluations of ${data.evalBatches} batches` : ''} · estimated time ≈{' '}
+        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${evals} held-out evaluations of ${data.evalBatches} batches${data.evalsDuringTraining ? ` (${data.evalsDuringTraining} during training)` : ''}` : ''} · estimated time ≈{' '}
         <b>{formatDuration(sec)}</b>{' '}
         <span className="muted">
           (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured in an earlier run on this browser' : 'assumed — refined from the first measured step'}, plus loading and tokenising)
         </span>
       </p>
-      {data.schedule.warnings.length > 0 && (
+      {warnings.length > 0 && (
         <ul className="warnings" data-testid="schedule-warnings" role="alert">
-          {data.schedule.warnings.map((w) => <li key={w}>{w}</li>)}
+          {warnings.map((w) => <li key={w}>{w}</li>)}
         </ul>
       )}
     </div>

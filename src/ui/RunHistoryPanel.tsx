@@ -1,10 +1,11 @@
 /**
  * Run history: every run of this browser, newest first, with its start time (local), status (complete, cancelled
  * at k/n, failed with the error, interrupted), final loss, held-out loss of Instruct + grafted LoRA, pair and
- * settings; "Export this run" makes it the run the export panel exports; Delete removes it and its adapter.
+ * settings; "Export this run" makes it the run the export panel exports; Delete removes it and its adapter, with
+ * Undo until the next delete.
  */
 import { useStudio } from '../store';
-import { statusLabel } from '../store/runHistory';
+import { settingsSummary, statusLabel } from '../store/runHistory';
 import { finalLoss } from '../store/trainingSlice';
 import { formatLoss } from './format';
 
@@ -16,13 +17,25 @@ export function RunHistoryPanel() {
   const select = useStudio((s) => s.selectExportRun);
   const remove = useStudio((s) => s.deleteRun);
   const error = useStudio((s) => s.historyError);
-  if (runs.length === 0 && !error) return null;
+  const deleted = useStudio((s) => s.deletedRun);
+  const undo = useStudio((s) => s.undoDelete);
+  if (runs.length === 0 && !error && !deleted) return null;
   return (
     <div className="run-history">
       <h3>Run history</h3>
       {error && (
         <p className="errors" role="alert">
           {error}
+        </p>
+      )}
+      {deleted && (
+        <p className="row" data-testid="run-deleted">
+          <span>
+            Deleted the run of {new Date(deleted.record.startedAt).toLocaleString()} ({statusLabel(deleted.record, false)}){deleted.adapter ? ' and its adapter' : ''}.
+          </span>
+          <button type="button" onClick={() => void undo()}>
+            Undo
+          </button>
         </p>
       )}
       <table data-testid="run-history">
@@ -33,7 +46,6 @@ export function RunHistoryPanel() {
           {runs.map((r) => {
             const f = finalLoss(r.points);
             const graft = r.evals.find((e) => e.model === 'instruct+graft')?.loss;
-            const s = r.settings;
             return (
               <tr key={r.id} data-run-id={r.id} data-status={r.status} className={r.id === exportRunId ? 'selected' : ''}>
                 <td>{new Date(r.startedAt).toLocaleString()}</td>
@@ -44,7 +56,7 @@ export function RunHistoryPanel() {
                   {r.baseModel} → {r.instructModel}
                 </td>
                 <td className="muted">
-                  r {s.lora.r}, α {s.lora.alpha}, lr {s.learningRate}, batch {s.batchSize}×{s.gradAccum}, max length {s.maxLength}
+                  {settingsSummary(r)}
                 </td>
                 <td>
                   <button type="button" disabled={!r.hasAdapter || r.id === exportRunId} onClick={() => select(r.id)} aria-label={`Export run ${r.id}`}>

@@ -1,7 +1,7 @@
 /**
  * The training settings form: LoRA (Rank, Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate,
- * Epochs, Max steps, Batch size, Gradient accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Seed,
- * Recompute activations).
+ * Epochs, Max steps, Batch size, Gradient accumulation, Max length, Weight decay, Warmup ratio, Max grad norm,
+ * Evaluate every N steps, Seed, Recompute activations).
  * Defaults come from the engine's defaultTrainSettings; every field writes straight to the store.
  */
 import { useCallback, useEffect, useState } from 'react';
@@ -63,7 +63,7 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
       </fieldset>
       <fieldset>
         <legend>Optimisation</legend>
-        <NumberField id="lr" label="Learning rate" value={s.learningRate} onChange={top('learningRate')} min={0} hint="peak, cosine schedule" {...common} />
+        <NumberField id="lr" label="Learning rate" value={s.learningRate} onChange={top('learningRate')} above={0} max={1} hint="peak, cosine schedule" {...common} />
         <NumberField id="epochs" label="Epochs" value={s.epochs} onChange={top('epochs')} integer min={1} {...common} />
         <NumberField id="max-steps" label="Max steps" value={s.maxSteps} onChange={top('maxSteps')} integer min={0} hint="0 = run all epochs" {...common} />
         <NumberField id="batch" label="Batch size" value={s.batchSize} onChange={top('batchSize')} integer min={1} {...common} />
@@ -72,6 +72,20 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
         <NumberField id="wd" label="Weight decay" value={s.weightDecay} onChange={top('weightDecay')} min={0} hint="AdamW, decoupled" {...common} />
         <NumberField id="warmup" label="Warmup ratio" value={s.warmupRatio} onChange={top('warmupRatio')} min={0} max={1} {...common} />
         <NumberField id="clip" label="Max grad norm" value={s.maxGradNorm} onChange={top('maxGradNorm')} min={0} hint="0 = no clipping" {...common} />
+        <NumberField
+          id="eval-steps"
+          label="Evaluate every"
+          value={s.evalSteps ?? 0}
+          onChange={(v) => {
+            // 0 is stored as absent, so settings (and checkpoints) of runs without it compare equal.
+            const { evalSteps: _old, ...rest } = s;
+            onChange(v > 0 ? { ...s, evalSteps: v } : rest);
+          }}
+          integer
+          min={0}
+          hint="steps; held-out loss of Base + LoRA (LLaMA-Factory eval_steps); 0 = before and after only"
+          {...common}
+        />
         <NumberField id="seed" label="Seed" value={s.seed} onChange={top('seed')} integer min={0} {...common} />
         <div className="field checkbox">
           <label title="Gradient checkpointing: keep each layer's input only and re-run its forward in the backward (less memory, ~1 extra forward per step)">

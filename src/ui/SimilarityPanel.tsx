@@ -4,6 +4,7 @@
  * mean; min; max), the heatmap and the CSV download.
  */
 import { useStudio } from '../store';
+import { pairBlocker } from '../store/readiness';
 import type { SimilarityResult } from '../worker/client';
 import { saveBlob } from './download';
 import { useRef } from 'react';
@@ -30,8 +31,8 @@ function Summary({ result }: { result: SimilarityResult }) {
       <dl className="stats" data-testid="sigma-summary">
         {item('Mean σ over layer tensors (paper figure)', 'sigma-paper', summary.paperFigure)}
         {item('Parameter-weighted mean σ', 'sigma-weighted', l.meanParamWeighted)}
-        {item('Min σ', 'sigma-min', l.min?.sigma ?? null, l.min ? `(${l.min.tensor})` : undefined)}
-        {item('Max σ', 'sigma-max', l.max?.sigma ?? null, l.max ? `(${l.max.tensor})` : undefined)}
+        {item('Min σ (layer tensors)', 'sigma-min', l.min?.sigma ?? null, l.min ? `(${l.min.tensor})` : undefined)}
+        {item('Max σ (layer tensors)', 'sigma-max', l.max?.sigma ?? null, l.max ? `(${l.max.tensor})` : undefined)}
       </dl>
     </div>
   );
@@ -47,7 +48,8 @@ function etaLabel(done: number, total: number, start: number | null): string {
 
 export function SimilarityPanel() {
   const sim = useStudio((s) => s.similarity);
-  const ready = useStudio((s) => s.session?.pairReady ?? false);
+  const blocker = useStudio((s) => pairBlocker(s.session));
+  const ready = blocker === null;
   const compute = useStudio((s) => s.computeSimilarity);
   const cancel = useStudio((s) => s.cancelSimilarity);
   const running = sim.status === 'running';
@@ -76,7 +78,7 @@ export function SimilarityPanel() {
             Download similarity CSV
           </button>
         )}
-        {!ready && !result && <span className="muted">Load a Base and an Instruct model first.</span>}
+        {blocker !== null && !running && <span className="muted">{blocker}</span>}
       </div>
       {running && (
         <div className="progress-line" data-testid="similarity-progress">

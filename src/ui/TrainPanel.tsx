@@ -1,5 +1,6 @@
 /**
- * Train LoRA on Base: the GPU (and its fixture check), the settings form (defaults from the engine), the run estimate and
+ * Train LoRA on Base: the GPU (and its fixture check), the settings form (defaults from the engine; saved and loaded as
+ * LLaMA-Factory YAML), the run estimate and
  * schedule warnings, Start training / Cancel ("Cancelling…" at once), progress, the run history; leaving the page while
  * a run is active asks first.
  */
@@ -14,6 +15,8 @@ import { TemplateOptions } from './TemplateOptions';
 import { TrainProgress } from './TrainProgress';
 import { RunEstimatePanel } from './RunEstimatePanel';
 import { RunHistoryPanel } from './RunHistoryPanel';
+import { trainBlocker } from '../store/readiness';
+import { SettingsFile } from './SettingsFile';
 
 /** A stable empty list (a selector returning a fresh [] would re-render forever). */
 const NO_OPTIONS: readonly string[] = [];
@@ -49,12 +52,11 @@ export function TrainPanel() {
     window.addEventListener('beforeunload', warn);
     return () => window.removeEventListener('beforeunload', warn);
   }, [running]);
-  const ready = session?.pairReady === true && session.trainExamples > 0;
-  const why = !session?.pairReady
-    ? 'Load a Base and an Instruct model first.'
-    : session.trainExamples === 0
-      ? 'Drop a training dataset first.'
-      : !gpuReady
+  const filesBlock = trainBlocker(session);
+  const ready = filesBlock === null;
+  const why = filesBlock !== null
+    ? filesBlock
+    : !gpuReady
         ? 'WebGPU is needed to train.'
         : checking
           ? 'The GPU check is running; train when it has finished.'
@@ -81,6 +83,7 @@ export function TrainPanel() {
       {settings && (
         <TemplateOptions kwargs={settings.chatTemplateKwargs ?? {}} available={templateOptions} onChange={(k) => setSettings({ ...settings, chatTemplateKwargs: k })} disabled={running} />
       )}
+      {settings && <SettingsFile disabled={running} />}
       {settings && <DatasetPreviewPanel />}
       {settings && <MemoryPlanPanel />}
       {settings && <RunEstimatePanel />}

@@ -5,7 +5,7 @@
  * progress (tokenise, load, every held-out evaluation, the steps), the loss chart, held-out losses, the step log and
  * the timestamped run log.
  */
-import type { EvalLoss, LogLine, RunProgressView, RunRecord, StepPoint, TrainingRun } from '../store';
+import type { EvalLoss, EvalPoint, LogLine, RunProgressView, RunRecord, StepPoint, TrainingRun } from '../store';
 import { statusLabel, trainedAtZeroLr } from '../store/runHistory';
 import { finalLoss } from '../store/trainingSlice';
 import { formatDuration, formatInt, formatLoss } from './format';
@@ -128,11 +128,16 @@ function WholeProgress({ p }: { p: RunProgressView }) {
   );
 }
 
+/** A stable empty list of held-out points (records from before evaluation during training). */
+const NO_POINTS: readonly EvalPoint[] = [];
+
 /** Progress of the current run, or the newest run of the history when none has run in this page. */
 export function TrainProgress({ run, last }: { run: TrainingRun; last: RunRecord | null }) {
   const showLast = run.status === 'idle' && last !== null;
   const points = showLast ? last.points : run.points;
   const evals = showLast ? last.evals : run.evals;
+  const evalPoints = (showLast ? last.evalPoints : run.evalPoints) ?? NO_POINTS;
+  const after = evals.find((e) => e.model === 'base+lora' && e.when === 'after')?.loss ?? null;
   const step = points[points.length - 1]?.step ?? 0;
   const total = showLast ? last.totalSteps : run.totalSteps;
   const status = showLast ? 'idle' : run.status;
@@ -150,7 +155,7 @@ export function TrainProgress({ run, last }: { run: TrainingRun; last: RunRecord
           </span>
         </div>
       )}
-      {points.length > 0 && <LossChart points={points} />}
+      {points.length > 0 && <LossChart points={points} evalPoints={evalPoints} after={after} />}
       <EvalTable evals={evals} />
       {points.length > 0 && <StepLog points={points} />}
       <RunLog log={showLast ? last.log : run.log} />

@@ -11,3 +11,18 @@ export function heatmapColumns(rows: readonly SimilarityRow[]): string[] {
   const rest = [...present].filter((m) => !KNOWN.includes(m)).sort();
   return [...known, ...rest];
 }
+
+/** The σ range of a colour scale: min and max over every row of every report given (NaN-free; {0, 0} for none). */
+export interface SigmaRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * One colour range over several σ reports, so heatmaps shown side by side share a scale (equal colours = equal σ;
+ * issue 20, fault 9: 0–0.021 beside 0.0008–0.057).
+ */
+export function sigmaRange(...reports: readonly (readonly SimilarityRow[])[]): SigmaRange {
+  const sig = reports.flatMap((rows) => rows.map((r) => r.sigma)).filter((x) => Number.isFinite(x));
+  return sig.length ? { min: Math.min(...sig), max: Math.max(...sig) } : { min: 0, max: 0 };
+}

@@ -14,9 +14,10 @@ const STEP_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000,
  * @param yLabel label of the y axis
  * @param series the lines after the step axis (uPlot series options)
  * @param data [steps, ...one array per series] (uPlot.AlignedData)
+ * @param extra more scales and axes (e.g. a right-hand learning-rate axis), fixed per component
  * @returns the ref to put on the chart's container element
  */
-export function useLossPlot(yLabel: string, series: uPlot.Series[], data: uPlot.AlignedData): RefObject<HTMLDivElement | null> {
+export function useLossPlot(yLabel: string, series: uPlot.Series[], data: uPlot.AlignedData, extra?: { readonly scales?: uPlot.Scales; readonly axes?: uPlot.Axis[] }): RefObject<HTMLDivElement | null> {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
@@ -27,8 +28,8 @@ export function useLossPlot(yLabel: string, series: uPlot.Series[], data: uPlot.
       {
         width: width(),
         height: 240,
-        scales: { x: { time: false } },
-        axes: [{ label: 'step', incrs: STEP_INCRS }, { label: yLabel }],
+        scales: { x: { time: false }, ...extra?.scales },
+        axes: [{ label: 'step', incrs: STEP_INCRS }, { label: yLabel }, ...(extra?.axes ?? [])],
         series: [{ label: 'step' }, ...series],
         legend: { show: true },
       },

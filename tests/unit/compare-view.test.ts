@@ -1,13 +1,16 @@
 /**
  * The Compare panel's pure parts: the CSV download (papaparse unparse, re-parsed here), the two curves on one step
- * axis, and the store's fold of comparison events (both runs' steps become the two curves).
+ * axis, the store's fold of comparison events (both runs' steps become the two curves), which cells are bold, and
+ * the shared colour range of side-by-side heatmaps.
  */
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
 import { compareCsv } from '../../src/ui/compare/compareCsv';
 import { alignCurves } from '../../src/ui/compare/curves';
 import { applyCompareEvent, IDLE_COMPARE } from '../../src/store/compareSlice';
-import type { CompareView } from '../../src/worker/client';
+import type { CompareView, SimilarityRow } from '../../src/worker/client';
+import { bestModels } from '../../src/ui/compare/bestCells';
+import { sigmaRange } from '../../src/ui/heatmapLayout';
 
 const none = { instruct: null, instruct_conventional: null, instruct_shadow: null, base: null, base_lora: null };
 const view = {
@@ -43,5 +46,26 @@ describe('compare view', () => {
     expect(c.curves).toEqual({ shadow: [{ step: 1, loss: 1.4 }, { step: 2, loss: 1.3 }], conventional: [{ step: 1, loss: 1.2 }] });
     expect(c.totalSteps).toEqual({ shadow: 2, conventional: 2 });
     expect(c.log).toEqual(['held-out loss of Base: 1.4700']);
+  });
+});
+
+describe('compare table marks', () => {
+  const withVerdicts = (best: Record<string, readonly string[]>): CompareView =>
+    ({ ...view, wording: { verdicts: Object.entries(best).map(([measure, b]) => ({ measure, winner: null, best: b, text: '' })), disagreements: [], notes: [] } }) as unknown as CompareView;
+  it('bolds no cell when every measured model ties (0% (0/30) for all five), the winners otherwise (issue 20, fault 9)', () => {
+    const all = ['instruct', 'instruct_conventional', 'instruct_shadow', 'base', 'base_lora'];
+    const v = withVerdicts({ exact_match: all, heldout_loss: ['instruct_conventional'], check_rate: [] });
+    expect([...bestModels(v, 'exact_match')]).toEqual([]);
+    expect([...bestModels(v, 'heldout_loss')]).toEqual(['instruct_conventional']);
+    expect([...bestModels(v, 'check_rate')]).toEqual([]);
+    expect([...bestModels(withVerdicts({ exact_match: ['instruct', 'base'] }), 'exact_match')]).toEqual(['instruct', 'base']);
+  });
+});
+
+describe('heatmap colour range', () => {
+  it('is shared by side-by-side reports: min and max over both', () => {
+    const rows = (...s: number[]) => s.map((sigma) => ({ sigma }) as SimilarityRow);
+    expect(sigmaRange(rows(0, 0.021), rows(0.0008, 0.057))).toEqual({ min: 0, max: 0.057 });
+    expect(sigmaRange()).toEqual({ min: 0, max: 0 });
   });
 });

@@ -4,7 +4,7 @@
  * are ignored, and status labels say complete / cancelled at k/n / failed with the error / interrupted.
  */
 import { describe, expect, it } from 'vitest';
-import { newRunId, RUN_RECORD_VERSION, RunHistory, statusLabel, trainedAtZeroLr, type RunRecord } from '../../src/store/runHistory';
+import { newRunId, RUN_RECORD_VERSION, RunHistory, settingsSummary, statusLabel, trainedAtZeroLr, type RunRecord } from '../../src/store/runHistory';
 import { memoryBackend } from '../../src/store/runHistoryBackend';
 import type { TrainSettings } from '../../src/worker/protocol';
 
@@ -61,5 +61,15 @@ describe('RunHistory', () => {
     expect(trainedAtZeroLr([{ step: 1, loss: 1, learningRate: 0, gradNorm: 1 }])).toBe(true);
     expect(trainedAtZeroLr([{ step: 1, loss: 1, learningRate: 0, gradNorm: 1 }, { step: 2, loss: 1, learningRate: 1e-3, gradNorm: 1 }])).toBe(false);
     expect(trainedAtZeroLr([])).toBe(false);
+  });
+});
+
+describe('settingsSummary', () => {
+  it('tells a 114-step run from a 30-step run with the same LoRA and batch (issue 20, fault 9)', () => {
+    const base = { lora: { r: 8, alpha: 16, dropout: 0 }, learningRate: 1e-3, epochs: 3, maxSteps: 0, batchSize: 8, gradAccum: 1, maxLength: 64, warmupRatio: 0.1, seed: 42, recompute: false } as unknown as TrainSettings;
+    const long = settingsSummary({ settings: base, totalSteps: 114 });
+    const short = settingsSummary({ settings: { ...base, maxSteps: 30 }, totalSteps: 30 });
+    expect(long).toBe('r 8, α 16, lr 0.001, batch 8×1, max length 64, 3 epochs → 114 steps, warmup 10%, seed 42');
+    expect(short).toBe('r 8, α 16, lr 0.001, batch 8×1, max length 64, max 30 steps → 30 steps, warmup 10%, seed 42');
   });
 });

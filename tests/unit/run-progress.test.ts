@@ -8,6 +8,7 @@ import type { RunEstimate } from '../../src/worker/protocol';
 import { speedsFrom } from '../../src/store/trainingSlice';
 import { ASSUMED_FALLBACK_SPEEDS, ASSUMED_SPEEDS } from '../../src/store/runProgress';
 import type { RunRecord } from '../../src/store/runHistory';
+import { evalsDuringTraining } from '../../src/app/runEstimate';
 
 // 1 FLOP/s, 1 byte/s, 1 s per conversation: estimates in seconds equal the counts below.
 const SPEEDS: Speeds = { flopsPerSec: 1, measured: false, bytesPerSec: 1, secPerConversation: 1 };
@@ -63,5 +64,18 @@ describe('speedsFrom', () => {
     expect(speedsFrom(runs, 'gpu A', false)).toEqual({ ...ASSUMED_SPEEDS, flopsPerSec: 3e9, measured: true });
     expect(speedsFrom(runs, 'gpu B', false)).toEqual(ASSUMED_SPEEDS);
     expect(speedsFrom([], 'x (fallback)', true)).toEqual(ASSUMED_FALLBACK_SPEEDS);
+  });
+});
+
+describe('evaluation during training in the estimate', () => {
+  it('counts the held-out passes between steps and adds them to the training phase', () => {
+    expect(evalsDuringTraining(60, 20, true)).toBe(2); // after steps 20 and 40; 60 is the after-training evaluation
+    expect(evalsDuringTraining(61, 20, true)).toBe(3);
+    expect(evalsDuringTraining(60, 0, true)).toBe(0);
+    expect(evalsDuringTraining(60, 20, false)).toBe(0);
+    const without = planPhases({ ...EST, evalsDuringTraining: 0 }, SPEEDS).find((p) => p.id === 'train')!;
+    const withTwo = planPhases({ ...EST, evalsDuringTraining: 2 }, SPEEDS).find((p) => p.id === 'train')!;
+    expect(withTwo.estSec - without.estSec).toBeCloseTo((2 * EST.evalPassFlops) / SPEEDS.flopsPerSec, 12);
+    expect(withTwo.label).toBe('Train 4 steps (+ 2 held-out evaluations)');
   });
 });

@@ -58,3 +58,15 @@ describe('shadowft train flags', () => {
     await expect(trainCommand.run([...PAIR, '--train', 'x.json', '--out', join(tmp, 'new'), '--resume', tmp])).rejects.toThrow(/--resume .*: no checkpoint in/);
   });
 });
+
+describe('shadowft train and the data', () => {
+  it('refuses --batch-size above the number of training examples, naming both (issue 20, fault 7)', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'shadowft-train-batch-'));
+    dirs.push(tmp);
+    const data = join(tmp, 'train.json');
+    await writeFile(data, JSON.stringify([{ instruction: 'a', output: 'b' }, { instruction: 'c', output: 'd' }, { instruction: 'e', output: 'f' }]));
+    await expect(trainCommand.run([...PAIR, '--train', data, '--out', join(tmp, 'out'), '--batch-size', '100000'])).rejects.toThrow(
+      '--batch-size: 100000 is more than the 3 training examples; set --batch-size to at most 3 (raise --grad-accum for a larger effective batch).',
+    );
+  });
+});

@@ -7,6 +7,7 @@ import { emaSmooth } from '../../src/store/ema';
 import { heatmapColumns } from '../../src/ui/heatmapLayout';
 import { normalise, viridis } from '../../src/ui/colorScale';
 import { applyTrainEvent, IDLE_RUN } from '../../src/store/trainingSlice';
+import { lossChartData } from '../../src/ui/lossChartData';
 import type { SimilarityRow } from '../../src/worker/client';
 
 describe('emaSmooth', () => {
@@ -61,5 +62,27 @@ describe('applyTrainEvent', () => {
     expect(applyTrainEvent(run, { status: 'error', message: 'device lost' }, AT).error).toBe('device lost');
     // the run log is timestamped
     expect(run.log[0]).toEqual({ at: AT, text: 'tokenising' });
+  });
+});
+
+describe('lossChartData', () => {
+  it('puts held-out points at their steps, the after-training loss at the last step, and the learning rate', () => {
+    const pts = [1, 2, 3, 4].map((step) => ({ step, loss: 5 - step, learningRate: step * 1e-3, gradNorm: 1 }));
+    const [steps, loss, ema, heldout, lr] = lossChartData(pts, [{ step: 2, loss: 3.5 }], 1.25);
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect(loss).toEqual([4, 3, 2, 1]);
+    expect(ema).toHaveLength(4);
+    expect(heldout).toEqual([null, 3.5, null, 1.25]);
+    expect(lr).toEqual([1e-3, 2e-3, 3e-3, 4e-3]);
+    expect(lossChartData(pts, [], null)[3]).toEqual([null, null, null, null]);
+  });
+
+  it("applyTrainEvent keeps 'eval-step' points in step order and drops those past a resume point", () => {
+    let run = applyTrainEvent(IDLE_RUN, { status: 'eval-step', step: 20, totalSteps: 60, loss: 2 }, 't');
+    run = applyTrainEvent(run, { status: 'eval-step', step: 40, totalSteps: 60, loss: 1.5 }, 't');
+    expect(run.evalPoints).toEqual([{ step: 20, loss: 2 }, { step: 40, loss: 1.5 }]);
+    expect(run.log.map((l) => l.text)).toEqual(['held-out loss of base+lora at step 20/60: 2.0000', 'held-out loss of base+lora at step 40/60: 1.5000']);
+    run = applyTrainEvent(run, { status: 'resumed', step: 30, totalSteps: 60, history: [] }, 't');
+    expect(run.evalPoints).toEqual([{ step: 20, loss: 2 }]);
   });
 });

@@ -25,12 +25,20 @@ describe('dataset preview', () => {
     const p = await previewFor(s, settings);
     expect([p.kept, p.skipped, p.truncatedRows, p.refusal]).toEqual([2, 1, 0, null]);
     expect(p.skippedRows).toEqual([{ file: 'd/train.json', row: 3, reason: "field 'output' is missing" }]);
-    expect(p.rows[0]?.pieces).toEqual([{ text: '<s>User: Say hi.\nAssistant:', labelled: false }, { text: ' Hi there.</s>', labelled: true }]);
+    expect(p.rows[0]?.pieces).toEqual([{ text: '<s>User: Say hi.\nAssistant:', labelled: false, cut: false }, { text: ' Hi there.</s>', labelled: true, cut: false }]);
     expect(p.rows[0]?.labelledTokens).toBeGreaterThan(1);
     expect(p.rows[0]?.tokens).toBeGreaterThan(p.rows[0]?.labelledTokens ?? 0);
     expect(p.templateOptions).toEqual([]);
     const short = await previewFor(s, { ...settings, maxLength: 4 });
     expect(short.truncatedRows).toBe(2);
+    // Max length 4 keeps "<s>User: Say…" only: the answer is past the cut, so nothing is shown as labelled (issue 20, fault 7).
+    expect(short.rows[0]?.labelledTokens).toBe(0);
+    expect(short.rows[0]?.pieces.filter((x) => x.labelled)).toEqual([]);
+    expect(short.rows[0]?.pieces.map((x) => x.text).join('')).toBe('<s>User: Say hi.\nAssistant: Hi there.</s>');
+    expect(short.rows[0]?.pieces.at(-1)).toMatchObject({ text: expect.stringContaining('Hi there.</s>'), cut: true });
+    const answerKept = await previewFor(s, { ...settings, maxLength: p.rows[0]!.tokens - 1 });
+    expect(answerKept.rows[0]?.labelledTokens).toBe(p.rows[0]!.labelledTokens - 1);
+    expect(answerKept.rows[0]?.pieces.some((x) => x.labelled) && answerKept.rows[0]?.pieces.some((x) => x.cut)).toBe(true);
     await s.add([{ path: 'd/train.json', file: new Blob([JSON.stringify([rows[0], rows[2], rows[2]])]) }]);
     const bad = await previewFor(s, settings);
     expect(bad.refusal).toBe("2 of 3 training rows were skipped, more than 50% (first: d/train.json row 2: field 'output' is missing); fix the data or untick the file.");

@@ -82,6 +82,7 @@ export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
   if (!(s.warmupRatio >= 0 && s.warmupRatio <= 1)) bad('Warmup ratio', `must be in [0, 1], got ${s.warmupRatio}`);
   if (!(s.weightDecay >= 0)) bad('Weight decay', `must be ≥ 0, got ${s.weightDecay}`);
   if (!(s.maxGradNorm >= 0)) bad('Max grad norm', `must be ≥ 0 (0 = no clipping), got ${s.maxGradNorm}`);
+  if (s.evalSteps !== undefined && (!Number.isInteger(s.evalSteps) || s.evalSteps < 0)) bad('Evaluate every', `must be a whole number of optimizer steps ≥ 0 (0 = before and after training only), got ${s.evalSteps}`);
   if (typeof s.recompute !== 'boolean') bad('Recompute', `must be true or false, got ${String(s.recompute)}`);
   if (s.lora.targetModules.length === 0) bad('Target modules', 'choose at least one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
   if (s.maxLength > cfg.maxPositionEmbeddings) bad('Max length', `${s.maxLength} exceeds the model's max_position_embeddings ${cfg.maxPositionEmbeddings}`);

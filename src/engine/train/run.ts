@@ -245,6 +245,10 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
     let last = history.at(-1)?.loss ?? NaN;
     let every = job.checkpointEvery && job.checkpointEvery > 0 ? job.checkpointEvery : 0;
     const stepSec: number[] = [];
+    // Evaluations during training (TrainSettings.evalSteps) and how many are still to come after `d` steps.
+    const evalEvery = heldout.length && s.evalSteps && s.evalSteps > 0 ? s.evalSteps : 0;
+    let evalMs = 0;
+    const evalsDuring = (d: number): number => (evalEvery > 0 ? Math.floor((total - 1) / evalEvery) - Math.floor(d / evalEvery) : 0);
     for (let k = start; k < total; k++) {
       if (job.signal?.aborted) return await cancelled(lora);
       const lr = s.learningRate * cosineWithWarmup(k, total, warm);
@@ -262,16 +266,25 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
       tokens += r.tokens;
       last = r.loss;
       history.push({ step: done, loss: r.loss, lr, gradNorm: r.gradNorm });
-      const elapsed = (performance.now() - t0) / 1000;
+      const elapsed = (performance.now() - t0 - evalMs) / 1000;
       // Forward-only evaluation costs about a third of a training step per token when none was measured yet.
       const perEvalToken = Number.isFinite(evalSecPerToken) ? evalSecPerToken : elapsed / tokens / 3;
-      const etaSec = (elapsed / (done - start)) * (total - done) + evalsLeft * heldoutTokens * perEvalToken;
+      const etaSec = (elapsed / (done - start)) * (total - done) + (evalsLeft + evalsDuring(done)) * heldoutTokens * perEvalToken;
       onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec });
       stepSec.push((performance.now() - tStep) / 1000);
       // The first step of a process also compiles the pipelines: the shorter of the first two steps is the measure.
       if (saving && every === 0 && (stepSec.length >= 2 || done === total)) {
         every = Math.max(1, Math.round(AUTO_CHECKPOINT_SECONDS / Math.max(1e-3, Math.min(...stepSec))));
         onEvent({ status: 'preparing', message: `saving a checkpoint every ${every} steps (about ${AUTO_CHECKPOINT_SECONDS} s of work)` });
+      }
+      if (evalEvery > 0 && done < total && done % evalEvery === 0) {
+        onEvent({ status: 'evaluating', message: `held-out loss of Base + LoRA at step ${done} (${heldout.length} batches)` });
+        const tEval = performance.now();
+        const loss = await evaluateLoss(ctx, model, acts, lora, heldout, job.signal);
+        if (job.signal?.aborted) return await cancelled(lora);
+        evalMs += performance.now() - tEval;
+        evalSecPerToken = (performance.now() - tEval) / 1000 / Math.max(1, heldoutTokens);
+        onEvent({ status: 'eval-step', step: done, totalSteps: total, loss });
       }
       if (saving && every > 0 && done < total && done % every === 0) await checkpoint(lora, done);
     }

@@ -39,6 +39,12 @@ export interface TrainSettings {
    * e.g. {"enable_thinking": false} for Qwen3). Absent = {} (the template's own defaults).
    */
   readonly chatTemplateKwargs?: Readonly<Record<string, string | number | boolean | null>>;
+  /**
+   * Held-out loss of Base + LoRA every this many optimizer steps during training (LLaMA-Factory / HF Trainer
+   * `eval_steps` with `eval_strategy: steps`), reported as 'eval-step' events; absent or 0 = only before and after
+   * training. Needs held-out data; the last step is never evaluated twice (the after-training loss covers it).
+   */
+  readonly evalSteps?: number;
 }
 
 
@@ -81,6 +87,13 @@ export type TrainEvent =
       readonly loss: number;
       /** true when the loss was not computed in this run but taken from an earlier run on the same pair and data */
       readonly cached?: boolean;
+    }
+  | {
+      /** Held-out loss of Base + LoRA after `step` optimizer steps (TrainSettings.evalSteps). */
+      readonly status: 'eval-step';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly loss: number;
     }
   | {
       /** A resumed run starts: the steps already done and their loss history (from the checkpoint). */

@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useStudio } from '../../store';
 import { demoCheckRegex } from '../../store/demo';
+import { trainBlocker } from '../../store/readiness';
 import { saveBlob } from '../download';
 import { NumberField } from '../NumberField';
 import { CompareChart } from './CompareChart';
@@ -49,11 +50,10 @@ export function ComparePanel() {
   }, [session, options, setOptions]);
   const running = c.status === 'running';
   const regexError = regexProblem(options.checkRegex);
-  const why = !session?.pairReady
-    ? 'Load a Base and an Instruct model first.'
-    : session.trainExamples === 0
-      ? 'Drop a training dataset first.'
-      : session.heldoutExamples === 0
+  const filesBlock = trainBlocker(session);
+  const why = filesBlock !== null
+    ? filesBlock
+    : session?.heldoutExamples === 0
         ? 'Compare needs a held-out dataset (a file whose name marks it as held-out).'
         : !gpuReady
           ? 'WebGPU is needed.'

@@ -1,9 +1,10 @@
 /**
  * The comparison's results: one row per model (held-out loss, exact match, check rate, mean answer tokens), the
- * winner of each measure marked, the wording (app/compare/wording: verdicts, disagreements, noise rule) and the first
+ * winner of each measure marked (none when all tie), the wording (app/compare/wording: verdicts, disagreements, noise rule) and the first
  * answers side by side with the reference.
  */
 import { COMPARE_MODEL_LABELS, COMPARE_MODELS, type CompareModel, type CompareView, type VerdictMeasure } from '../../worker/client';
+import { bestModels } from './bestCells';
 
 const rate = (x: number | null, n: number): string => (x === null ? '–' : `${(100 * x).toFixed(0)}% (${Math.round(x * n)}/${n})`);
 
@@ -11,8 +12,7 @@ const rate = (x: number | null, n: number): string => (x === null ? '–' : `${(
 export function CompareTable({ view }: { view: CompareView }) {
   const r = view.result;
   const n = r.eval_prompts;
-  const best = (measure: VerdictMeasure, m: CompareModel): boolean => view.wording.verdicts.find((v) => v.measure === measure)?.best.includes(m) ?? false;
-  const cls = (measure: VerdictMeasure, m: CompareModel): string | undefined => (best(measure, m) ? 'best' : undefined);
+  const cls = (measure: VerdictMeasure, m: CompareModel): string | undefined => (bestModels(view, measure).has(m) ? 'best' : undefined);
   return (
     <div>
       <table className="compare-table" data-testid="compare-table">

@@ -2,13 +2,16 @@
  * Try it: one prompt answered by every chosen model side by side with the same settings (temperature — 0 is greedy —,
  * top-p, seed, max new tokens), tokens streamed as they come, tokens/s per column and a copy button. "Use a held-out
  * prompt" fills the box with the next held-out user message. Models: Base, Instruct, Base + LoRA and Instruct +
- * Shadow-FT graft (after training or Compare), Instruct + conventional LoRA (after Compare).
+ * Shadow-FT graft (after training or Compare, or with any adapter of the run history: TryAdapterPicker), Instruct +
+ * conventional LoRA (after Compare).
  */
 import { useCallback, useEffect, useState } from 'react';
 import { useStudio } from '../../store';
+import { templateBlocker } from '../../store/readiness';
 import type { TryItModel } from '../../worker/client';
 import { NumberField } from '../NumberField';
 import { TryColumnView } from './TryColumn';
+import { TryAdapterPicker } from './TryAdapterPicker';
 
 /** The Try it section. */
 export function TryItPanel() {
@@ -29,7 +32,8 @@ export function TryItPanel() {
   useEffect(() => {
     if (session?.pairReady) void refresh();
   }, [session, runStatus, compareView, refresh]);
-  if (!session?.pairReady) return <p className="muted">Load a Base and an Instruct model first.</p>;
+  const blocker = templateBlocker(session);
+  if (blocker !== null || !session) return <p className="muted">{blocker}</p>;
   const running = t.status === 'running';
   const s = t.settings;
   const toggle = (m: TryItModel, on: boolean): void => setSelected(on ? [...t.selected, m] : t.selected.filter((x) => x !== m));
@@ -40,6 +44,7 @@ export function TryItPanel() {
         <label htmlFor="try-prompt">Prompt</label>
         <textarea id="try-prompt" rows={3} value={t.prompt} disabled={running} onChange={(e) => setPrompt(e.currentTarget.value)} placeholder="The user message; it is rendered with the Instruct chat template and the generation prompt." />
       </div>
+      <TryAdapterPicker disabled={running} />
       <div className="row">
         <button type="button" disabled={running || session.heldoutExamples === 0} onClick={() => void nextHeldout()}>
           Use a held-out prompt
