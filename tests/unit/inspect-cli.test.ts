@@ -82,9 +82,9 @@ describe('shadowft inspect', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/broken: not a model folder: shard model-00002-of-00002\.safetensors named in model\.safetensors\.index\.json missing/);
 
-    r = await run(['inspect', await writeDrop(await demoVariant('stories260K-instruct', 'gemma', { config: { model_type: 'gemma3_text' } }))]);
+    r = await run(['inspect', await writeDrop(await demoVariant('stories260K-instruct', 'mixtral', { config: { model_type: 'mixtral' } }))]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/model_type "gemma3_text" is not supported/);
+    expect(r.err).toMatch(/model_type "mixtral" is not supported/);
 
     r = await run(['inspect', 'public/demo/datasets']);
     expect(r.code).toBe(1);

@@ -83,8 +83,8 @@ describe('errors that say the real reason', () => {
 
   it('an unsupported model_type dropped alone is reported by its type', async () => {
     const s = new Session();
-    const sum = await s.add(await demoVariant('stories260K-instruct', 'gemma', { config: { model_type: 'gemma3_text' } }));
-    expect(sum.errors[0]).toMatch(/model_type "gemma3_text" is not supported/);
+    const sum = await s.add(await demoVariant('stories260K-instruct', 'mixtral', { config: { model_type: 'mixtral' } }));
+    expect(sum.errors[0]).toMatch(/model_type "mixtral" is not supported/);
     expect(sum.errors.join('\n')).not.toMatch(/Only one model folder/);
   });
 

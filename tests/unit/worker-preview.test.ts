@@ -61,8 +61,8 @@ describe('dataset preview of preference pairs', () => {
     expect(p.skippedRows).toEqual([{ file: 'd/pref.trl.jsonl', row: 5, reason: "no 'chosen' and 'rejected' fields; this file holds preference pairs (an SFT row cannot be mixed in)" }]);
     const first = JSON.parse(lines[0] as string) as { prompt: { content: string }[]; chosen: { content: string }[]; rejected: { content: string }[] };
     expect([p.pairs[0]?.file, p.pairs[0]?.row]).toEqual(['d/pref.trl.jsonl', 1]);
-    expect(p.pairs[0]?.chosen.pieces).toEqual([{ text: `<s>User: ${first.prompt[0]?.content}\nAssistant:`, labelled: false }, { text: ` ${first.chosen[0]?.content}</s>`, labelled: true }]);
-    expect(p.pairs[0]?.rejected.pieces).toEqual([{ text: `<s>User: ${first.prompt[0]?.content}\nAssistant:`, labelled: false }, { text: ` ${first.rejected[0]?.content}</s>`, labelled: true }]);
+    expect(p.pairs[0]?.chosen.pieces).toEqual([{ text: `<s>User: ${first.prompt[0]?.content}\nAssistant:`, labelled: false, cut: false }, { text: ` ${first.chosen[0]?.content}</s>`, labelled: true, cut: false }]);
+    expect(p.pairs[0]?.rejected.pieces).toEqual([{ text: `<s>User: ${first.prompt[0]?.content}\nAssistant:`, labelled: false, cut: false }, { text: ` ${first.rejected[0]?.content}</s>`, labelled: true, cut: false }]);
     expect(p.pairs[0]?.chosen.labelledTokens).toBeGreaterThan(p.pairs[0]?.rejected.labelledTokens ?? Infinity);
     await s.add([{ path: 'd/sft.json', file: new Blob([JSON.stringify([{ instruction: 'Say hi.', output: 'Hi there.' }])]) }]);
     const mixed = await previewFor(s, settings);
