@@ -1,5 +1,6 @@
 /**
- * Generation on the fixtures' tiny Llama / Qwen2 (BF16, q/k/v biases) / Qwen3 (q/k norm, head_dim ≠ C/H) models:
+ * Generation on the fixtures' tiny Llama / Qwen2 (BF16, q/k/v biases) / Qwen3 (q/k norm, head_dim ≠ C/H) / Gemma 3
+ * (sliding window 8, so the 8-token prompt + 40 new tokens decode far past the window) models:
  * greedy tokens equal the CPU reference (engine/reference/model.ts, full recompute) for 40 new tokens, with and
  * without a LoRA, and the cached decode's logits equal a full recompute of the sequence at every step.
  */
@@ -29,7 +30,7 @@ function cpuTokens(p: LoadedPair, ids: number[], lora: RefLora | null): number[]
   });
 }
 
-describe.each(['llama-tiny', 'qwen2-tiny', 'qwen3-tiny'])('generation on fixture %s', (name) => {
+describe.each(['llama-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gemma3-tiny'])('generation on fixture %s', (name) => {
   it('greedy (no LoRA and LoRA) equals the CPU reference for 40 tokens; cached logits equal a full recompute', async () => {
     const ctx = await testGpu();
     const p = await loadPair(ctx, `../shared/fixtures/${name}`);
