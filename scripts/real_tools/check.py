@@ -222,7 +222,7 @@ if __name__ == "__main__":
     for k in ("work", "base", "instruct", "heldout", "train"):
         ap.add_argument(f"--{k}", required=True)
     ARGS = ap.parse_args()
-    ARGS.train, ARGS.heldout = os.path.abspath(ARGS.train), os.path.abspath(ARGS.heldout)
+    ARGS.train, ARGS.heldout, ARGS.work = os.path.abspath(ARGS.train), os.path.abspath(ARGS.heldout), os.path.abspath(ARGS.work)
     main()
     print(f"== {len(failed)} check(s) failed" + ("".join(f"\n  {f}" for f in failed) if failed else ""))
     sys.exit(1 if failed else 0)
