@@ -4,7 +4,9 @@
  * Zip entries sit in one folder named after the Instruct model, e.g. "stories260K-instruct-shadowft-lora/".
  */
 import type { ModelFiles } from '../io/checkpoint';
-import { buildAdapterFiles, readAdapterFiles } from '../engine/graft/adapterFiles';
+import { ADAPTER_FILE_NAMES, buildAdapterFiles, readAdapterFiles } from '../engine/graft/adapterFiles';
+import { adapterBaseModel } from '../engine/graft/adapterBaseModel';
+import type { TrainSettings } from '../engine/train/types';
 import { checkAdapterFilesAgainstModel } from '../engine/graft/adapterKeys';
 import type { Checkpoint } from '../io/checkpoint';
 import { planMergedModel, type OutputFile } from '../engine/graft/mergedModel';
@@ -19,8 +21,30 @@ export type { ExportProgress } from './progress';
 export interface TrainedAdapter {
   readonly adapter: LoraAdapter;
   readonly baseModel: string;
-  /** Written as base_model_name_or_path and used to name the exports. */
+  /** Names the exports; written as base_model_name_or_path unless {@link TrainedAdapter.baseModelNameOrPath} is set. */
   readonly instructModel: string;
+  /** base_model_name_or_path of the exported adapter (a Hub id or path of the Instruct; see withBaseModel). */
+  readonly baseModelNameOrPath?: string;
+  /** The run's settings and steps done, for the adapter's model card (absent for a restored adapter). */
+  readonly settings?: TrainSettings;
+  readonly steps?: number;
+}
+
+/** base_model_name_or_path and model card of an adapter's export. */
+function adapterFileOptions(t: TrainedAdapter): Parameters<typeof buildAdapterFiles>[1] {
+  return {
+    baseModelNameOrPath: t.baseModelNameOrPath ?? t.instructModel,
+    card: { trainedOn: t.baseModel, ...(t.settings ? { training: t.settings } : {}), ...(t.steps !== undefined ? { steps: t.steps } : {}) },
+  };
+}
+
+/**
+ * `t` with base_model_name_or_path resolved (engine/graft/adapterBaseModel.ts): `given` when not blank, else the Hub
+ * id in the Instruct's config.json `_name_or_path` (when `instruct` is the adapter's Instruct), else the folder name.
+ */
+export async function withBaseModel(t: TrainedAdapter, instruct: ModelFiles | null, given?: string): Promise<TrainedAdapter> {
+  const files = instruct && instruct.name === t.instructModel ? instruct : { name: t.instructModel, files: new Map<string, Blob>() };
+  return { ...t, baseModelNameOrPath: (await adapterBaseModel(files, given !== undefined ? { given } : {})).value };
 }
 
 
@@ -36,11 +60,12 @@ export const adapterFolderName = (t: TrainedAdapter): string => safeFileName(`${
 export const mergedFolderName = (t: TrainedAdapter): string => safeFileName(`${t.instructModel}-shadowft-merged`);
 
 /**
- * The PEFT adapter (adapter_config.json + adapter_model.safetensors, lora_A [R, in] / lora_B [out, R] f32) as a zip.
+ * The PEFT adapter (adapter_config.json + adapter_model.safetensors, lora_A [R, in] / lora_B [out, R] f32, and the
+ * README.md model card) as a zip.
  * @param folder folder (and zip) name; default {@link adapterFolderName}
  */
 export async function exportAdapterZip(t: TrainedAdapter, folder = adapterFolderName(t)): Promise<ExportedZip> {
-  const blob = await adapterZip(t.adapter, { baseModelNameOrPath: t.instructModel, folder }).blob();
+  const blob = await adapterZip(t.adapter, { ...adapterFileOptions(t), folder }).blob();
   return { fileName: `${folder}.zip`, blob };
 }
 
@@ -125,9 +150,8 @@ function blobFile(name: string, blob: Blob): OutputFile {
 export async function saveExportsToFolder(t: TrainedAdapter, instruct: ModelFiles | null, root: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, signal: AbortSignal): Promise<string[]> {
   const written: string[] = [];
   const adapterDir = await root.getDirectoryHandle(adapterFolderName(t), { create: true });
-  const files = buildAdapterFiles(t.adapter, { baseModelNameOrPath: t.instructModel });
-  await writeFile(adapterDir, blobFile('adapter_config.json', new Blob([files['adapter_config.json']])), onProgress, signal);
-  await writeFile(adapterDir, blobFile('adapter_model.safetensors', files['adapter_model.safetensors']), onProgress, signal);
+  const files = buildAdapterFiles(t.adapter, adapterFileOptions(t));
+  for (const name of ADAPTER_FILE_NAMES) await writeFile(adapterDir, blobFile(name, new Blob([files[name]])), onProgress, signal);
   written.push(adapterFolderName(t));
   if (instruct) {
     const plan = await planMergedModel(instruct, t.adapter, { signal });

@@ -35,11 +35,14 @@ export async function exportHandoffZip(session: Session, settings: TrainSettings
   const train = session.conversations('train');
   if (train.length === 0) throw new Error('Drop a training dataset first: the export converts it for LLaMA-Factory.');
   const heldout = session.conversations('heldout');
+  const basePath = opts.basePath?.trim();
+  const instructPath = opts.instructPath?.trim();
   const files = await buildHandoff({
     base: base.model.files,
     instruct: instruct.model.files,
-    basePath: opts.basePath?.trim() || base.model.files.name,
-    instructPath: opts.instructPath?.trim() || instruct.model.files.name,
+    basePath: basePath || base.model.files.name,
+    instructPath: instructPath || instruct.model.files.name,
+    bareModelNames: !basePath || !instructPath,
     train,
     heldout: heldout.length ? heldout : null,
     settings,

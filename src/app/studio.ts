@@ -5,6 +5,7 @@
  * Long operations take an `opId` chosen by the caller; `cancel(opId)` aborts them.
  * Progress callbacks receive members of the one progress union, src/app/progress.ts.
  */
+import type { ModelFiles } from '../io/checkpoint';
 import { Operations, throttle } from './operations';
 import { computeSimilarity, type SimilarityReport } from '../engine/analysis/similarity';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
@@ -14,7 +15,7 @@ import type { TrainSettings } from '../engine/train/types';
 import type { ExportProgress, GpuCheckProgress, SimilarityProgressEvent, TrainEvent } from './progress';
 import { unorderedPairIdentity } from '../io/identity';
 import type { DroppedFile } from '../io/folder';
-import { exportAdapterZip, exportMergedZip, mergeLoadedAdapterZip, saveExportsToFolder, type ExportedZip, type LoadedAdapterMerge, type TrainedAdapter } from './exports';
+import { exportAdapterZip, exportMergedZip, mergeLoadedAdapterZip, saveExportsToFolder, withBaseModel, type ExportedZip, type LoadedAdapterMerge, type TrainedAdapter } from './exports';
 import { runGpuCheck, type GpuCheckResult } from './gpuCheck';
 import { exportGraftZip, exportHandoffZip, prepareGraft, type GraftCheckResult, type GraftOptions, type HandoffOptions } from './handoffExports';
 import type { GraftTunedPlan } from '../engine/graft/graftTuned';
@@ -113,6 +114,15 @@ export function createStudio(gpuApi: () => GPU | undefined) {
       );
     }
     return gpuPromise;
+  }
+
+  /** The loaded Instruct's files, or null when no pair is loaded. */
+  function loadedInstruct(): ModelFiles | null {
+    try {
+      return session.requirePair().instruct.model.files;
+    } catch {
+      return null;
+    }
   }
 
   function requireTrained(): TrainedAdapter {
@@ -268,11 +278,14 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return ops.withOp(opId, (signal) => ops.exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
   },
 
-  /** Makes a stored adapter (from IndexedDB, after a reload) the current one. @throws AdapterError for bad files. */
-  async restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {
+  /**
+   * Makes a stored adapter (from IndexedDB, after a reload) the current one; `run` (its settings and steps done) goes
+   * into the exported model card. @throws AdapterError for bad files.
+   */
+  async restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string, run?: { settings: TrainSettings; steps: number }): Promise<void> {
     const name = `${instructModel}-shadowft-lora`;
     const adapter = await readAdapterFiles({ name, files: new Map([['adapter_config.json', new Blob([files.config])], ['adapter_model.safetensors', files.safetensors]]) });
-    trained = { adapter, baseModel, instructModel };
+    trained = { adapter, baseModel, instructModel, ...(run ? { settings: run.settings, steps: run.steps } : {}) };
     trainedSeq = ++seq;
   },
 
@@ -329,9 +342,13 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     );
   },
 
-  /** The PEFT adapter zip of the current adapter. */
-  exportAdapter(): Promise<ExportedZip> {
-    return exportAdapterZip(requireTrained());
+  /**
+   * The PEFT adapter zip of the current adapter.
+   * @param baseModelNameOrPath written as base_model_name_or_path (the Instruct's Hub id or path on the user's
+   *   machine); blank or absent: the Hub id in the Instruct's config.json, else its folder name.
+   */
+  async exportAdapter(baseModelNameOrPath?: string): Promise<ExportedZip> {
+    return exportAdapterZip(await withBaseModel(requireTrained(), loadedInstruct(), baseModelNameOrPath));
   },
 
   /** The merged Instruct model zip (needs the Instruct model loaded). */
@@ -351,16 +368,14 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     });
   },
 
-  /** Streams the adapter (and the merged model when the Instruct is loaded) into a chosen directory. */
-  saveToFolder(opId: number, dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void): Promise<string[]> {
-    return ops.withOp(opId, (signal) => {
-      const t = requireTrained();
-      let instruct = null;
-      try {
-        instruct = session.requirePair().instruct.model.files;
-      } catch {
-        instruct = null;
-      }
+  /**
+   * Streams the adapter (and the merged model when the Instruct is loaded) into a chosen directory.
+   * @param baseModelNameOrPath as for exportAdapter.
+   */
+  saveToFolder(opId: number, dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, baseModelNameOrPath?: string): Promise<string[]> {
+    return ops.withOp(opId, async (signal) => {
+      const instruct = loadedInstruct();
+      const t = await withBaseModel(requireTrained(), instruct, baseModelNameOrPath);
       return saveExportsToFolder(t, instruct, dir, throttle(100, onProgress), signal);
     });
   },

@@ -134,7 +134,7 @@ export async function trainOnSession(
     },
   });
   const adapter = result.adapter;
-  const trained: TrainedAdapter = { adapter, baseModel: pair.base.model.files.name, instructModel: instructName };
+  const trained: TrainedAdapter = { adapter, baseModel: pair.base.model.files.name, instructModel: instructName, settings, steps: result.steps };
   const files = buildAdapterFiles(adapter, { baseModelNameOrPath: instructName });
   const outcome: TrainOutcome = {
     status: result.status === 'cancelled' ? 'cancelled' : 'done',

@@ -16,6 +16,7 @@ import { describeComparison } from '../app/compare/wording';
 import { COMPARE_MODEL_LABELS, COMPARE_MODELS, DEFAULT_COMPARE_OPTIONS, type CompareEvent } from '../app/compare/types';
 import { validateCompareOptions } from '../app/compare/metrics';
 import { tokenizeTrainingData } from '../app/trainingData';
+import { adapterBaseModel } from '../engine/graft/adapterBaseModel';
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { OutputFile } from '../engine/graft/mergedModel';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
@@ -136,9 +137,10 @@ export const compareCommand: Command = {
         answers: Object.fromEntries(COMPARE_MODELS.map((m) => [m, outcome.answers[m].map((a) => ({ ...a, prompt: outcome.prompts[a.index]?.userMessage ?? '' }))])),
       };
       const files: OutputFile[] = [textOutputFile('compare.json', `${JSON.stringify(json, null, 2)}\n`)];
+      const baseModel = (await adapterBaseModel(instructFiles, { path: resolve(instructDir) })).value;
       for (const run of ['shadow', 'conventional'] as const) {
-        const f = buildAdapterFiles(outcome.adapters[run], { baseModelNameOrPath: instructFiles.name });
-        files.push(textOutputFile(`${run}/adapter_config.json`, f['adapter_config.json']), blobOutputFile(`${run}/adapter_model.safetensors`, f['adapter_model.safetensors']));
+        const f = buildAdapterFiles(outcome.adapters[run], { baseModelNameOrPath: baseModel, card: { trainedOn: resolve(run === 'shadow' ? baseDir : instructDir), training: settings } });
+        files.push(textOutputFile(`${run}/adapter_config.json`, f['adapter_config.json']), blobOutputFile(`${run}/adapter_model.safetensors`, f['adapter_model.safetensors']), textOutputFile(`${run}/README.md`, f['README.md']));
       }
       await writeFolderAtomically(outDir, files);
       const cell = (x: number | null, d: number): string => (x === null ? '-' : x.toFixed(d)).padStart(10);

@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
+import { UNRELATED_SIGMA } from '../engine/graft/derivation';
 import { planGraftTuned } from '../engine/graft/graftTuned';
 import { DEFAULT_MAX_SHARD_SIZE, parseSize } from '../engine/graft/shards';
 import { loadModelFolder } from '../app/loadModel';
@@ -57,7 +58,7 @@ export const graftCommand: Command = {
     const f = (x: number | null): string => (x === null ? 'n/a' : x.toPrecision(4));
     process.stderr.write(plan.kind === 'lora'
       ? `LoRA adapter: W_I + s·B·A on ${plan.changedTensors.length} weights, s = ${plan.scaling}; σ(W_B′, W_B) = ${f(d.tuned)}\n`
-      : `full tune: ${plan.changedTensors.length} tensors changed; σ(W_B′, W_B) = ${f(d.tuned)}, σ(W_B, W_I) = ${f(d.pair)} (ratio ${f(d.ratio)}); ${formatBytes(plan.totalTensorBytes)} of tensors\n`);
+      : `full tune: ${plan.changedTensors.length} tensors changed; σ(W_B′, W_B) = ${f(d.tuned)}, σ(W_B, W_I) = ${f(d.pair)} (ratio ${f(d.ratio)}); ${formatBytes(plan.totalTensorBytes)} of tensors\n${d.verdict ? `derivation: closer to the Base than to the Instruct on ${d.verdict.closerToBase} of ${d.verdict.deciding} changed layer tensors, σ(W_B′, W_B) < ${UNRELATED_SIGMA} on ${d.verdict.nearBase} of ${d.verdict.changed}${d.verdict.refusal ? ' — REFUSED without --skip-derivation-check' : ''}\n` : ''}`);
     for (const v of plan.vocab) process.stderr.write(`${v.tensor}: grafted the ${v.sharedRows} shared rows (Base ${v.baseRows}, TUNED ${v.tunedRows}, Instruct ${v.instructRows})\n`);
     if (!tunedFiles.files.has('adapter_config.json')) for (const w of (await loadModelFolder(tunedFiles)).warnings) process.stderr.write(`warning: ${tunedFiles.name}: ${w}\n`);
     if (values.csv) await writeFile(values.csv, similarityCsv(plan.tuning));

@@ -6,7 +6,9 @@
  * --rank (α follows as 2r unless --alpha) --alpha --dropout --lr --epochs --max-steps --batch-size --grad-accum
  * --max-length --warmup-steps W | --warmup-ratio X --weight-decay --max-grad-norm --seed --targets q_proj,v_proj,….
  * --warmup-steps W is recorded as the ratio (W − ½)/total, so that ceil(total · ratio) = W exactly (schedule.ts).
- * Writes DIR/adapter/ (PEFT adapter, base_model_name_or_path = the Instruct folder), DIR/checkpoints/ (the latest
+ * Writes DIR/adapter/ (PEFT adapter + README.md model card; base_model_name_or_path = --base-model-name-or-path ID,
+ * else the Instruct's Hub id when its config.json or Hugging Face cache path tells it, else the Instruct folder's
+ * absolute path: engine/graft/adapterBaseModel.ts), DIR/checkpoints/ (the latest
  * checkpoint; every N optimizer steps, default ≈ one minute of work, and at SIGINT) and DIR/run.log (ISO-timestamped).
  * SIGINT (Ctrl-C) stops within one micro-batch, saves a checkpoint and exits 130; a second SIGINT exits at once.
  * --resume DIR continues the latest checkpoint of DIR (refused by name when the models, data, settings or app
@@ -14,6 +16,7 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { adapterBaseModel } from '../engine/graft/adapterBaseModel';
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
 import { dataSettingsProblem } from '../app/settingsChecks';
@@ -60,14 +63,14 @@ function eventLine(e: TrainEvent): string | null {
 
 /** The `train` command (see the file comment). Exit codes: 0 complete, 130 stopped by SIGINT (checkpoint saved). */
 export const trainCommand: Command = {
-  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--eval-steps N] [--checkpoint-every N] [--resume DIR]   LoRA on Base → PEFT adapter (+ run.log, trainer_state.json)',
+  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--eval-steps N] [--checkpoint-every N] [--resume DIR] [--base-model-name-or-path ID]   LoRA on Base → PEFT adapter (+ run.log, trainer_state.json)',
   async run(args) {
     const s = { type: 'string' } as const;
     const { values: parsed, positionals } = parseArgs({
       args,
       allowPositionals: true,
       options: {
-        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, 'warmup-steps': s, 'eval-steps': s, ...TRAIN_FLAG_OPTIONS,
+        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, 'warmup-steps': s, 'eval-steps': s, 'base-model-name-or-path': s, ...TRAIN_FLAG_OPTIONS,
       },
     });
     const values = parsed as Record<string, string | boolean | undefined>;
@@ -177,12 +180,14 @@ export const trainCommand: Command = {
         await log.line('exit 130');
         return 130;
       }
-      const files = buildAdapterFiles(result.adapter, { baseModelNameOrPath: instructFiles.name });
+      const given = typeof values['base-model-name-or-path'] === 'string' ? values['base-model-name-or-path'] : undefined;
+      const baseModel = await adapterBaseModel(instructFiles, { path: resolve(instructDir), ...(given !== undefined ? { given } : {}) });
+      const files = buildAdapterFiles(result.adapter, { baseModelNameOrPath: baseModel.value, card: { trainedOn: resolve(baseDir), training: settings, steps: result.steps } });
       const st = new Uint8Array(await files['adapter_model.safetensors'].arrayBuffer());
       const stFile: OutputFile = { name: 'adapter_model.safetensors', size: st.byteLength, parts: async function* () { yield st; } };
       const adapterDir = join(outDir, 'adapter');
-      await writeFolderAtomically(adapterDir, [textOutputFile('adapter_config.json', files['adapter_config.json']), stFile]);
-      say(`wrote the PEFT adapter to ${adapterDir}`);
+      await writeFolderAtomically(adapterDir, [textOutputFile('adapter_config.json', files['adapter_config.json']), stFile, textOutputFile('README.md', files['README.md'])]);
+      say(`wrote the PEFT adapter to ${adapterDir} (base_model_name_or_path ${baseModel.value}, from ${baseModel.source})`);
       await log.line('exit 0');
       process.stdout.write(`${join(adapterDir, 'adapter_config.json')}\n${join(adapterDir, 'adapter_model.safetensors')}\n`);
       return 0;

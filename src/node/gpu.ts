@@ -5,7 +5,9 @@
  * Driver choice (env VK_ICD_FILENAMES wins when set): Mesa lavapipe ≥ 25 if installed
  * (Debian 12's own lavapipe 22.x is rejected by Dawn), else Chromium's SwiftShader ICD.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createGpuContext, type GpuContext } from '../engine/gpu/context';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -34,6 +36,31 @@ export function chooseVulkanDriver(): string | undefined {
 }
 
 /**
+ * Gives a headless process a valid XDG_RUNTIME_DIR. Some Vulkan drivers probe for a Wayland display when Dawn
+ * creates its instance; libwayland-client's `wl_display_connect` then prints "error: XDG_RUNTIME_DIR is invalid or
+ * not set in the environment." to stderr (once per probe) when the variable is unset or not an absolute path, though
+ * nothing is wrong: no display is needed for compute. With a private, empty directory (mode 0700, as the XDG Base
+ * Directory spec requires) the probe finds no socket and says nothing. A WAYLAND_DISPLAY that is an absolute path
+ * needs no runtime dir, and a valid XDG_RUNTIME_DIR is kept.
+ * @param env the environment to fix (default process.env; native code reads the same variables).
+ * @returns the directory set, or null when nothing was changed.
+ */
+export function ensureRuntimeDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const cur = env.XDG_RUNTIME_DIR;
+  if (cur?.startsWith('/') && existsSync(cur)) return null;
+  if (env.WAYLAND_DISPLAY?.startsWith('/')) return null;
+  const dir = join(tmpdir(), `shadowft-runtime-${process.getuid?.() ?? 'user'}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!statSync(dir).isDirectory()) return null;
+  } catch {
+    return null; // an unwritable tmpdir only costs the harmless message
+  }
+  env.XDG_RUNTIME_DIR = dir;
+  return dir;
+}
+
+/**
  * Creates a GPU context in Node.
  * @throws WebGpuUnavailableError when Dawn finds no adapter (install chromium or mesa-vulkan-drivers).
  */
@@ -44,6 +71,7 @@ export async function createNodeGpuContext(): Promise<GpuContext> {
 /** The process's one Dawn `GPU` entry point (created on first call, kept alive), e.g. for app/studio.ts createStudio. */
 export async function nodeGpuApi(): Promise<GPU> {
   chooseVulkanDriver();
+  ensureRuntimeDir();
   if (!nodeGpu) {
     const { create, globals } = (await import('webgpu')) as { create: (o: string[]) => GPU; globals: object };
     Object.assign(globalThis, globals);

@@ -39,10 +39,12 @@ export const createExportSlice: Slice<ExportSlice> = (set, get) => {
       return r;
     },
     // Each export first makes the chosen run's adapter the worker's current one (runHistorySlice ensureExportAdapter).
-    exportAdapter: () => run('adapter', async () => (await get().ensureExportAdapter(), engineClient.exportAdapter()), zipDone),
+    adapterBaseModel: '',
+    setAdapterBaseModel: (v) => set({ adapterBaseModel: v }),
+    exportAdapter: () => run('adapter', async () => (await get().ensureExportAdapter(), engineClient.exportAdapter(get().adapterBaseModel)), zipDone),
     exportMerged: () => run('merged', async (signal) => (await get().ensureExportAdapter(), engineClient.exportMerged(progress, signal)), zipDone),
     saveToFolder: async (dir) => {
-      await run('folder', async (signal) => (await get().ensureExportAdapter(), engineClient.saveToFolder(dir, progress, signal)), (names) => `Saved ${names.join(' and ')} in ${dir.name}`);
+      await run('folder', async (signal) => (await get().ensureExportAdapter(), engineClient.saveToFolder(dir, progress, signal, get().adapterBaseModel)), (names) => `Saved ${names.join(' and ')} in ${dir.name}`);
     },
     cancelExport: () => controller?.abort(),
   };

@@ -78,7 +78,7 @@ export function runHistorySliceOver(history: RunHistory): Slice<RunHistorySlice>
         if (workerAdapter !== id) {
           const files = await history.adapter(id);
           if (!files) throw new Error(`Run ${r.startedAt} has no stored adapter.`);
-          await engineClient.restoreAdapter(files, r.baseModel, r.instructModel);
+          await engineClient.restoreAdapter(files, r.baseModel, r.instructModel, { settings: r.settings, steps: r.stepsDone });
           workerAdapter = id;
         }
         return r;

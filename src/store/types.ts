@@ -160,6 +160,12 @@ export interface ExportSlice {
    * onto the loaded Instruct model; the merged zip, or null after an error (shown in `exporting.error`).
    */
   mergeLoadedAdapter(files: readonly File[]): Promise<ExportedZip | null>;
+  /**
+   * base_model_name_or_path of exported adapters, as typed in the export panel (blank: the Hub id in the Instruct's
+   * config.json, else its folder name).
+   */
+  adapterBaseModel: string;
+  setAdapterBaseModel(v: string): void;
   /** The adapter zip, or null after an error (shown in `exporting.error`). */
   exportAdapter(): Promise<ExportedZip | null>;
   exportMerged(): Promise<ExportedZip | null>;

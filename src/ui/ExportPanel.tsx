@@ -30,6 +30,8 @@ export function ExportPanel() {
   const exportMerged = useStudio((s) => s.exportMerged);
   const saveToFolder = useStudio((s) => s.saveToFolder);
   const cancelExport = useStudio((s) => s.cancelExport);
+  const adapterBaseModel = useStudio((s) => s.adapterBaseModel);
+  const setAdapterBaseModel = useStudio((s) => s.setAdapterBaseModel);
   const busy = exporting.kind !== null;
   const picker = directoryPicker();
   const instructLoaded = session?.pairReady === true && session.instruct?.name === lastRun?.instructModel;
@@ -64,6 +66,14 @@ export function ExportPanel() {
         Exporting the run started {new Date(o.startedAt).toLocaleString()} ({statusLabel(o, false)}): adapter trained on <b>{o.baseModel}</b> for <b>{o.instructModel}</b>: rank{' '}
         {o.settings.lora.r}, α {o.settings.lora.alpha}
         {o.settings.lora.useRslora ? ' (rsLoRA)' : ''}, {o.settings.lora.targetModules.join(', ')}, {o.stepsDone} steps.
+      </p>
+      <label className="field">
+        Instruct model id for the adapter (base_model_name_or_path){' '}
+        <input type="text" data-testid="adapter-base-model" value={adapterBaseModel} placeholder={`e.g. Qwen/Qwen3-8B or /models/${o.instructModel}`} disabled={busy} onChange={(e) => setAdapterBaseModel(e.currentTarget.value)} />
+      </label>
+      <p className="muted">
+        PEFT's AutoPeftModelForCausalLM loads this model before the adapter. Left empty, the adapter names the Hub id found in the Instruct's config.json, else the
+        folder name <b>{o.instructModel}</b>, which PEFT finds only when run from the folder that contains it.
       </p>
       <div className="row">
         <button type="button" className="primary" disabled={busy} onClick={() => void exportAdapter().then((z) => z && saveBlob(z.blob, z.fileName))}>

@@ -51,7 +51,7 @@ export function GraftTunedPanel() {
             <input type="checkbox" checked={sharedRowsOnly} onChange={(e) => setShared(e.currentTarget.checked)} /> graft only the shared vocabulary rows (tokens were added)
           </label>
           <label className="checkbox">
-            <input type="checkbox" checked={skipDerivation} onChange={(e) => setSkip(e.currentTarget.checked)} /> graft even if TUNED looks unrelated to the Base
+            <input type="checkbox" checked={skipDerivation} onChange={(e) => setSkip(e.currentTarget.checked)} /> graft even if TUNED does not look like a tune of the Base
           </label>
           {g.files && !running && (
             <button type="button" onClick={() => check(g.files)}>
@@ -102,6 +102,12 @@ export function GraftTunedPanel() {
             )}
             {' '}· {formatBytes(c.totalTensorBytes)} of tensors
           </p>
+          {d?.verdict && (
+            <p className="muted" data-testid="graft-derivation">
+              Derived from the Base: closer to the Base than to the Instruct on {d.verdict.closerToBase} of {d.verdict.deciding} changed layer tensors; σ(W_B′, W_B) below that of
+              unrelated weights on {d.verdict.nearBase} of {d.verdict.changed}.{d.verdict.refusal ? ` Grafted anyway: ${d.verdict.refusal}` : ''}
+            </p>
+          )}
           {c.vocab.map((v) => (
             <p key={v.tensor} className="muted">
               {v.tensor}: grafting the {v.sharedRows} shared rows (Base {v.baseRows}, TUNED {v.tunedRows}, Instruct {v.instructRows}).

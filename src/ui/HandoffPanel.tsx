@@ -1,7 +1,8 @@
 /**
  * "Export for a cluster": the current settings and data as a LLaMA-Factory run (train_shadow_base.yaml,
  * train_conventional_instruct.yaml, data/ in ShareGPT layout + dataset_info.json, graft_mergekit.yaml, README.md with
- * the commands), downloaded as one zip. The model paths the YAMLs use default to the folder names.
+ * the commands), downloaded as one zip. The model paths the YAMLs use default to the folder names, which the panel
+ * and the export's README say (the browser never sees a dropped folder's full path).
  */
 import { useState } from 'react';
 import { useStudio } from '../store';
@@ -39,6 +40,12 @@ export function HandoffPanel() {
           Instruct path <input type="text" value={instructPath} placeholder={session?.instruct?.name ?? ''} onChange={(e) => setInstructPath(e.currentTarget.value)} />
         </label>
       </div>
+      {(!basePath.trim() || !instructPath.trim()) && (
+        <p className="muted" data-testid="handoff-paths-note">
+          A path left empty is written as the folder name alone ({session?.base?.name ?? 'Base'}, {session?.instruct?.name ?? 'Instruct'}): LLaMA-Factory and mergekit would look for
+          that folder next to the YAMLs, then on the Hugging Face Hub. Fill in the paths or Hub ids the cluster uses, or edit the files the export's README lists.
+        </p>
+      )}
       <div className="row">
         <button type="button" disabled={!ready || state.busy} onClick={() => void exportHandoff({ finetuningType, basePath, instructPath }).then((z) => z && saveBlob(z.blob, z.fileName))}>
           Export for a cluster

@@ -136,12 +136,13 @@ export const engineClient = {
     return cancellable(signal, (id) => engine().checkGpu(id, root, Comlink.proxy(onProgress)));
   },
 
-  restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string): Promise<void> {
-    return engine().restoreAdapter(files, baseModel, instructModel);
+  restoreAdapter(files: AdapterFilesData, baseModel: string, instructModel: string, run?: { settings: TrainSettings; steps: number }): Promise<void> {
+    return engine().restoreAdapter(files, baseModel, instructModel, run);
   },
 
-  exportAdapter(): Promise<ExportedZip> {
-    return engine().exportAdapter();
+  /** @param baseModelNameOrPath base_model_name_or_path of the adapter (blank: from the Instruct's config, else its folder name). */
+  exportAdapter(baseModelNameOrPath?: string): Promise<ExportedZip> {
+    return engine().exportAdapter(baseModelNameOrPath);
   },
 
   exportMerged(onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<ExportedZip> {
@@ -152,8 +153,8 @@ export const engineClient = {
     return cancellable(signal, (id) => engine().mergeAdapterFiles(id, name, files, Comlink.proxy(onProgress)));
   },
 
-  saveToFolder(dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<string[]> {
-    return cancellable(signal, (id) => engine().saveToFolder(id, dir, Comlink.proxy(onProgress)));
+  saveToFolder(dir: FileSystemDirectoryHandle, onProgress: (p: ExportProgress) => void, signal?: AbortSignal, baseModelNameOrPath?: string): Promise<string[]> {
+    return cancellable(signal, (id) => engine().saveToFolder(id, dir, Comlink.proxy(onProgress), baseModelNameOrPath));
   },
 
   exportHandoff(settings: TrainSettings, opts: HandoffOptions): Promise<ExportedZip> {

@@ -5,7 +5,8 @@
  *   sits exactly on a BF16 rounding boundary (double rounding); untouched tensors byte for byte; config and
  *   tokenizer files copied; sharded output re-reads the same; no temporary folder left;
  * - a PEFT LoRA adapter as TUNED: W_I + (α/r)·B·A in f64 here, rounded to BF16;
- * - bad inputs: the Instruct passed as TUNED (σ numbers), another family, another dtype, a missing shard, an extra
+ * - bad inputs: the Instruct passed as TUNED (closer to the Instruct), an unrelated model (σ to the Base like
+ *   independent weights), another family, another dtype, a missing shard, an extra
  *   tensor, a resized vocabulary (refused with counts; --shared-rows-only grafts the shared rows), a non-empty OUT.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,18 @@ const inst = readModel(INSTRUCT);
 let n = 0;
 const fresh = (): string => join(tmp, `case-${n++}`);
 const silent = async (p: Promise<number>): Promise<number> => p;
+
+/** A fixed pseudo-random permutation of the values (Fisher–Yates with an LCG). */
+function shuffled(bits: Uint16Array): Uint16Array {
+  const out = Uint16Array.from(bits);
+  let s = 987654321;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j] as number, out[i] as number];
+  }
+  return out;
+}
 
 /** Checks a grafted tensor against the direct reference; returns the count of boundary ties allowed. */
 function expectGraft(name: string, got: RawTensor, tuned: RawTensor): number {
@@ -133,8 +146,14 @@ describe('shadowft graft (full tune)', () => {
   it('refuses bad inputs with clear errors and writes nothing', async () => {
     const run = (t: string, out = fresh(), extra: string[] = []) => ({ out, p: graftCommand.run([BASE, t, INSTRUCT, out, ...extra]) });
     let c = run(INSTRUCT);
-    await expect(c.p).rejects.toThrow(/does not look like .* after tuning: σ\(TUNED, Base\) = 0\.01\d+ but σ\(Base, Instruct\) = 0\.01\d+ \(ratio 1\.000/);
+    await expect(c.p).rejects.toThrow(/stories260K-instruct is closer to the Instruct \(stories260K-instruct\) than to the Base \(stories260K-base\) on 45 of the 45 tensors it changed \(mean σ\(TUNED, Base\) = 0\.016\d*, σ\(TUNED, Instruct\) = 0\.00\).*add the Instruct's own update twice/);
     expect(existsSync(c.out)).toBe(false);
+    // An unrelated model of the same shapes: the Base's values, each tensor shuffled (independent weights drawn
+    // from the same distribution) — about as close to the Instruct as to the Base, and far from both.
+    const unrelated = fresh();
+    writeTunedBase(BASE, unrelated, { edit: (m) => { for (const t of m.values()) t.bytes = new Uint8Array(shuffled(bf16Bits(t.bytes)).buffer); } });
+    await expect(run(unrelated).p).rejects.toThrow(/is not stories260K-base after tuning: σ\(TUNED, Base\) ≥ 0\.25 on \d+ of the 45 tensors it changed.*Is TUNED another model\?/);
+    expect(await run(unrelated, fresh(), ['--skip-derivation-check']).p).toBe(0);
     const family = fresh();
     writeTunedBase(BASE, family, { editConfig: (cfg) => (cfg.model_type = 'qwen2') });
     await expect(run(family).p).rejects.toThrow(/model_type "qwen2" but stories260K-base \(Base\) has "llama": TUNED is another model family/);

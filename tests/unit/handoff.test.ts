@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { readmeText } from '../../src/app/handoff/readme';
 import { handoffCommand } from '../../src/cli/handoff';
 import { parseDataset } from '../../src/io/dataset/parse';
 
@@ -33,6 +34,22 @@ function expectPyyamlFloats(dir: string, f: string): void {
   for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/: ([-+]?[\d.]+[eE][-+]?\d+)$/gm)) expect(m[1], `${f}: ${m[1]}`).toMatch(PYYAML_FLOAT);
 }
 const msgs = (file: string, text: string) => parseDataset(text, file).conversations.map((c) => c.messages);
+type InfoEntry = { file_name: string; formatting: string; columns: Record<string, string> };
+/**
+ * LLaMA-Factory's SharegptDatasetConverter reads `example[columns.system]` for every row once the column is declared,
+ * and the `datasets` JSON loader creates a column only when some row has the key: a declared column must be a key of
+ * every record (else `KeyError: 'system'`), and an undeclared one of none.
+ */
+function expectColumnsInRecords(dir: string): void {
+  const info = JSON.parse(readFileSync(join(dir, 'data/dataset_info.json'), 'utf8')) as Record<string, InfoEntry>;
+  for (const e of Object.values(info)) {
+    const recs = JSON.parse(readFileSync(join(dir, 'data', e.file_name), 'utf8')) as Record<string, unknown>[];
+    for (const [i, r] of recs.entries()) {
+      for (const col of Object.values(e.columns)) expect(Object.hasOwn(r, col), `${e.file_name}[${i}] has the declared column ${col}`).toBe(true);
+      for (const k of Object.keys(r)) expect(Object.values(e.columns), `${e.file_name}[${i}].${k} is declared`).toContain(k);
+    }
+  }
+}
 
 describe('shadowft handoff', () => {
   it('writes LLaMA-Factory recipes with the given settings, ShareGPT data that round-trips, mergekit and README', async () => {
@@ -58,22 +75,27 @@ describe('shadowft handoff', () => {
     expect(shadow).not.toHaveProperty('max_steps');
     expect({ ...conv, model_name_or_path: BASE, output_dir: 'saves/shadow_base_lora' }).toEqual(shadow);
     expect(conv.model_name_or_path).toBe(INSTRUCT);
-    const info = JSON.parse(readFileSync(join(out, 'data/dataset_info.json'), 'utf8')) as Record<string, { file_name: string; formatting: string; columns: Record<string, string> }>;
-    expect(info.shadowft_train).toEqual({ file_name: 'train.json', formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system' } });
+    const info = JSON.parse(readFileSync(join(out, 'data/dataset_info.json'), 'utf8')) as Record<string, InfoEntry>;
+    // The demo rows have no system message: no system column (declaring one made LLaMA-Factory's get_dataset fail).
+    expect(info.shadowft_train).toEqual({ file_name: 'train.json', formatting: 'sharegpt', columns: { messages: 'conversations' } });
+    expectColumnsInRecords(out);
     expect(info.shadowft_heldout?.file_name).toBe('heldout.json');
     expect(msgs('train.json', readFileSync(join(out, 'data/train.json'), 'utf8'))).toEqual(msgs('story-titles.train.csv', readFileSync(TRAIN, 'utf8')));
     expect(msgs('heldout.json', readFileSync(join(out, 'data/heldout.json'), 'utf8'))).toEqual(msgs('story-titles.heldout.alpaca.json', readFileSync(HELD, 'utf8')));
     const rec = (JSON.parse(readFileSync(join(out, 'data/train.json'), 'utf8')) as { conversations: { from: string }[] }[])[0];
     expect(rec?.conversations.map((m) => m.from)).toEqual(['human', 'gpt']);
+    // base_model = Instruct (mergekit copies its config, tokenizer and template); the adapter as mergekit's BASE+ADAPTER.
     expect(yamlOf(out, 'graft_mergekit.yaml')).toEqual({
-      merge_method: 'task_arithmetic', base_model: BASE,
-      models: [{ model: INSTRUCT, parameters: { weight: 1 } }, { model: 'saves/shadow_base_lora', parameters: { weight: 1 } }],
+      merge_method: 'task_arithmetic', base_model: INSTRUCT,
+      models: [{ model: `${BASE}+saves/shadow_base_lora`, parameters: { weight: 1 } }, { model: BASE, parameters: { weight: -1 } }],
       parameters: { normalize: false }, dtype: 'float32', out_dtype: 'bfloat16',
     });
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     expect(readme).toContain(`cd '${out}'`);
     expect(readme).toContain('llamafactory-cli train train_shadow_base.yaml');
     expect(readme).toContain(`npx shadowft graft '${BASE}' 'saves/shadow_base_lora' '${INSTRUCT}' 'grafted-instruct'`);
+    expect(readme).toContain("mergekit-yaml graft_mergekit.yaml 'grafted-instruct-mergekit'");
+    expect(readme).not.toContain('Set the model paths first');
     expect(readdirSync(out)).not.toContain('prepare_base.sh');
   });
 
@@ -86,6 +108,24 @@ describe('shadowft handoff', () => {
     expect(y).not.toHaveProperty('lora_rank');
     expect(y).not.toHaveProperty('eval_dataset');
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain("mergekit-yaml graft_mergekit.yaml 'grafted-instruct-mergekit'");
+    expect(yamlOf(out, 'graft_mergekit.yaml')).toMatchObject({ base_model: INSTRUCT, models: [{ model: 'saves/shadow_base_full', parameters: { weight: 1 } }, { model: BASE, parameters: { weight: -1 } }] });
+  });
+
+  it('declares the system column only with system messages, and then on every record', async () => {
+    const data = join(tmp, 'sys.sharegpt.jsonl');
+    const rows = [
+      { conversations: [{ from: 'human', value: 'a' }, { from: 'gpt', value: 'b' }], system: 'Be brief.' },
+      { conversations: [{ from: 'human', value: 'c' }, { from: 'gpt', value: 'd' }] },
+    ];
+    writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const out = join(tmp, 'sys');
+    expect(await handoffCommand.run([BASE, INSTRUCT, '--train', data, '--heldout', HELD, '--out', out])).toBe(0);
+    const info = JSON.parse(readFileSync(join(out, 'data/dataset_info.json'), 'utf8')) as Record<string, InfoEntry>;
+    expect(info.shadowft_train?.columns).toEqual({ messages: 'conversations', system: 'system' });
+    expect(info.shadowft_heldout?.columns).toEqual({ messages: 'conversations' });
+    expect(JSON.parse(readFileSync(join(out, 'data/train.json'), 'utf8'))).toEqual([{ ...rows[0] }, { ...rows[1], system: '' }]);
+    expectColumnsInRecords(out);
+    expect(msgs('train.json', readFileSync(join(out, 'data/train.json'), 'utf8'))).toEqual(msgs('sys.sharegpt.jsonl', readFileSync(data, 'utf8')));
   });
 
   it('refuses an unknown template, an Instruct without chat template; prepares a Base lacking it', async () => {
@@ -104,11 +144,19 @@ describe('shadowft handoff', () => {
     const out = join(tmp, 'prep');
     expect(await handoffCommand.run([noTplBase, INSTRUCT, '--train', TRAIN, '--out', out])).toBe(0);
     expect(yamlOf(out, 'train_shadow_base.yaml').model_name_or_path).toBe('base_with_instruct_template');
-    expect(yamlOf(out, 'graft_mergekit.yaml').base_model).toBe(noTplBase);
+    // The adapter trained on the prepared copy holds the Base's own weights: mergekit applies it to the Base itself.
+    expect(yamlOf(out, 'graft_mergekit.yaml')).toMatchObject({ base_model: INSTRUCT, models: [{ model: `${noTplBase}+saves/shadow_base_lora` }, { model: noTplBase }] });
     execFileSync('sh', ['prepare_base.sh'], { cwd: out, stdio: 'pipe' });
     const prepared = join(out, 'base_with_instruct_template');
     expect(lstatSync(join(prepared, 'model.safetensors')).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(prepared, 'tokenizer_config.json'), 'utf8')).toBe(readFileSync(join(INSTRUCT, 'tokenizer_config.json'), 'utf8'));
     expect(readFileSync(join(prepared, 'config.json'), 'utf8')).toBe(readFileSync(join(noTplBase, 'config.json'), 'utf8'));
+  });
+
+  it('the README of an export with bare folder names (the app default) lists every place to set the paths', () => {
+    const r = { instructModel: 'stories260K-instruct', finetuningType: 'lora' as const, preparedBaseDir: 'p', shadowOutput: 'saves/shadow_base_lora', conventionalOutput: 'c', hasHeldout: false, template: undefined, numTrain: 3, numHeldout: 0, totalSteps: 1, warmupSteps: 0, gradAccum: 1 };
+    const bare = readmeText({ ...r, baseModel: 'stories260K-base', prepareBase: true, bareModelNames: true });
+    expect(bare).toMatch(/Set the model paths first.*`stories260K-base`.*`stories260K-instruct`.*model_name_or_path.*graft_mergekit\.yaml.*prepare_base\.sh/s);
+    expect(readmeText({ ...r, baseModel: '/m/base+v2', prepareBase: false })).toMatch(/contains one: symlink the Base/);
   });
 });

@@ -53,7 +53,7 @@ describe('worker exports', () => {
     expect(written).toEqual(['stories260K-instruct-shadowft-lora', 'stories260K-instruct-shadowft-merged']);
     const loraDir = root.dirs.get('stories260K-instruct-shadowft-lora') as FakeDir;
     const mergedDir = root.dirs.get('stories260K-instruct-shadowft-merged') as FakeDir;
-    expect([...loraDir.files.keys()].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect([...loraDir.files.keys()].sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
     expect([...mergedDir.files.keys()]).toContain('model.safetensors');
     expect([...mergedDir.files.keys()]).toContain('config.json');
     expect(progress.at(-1)?.bytesDone).toBe(progress.at(-1)?.bytesTotal);

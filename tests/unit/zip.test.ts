@@ -27,10 +27,11 @@ const asFiles = (name: string, entries: Record<string, Uint8Array>, prefix = '')
 });
 
 describe('adapter zip', () => {
-  it('holds adapter_config.json and adapter_model.safetensors with the trained tensors', async () => {
+  it('holds adapter_config.json, adapter_model.safetensors with the trained tensors, and the README.md model card', async () => {
     const adapter = await fixtureAdapter('qwen2-tiny');
     const entries = await unzip(adapterZip(adapter, { baseModelNameOrPath: 'org/instruct', folder: 'my-adapter' }));
-    expect(Object.keys(entries).sort()).toEqual(['my-adapter/adapter_config.json', 'my-adapter/adapter_model.safetensors']);
+    expect(Object.keys(entries).sort()).toEqual(['my-adapter/README.md', 'my-adapter/adapter_config.json', 'my-adapter/adapter_model.safetensors']);
+    expect(new TextDecoder().decode(entries['my-adapter/README.md'])).toMatch(/^---\nbase_model: org\/instruct\nlibrary_name: peft\n/);
     const cfg = JSON.parse(new TextDecoder().decode(entries['my-adapter/adapter_config.json'])) as Record<string, unknown>;
     expect(cfg.base_model_name_or_path).toBe('org/instruct');
     expect(cfg.r).toBe(4);

@@ -40,6 +40,8 @@ export interface HandoffInput {
   readonly deepspeed?: string;
   /** Absolute export folder for the README's `cd` (CLI). */
   readonly exportDir?: string;
+  /** basePath / instructPath are only the dropped folders' names (the app's default): the README says where to set them. */
+  readonly bareModelNames?: boolean;
 }
 
 /** The Instruct's stored dtype: that of its first floating-point tensor. @throws HandoffError when none. */
@@ -122,15 +124,15 @@ export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> 
     ...(input.deepspeed !== undefined ? { deepspeed: input.deepspeed } : {}),
   };
   const yaml = (header: string, obj: Record<string, unknown>): string => `# ${header}\n${pyyamlFloats(stringify(obj, { lineWidth: 0 }))}`;
-  const info: Record<string, unknown> = { [TRAIN_DATASET]: datasetInfoEntry('train.json') };
+  const info: Record<string, unknown> = { [TRAIN_DATASET]: datasetInfoEntry('train.json', input.train) };
   const files: HandoffFile[] = [
     { name: 'train_shadow_base.yaml', text: yaml(`Shadow-FT: ${t} SFT of the Base with the Instruct's chat template (llamafactory-cli train train_shadow_base.yaml)`, trainRecipe(common, 'shadow')) },
     { name: 'train_conventional_instruct.yaml', text: yaml(`Conventional: the same ${t} SFT on the Instruct (for the comparison)`, trainRecipe(common, 'conventional')) },
-    { name: 'graft_mergekit.yaml', text: yaml('W_I + (W_B′ − W_B): mergekit-yaml graft_mergekit.yaml OUT (needs a full tuned Base)', mergekitRecipe(common, shadowOutputDir(t))) },
+    { name: 'graft_mergekit.yaml', text: yaml(`W_I + (W_B′ − W_B): mergekit-yaml graft_mergekit.yaml OUT (from this folder, after the ${t} run)`, mergekitRecipe(common, shadowOutputDir(t), t)) },
     { name: 'data/train.json', text: shareGptJson(input.train) },
   ];
   if (common.hasHeldout) {
-    info[HELDOUT_DATASET] = datasetInfoEntry('heldout.json');
+    info[HELDOUT_DATASET] = datasetInfoEntry('heldout.json', input.heldout ?? []);
     files.push({ name: 'data/heldout.json', text: shareGptJson(input.heldout ?? []) });
   }
   files.push({ name: 'data/dataset_info.json', text: JSON.stringify(info, null, 2) + '\n' });
@@ -154,6 +156,7 @@ export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> 
       warmupSteps: warmupSteps(total, input.settings.warmupRatio),
       gradAccum: input.settings.gradAccum,
       ...(input.exportDir !== undefined ? { exportDir: input.exportDir } : {}),
+      ...(input.bareModelNames ? { bareModelNames: true } : {}),
     }),
   });
   return files;

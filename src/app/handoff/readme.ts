@@ -28,6 +28,11 @@ export interface ReadmeInput {
   readonly gradAccum: number;
   /** Where the export folder is (CLI: its absolute path); the app's zip leaves it to the user. */
   readonly exportDir?: string;
+  /**
+   * The model paths are only the dropped folders' names (the app, when its path fields were left empty): the
+   * README then starts with the list of places to set them.
+   */
+  readonly bareModelNames?: boolean;
 }
 
 /** Tokenizer and template files copied from the Instruct by prepare_base.sh (when present). */
@@ -76,10 +81,15 @@ export function readmeText(r: ReadmeInput): string {
     '- `train_shadow_base.yaml`: the Shadow-FT run (tune the Base with the Instruct\'s chat template).',
     '- `train_conventional_instruct.yaml`: the same recipe on the Instruct, for the comparison.',
     '- `data/dataset_info.json`, `data/train.json`' + (r.hasHeldout ? ', `data/heldout.json`' : '') + ': your data in LLaMA-Factory\'s ShareGPT layout.',
-    '- `graft_mergekit.yaml`: mergekit task_arithmetic graft of a full tune, W_I + (W_B′ − W_B) in float32, one rounding.',
+    `- \`graft_mergekit.yaml\`: mergekit task_arithmetic graft of the tuned Base, W_I + (W_B′ − W_B) in float32, one rounding: \`base_model\` is the Instruct (mergekit copies its config, tokenizer, chat template and generation_config), the tuned Base has weight 1 and the Base weight −1${lora ? '; the LoRA run\'s adapter is applied to the Base with mergekit\'s `BASE+ADAPTER` reference' : ''}.`,
     ...(r.prepareBase ? ['- `prepare_base.sh`: the Base lacks the Instruct\'s chat template; this makes a Base folder with the Instruct\'s tokenizer files.'] : []),
     '',
-    'If the models live elsewhere on the cluster, edit `model_name_or_path` in both YAMLs (and the paths in `graft_mergekit.yaml`).',
+    ...(r.bareModelNames
+      ? [
+          `**Set the model paths first.** The studio only knew the dropped folders' names, so the files name the Base as \`${r.baseModel}\` and the Instruct as \`${r.instructModel}\`. Replace them with the paths (or Hugging Face ids) on the cluster in: \`model_name_or_path\` of \`train_shadow_base.yaml\` and \`train_conventional_instruct.yaml\`; \`base_model\` and both \`model\` entries of \`graft_mergekit.yaml\`${r.prepareBase ? '; `BASE` and `INSTRUCT` in `prepare_base.sh`' : ''}; the \`npx shadowft graft\` line below. (Or fill "Base path on the cluster" and "Instruct path" before exporting.)`,
+        ]
+      : ['If the models live elsewhere on the cluster, edit `model_name_or_path` in both YAMLs, the paths in `graft_mergekit.yaml`' + (r.prepareBase ? ', `BASE` and `INSTRUCT` in `prepare_base.sh`' : '') + ' and the `npx shadowft graft` line below.']),
+    ...(lora && r.baseModel.includes('+') ? ['', `mergekit reads \`BASE+ADAPTER\` at the first \`+\`, and the Base path \`${r.baseModel}\` contains one: symlink the Base to a path without \`+\` and use that in \`graft_mergekit.yaml\`.`] : []),
     '',
     '## 1. Train (from inside this folder: dataset_dir and output_dir are relative)',
     '',
@@ -104,14 +114,14 @@ export function readmeText(r: ReadmeInput): string {
     '',
     '```sh',
     `npx shadowft graft ${q(r.baseModel)} ${q(r.shadowOutput)} ${q(r.instructModel)} ${q('grafted-instruct')}`,
-    ...(lora ? [] : [`mergekit-yaml graft_mergekit.yaml ${q('grafted-instruct-mergekit')}`]),
+    `mergekit-yaml graft_mergekit.yaml ${q('grafted-instruct-mergekit')}   # the same graft with mergekit`,
     '```',
     '',
     lora
-      ? '`graft_mergekit.yaml` is for a full-parameter run (`finetuning_type: full`); mergekit needs a full model, and the adapter grafts directly with `shadowft graft`.'
+      ? 'Both compute W_I + s·B·A (s = lora_alpha / lora_rank) in float32 and round once to the Instruct\'s dtype; `shadowft graft` reads the adapter folder as it is.'
       : 'Both compute W_I + (W_B′ − W_B) for every tensor in float32 and round once to the Instruct\'s dtype. LLaMA-Factory saves a full tune in float32 (it upcasts trainable parameters) unless `pure_bf16` is set; the studio accepts float32 or the Base\'s own dtype.',
     '',
-    'The studio checks that the tuned Base derives from this Base (σ(W_B′, W_B) ≪ σ(W_B, W_I)), that names, shapes and dtypes match, and shows a heatmap of what tuning changed (σ per tensor, with CSV).',
+    'The studio checks that names, shapes and dtypes match and that the tuned model derives from this Base (closer to the Base than to the Instruct on most tensors it changed, and far closer to the Base than an unrelated model would be), and shows a heatmap of what tuning changed (σ per tensor, with CSV).',
     '',
   ];
   return lines.join('\n');

@@ -1,8 +1,8 @@
 /**
  * The studio's training settings as LLaMA-Factory YAML recipes (the paper's runs use LLaMA-Factory): one LoRA (or
  * full) SFT on the Base with the Instruct's chat template — the Shadow-FT run — and the same on the Instruct — the
- * conventional run to compare with — plus the mergekit task_arithmetic config that grafts a full tune
- * (W_I + (W_B′ − W_B), dtype float32, one rounding to the Instruct's dtype).
+ * conventional run to compare with — plus the mergekit task_arithmetic config that grafts the tuned Base, full or
+ * LoRA (W_I + (W_B′ − W_B), dtype float32, one rounding to the Instruct's dtype).
  * Every key written is checked against llamafactoryKeys.json (LLaMA-Factory's argument dataclasses and the
  * transformers TrainingArguments fields it inherits, with their sources); a key outside that list throws.
  * Mapping (studio → LLaMA-Factory): r → lora_rank, α → lora_alpha, dropout → lora_dropout, rsLoRA → use_rslora,
@@ -134,18 +134,24 @@ export function mergekitDtype(d: WeightDType): 'bfloat16' | 'float16' | 'float32
 }
 
 /**
- * The mergekit config grafting the tuned Base: task_arithmetic with base_model = Base, Instruct and tuned Base at
- * weight 1.0, normalize false → Base + (W_I − W_B) + (W_B′ − W_B) = W_I + (W_B′ − W_B), computed in float32 and
- * written in the Instruct's dtype (mergekit `merge_methods/generalized_task_arithmetic.py`).
- * @param tunedModel path of the full tuned Base (the Shadow-FT run's output_dir).
+ * The mergekit config grafting the tuned Base: task_arithmetic computes base_model + Σ wᵢ·(Mᵢ − base_model); with
+ * base_model = the Instruct, the tuned Base at weight 1 and the Base at weight −1 (normalize false) that is
+ * W_I + (W_B′ − W_I) − (W_B − W_I) = W_I + (W_B′ − W_B), in float32, written in the Instruct's dtype (mergekit
+ * `merge_methods/generalized_task_arithmetic.py`). base_model is the Instruct because mergekit copies config.json,
+ * the tokenizer, the chat template and generation_config.json from it: the graft must carry the Instruct's.
+ * A LoRA run's output is an adapter folder, which mergekit cannot load as a model; its `BASE+ADAPTER` reference
+ * (mergekit `common.py` ModelReference.parse) applies the adapter to the Base first.
+ * @param tunedModel path of the Shadow-FT run's output_dir (a full tuned Base, or the LoRA adapter folder).
+ * @param finetuningType 'lora' writes the tuned model as `BASE+ADAPTER`.
  */
-export function mergekitRecipe(input: Pick<RecipeInput, 'baseForMerge' | 'instructModel' | 'dtype'>, tunedModel: string): Record<string, unknown> {
+export function mergekitRecipe(input: Pick<RecipeInput, 'baseForMerge' | 'instructModel' | 'dtype'>, tunedModel: string, finetuningType: 'lora' | 'full'): Record<string, unknown> {
+  const tuned = finetuningType === 'lora' ? `${input.baseForMerge}+${tunedModel}` : tunedModel;
   return {
     merge_method: 'task_arithmetic',
-    base_model: input.baseForMerge,
+    base_model: input.instructModel,
     models: [
-      { model: input.instructModel, parameters: { weight: 1.0 } },
-      { model: tunedModel, parameters: { weight: 1.0 } },
+      { model: tuned, parameters: { weight: 1.0 } },
+      { model: input.baseForMerge, parameters: { weight: -1.0 } },
     ],
     parameters: { normalize: false },
     dtype: 'float32',

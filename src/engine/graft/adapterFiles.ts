@@ -11,6 +11,7 @@ import { decodeToF32, isWeightDType } from '../../io/dtype';
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob } from '../../io/safetensors';
 import type { LoraAdapter, LoraModuleWeights, LoraSettings } from '../model/loraTypes';
 import { AdapterError, adapterConfigJson, parseAdapterConfig } from './adapterConfig';
+import { adapterModelCard, type AdapterCardInfo } from './adapterCard';
 import { parsePeftKey } from './adapterKeys';
 
 export { AdapterError } from './adapterConfig';
@@ -22,11 +23,15 @@ const PEFT_KEY_RE = /^base_model\.model\.(.+)\.lora_(A|B)\.weight$/;
 const ATTN = new Set(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
 const MLP = new Set(['gate_proj', 'up_proj', 'down_proj']);
 
-/** The files of a PEFT adapter (file name → contents), ready to save or zip. */
+/** The files of a PEFT adapter (file name → contents), ready to save or zip; README.md is the model card. */
 export type AdapterFiles = {
   readonly 'adapter_config.json': string;
   readonly 'adapter_model.safetensors': Blob;
+  readonly 'README.md': string;
 };
+
+/** The file names of {@link AdapterFiles} in the order they are written. */
+export const ADAPTER_FILE_NAMES = ['adapter_config.json', 'adapter_model.safetensors', 'README.md'] as const;
 
 /** PEFT key of a module's lora_A or lora_B weight, e.g. `base_model.model.model.layers.0.mlp.up_proj.lora_A.weight`. */
 export function peftKey(modulePath: string, which: 'A' | 'B'): string {
@@ -54,11 +59,13 @@ function checkModule(path: string, w: LoraModuleWeights, r: number, where: strin
 /**
  * Builds the two files of a PEFT LoRA adapter.
  * @param adapter trained weights (lora_A [R, in], lora_B [out, R], f32) keyed by module path.
- * @param opts.baseModelNameOrPath written as base_model_name_or_path: the Instruct model (Shadow-FT grafts onto it).
+ * @param opts.baseModelNameOrPath written as base_model_name_or_path: the Instruct model (Shadow-FT grafts onto it);
+ *   a Hub id or an absolute path loads from any working directory (adapterBaseModel.ts picks it).
+ * @param opts.card what the model card says about the run (adapterCard.ts); without it the card lists the LoRA only.
  * @throws AdapterError when a module path is not targetable, its name is not in settings.targetModules, or an
  *   array length does not match r × in / out × r.
  */
-export function buildAdapterFiles(adapter: LoraAdapter, opts: { baseModelNameOrPath: string }): AdapterFiles {
+export function buildAdapterFiles(adapter: LoraAdapter, opts: { baseModelNameOrPath: string; card?: Omit<AdapterCardInfo, 'baseModelNameOrPath'> }): AdapterFiles {
   const { r } = adapter.settings;
   const tensors = [];
   for (const [path, w] of adapter.modules) {
@@ -74,6 +81,7 @@ export function buildAdapterFiles(adapter: LoraAdapter, opts: { baseModelNameOrP
   return {
     'adapter_config.json': adapterConfigJson(adapter.settings, opts.baseModelNameOrPath),
     'adapter_model.safetensors': safetensorsBlob(tensors, { format: 'pt' }),
+    'README.md': adapterModelCard(adapter.settings, { ...opts.card, baseModelNameOrPath: opts.baseModelNameOrPath }),
   };
 }
 

@@ -7,8 +7,9 @@
  * Elements where W_B′ and W_B have the same bits keep the Instruct's value as is, so untouched tensors come out byte
  * for byte. The output is the Instruct's tensor list, shapes and dtypes (shards per HF `save_pretrained`, shards.ts)
  * with its config, tokenizer and template files, produced lazily in chunks like mergedModel.ts.
- * Before that it checks (tunedChecks.ts) the tensor lists, shapes and dtypes, and that TUNED derives from BASE:
- * σ(W_B′, W_B) must be well below σ(W_B, W_I) (paper-figure means, analysis/similarity.ts).
+ * Before that it checks (tunedChecks.ts) the tensor lists, shapes and dtypes, and that TUNED derives from BASE
+ * (derivation.ts: closer to the Base than to the Instruct, and nearer the Base than unrelated weights, on most
+ * tensors it changed).
  * A TUNED folder holding a PEFT LoRA adapter (LLaMA-Factory writes the same keys) goes to the LoRA merge
  * (mergedModel.ts: W_I + s·B·A), after its modules were checked against the Base.
  */
@@ -22,13 +23,11 @@ import type { LoraAdapter } from '../model/loraTypes';
 import { readAdapterFiles } from './adapterFiles';
 import { COPIED_FILES, planMergedModel, type MergeProgress, type OutputFile } from './mergedModel';
 import { DEFAULT_MAX_SHARD_SIZE, planShards, shardIndexJson } from './shards';
+import { judgeDerivation, type DerivationVerdict } from './derivation';
 import { checkGraftTensors, GraftError, modelTypeOf, type GraftItem, type VocabMismatch } from './tunedChecks';
 import { loraTuningSimilarity } from './tuningSigma';
 
 export { GraftError } from './tunedChecks';
-
-/** TUNED is refused when σ(W_B′, W_B) ≥ this fraction of σ(W_B, W_I) (paper-figure means over layer tensors). */
-export const DERIVATION_MAX_RATIO = 0.5;
 
 /** Options of {@link planGraftTuned}. */
 export interface GraftTunedOptions {
@@ -38,13 +37,13 @@ export interface GraftTunedOptions {
   chunkBytes?: number;
   /** Graft only the shared rows of embed_tokens / lm_head when TUNED/Instruct have another vocabulary size. */
   sharedRowsOnly?: boolean;
-  /** Skip the σ(W_B′, W_B) ≪ σ(W_B, W_I) check (the numbers are still reported). */
+  /** Skip the derivation check (derivation.ts; the numbers are still reported). */
   skipDerivationCheck?: boolean;
   /** σ(W_B, W_I) report when already computed (the app's pair heatmap); computed here otherwise. */
   pairReport?: SimilarityReport;
   signal?: AbortSignal;
   /** Progress of the σ passes before planning. */
-  onCheckProgress?(p: { bytesDone: number; bytesTotal: number; tensor: string; pass: 'tuning' | 'pair' }): void;
+  onCheckProgress?(p: { bytesDone: number; bytesTotal: number; tensor: string; pass: 'tuning' | 'pair' | 'instruct' }): void;
   /** Progress of producing the output tensors. */
   onProgress?(p: MergeProgress): void;
 }
@@ -57,8 +56,12 @@ export interface GraftTunedPlan {
   readonly files: readonly OutputFile[];
   /** σ(W_B′, W_B) per tensor: the "what tuning changed" heatmap. */
   readonly tuning: SimilarityReport;
-  /** Paper-figure σ(W_B′, W_B) and σ(W_B, W_I), and their ratio (null when σ(W_B, W_I) is 0 or unknown). */
-  readonly derivation: { readonly tuned: number | null; readonly pair: number | null; readonly ratio: number | null };
+  /**
+   * Paper-figure σ(W_B′, W_B) and σ(W_B, W_I), and their ratio (null when σ(W_B, W_I) is 0 or unknown); for a full
+   * TUNED also the derivation check's counts (derivation.ts; null for an adapter, which is applied to the Base's
+   * own tensors by construction).
+   */
+  readonly derivation: { readonly tuned: number | null; readonly pair: number | null; readonly ratio: number | null; readonly verdict: DerivationVerdict | null };
   /** Tensors whose TUNED bits differ from BASE somewhere (sorted); for LoRA the targeted weights. */
   readonly changedTensors: readonly string[];
   /** Vocabulary tensors grafted over their shared rows only. */
@@ -113,9 +116,9 @@ async function checkAdapterOnBase(adapter: LoraAdapter, base: ModelFiles, tunedN
 
 /**
  * Plans the graft of TUNED onto INSTRUCT (see the file comment). Reads headers, configs and — for the checks and the
- * heatmap — two σ passes over the weights (BASE×TUNED, and BASE×INSTRUCT unless `pairReport` is given).
+ * heatmap — σ passes over the weights (BASE×TUNED, TUNED×INSTRUCT, and BASE×INSTRUCT unless `pairReport` is given).
  * @throws GraftError for another family (config model_type), missing/extra tensors, shapes, dtypes, a vocabulary
- *   mismatch without `sharedRowsOnly`, or TUNED far from BASE (numbers in the message); AdapterError for a bad
+ *   mismatch without `sharedRowsOnly`, or TUNED not derived from BASE (derivation.ts; which test failed, with counts); AdapterError for a bad
  *   adapter; CheckpointError / SafetensorsError for broken folders (naming the file); the signal's reason.
  */
 export async function planGraftTuned(base: ModelFiles, tuned: ModelFiles, instruct: ModelFiles, opts: GraftTunedOptions = {}): Promise<GraftTunedPlan> {
@@ -128,7 +131,7 @@ export async function planGraftTuned(base: ModelFiles, tuned: ModelFiles, instru
     const plan = await planMergedModel(instruct, adapter, mopts);
     const pairFig = opts.pairReport ? figure(opts.pairReport) : null;
     const tunedFig = figure(tuning);
-    return { kind: 'lora', files: plan.files, tuning, derivation: { tuned: tunedFig, pair: pairFig, ratio: pairFig && tunedFig !== null ? tunedFig / pairFig : null }, changedTensors: plan.mergedTensors, vocab: [], totalTensorBytes: plan.totalTensorBytes, scaling: plan.scaling };
+    return { kind: 'lora', files: plan.files, tuning, derivation: { tuned: tunedFig, pair: pairFig, ratio: pairFig && tunedFig !== null ? tunedFig / pairFig : null, verdict: null }, changedTensors: plan.mergedTensors, vocab: [], totalTensorBytes: plan.totalTensorBytes, scaling: plan.scaling };
   }
   const [tb, tt, ti] = await Promise.all([modelTypeOf(base), modelTypeOf(tuned), modelTypeOf(instruct)]);
   if (tt !== tb) throw new GraftError(`${tuned.name}/config.json has model_type ${JSON.stringify(tt)} but ${base.name} (Base) has ${JSON.stringify(tb)}: TUNED is another model family`);
@@ -139,15 +142,17 @@ export async function planGraftTuned(base: ModelFiles, tuned: ModelFiles, instru
 
   const tuning = await computeSimilarity(baseCk, tunedCk, { signal: opts.signal, chunkBytes: opts.chunkBytes, onProgress: (p) => opts.onCheckProgress?.({ ...p, pass: 'tuning' }) });
   const pair = opts.pairReport ?? (await computeSimilarity(baseCk, instCk, { signal: opts.signal, chunkBytes: opts.chunkBytes, onProgress: (p) => opts.onCheckProgress?.({ ...p, pass: 'pair' }) }));
+  const toInstruct = await computeSimilarity(tunedCk, instCk, { signal: opts.signal, chunkBytes: opts.chunkBytes, onProgress: (p) => opts.onCheckProgress?.({ ...p, pass: 'instruct' }) });
   const tunedFig = figure(tuning);
   const pairFig = figure(pair);
   const ratio = pairFig ? (tunedFig ?? 0) / pairFig : null;
-  if (!opts.skipDerivationCheck && (ratio === null || ratio >= DERIVATION_MAX_RATIO)) {
+  const verdict = judgeDerivation(tuning, toInstruct, { tuned: tuned.name, base: base.name, instruct: instruct.name });
+  if (!opts.skipDerivationCheck && verdict.refusal !== null) {
     const top = [...tuning.rows].sort((a, b) => b.sigma - a.sigma).slice(0, 3).map((r) => `${r.tensor} ${fmt(r.sigma)}`).join(', ');
-    throw new GraftError(`${tuned.name} does not look like ${base.name} after tuning: σ(TUNED, Base) = ${fmt(tunedFig)} but σ(Base, Instruct) = ${fmt(pairFig)}${ratio === null ? '' : ` (ratio ${fmt(ratio)}; expected < ${DERIVATION_MAX_RATIO})`}; largest: ${top}. Was TUNED trained from this Base? (--skip-derivation-check grafts anyway)`);
+    throw new GraftError(`${verdict.refusal} Largest σ(TUNED, Base): ${top}. (--skip-derivation-check grafts anyway)`);
   }
   const changedTensors = tuning.rows.filter((r) => r.sigma > 0).map((r) => r.tensor).sort();
-  return { kind: 'full', ...buildFiles(items, instruct, opts), tuning, derivation: { tuned: tunedFig, pair: pairFig, ratio }, changedTensors, vocab, scaling: null };
+  return { kind: 'full', ...buildFiles(items, instruct, opts), tuning, derivation: { tuned: tunedFig, pair: pairFig, ratio, verdict }, changedTensors, vocab, scaling: null };
 }
 
 /** The output files of the full graft (shards streaming W_I + (W_B′ − W_B), index, copied files). */

@@ -9,7 +9,8 @@
  */
 import { downloadZip } from 'client-zip';
 import type { LoraAdapter } from '../model/loraTypes';
-import { buildAdapterFiles } from './adapterFiles';
+import type { AdapterCardInfo } from './adapterCard';
+import { ADAPTER_FILE_NAMES, buildAdapterFiles } from './adapterFiles';
 import type { MergedModelPlan, OutputFile } from './mergedModel';
 
 /** Options shared by the zip builders. */
@@ -31,19 +32,20 @@ export function zipOutputFiles(files: readonly OutputFile[], opts: ZipOptions = 
 }
 
 /**
- * The PEFT adapter as a zip: adapter_config.json + adapter_model.safetensors (see adapterFiles.ts).
+ * The PEFT adapter as a zip: adapter_config.json + adapter_model.safetensors + README.md (see adapterFiles.ts).
  * @param opts.baseModelNameOrPath written as base_model_name_or_path (the Instruct model).
+ * @param opts.card what the model card says about the run.
  * @returns a Response streaming the archive (Content-Length set). @throws AdapterError as buildAdapterFiles.
  */
-export function adapterZip(adapter: LoraAdapter, opts: ZipOptions & { baseModelNameOrPath: string }): Response {
-  const files = buildAdapterFiles(adapter, { baseModelNameOrPath: opts.baseModelNameOrPath });
+export function adapterZip(adapter: LoraAdapter, opts: ZipOptions & { baseModelNameOrPath: string; card?: Omit<AdapterCardInfo, 'baseModelNameOrPath'> }): Response {
+  const files = buildAdapterFiles(adapter, { baseModelNameOrPath: opts.baseModelNameOrPath, ...(opts.card ? { card: opts.card } : {}) });
   const lastModified = opts.lastModified ?? new Date();
-  const cfg = new TextEncoder().encode(files['adapter_config.json']);
-  const st = files['adapter_model.safetensors'];
-  const entries = [
-    { name: entryName(opts.folder, 'adapter_config.json'), input: cfg, size: cfg.byteLength, lastModified },
-    { name: entryName(opts.folder, 'adapter_model.safetensors'), input: st, size: st.size, lastModified },
-  ];
+  const enc = new TextEncoder();
+  const entries = ADAPTER_FILE_NAMES.map((name) => {
+    const f = files[name];
+    const input = typeof f === 'string' ? enc.encode(f) : f;
+    return { name: entryName(opts.folder, name), input, size: typeof f === 'string' ? (input as Uint8Array).byteLength : f.size, lastModified };
+  });
   return downloadZip(entries, { metadata: entries, buffersAreUTF8: true });
 }
 
