@@ -7,7 +7,12 @@
  * Shapes: attention B 8, T 215, H 8, KV 4, D 8 ('small' at 4, 2 and 1 rows per thread vs the one-row-per-thread
  * 'small' shader it replaced, kept as bench/baseline/attention_small_rows1.wgsl; then 'small' vs 'tiled'); RMSNorm rows 1720 × C 64 and the per-head
  * q/k norm rows 1720·8 × C 8 ('row' vs 'workgroup'); cross-entropy pass 1 on rows 1720 × one chunk V 512.
- * Run: npx vitest bench --run --project gpu bench/kernels.bench.ts (VK_ICD_FILENAMES picks SwiftShader).
+ * Gemma 3 270M attention (B 1, T 256, H 4, KV 1, D 256; sliding window 512 (≥ T: full causal) and 128, the tiled
+ * 8-row kernels) beside D 64 at the same tokens and heads (16-row kernels), forward and backward: mean GPU ms and
+ * GFLOP/s, counting 4·D flops per visible (query, key) pair and head in the forward and 10·D in the backward (the
+ * FlashAttention-2 convention, recomputation not counted).
+ * Run: npx vitest bench --run --project gpu bench/kernels.bench.ts (VK_ICD_FILENAMES picks SwiftShader);
+ * BENCH_KERNELS=gemma-attention (comma list of demo-attention, gemma-attention, rmsnorm, cross-entropy) runs a subset.
  * Prints `name: value` lines; skips (prints why) when the adapter lacks timestamp-query.
  */
 import { afterAll, bench, describe } from 'vitest';
@@ -152,6 +157,46 @@ async function attentionCase(ctx: GpuContext): Promise<void> {
   for (const b of [q, k, v, dout, out, dq, dk, dv, lse]) b.destroy();
 }
 
+/** Visible (query, key) pairs of one head of a causal row block of T rows with window W (0: none). */
+function visiblePairs(T: number, W: number): number {
+  let n = 0;
+  for (let t = 0; t < T; t++) n += W ? Math.min(t + 1, W) : t + 1;
+  return n;
+}
+
+/**
+ * Gemma 3 270M attention (D 256, windows 512 and 128) beside D 64 at the same B, T, H, KV: one line per pass and
+ * window with both ms and GFLOP/s (interleaved runs, {@link measureInterleaved}).
+ */
+async function gemmaAttentionCase(ctx: GpuContext): Promise<void> {
+  const [B, T, H, KV] = [1, 256, 4, 1];
+  const sized = (D: number) => {
+    const q = uploadStorage(ctx, random(B * T * H * D, 11, 2), `q${D}`);
+    const k = uploadStorage(ctx, random(B * T * KV * D, 12, 2), `k${D}`);
+    const v = uploadStorage(ctx, random(B * T * KV * D, 13), `v${D}`);
+    const dout = uploadStorage(ctx, random(B * T * H * D, 14), `dout${D}`);
+    const [out, dq] = [createStorage(ctx, B * T * H * D * 4, `out${D}`), createStorage(ctx, B * T * H * D * 4, `dq${D}`)];
+    const [dk, dv] = [createStorage(ctx, B * T * KV * D * 4, `dk${D}`), createStorage(ctx, B * T * KV * D * 4, `dv${D}`)];
+    const lse = createStorage(ctx, B * H * T * 4, `lse${D}`);
+    return { B, T, H, KV, D, scale: 1 / Math.sqrt(D), q, k, v, out, lse, dout, dq, dk, dv };
+  };
+  const wide = sized(256);
+  const narrow = sized(64);
+  type Run = (enc: GPUCommandEncoder) => void;
+  for (const window of [512, 128]) {
+    const fwd = (a: AttentionArgs): Run => (enc) => attentionForward(ctx, enc, { ...a, window });
+    const bwd = (a: AttentionArgs): Run => (enc) => attentionBackward(ctx, enc, { ...a, window });
+    for (const [pass, run, flopsPerD] of [['forward', fwd, 4], ['backward', bwd, 10]] as const) {
+      const [w, n] = await measureInterleaved(ctx, [run(wide), run(narrow)]);
+      const pairs = B * H * visiblePairs(T, window);
+      const gflops = (D: number, ms: number) => (flopsPerD * D * pairs) / (ms * 1e6);
+      const [wm, nm] = [total(w), total(n)];
+      lines.push(`attention_${pass}_gemma270m_w${window}_D256_ms: ${wm.toFixed(3)} (${gflops(256, wm).toFixed(2)} GFLOP/s) vs D64 ${nm.toFixed(3)} (${gflops(64, nm).toFixed(2)} GFLOP/s)`);
+    }
+  }
+  for (const a of [wide, narrow]) for (const b of [a.q, a.k, a.v, a.dout, a.out, a.dq, a.dk, a.dv, a.lse]) (b as GPUBuffer).destroy();
+}
+
 async function rmsnormCase(ctx: GpuContext, rows: number, C: number, name: string): Promise<void> {
   const x = uploadStorage(ctx, random(rows * C, 5, 2), 'x');
   const w = uploadStorage(ctx, random(C, 6), 'w');
@@ -190,10 +235,15 @@ describe('non-matmul kernels at the demo shapes (GPU timestamps per pass)', () =
       }
       const ctx = ctxOrWhy;
       lines.push(`adapter: ${ctx.adapter.description || ctx.adapter.vendor} (${process.env.VK_ICD_FILENAMES ?? 'default ICD'}), ${REPS} timed runs each`);
-      await attentionCase(ctx);
-      await rmsnormCase(ctx, 1720, 64, 'rmsnorm_row_vs_workgroup_demo_C64');
-      await rmsnormCase(ctx, 1720 * 8, 8, 'rmsnorm_row_vs_workgroup_demo_qk_C8');
-      await crossEntropyCase(ctx);
+      const only = process.env.BENCH_KERNELS?.split(',');
+      const want = (name: string) => !only || only.includes(name);
+      if (want('demo-attention')) await attentionCase(ctx);
+      if (want('gemma-attention')) await gemmaAttentionCase(ctx);
+      if (want('rmsnorm')) {
+        await rmsnormCase(ctx, 1720, 64, 'rmsnorm_row_vs_workgroup_demo_C64');
+        await rmsnormCase(ctx, 1720 * 8, 8, 'rmsnorm_row_vs_workgroup_demo_qk_C8');
+      }
+      if (want('cross-entropy')) await crossEntropyCase(ctx);
     },
     { iterations: 1, warmupIterations: 0, time: 0 },
   );

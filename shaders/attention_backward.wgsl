@@ -1,16 +1,22 @@
 // Causal grouped-query attention, backward (FlashAttention-2, Dao 2023, Alg. 2, split into two kernels so that
 // no atomics are needed). P is recomputed from q, k and the saved lse; no [T, T] matrix is stored.
 // Shapes (f32, row-major): q, out, dout, dq [B, T, H, D]; k, v, dk, dv [B, T, KV, D]; lse, delta [B, H, T].
-//   P_ts = exp(scale·q_t·k_s − lse_t) for s ≤ t;  delta_t = Σ_d dO_t ⊙ O_t;  dP_ts = dO_t·v_s;
-//   dS_ts = P_ts (dP_ts − delta_t);  dq_t = scale Σ_s dS_ts k_s;
-//   dk_s = scale Σ_{h in group} Σ_t dS_ts q_t;  dv_s = Σ_{h in group} Σ_t P_ts dO_t.
+// Row t sees keys s with t − W < s ≤ t, W = p.window (HF masking_utils `sliding_window_overlay`; W = T: causal).
+//   X_ts = scale·q_t·k_s;  S_ts = X_ts, or SOFTCAP·tanh(X_ts / SOFTCAP) when SOFTCAP > 0 (Gemma 2/3
+//   `attn_logit_softcapping`);  P_ts = exp(S_ts − lse_t) for visible s, else 0;  delta_t = Σ_d dO_t ⊙ O_t;
+//   dP_ts = dO_t·v_s;  dS_ts = P_ts (dP_ts − delta_t) · ∂S/∂X (= 1 − tanh²(X_ts / SOFTCAP) with a cap, else 1);
+//   dq_t = scale Σ_s dS_ts k_s;  dk_s = scale Σ_{h in group} Σ_t dS_ts q_t;  dv_s = Σ_{h in group} Σ_t P_ts dO_t.
 // Entry points (run backward_dq first: it writes delta, which backward_dkdv reads):
 //   backward_dq   one workgroup per (b, h, tile of BR query rows); writes delta and dq (overwrites).
-//   backward_dkdv one workgroup per (b, kv head, tile of BC keys); sums over the H/KV query heads of the group
-//                 and all query rows t ≥ s; writes dk, dv (overwrites).
+//   backward_dkdv one workgroup per (b, kv head, tile of BR keys); sums over the H/KV query heads of the group
+//                 and the query rows s ≤ t < s + W; writes dk, dv (overwrites).
+// Tiles outside the window (key tiles before the first row's window in dq, query tiles past the last key's
+// window in dkdv) are skipped.
 // Thread li = r·TPR + lane owns row r of its tile and head-dim lanes d = lane + j·TPR. 2-D grid as in forward.
+// Workgroup memory: (BR·D + WG·BR + 2·BR) floats: 12 KiB at D = 128 (BR = 16, TPR = 4), 10 KiB at D = 256
+// (BR = 8, TPR = 8).
 // Bindings of backward_dq (group 0):
-//   0 params    uniform     { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
+//   0 params    uniform     { B: u32, T: u32, H: u32, KV: u32, scale: f32, window: u32 (1 ≤ W ≤ T) }
 //   1 q         read        [B, T, H, D]
 //   2 k         read        [B, T, KV, D]
 //   3 v         read        [B, T, KV, D]
@@ -25,14 +31,16 @@
 //   7 dk        read_write  [B, T, KV, D]
 //   8 dv        read_write  [B, T, KV, D]
 
-override D: u32 = 64u;              // head dim: multiple of TPR, at most TPR · MAXDL = 128
-const BR: u32 = 16u;                // rows per tile (query rows in dq, key rows in dkdv)
-const TPR: u32 = 4u;                // threads per row
-const WG: u32 = 64u;                // BR · TPR
-const MAXDL: u32 = 32u;
+override D: u32 = 64u;              // head dim: multiple of TPR, at most TPR · MAXDL
+override BR: u32 = 16u;             // rows per tile (query and key rows), at most MAXB
+override TPR: u32 = 4u;             // threads per row
+override WG: u32 = BR * TPR;
+override SOFTCAP: f32 = 0.0;        // logit soft-cap; 0 = none
+const MAXDL: u32 = 32u;             // largest D / TPR
+const MAXB: u32 = 16u;              // largest BR
 override DL: u32 = D / TPR;
 
-struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -47,7 +55,7 @@ struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
 @group(0) @binding(7) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dv: array<f32>;
 
-var<workgroup> tile: array<f32, BR * D>;      // 16 rows of one operand (zeros past T)
+var<workgroup> tile: array<f32, BR * D>;      // BR rows of one operand (zeros past T)
 var<workgroup> part: array<f32, WG * BR>;     // partial dots [row, lane, other row]
 var<workgroup> rowLse: array<f32, BR>;        // dkdv: lse of the query tile
 var<workgroup> rowDelta: array<f32, BR>;      // dkdv: delta of the query tile
@@ -81,6 +89,20 @@ fn partialDots(a: ptr<function, array<f32, MAXDL>>, li: u32, lane: u32) {
     for (var j = 0u; j < DL; j++) { acc += (*a)[j] * tile[c * D + lane + j * TPR]; }
     part[li * BR + c] = acc;
   }
+}
+
+// Whether query row t sees key s: t − window < s ≤ t.
+fn visible(s: u32, t: u32) -> bool {
+  return s <= t && s + p.window > t;
+}
+
+// dS of a visible (query, key) pair from its raw dot q·k, the query's lse and dP − delta (see the header).
+fn dScore(dot: f32, lseT: f32, dpDelta: f32) -> f32 {
+  if (SOFTCAP > 0.0) {
+    let th = tanh(dot * p.scale / SOFTCAP);
+    return exp(SOFTCAP * th - lseT) * dpDelta * (1.0 - th * th);
+  }
+  return exp(dot * p.scale - lseT) * dpDelta;
 }
 
 // Σ over the TPR lanes of row r of part[·, ·, c], in lane order.
@@ -124,23 +146,25 @@ fn backward_dq(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) 
   let lseT = lse[rowIdx];
   workgroupBarrier();
 
-  let nkt = (min(T, qt * BR + BR) - 1u) / BR + 1u;
-  for (var kt = 0u; kt < nkt; kt++) {
+  let t0 = qt * BR;
+  let kt0 = (t0 + 1u - min(p.window, t0 + 1u)) / BR;  // first key tile the tile's first row sees
+  let nkt = (min(T, t0 + BR) - 1u) / BR + 1u;
+  for (var kt = kt0; kt < nkt; kt++) {
     let s0 = kt * BR;
     loadKV(0u, b, kvh, s0, li);
     workgroupBarrier();
     partialDots(&qr, li, lane);
     workgroupBarrier();
-    var sc: array<f32, BR>;
+    var sc: array<f32, MAXB>;
     for (var c = 0u; c < BR; c++) { sc[c] = rowSum(r, c); }
     loadKV(1u, b, kvh, s0, li);
     workgroupBarrier();
     partialDots(&dor, li, lane);
     workgroupBarrier();
-    var ds: array<f32, BR>;
+    var ds: array<f32, MAXB>;
     for (var c = 0u; c < BR; c++) {
       var x = 0.0;
-      if (s0 + c <= t) { x = exp(sc[c] * p.scale - lseT) * (rowSum(r, c) - delta); }
+      if (visible(s0 + c, t)) { x = dScore(sc[c], lseT, rowSum(r, c) - delta); }
       ds[c] = x;
     }
     loadKV(0u, b, kvh, s0, li);
@@ -180,10 +204,11 @@ fn backward_dkdv(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id
     dka[j] = 0.0;
     dva[j] = 0.0;
   }
-  let nq = (T + BR - 1u) / BR;
+  let sLast = min(T, st * BR + BR) - 1u;
+  let nq = min((T + BR - 1u) / BR, (sLast + p.window - 1u) / BR + 1u);  // up to the tile of the last row that sees sLast
   for (var hi = 0u; hi < rep; hi++) {
     let h = kvh * rep + hi;
-    for (var qt = st; qt < nq; qt++) {   // BR = BC, so query tiles before st see none of these keys
+    for (var qt = st; qt < nq; qt++) {   // query and key tiles have BR rows, so query tiles before st see none of these keys
       let t0 = qt * BR;
       loadQD(0u, b, h, t0, li);
       if (li < BR) {
@@ -195,20 +220,26 @@ fn backward_dkdv(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id
       workgroupBarrier();
       partialDots(&kr, li, lane);
       workgroupBarrier();
-      var sc: array<f32, BR>;
+      var sc: array<f32, MAXB>;
       for (var rr = 0u; rr < BR; rr++) { sc[rr] = rowSum(c, rr); }
       loadQD(1u, b, h, t0, li);
       workgroupBarrier();
       partialDots(&vr, li, lane);
       workgroupBarrier();
-      var ds: array<f32, BR>;
+      var ds: array<f32, MAXB>;
       for (var rr = 0u; rr < BR; rr++) {
         let tt = t0 + rr;
         var pr = 0.0;
         var x = 0.0;
-        if (s <= tt && tt < T) {
-          pr = exp(sc[rr] * p.scale - rowLse[rr]);
-          x = pr * (rowSum(c, rr) - rowDelta[rr]);
+        if (visible(s, tt) && tt < T) {
+          if (SOFTCAP > 0.0) {
+            let th = tanh(sc[rr] * p.scale / SOFTCAP);
+            pr = exp(SOFTCAP * th - rowLse[rr]);
+            x = pr * (rowSum(c, rr) - rowDelta[rr]) * (1.0 - th * th);
+          } else {
+            pr = exp(sc[rr] * p.scale - rowLse[rr]);
+            x = pr * (rowSum(c, rr) - rowDelta[rr]);
+          }
         }
         ds[rr] = x;
         for (var j = 0u; j < DL; j++) { dva[j] += pr * tile[rr * D + lane + j * TPR]; }

@@ -4,26 +4,33 @@
 // shaders/attention_forward.wgsl / attention_backward.wgsl (FlashAttention-2, Dao 2023, Alg. 1–2; HF semantics:
 // modeling_llama.py `eager_attention_forward` + `repeat_kv`).
 // Shapes (f32, row-major): q, out, dout, dq [B, T, H, D]; k, v, dk, dv [B, T, KV, D]; lse, delta [B, H, T].
-// Query head h reads kv head floor(h / (H / KV)); row t attends to keys s ≤ t.
-//   S_ts = scale·q_t·k_s;  out_t = Σ_s softmax_s(S_t)·v_s;  lse_t = log Σ_{s≤t} exp(S_ts);
-//   P_ts = exp(S_ts − lse_t);  delta_t = dO_t·O_t;  dS_ts = P_ts (dO_t·v_s − delta_t);
-//   dq_t = scale Σ_s dS_ts k_s;  dk_s = scale Σ_{h in group} Σ_{t≥s} dS_ts q_t;  dv_s = Σ_{h in group} Σ_{t≥s} P_ts dO_t.
+// Query head h reads kv head floor(h / (H / KV)); row t attends to keys s with t − W < s ≤ t, W = p.window (HF
+// masking_utils `sliding_window_overlay`; the host passes W = T for plain causal attention).
+//   X_ts = scale·q_t·k_s;  S_ts = X_ts, or SOFTCAP·tanh(X_ts / SOFTCAP) when SOFTCAP > 0 (Gemma 2/3
+//   `attn_logit_softcapping`, HF modeling_gemma3.py `eager_attention_forward`);
+//   out_t = Σ_s softmax_s(S_t)·v_s;  lse_t = log Σ_s exp(S_ts) over the visible keys;
+//   P_ts = exp(S_ts − lse_t);  delta_t = dO_t·O_t;  dS_ts = P_ts (dO_t·v_s − delta_t) · ∂S/∂X (1 − tanh² with a cap);
+//   dq_t = scale Σ_s dS_ts k_s;  dk_s = scale Σ_{h in group} Σ_t dS_ts q_t;  dv_s = Σ_{h in group} Σ_t P_ts dO_t.
 // Entry points (threads i = gid.x + gid.y · num_workgroups.x · WG; NB = ceil(T / ROWS) row blocks;
 // run backward_dq before backward_dkdv):
 //   forward        thread (b, h, block), i = (b·H + h)·NB + block, rows t = block·ROWS + r (r < ROWS): online
-//                  softmax per row over keys s = 0..t in key order, 4 keys a step (one rescale per step).
+//                  softmax per row over keys s = lo..t in key order (lo: the block's first row's first key),
+//                  4 keys a step (one rescale per step).
 //   backward_dq    thread (b, h, block) as forward: writes delta[b, h, t] and dq_t (overwrites) of its rows.
 //   backward_dkdv  thread (b, kv head, block), i = (b·KV + kvh)·NB + block, key rows s = block·ROWS + r: sums over
-//                  the H/KV query heads of the group in head order and t = s..T−1 in row order; writes dk_s, dv_s.
+//                  the H/KV query heads of the group in head order and t = s..min(T, sLast + W)−1 in row order;
+//                  writes dk_s, dv_s.
 // Edges: rows of the last block past T − 1 are clamped to the block's last real row (computed, never stored); keys
-// a row must not see (s > t) get score −1e30 (forward: weight exactly 0, rescale exactly 1) or P = 0 via select
-// (backward), so each row sums the same terms in the same order as with one row per thread, plus exact zeros:
-// every ROWS gives the same bits. Every sum runs in a fixed order inside one thread: deterministic; no atomics.
+// a row must not see (outside t − W < s ≤ t) get score −1e30 (forward: weight exactly 0, rescale exactly 1; every
+// row sees a key in its first step of 4, since the rows of a block start their windows at most 3 keys apart) or
+// P = 0 via select (backward), so each row sums the same terms in the same order as with one row per thread, plus
+// exact zeros: every ROWS gives the same bits (the forward with a window W < T groups keys by 4 from its block's
+// first key, so there only each ROWS is deterministic). Every sum runs in a fixed order inside one thread; no atomics.
 // Registers: a row is a struct of eight named vec4s and the ROWS rows of a thread are separate variables, read and
 // written through constant names with `if (DV > j)` / `if (ROWS > r)` guards that the overrides fold away. No loop
 // over a dynamically indexed register array: SwiftShader keeps those in memory (2–5× slower; bench/kernels.bench.ts).
 // Bindings (group 0), forward:
-//   0 params uniform { B: u32, T: u32, H: u32, KV: u32, scale: f32 }; 1 q read; 2 k read; 3 v read;
+//   0 params uniform { B: u32, T: u32, H: u32, KV: u32, scale: f32, window: u32 (1 ≤ W ≤ T) }; 1 q read; 2 k read; 3 v read;
 //   4 out read_write [B, T, H, D]; 5 lse read_write [B, H, T]
 // Bindings, backward_dq: 0 params; 1 q; 2 k; 3 v; 4 lse; 5 dout; 6 outSaved (all read);
 //   7 deltaOut read_write [B, H, T]; 8 dq read_write
@@ -33,8 +40,9 @@ override D: u32 = 8u;               // head dim: multiple of 4, at most 32
 override WG: u32 = 64u;             // threads per workgroup
 override DV: u32 = D / 4u;          // vec4s per row
 override ROWS: u32 = 4u;            // rows per thread, 1..4
+override SOFTCAP: f32 = 0.0;        // logit soft-cap; 0 = none
 
-struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KV: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4f>;
@@ -192,6 +200,31 @@ fn dotRow(x: Row, y: Row) -> f32 {
   return s;
 }
 
+/** Whether query row t sees key s: t − window < s ≤ t. */
+fn visible(s: u32, t: u32) -> bool {
+  return s <= t && s + p.window > t;
+}
+
+/** First key of query row t's window. */
+fn firstKey(t: u32) -> u32 {
+  return t + 1u - min(p.window, t + 1u);
+}
+
+/** Score S from X = scale·q·k: soft-capped when SOFTCAP > 0. */
+fn capped(x: f32) -> f32 {
+  if (SOFTCAP > 0.0) { return SOFTCAP * tanh(x / SOFTCAP); }
+  return x;
+}
+
+/** dS of a visible pair from X = scale·q·k, the query's lse and dP − delta (dS = P·(dP − delta)·∂S/∂X). */
+fn dScore(x: f32, lseT: f32, dpDelta: f32) -> f32 {
+  if (SOFTCAP > 0.0) {
+    let th = tanh(x / SOFTCAP);
+    return exp(SOFTCAP * th - lseT) * dpDelta * (1.0 - th * th);
+  }
+  return exp(x - lseT) * dpDelta;
+}
+
 /** Online-softmax state of one query row in the forward. */
 struct FwdRow { q: Row, o: Row, m: f32, l: f32 }
 
@@ -200,13 +233,13 @@ fn fwdInit(qb: u32) -> FwdRow {
   return FwdRow(scaled(loadQ(qb), p.scale), ZERO, -1e30, 0.0);
 }
 
-/** One step of 4 keys s0..s0+3 (rows k0..k3, v0..v3) for query row t: masked keys (s > t) weigh exactly 0. */
+/** One step of 4 keys s0..s0+3 (rows k0..k3, v0..v3) for query row t: keys it does not see weigh exactly 0. */
 fn fwdStep(st: FwdRow, t: u32, s0: u32, k0: Row, k1: Row, k2: Row, k3: Row, v0: Row, v1: Row, v2: Row, v3: Row) -> FwdRow {
   let xs = vec4f(
-    select(-1e30, dotRow(st.q, k0), s0 <= t),
-    select(-1e30, dotRow(st.q, k1), s0 + 1u <= t),
-    select(-1e30, dotRow(st.q, k2), s0 + 2u <= t),
-    select(-1e30, dotRow(st.q, k3), s0 + 3u <= t),
+    select(-1e30, capped(dotRow(st.q, k0)), visible(s0, t)),
+    select(-1e30, capped(dotRow(st.q, k1)), visible(s0 + 1u, t)),
+    select(-1e30, capped(dotRow(st.q, k2)), visible(s0 + 2u, t)),
+    select(-1e30, capped(dotRow(st.q, k3)), visible(s0 + 3u, t)),
   );
   let mt = max(st.m, max(max(xs.x, xs.y), max(xs.z, xs.w)));
   let a = exp(st.m - mt);
@@ -252,7 +285,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   if (ROWS > 2u) { r2 = fwdInit(rowOf(b, t2, p.H, h)); }
   if (ROWS > 3u) { r3 = fwdInit(rowOf(b, t3, p.H, h)); }
   // Keys in blocks of 4, each k and v row loaded once for all rows; keys past tEnd read row tEnd again.
-  for (var s0 = 0u; s0 <= tEnd; s0 += 4u) {
+  for (var s0 = firstKey(t0); s0 <= tEnd; s0 += 4u) {
     let i0 = rowOf(b, s0, p.KV, kvh);
     let i1 = rowOf(b, min(s0 + 1u, tEnd), p.KV, kvh);
     let i2 = rowOf(b, min(s0 + 2u, tEnd), p.KV, kvh);
@@ -283,9 +316,9 @@ fn dqInit(b: u32, h: u32, t: u32, real: bool) -> DqRow {
   return DqRow(scaled(loadQ(qb), p.scale), dor, ZERO, delta, lseIn[ri]);
 }
 
-/** Adds key s (rows kk, vv) to query row t's dq; a masked key (s > t) adds exactly zero. */
+/** Adds key s (rows kk, vv) to query row t's dq; a key it does not see adds exactly zero. */
 fn dqStep(st: DqRow, t: u32, s: u32, kk: Row, vv: Row) -> DqRow {
-  let ds = select(0.0, exp(dotRow(st.q, kk) - st.lse) * (dotRow(st.dout, vv) - st.delta), s <= t);
+  let ds = select(0.0, dScore(dotRow(st.q, kk), st.lse, dotRow(st.dout, vv) - st.delta), visible(s, t));
   return DqRow(st.q, st.dout, axpy(st.acc, ds, kk), st.delta, st.lse);
 }
 
@@ -308,7 +341,7 @@ fn backward_dq(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   if (ROWS > 1u) { r1 = dqInit(b, h, t1, t0 + 1u <= tEnd); }
   if (ROWS > 2u) { r2 = dqInit(b, h, t2, t0 + 2u <= tEnd); }
   if (ROWS > 3u) { r3 = dqInit(b, h, t3, t0 + 3u <= tEnd); }
-  for (var s = 0u; s <= tEnd; s++) {
+  for (var s = firstKey(t0); s <= tEnd; s++) {
     let kb = rowOf(b, s, p.KV, kvh);
     let kk = loadK(kb);             // each k and v row is loaded once for all rows
     let vv = loadV(kb);
@@ -330,10 +363,19 @@ fn kvInit(kb: u32) -> KvRow {
   return KvRow(scaled(loadK(kb), p.scale), loadV(kb), ZERO, ZERO);
 }
 
-/** Adds query row t (rows qq, dd; its lse and delta) to key row s; a masked query (t < s) adds exactly zero. */
+/** Adds query row t (rows qq, dd; its lse and delta) to key row s; a query that does not see s adds exactly zero. */
 fn kvStep(st: KvRow, s: u32, t: u32, qq: Row, dd: Row, lseT: f32, deltaT: f32) -> KvRow {
-  let pr = select(0.0, exp(dotRow(st.k, qq) - lseT), t >= s);
-  let ds = pr * (dotRow(st.v, dd) - deltaT);
+  let x = dotRow(st.k, qq);
+  var pr: f32;
+  var ds: f32;
+  if (SOFTCAP > 0.0) {
+    let th = tanh(x / SOFTCAP);
+    pr = select(0.0, exp(SOFTCAP * th - lseT), visible(s, t));
+    ds = pr * (dotRow(st.v, dd) - deltaT) * (1.0 - th * th);
+  } else {
+    pr = select(0.0, exp(x - lseT), visible(s, t));
+    ds = pr * (dotRow(st.v, dd) - deltaT);
+  }
   return KvRow(st.k, st.v, axpy(st.dk, ds, qq), axpy(st.dv, pr, dd));
 }
 
@@ -363,9 +405,10 @@ fn backward_dkdv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   if (ROWS > 1u) { r1 = kvInit(rowOf(b, s1, p.KV, kvh)); }
   if (ROWS > 2u) { r2 = kvInit(rowOf(b, s2, p.KV, kvh)); }
   if (ROWS > 3u) { r3 = kvInit(rowOf(b, s3, p.KV, kvh)); }
+  let tHi = min(T, sEnd + p.window);   // past the last query row that sees key sEnd
   for (var hi = 0u; hi < rep; hi++) {
     let h = kvh * rep + hi;
-    for (var t = s0; t < T; t++) {
+    for (var t = s0; t < tHi; t++) {
       let qb = rowOf(b, t, p.H, h);
       let ri = (b * p.H + h) * T + t;
       let qq = loadQ(qb);           // each q, dout, lse and delta row is loaded once for all rows

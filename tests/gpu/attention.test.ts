@@ -123,7 +123,7 @@ describe('attention (causal, GQA)', () => {
     const base = { B: 1, T: 2, scale: 1, q: buf, k: buf, v: buf, out: buf, lse: buf };
     expect(() => attentionForward(ctx, enc, { ...base, H: 3, KV: 2, D: 8 })).toThrow(/multiple of KV/);
     expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 6 })).toThrow(/head dim D = 6/);
-    expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 256, T: 1 })).toThrow(/≤ 128/);
+    expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 260, T: 1 })).toThrow(/≤ 256/);
     expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 64, variant: 'small' })).toThrow(/'small' variant needs head dim D ≤ 32/);
     expect(() => attentionForward(ctx, enc, { ...base, H: 2, KV: 1, D: 8, smallRows: 5 as unknown as AttentionSmallRows })).toThrow(/smallRows must be 1, 2, 3 or 4, got 5/);
     buf.destroy();

@@ -3,21 +3,23 @@
  * probabilities are never stored; backward recomputes them from q, k and the saved logsumexp.
  * Two variants, chosen by head dim ({@link attentionVariant}): 'small' (shaders/attention_small.wgsl: one thread
  * per 4 consecutive rows in vec4 registers, no workgroup memory or barriers; D ≤ 32) and 'tiled' (shaders/attention_forward.wgsl,
- * shaders/attention_backward.wgsl: 16-row tiles through workgroup memory; D ≤ 128).
- * Sources: Dao 2023 "FlashAttention-2" Alg. 1–2; HF `modeling_llama.py` `eager_attention_forward`, `repeat_kv`.
+ * shaders/attention_backward.wgsl: 16-row tiles through workgroup memory for D ≤ 128, 8-row tiles for D ≤ 256).
+ * Options: a sliding window (Mistral / Qwen2 / Gemma 2–3 local layers) and logit soft-capping (Gemma 2/3).
+ * Sources: Dao 2023 "FlashAttention-2" Alg. 1–2; HF `modeling_llama.py` `eager_attention_forward`, `repeat_kv`;
+ * HF `masking_utils.py` `sliding_window_overlay`; HF `modeling_gemma3.py` `eager_attention_forward` (softcap).
  */
 import forwardCode from '../../../shaders/attention_forward.wgsl?raw';
 import backwardCode from '../../../shaders/attention_backward.wgsl?raw';
 import smallCode from '../../../shaders/attention_small.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
-import { packUniform, scratchBuffer, uniform } from '../gpu/buffers';
+import { DeviceLimitError, packUniform, scratchBuffer, uniform } from '../gpu/buffers';
 import { requireBinding } from '../gpu/check';
 import { dispatch, linearGrid, type Binding, type KernelSpec } from '../gpu/pipeline';
 
-/** Rows per tile in the shaders (query rows in forward / dq, key rows in dkdv). */
-const TILE = 16;
-/** Largest head dim the shaders support (4 threads per row × 32 private lanes). */
-export const ATTENTION_MAX_HEAD_DIM = 128;
+/** Largest head dim the shaders support (8 threads per row × 32 private lanes in the 8-row tiles). */
+export const ATTENTION_MAX_HEAD_DIM = 256;
+/** Largest head dim of the 16-row tiles (4 threads per row × 32 private lanes; 12 KiB of workgroup memory). */
+const WIDE_FROM = 128;
 /** Largest head dim of the 'small' variant (8 vec4 registers per row in shaders/attention_small.wgsl). */
 export const ATTENTION_SMALL_MAX_HEAD_DIM = 32;
 /** Threads per workgroup of the 'small' variant. */
@@ -42,16 +44,27 @@ export function attentionVariant(D: number): AttentionVariant {
 export interface AttentionShape {
   /** Batch rows. */
   readonly B: number;
-  /** Sequence length (causal: row t sees keys 0..t). */
+  /** Sequence length (causal: row t sees keys 0..t, or t−window+1..t with a window). */
   readonly T: number;
   /** Query heads. */
   readonly H: number;
   /** Key/value heads; H must be a multiple of KV (query head h uses kv head floor(h / (H/KV))). */
   readonly KV: number;
-  /** Head dim: multiple of 4, at most 128; independent of hidden size / H. */
+  /** Head dim: multiple of 4 up to 128, multiple of 8 up to 256; independent of hidden size / H. */
   readonly D: number;
-  /** Score scale, usually D^−0.5. */
+  /** Score scale, usually D^−0.5 (Gemma: query_pre_attn_scalar^−0.5). */
   readonly scale: number;
+  /**
+   * Sliding window W in keys: row t sees keys s with t − W < s ≤ t (HF masking_utils `sliding_window_overlay`,
+   * config `sliding_window`). undefined or 0: full causal; W ≥ T gives the same bits as none. A uniform, so one
+   * pipeline serves local and global layers.
+   */
+  readonly window?: number;
+  /**
+   * Logit soft-cap c: scores → c·tanh(scores / c) before the mask and softmax (Gemma 2/3 `attn_logit_softcapping`).
+   * undefined or 0: none. An override constant (one pipeline per distinct cap).
+   */
+  readonly softcap?: number;
   /** Forces a variant (tests, benches); default {@link attentionVariant}(D). 'small' needs D ≤ 32. */
   readonly variant?: AttentionVariant;
   /**
@@ -66,22 +79,62 @@ function validate(ctx: GpuContext, label: string, s: AttentionShape, bufs: Reado
     if (!Number.isInteger(v) || v < 1) throw new Error(`${label}: ${k} must be a positive integer, got ${v}`);
   if (s.H % s.KV !== 0) throw new Error(`${label}: H = ${s.H} query heads is not a multiple of KV = ${s.KV} kv heads`);
   if (s.D % 4 !== 0 || s.D > ATTENTION_MAX_HEAD_DIM) throw new Error(`${label}: head dim D = ${s.D} must be a multiple of 4 and ≤ ${ATTENTION_MAX_HEAD_DIM}`);
+  if (s.D > WIDE_FROM && s.D % 8 !== 0) throw new Error(`${label}: head dim D = ${s.D} above ${WIDE_FROM} must be a multiple of 8 (8 threads per row)`);
   if (s.variant === 'small' && s.D > ATTENTION_SMALL_MAX_HEAD_DIM) throw new Error(`${label}: the 'small' variant needs head dim D ≤ ${ATTENTION_SMALL_MAX_HEAD_DIM}, got ${s.D}`);
   if (s.smallRows !== undefined && ![1, 2, 3, 4].includes(s.smallRows)) throw new Error(`${label}: smallRows must be 1, 2, 3 or 4, got ${s.smallRows}`);
   if (!Number.isFinite(s.scale)) throw new Error(`${label}: scale must be finite, got ${s.scale}`);
+  checkWindowSoftcap(label, s.window, s.softcap);
   const floats = { q: s.B * s.T * s.H * s.D, kv: s.B * s.T * s.KV * s.D, lse: s.B * s.H * s.T };
   const shapes = { q: `[B=${s.B}, T=${s.T}, H=${s.H}, D=${s.D}]`, kv: `[B=${s.B}, T=${s.T}, KV=${s.KV}, D=${s.D}]`, lse: `[B=${s.B}, H=${s.H}, T=${s.T}]` };
   for (const [name, b, kind] of bufs) requireBinding(ctx, label, `${name} ${shapes[kind]} f32`, b, floats[kind] * 4);
 }
 
+/**
+ * Checks the optional window (a non-negative integer) and soft-cap (finite, ≥ 0) of an attention call.
+ * @throws Error naming `label` and the bad value.
+ */
+export function checkWindowSoftcap(label: string, window: number | undefined, softcap: number | undefined): void {
+  if (window !== undefined && !(Number.isInteger(window) && window >= 0)) throw new Error(`${label}: window must be a non-negative integer (0 = full causal), got ${window}`);
+  if (softcap !== undefined && !(Number.isFinite(softcap) && softcap >= 0)) throw new Error(`${label}: softcap must be finite and ≥ 0 (0 = none), got ${softcap}`);
+}
+
+/** The window the shaders read, 1..keys: W when 0 < W < keys, else keys (full causal; the same bits as none). */
+export function effectiveWindow(window: number | undefined, keys: number): number {
+  return window && window < keys ? window : keys;
+}
+
+/** Override constants shared by every variant: SOFTCAP only when a cap is set (no cap: today's pipeline keys). */
+export function softcapConstant(softcap: number | undefined): Record<string, number> {
+  return softcap ? { SOFTCAP: softcap } : {};
+}
+
 function params(ctx: GpuContext, s: AttentionShape, label: string): GPUBuffer {
-  return uniform(ctx, packUniform([{ u32: s.B }, { u32: s.T }, { u32: s.H }, { u32: s.KV }, { f32: s.scale }]), label);
+  const fields = [{ u32: s.B }, { u32: s.T }, { u32: s.H }, { u32: s.KV }, { f32: s.scale }, { u32: effectiveWindow(s.window, s.T) }];
+  return uniform(ctx, packUniform(fields), label);
 }
 
 /** Override constants and thread count (one per ROWS-row block of each (b, head)) of a 'small' dispatch over `heads` heads. */
 function small(s: AttentionShape, heads: number): { constants: Record<string, number>; threads: number } {
   const rows = s.smallRows ?? ATTENTION_SMALL_ROWS;
-  return { constants: { D: s.D, WG: SMALL_WG, ROWS: rows }, threads: s.B * heads * Math.ceil(s.T / rows) };
+  return { constants: { D: s.D, WG: SMALL_WG, ROWS: rows, ...softcapConstant(s.softcap) }, threads: s.B * heads * Math.ceil(s.T / rows) };
+}
+
+/**
+ * Tile rows and override constants of the 'tiled' shaders: D ≤ 128 keeps the shaders' defaults (BR = BC = 16,
+ * TPR = 4: 12 KiB of workgroup memory at D = 128, bit for bit the kernels before D > 128 existed); D ≤ 256 uses
+ * 8-row tiles and 8 threads per row (tile BR·D + partial dots WG·BR (+ 2·BR in the backward) floats: 10 KiB at
+ * D = 256, within the 16 KiB that WebGPU guarantees as maxComputeWorkgroupStorageSize).
+ * @throws DeviceLimitError when the adapter's maxComputeWorkgroupStorageSize is below what the tiles need.
+ */
+function tiled(ctx: GpuContext, label: string, s: AttentionShape, pass: 'forward' | 'backward'): { rows: number; constants: Record<string, number> } {
+  const cap = softcapConstant(s.softcap);
+  const [rows, tpr] = s.D <= WIDE_FROM ? [16, 4] : [8, 8];
+  const bytes = (rows * s.D + rows * tpr * rows + (pass === 'backward' ? 2 * rows : 0)) * 4;
+  const limit = ctx.limits.maxComputeWorkgroupStorageSize;
+  if (bytes > limit) throw new DeviceLimitError('maxComputeWorkgroupStorageSize', bytes, limit, `${label} tiles at head dim D = ${s.D}`);
+  if (s.D <= WIDE_FROM) return { rows, constants: { D: s.D, ...cap } };
+  // The backward uses BR for query and key tiles alike; the forward has a separate key-tile size BC.
+  return { rows, constants: { D: s.D, BR: rows, TPR: tpr, ...(pass === 'forward' ? { BC: rows } : {}), ...cap } };
 }
 
 /** Workgroup grid for `groups` workgroups, linearised as g = wid.x + wid.y · num_workgroups.x. */
@@ -90,12 +143,15 @@ function grid(ctx: GpuContext, groups: number): [number, number] {
 }
 
 /**
- * Records the forward pass (variant per {@link AttentionShape.variant}): out_t = Σ_{s≤t} softmax_s(scale·q_t·k_s)·v_s per (b, query head), and
- * lse[b, h, t] = log Σ_{s≤t} exp(scale·q_t·k_s) (saved for {@link attentionBackward}).
+ * Records the forward pass (variant per {@link AttentionShape.variant}): out_t = Σ_s softmax_s(S_ts)·v_s per (b, query head) over
+ * the keys row t sees (s ≤ t, and s > t − window with a window), S_ts = scale·q_t·k_s (soft-capped: c·tanh(S/c)), and
+ * lse[b, h, t] = log Σ_s exp(S_ts) (saved for {@link attentionBackward}).
  * @param args.q f32 [B, T, H, D]; args.k, args.v f32 [B, T, KV, D]; args.out f32 [B, T, H, D] (overwritten);
  *   args.lse f32 [B, H, T] (overwritten).
- * @throws Error naming the argument when a size is invalid (H not a multiple of KV, D not a multiple of 4 or
- *   above 128, or above 32 for variant 'small') or a buffer is too small; DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize.
+ * @throws Error naming the argument when a size is invalid (H not a multiple of KV, D not a multiple of 4, above
+ *   256, not a multiple of 8 above 128, or above 32 for variant 'small'; window not a non-negative integer; softcap
+ *   negative or not finite) or a buffer is too small; DeviceLimitError when a tensor exceeds maxStorageBufferBindingSize
+ *   or the tiles exceed maxComputeWorkgroupStorageSize.
  */
 export function attentionForward(
   ctx: GpuContext,
@@ -112,14 +168,16 @@ export function attentionForward(
     dispatch(ctx, enc, spec, buffers, linearGrid(ctx, threads, SMALL_WG));
     return;
   }
-  const spec: KernelSpec = { label, code: forwardCode, entryPoint: 'forward', bindings, constants: { D: args.D } };
-  const groups = args.B * args.H * Math.ceil(args.T / TILE);
+  const { rows, constants } = tiled(ctx, label, args, 'forward');
+  const spec: KernelSpec = { label, code: forwardCode, entryPoint: 'forward', bindings, constants };
+  const groups = args.B * args.H * Math.ceil(args.T / rows);
   dispatch(ctx, enc, spec, buffers, grid(ctx, groups));
 }
 
 /**
  * Records the backward pass (overwrites dq, dk, dv). P is recomputed from q, k and lse:
- * P_ts = exp(scale·q_t·k_s − lse_t); delta_t = Σ dO_t ⊙ O_t; dS_ts = P_ts (dO_t·v_s − delta_t);
+ * P_ts = exp(S_ts − lse_t) for the keys row t sees, else 0; delta_t = Σ dO_t ⊙ O_t; dS_ts = P_ts (dO_t·v_s − delta_t),
+ * times 1 − tanh²(scale·q_t·k_s / c) with a soft-cap c;
  * dq_t = scale Σ_s dS_ts k_s; dk_s = scale Σ_t dS_ts q_t and dv_s = Σ_t P_ts dO_t, both summed over the H/KV
  * query heads of the group inside one workgroup per (b, kv head, key tile) ('tiled') or one thread per
  * (b, kv head, block of smallRows key rows) ('small') — no atomics, deterministic.
@@ -163,9 +221,10 @@ export function attentionBackward(
     dispatch(ctx, enc, dkdvSpec, dkdvBuffers, linearGrid(ctx, small(args, args.KV).threads, SMALL_WG));
     return;
   }
-  const tiles = Math.ceil(args.T / TILE);
-  const dqSpec: KernelSpec = { label: `${label}.dq`, code: backwardCode, entryPoint: 'backward_dq', bindings: [...common, 'rw', 'rw'], constants: { D: args.D } };
-  const dkdvSpec: KernelSpec = { label: `${label}.dkdv`, code: backwardCode, entryPoint: 'backward_dkdv', bindings: [...common, 'rw', 'rw'], constants: { D: args.D } };
+  const { rows, constants } = tiled(ctx, label, args, 'backward');
+  const tiles = Math.ceil(args.T / rows);
+  const dqSpec: KernelSpec = { label: `${label}.dq`, code: backwardCode, entryPoint: 'backward_dq', bindings: [...common, 'rw', 'rw'], constants };
+  const dkdvSpec: KernelSpec = { label: `${label}.dkdv`, code: backwardCode, entryPoint: 'backward_dkdv', bindings: [...common, 'rw', 'rw'], constants };
   dispatch(ctx, enc, dqSpec, dqBuffers, grid(ctx, args.B * args.H * tiles));
   dispatch(ctx, enc, dkdvSpec, dkdvBuffers, grid(ctx, args.B * args.KV * tiles));
 }
