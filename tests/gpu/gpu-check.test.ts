@@ -40,7 +40,7 @@ describe('runGpuCheck (worker/gpuCheck.ts) on the bundled fixtures', () => {
     expect(r.errors).toBe(0);
     expect(r.passed).toBe(streamed.length);
     const kinds = new Set(streamed.map((x) => x.quantity.split('/')[0]));
-    for (const k of ['logits', 'loss', 'grad', 'after', 'final', 'sigma', 'merge']) expect(kinds.has(k), k).toBe(true);
+    for (const k of ['logits', 'loss', 'grad', 'after', 'final', 'sigma', 'merge', 'full_step']) expect(kinds.has(k), k).toBe(true);
     expect(streamed.filter((x) => x.quantity.startsWith('grad/step1/')).length).toBe(2 * 7 * 2);
   });
 

@@ -17,7 +17,11 @@ import { matmulBackwardRef } from '../../src/engine/reference/matmul';
 import { rmsnormWeightGradRef } from '../../src/engine/reference/rmsnorm';
 import { embeddingBackwardRef } from '../../src/engine/reference/embedding';
 
-const maxAbs = (a: ArrayLike<number>) => Array.prototype.reduce.call(a, (m: number, v) => Math.max(m, Math.abs(v as number)), 0) as number;
+const maxAbs = (a: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] as number));
+  return m;
+};
 
 describe('linear weight and bias gradients (dW += dyᵀ·x, db += Σ dy)', () => {
   // [M tokens, out, in]: K of the dW product = M tokens (600 → split-K for a thin output on any adapter)

@@ -46,7 +46,7 @@ export function tunedBaseFiles(base: ModelFiles, tensors: readonly TunedTensor[]
           opts.signal?.throwIfAborted();
           const v = await t.read();
           if (v.byteLength !== t.byteLength) throw new Error(`tuned Base: ${t.name} has ${v.length} values, expected ${t.byteLength / 4} (shape ${JSON.stringify(t.shape)})`);
-          yield new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+          yield new Uint8Array(Float32Array.from(v).buffer); // a copy: the caller may reuse v
         }
       },
     };
