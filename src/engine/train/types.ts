@@ -39,7 +39,17 @@ export interface TrainSettings {
    * e.g. {"enable_thinking": false} for Qwen3). Absent = {} (the template's own defaults).
    */
   readonly chatTemplateKwargs?: Readonly<Record<string, string | number | boolean | null>>;
+  /**
+   * LLaMA-Factory's finetuning_type: 'lora' (default; the `lora` settings) or 'full' (every weight of the Base in f32
+   * with AdamW, train/runFull.ts; the `lora` settings are ignored).
+   */
+  readonly finetuningType?: FinetuningType;
+  /** Full-parameter runs: train embed_tokens (and a tied lm_head); false keeps them frozen (default true). */
+  readonly trainEmbeddings?: boolean;
 }
+
+/** LLaMA-Factory's finetuning_type values the studio runs. */
+export type FinetuningType = 'lora' | 'full';
 
 
 
