@@ -32,7 +32,7 @@ describe('runGpuCheck (worker/gpuCheck.ts) on the bundled fixtures', () => {
     const events: GpuCheckProgress[] = [];
     const r = await runGpuCheck(ctx, ROOT, (e) => events.push(e), undefined, diskFetch(['llama-tiny']));
     expect(events[0]?.status).toBe('check-start');
-    expect(events[1]).toMatchObject({ status: 'check-fetched', model: 'llama-tiny', files: 10, verified: 'sha256' });
+    expect(events[1]).toMatchObject({ status: 'check-fetched', model: 'llama-tiny', files: 12, verified: 'sha256' });
     const streamed = events.flatMap((e) => (e.status === 'check-row' ? [e.row] : []));
     expect(r.models[0]?.rows).toEqual(streamed);
     expect(events.at(-1)).toMatchObject({ status: 'check-model-done', model: 'llama-tiny', passed: streamed.length, failed: 0 });
