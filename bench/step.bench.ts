@@ -14,6 +14,10 @@
  *   MLP 3072, V 151936, BF16, tied) with LoRA r 16 on all seven linears, B 1 × T 256;
  * - step_mfu_gemma3_270m_shape: the same for a generated 2-layer model shaped like Gemma 3 270M (C 640, H 4, KV 1,
  *   D 256, MLP 2048, V 262144, one sliding and one full layer, BF16, tied) with LoRA r 16 on all seven linears, B 1 × T 256;
+ * - step_mfu_demo_full, step_mfu_qwen3_shape_full: the same two steps with full-parameter training (f32 masters of every
+ *   tensor, every weight gradient, AdamW on all; required FLOPs add dW = dyᵀ·x and the head's dE: requiredFullStepFlops);
+ * - weight_grad_gflops_*: a linear's weight-gradient product dW = dyᵀ·x (K = tokens) beside its forward x·Wᵀ
+ *   (bench/fullStep.ts), at the demo's and the Qwen3-0.6B shape's linears;
  * - host_us_per_dispatch: host time to encode one demo micro-batch ÷ its dispatches, beside the same count of
  *   pre-built dispatches (one pipeline, one bind group) encoded in a raw loop.
  * Run: npm run bench.
@@ -52,6 +56,7 @@ import { modelFilesFromDir } from '../src/node/files';
 import { createNodeGpuContext } from '../src/node/gpu';
 import { genPair } from '../tests/support/genPair';
 import { gemma3Layers } from '../tests/support/gemmaConfigs';
+import { timeFullSteps, weightGradGflops } from './fullStep';
 
 const ctx: GpuContext = await createNodeGpuContext();
 const { emit, printSummary } = benchReport(ctx);
@@ -133,8 +138,11 @@ async function rawDispatchMicros(n: number): Promise<number> {
   return us.sort((a, b) => a - b)[2] as number;
 }
 
-/** Times a step of a generated model of `config` (BF16, one shard) with LoRA r 16 on all seven linears, B 1 × T 256. */
-async function shapedStep(label: string, config: Record<string, unknown>, name: string): Promise<void> {
+/**
+ * Times a step of a generated model of `config` (BF16, one shard) with LoRA r 16 on all seven linears, B 1 × T 256
+ * (`full`: full-parameter training instead, label suffixed "_full").
+ */
+async function shapedStep(label: string, config: Record<string, unknown>, name: string, full = false): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), `shadowft-step-bench-${label}-`));
   try {
     const pair = await genPair({ config, dir, baseOnly: true, baseShards: 1 });
@@ -144,7 +152,12 @@ async function shapedStep(label: string, config: Record<string, unknown>, name: 
     const ids = Int32Array.from({ length: T }, (_, t) => (t * 7919) % cfg.vocabSize);
     const labels = Int32Array.from({ length: T }, (_, t) => (t < 32 ? -100 : (ids[t] as number)));
     const batch: Batch = { batchSize: 1, seqLen: T, inputIds: ids, labels, numItems: T - 32 };
-    const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(await modelFilesFromDir(pair.baseDir))));
+    const ckpt = await openCheckpoint(await modelFilesFromDir(pair.baseDir));
+    if (full) {
+      stepRate[`${label}_full`] = await timeFullSteps(ctx, emit, `${label}_full`, cfg, ckpt, [batch], 3);
+      return;
+    }
+    const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, ckpt));
     await timeSteps(label, model, s, [batch], 3);
     model.weights.destroy();
   } finally {
@@ -190,6 +203,27 @@ describe('step MFU', () => {
   bench('Qwen3-0.6B-shaped step (2 layers, r 16, T 256)', async () => {
     const raw = JSON.parse(readFileSync('../shared/configs/Qwen__Qwen3-0.6B/config.json', 'utf8')) as Record<string, unknown>;
     await shapedStep('qwen3_shape', { ...raw, num_hidden_layers: 2 }, 'Qwen3-0.6B (2 layers)');
+  }, once);
+
+  bench('full-parameter demo step (stories260K, default batch)', async () => {
+    const base = await modelFilesFromDir('../shared/models/stories260K-base');
+    const inst = await modelFilesFromDir('../shared/models/stories260K-instruct');
+    const cfg = await readModelConfig(base.files.get('config.json') as Blob, 'config.json');
+    const tok = await loadChatTokenizer(inst);
+    const { conversations: rows } = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles.train.alpaca.json'), 'story-titles.train.alpaca.json');
+    const s = defaultTrainSettings(cfg, rows.length);
+    const { examples: train } = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
+    const micro = planSteps(train, s, tok.padTokenId)[0] as Batch[];
+    stepRate['demo_full'] = await timeFullSteps(ctx, emit, 'demo_full', cfg, await openCheckpoint(base), micro, 3);
+  }, once);
+
+  bench('Qwen3-0.6B-shaped full-parameter step (2 layers, T 256)', async () => {
+    const raw = JSON.parse(readFileSync('../shared/configs/Qwen__Qwen3-0.6B/config.json', 'utf8')) as Record<string, unknown>;
+    await shapedStep('qwen3_shape', { ...raw, num_hidden_layers: 2 }, 'Qwen3-0.6B (2 layers)', true);
+  }, once);
+
+  bench('weight-gradient matmuls vs forward (demo and Qwen3-0.6B linears)', async () => {
+    for (const [tokens, out, inF] of [[1720, 64, 64], [1720, 172, 64], [1720, 64, 172], [256, 2048, 1024], [256, 3072, 1024], [256, 1024, 3072]] as const) await weightGradGflops(ctx, emit, tokens, out, inF);
   }, once);
 
   bench('Gemma-3-270M-shaped step (2 layers, r 16, T 256)', async () => {

@@ -16,7 +16,7 @@ const FIXTURES = fileURLToPath(new URL('../public/fixtures', import.meta.url));
 const MODELS = ['llama-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gemma3-tiny'];
 
 /** What each model's table must hold, from its fixture files. */
-function expected(model: string): { groups: Record<string, number>; steps: number; mergeRows: number; total: number } {
+function expected(model: string): { groups: Record<string, number>; steps: number; mergeRows: number; total: number; full: { tensors: number; steps: number } | null } {
   const lora = readSafetensorsFile(join(FIXTURES, model, 'lora_step.safetensors'));
   const steps = (JSON.parse(readFileSync(join(FIXTURES, model, 'lora_step.json'), 'utf8')) as { steps: number }).steps;
   const merge = readSafetensorsFile(join(FIXTURES, model, 'merge.safetensors'));
@@ -25,8 +25,19 @@ function expected(model: string): { groups: Record<string, number>; steps: numbe
   for (let t = 1; t < steps; t++) groups[`after/step${t}`] = count(`after/step${t}/`);
   const mergeRows = 1 + ([...merge.tensors.keys()].some((k) => k.startsWith('bf16/')) ? 1 : 0);
   // logits, loss; loss_before_step/t and grad_norm_before_clip/t per step; the tensors; loss_after_final_step; 2 σ rows.
-  const total = 2 + 2 * steps + Object.values(groups).reduce((a, b) => a + b, 0) + 1 + 2 + mergeRows;
-  return { groups, steps, mergeRows, total };
+  let total = 2 + 2 * steps + Object.values(groups).reduce((a, b) => a + b, 0) + 1 + 2 + mergeRows;
+  // Case 6 (full_step): per step loss and gradient norm; every tensor's step-1 gradient and final value; the final
+  // loss; the F32 graft row and the exported graft row.
+  const fullPath = join(FIXTURES, model, 'full_step.json');
+  let full: { tensors: number; steps: number } | null = null;
+  try {
+    const j = JSON.parse(readFileSync(fullPath, 'utf8')) as { steps: number; tensors: string[] };
+    full = { tensors: j.tensors.length, steps: j.steps };
+    total += 2 * j.steps + 2 * j.tensors.length + 1 + 2;
+  } catch {
+    full = null;
+  }
+  return { groups, steps, mergeRows, total, full };
 }
 
 test('Check this GPU: the bundled PyTorch goldens pass on the page’s WebGPU adapter', async ({ page }) => {
@@ -78,6 +89,14 @@ test('Check this GPU: the bundled PyTorch goldens pass on the page’s WebGPU ad
       }
       await expect(box.locator('tr[data-quantity^="sigma/"][data-pass="true"]')).toHaveCount(2);
       await expect(box.locator('tr[data-quantity^="merge/"][data-pass="true"]')).toHaveCount(w.mergeRows);
+      if (w.full) {
+        for (const key of ['full_step/grad/step1', 'full_step/final']) {
+          const g = box.locator(`tr[data-group="${key}"]`);
+          await expect(g, `${model} ${key}`).toHaveAttribute('data-count', String(w.full.tensors));
+          await expect(g).toHaveAttribute('data-failed', '0');
+        }
+        await expect(box.locator('tr[data-quantity^="full_step/graft"][data-pass="true"]')).toHaveCount(2);
+      }
       await expect(box.locator('tr[data-pass="false"]')).toHaveCount(0);
     });
   }

@@ -4,7 +4,9 @@
 //   forward:  rstd[r] = 1 / sqrt(mean_c x[r, c]² + eps);   y[r, c] = a[c] · (x[r, c] · rstd[r])
 //   backward (w frozen, so no dw): with g = Σ_c a[c]·dy[r, c]·x[r, c],
 //             dx[r, c] = rstd[r]·a[c]·dy[r, c] − x[r, c]·rstd[r]³·g / C      (dx += … when ACCUMULATE)
-//   (A trainable weight would add dw[c] = Σ_r dy[r, c]·x[r, c]·rstd[r], the same for both forms of a: not built.)
+//   weight gradient (full-parameter training; entry point backward_weight):
+//             dw[c] = Σ_r dy[r, c]·x[r, c]·rstd[r]   (dw += … when ACCUMULATE; the same for a = w and a = 1 + w,
+//             since ∂a/∂w = 1 in both)
 // Shapes: x, y, dy, dx [rows, C] f32; w [C] f32; rstd [rows] f32 (saved by forward for backward).
 // Also Qwen3 q_norm / k_norm with rows = M·H, C = D. Sums over C in f32.
 // Entry points forward / backward: one workgroup of WG threads (a power of two) per row, row = wg.x +
@@ -17,7 +19,9 @@
 //   2 w     read        array<f32>
 //   3 y     read_write  array<f32>
 //   4 rstd  read_write  array<f32>
-// Bindings (group 0), entry points backward and backward_row:
+// Entry point backward_weight: one thread per column c = gid.x + gid.y·num_workgroups.x·WG, summing its rows in row
+// order (deterministic, no atomics; cost rows·C reads spread over C threads).
+// Bindings (group 0), entry points backward and backward_row (backward_weight: binding 5 is dw [C], 2 unused):
 //   0 p     uniform     { rows: u32, C: u32, eps: f32 }   (eps unused)
 //   1 x     read        array<f32>
 //   2 w     read        array<f32>
@@ -39,6 +43,7 @@ struct Params { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(3) var<storage, read> rstd_in: array<f32>;
 @group(0) @binding(4) var<storage, read> dy: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dw: array<f32>;
 
 var<workgroup> red: array<f32, WG>;
 
@@ -121,4 +126,17 @@ fn backward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
     if (ACCUMULATE) { v = v + dx[base + c]; }
     dx[base + c] = v;
   }
+}
+
+@compute @workgroup_size(WG)
+fn backward_weight(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = gid.x + gid.y * nwg.x * WG;
+  if (c >= p.C) { return; }
+  var acc = 0.0;
+  for (var r = 0u; r < p.rows; r++) {
+    let i = r * p.C + c;
+    acc = fma(dy[i], x[i] * rstd_in[r], acc);
+  }
+  if (ACCUMULATE) { acc = acc + dw[c]; }
+  dw[c] = acc;
 }

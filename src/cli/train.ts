@@ -13,6 +13,8 @@
  * SIGINT (Ctrl-C) stops within one micro-batch, saves a checkpoint and exits 130; a second SIGINT exits at once.
  * --resume DIR continues the latest checkpoint of DIR (refused by name when the models, data, settings or app
  * version differ); --out may then be the same DIR. Progress on stderr; the adapter's files on stdout.
+ * --finetuning-type full (LLaMA-Factory's name) trains every weight of the Base instead (--train-embeddings false
+ * freezes embed_tokens and a tied lm_head) and writes DIR/tuned-base/ and DIR/merged/ (cli/trainFull.ts).
  */
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +36,19 @@ import { readDatasetPath } from './datasetFile';
 import { numFlag, TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
 import { earlierEvalEntries, loadLatestCheckpoint, runLog, saveCheckpoint, trainerState, writeTrainerState, type LogHistoryEntry } from './trainOutput';
 import type { OutputFile } from '../engine/graft/mergedModel';
+import { runFullCli } from './trainFull';
+
+/**
+ * --finetuning-type lora|full and --train-embeddings true|false (full runs) onto the settings.
+ * @throws Error naming the flag for another value.
+ */
+export function withFinetuningFlags(s: TrainSettings, v: Record<string, string | boolean | undefined>): TrainSettings {
+  const ft = v['finetuning-type'];
+  const te = v['train-embeddings'];
+  if (ft !== undefined && ft !== 'lora' && ft !== 'full') throw new Error(`--finetuning-type: expected lora or full, got ${String(ft)}`);
+  if (te !== undefined && te !== 'true' && te !== 'false') throw new Error(`--train-embeddings: expected true or false, got ${String(te)}`);
+  return { ...s, ...(ft ? { finetuningType: ft } : {}), ...(te ? { trainEmbeddings: te === 'true' } : {}) };
+}
 
 /** One run.log / stderr line for an event (null for per-batch evaluation progress). */
 function eventLine(e: TrainEvent): string | null {
@@ -63,14 +78,14 @@ function eventLine(e: TrainEvent): string | null {
 
 /** The `train` command (see the file comment). Exit codes: 0 complete, 130 stopped by SIGINT (checkpoint saved). */
 export const trainCommand: Command = {
-  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--eval-steps N] [--checkpoint-every N] [--resume DIR] [--base-model-name-or-path ID]   LoRA on Base → PEFT adapter (+ run.log, trainer_state.json)',
+  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--eval-steps N] [--checkpoint-every N] [--resume DIR] [--base-model-name-or-path ID] [--finetuning-type lora|full --train-embeddings true|false]   LoRA on Base → PEFT adapter (+ run.log, trainer_state.json); full → tuned Base + merged Instruct',
   async run(args) {
     const s = { type: 'string' } as const;
     const { values: parsed, positionals } = parseArgs({
       args,
       allowPositionals: true,
       options: {
-        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, 'warmup-steps': s, 'eval-steps': s, 'base-model-name-or-path': s, ...TRAIN_FLAG_OPTIONS,
+        train: s, heldout: s, out: s, resume: s, 'checkpoint-every': s, 'warmup-steps': s, 'eval-steps': s, 'base-model-name-or-path': s, 'finetuning-type': s, 'train-embeddings': s, ...TRAIN_FLAG_OPTIONS,
       },
     });
     const values = parsed as Record<string, string | boolean | undefined>;
@@ -103,11 +118,13 @@ export const trainCommand: Command = {
     for (const [f, m] of [[baseFiles, base], [instructFiles, instruct]] as const) for (const w of m.warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
     const trainParsed = await readDatasetPath(values.train);
     const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetPath(values.heldout) : null;
-    let settings = trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values);
+    let settings = withFinetuningFlags(trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values), values);
     if (evalSteps > 0) settings = { ...settings, evalSteps };
     validateSettings(settings, base.config);
     const dataProblem = dataSettingsProblem(settings, trainParsed.conversations.length);
     if (dataProblem) throw new Error(dataProblem.replaceAll('Batch size', '--batch-size').replace('Gradient accumulation', '--grad-accum'));
+    const full = settings.finetuningType === 'full';
+    if (full && (resumeDir || every > 0)) throw new Error('--resume and --checkpoint-every are not supported with --finetuning-type full yet');
 
     const log = runLog(outDir);
     const say = (text: string): void => {
@@ -162,6 +179,17 @@ export const trainCommand: Command = {
     process.on('SIGINT', onSigint);
     try {
       const ctx = await createNodeGpuContext();
+      if (full) {
+        const job = {
+          ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data.train,
+          ...(data.heldout ? { heldout: data.heldout } : {}), settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
+        };
+        const r = await runFullCli(job, baseFiles, instructFiles, outDir, say);
+        await log.line(r.status === 'cancelled' ? 'exit 130' : 'exit 0');
+        if (r.status === 'cancelled') return 130;
+        process.stdout.write(`${r.dirs.join('\n')}\n`);
+        return 0;
+      }
       const result = await runTraining({
         ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data.train,
         ...(data.heldout ? { heldout: data.heldout } : {}),

@@ -22,11 +22,16 @@ export type CheckItem =
     };
 
 const TENSOR = '/base_model.model.';
+/** Where an HF tensor name starts in a full-parameter row's quantity. */
+const HF_TENSOR = /\/(model\.|lm_head\.)/;
 
 /** The prefix of a per-tensor row ("grad/step1" of "grad/step1/base_model.model.…"), or null for other rows. */
 export function groupKey(quantity: string): string | null {
   const i = quantity.indexOf(TENSOR);
-  return i > 0 ? quantity.slice(0, i) : null;
+  if (i > 0) return quantity.slice(0, i);
+  // full-parameter rows (fixture case 6) name the HF tensor itself: "full_step/grad/step1/model.norm.weight"
+  const j = quantity.search(HF_TENSOR);
+  return j > 0 ? quantity.slice(0, j) : null;
 }
 
 /** max that propagates NaN (a NaN error must not hide behind a finite one). */

@@ -16,7 +16,8 @@ describe.each(FIXTURES)('fixture %s on the WebGPU engine', (name, layers) => {
     const rows = await checkFixtureOnGpu(ctx, files);
     const failed = rows.filter((r) => !r.pass);
     const kinds = new Set(rows.map((r) => r.quantity.split('/')[0]));
-    expect([...kinds].sort()).toEqual(['after', 'final', 'grad', 'grad_norm_before_clip', 'logits', 'loss', 'loss_after_final_step', 'loss_before_step', 'merge', 'sigma'].sort());
+    const full = files.files.has('full_step.json') ? ['full_step'] : [];
+    expect([...kinds].sort()).toEqual(['after', 'final', 'grad', 'grad_norm_before_clip', 'logits', 'loss', 'loss_after_final_step', 'loss_before_step', 'merge', 'sigma', ...full].sort());
     expect(rows.filter((r) => r.quantity.startsWith('grad/step1/')).length).toBe(2 * 7 * layers);
     expect(failed.map((r) => `${r.quantity}: max abs ${r.maxAbs} (${r.tolerance})`)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/io/config';
-import { requiredStepFlops } from '../../src/engine/plan/flops';
+import { requiredFullStepFlops, requiredStepFlops } from '../../src/engine/plan/flops';
 import { TARGET_MODULES } from '../../src/engine/model/loraTypes';
 import { readFileSync } from 'node:fs';
 
@@ -30,5 +30,17 @@ describe('requiredStepFlops', () => {
     expect(q.frozenLinears).toBe(all.frozenLinears);
     expect(requiredStepFlops(demo, { r: 0, targetModules: [...TARGET_MODULES] }, 1, 4).lora).toBe(0);
     expect(() => requiredStepFlops(demo, { r: 8, targetModules: [] }, 0, 4)).toThrow(RangeError);
+  });
+});
+
+describe('requiredFullStepFlops', () => {
+  it('adds dW = dyᵀ·x of every linear and, with the head trained, dE = dlogitsᵀ·h; no LoRA term', () => {
+    const tokens = 8 * 215;
+    const N = 4096 + 2048 + 2048 + 4096 + 3 * 11008;
+    const f = requiredFullStepFlops(demo, 8, 215, true);
+    expect(f.lora).toBe(0);
+    expect(f.weightGrads).toBe(5 * 2 * N * tokens + 2 * 64 * 512 * tokens);
+    expect(f.total).toBe(f.frozenLinears + f.attention + f.lmHead + f.weightGrads);
+    expect(requiredFullStepFlops(demo, 8, 215, false).weightGrads).toBe(5 * 2 * N * tokens);
   });
 });

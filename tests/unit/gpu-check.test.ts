@@ -95,6 +95,10 @@ describe('groupCheckRows', () => {
   it('groupKey, formatErr and checkTotals', () => {
     expect(groupKey(`final/${key('B')}`)).toBe('final');
     expect(groupKey('merge/f32 (14 tensors)')).toBeNull();
+    expect(groupKey('full_step/grad/step1/model.layers.0.mlp.up_proj.weight')).toBe('full_step/grad/step1');
+    expect(groupKey('full_step/final/lm_head.weight')).toBe('full_step/final');
+    expect(groupKey('full_step/graft/f32 (20 tensors)')).toBeNull();
+    expect(groupKey('full_step/loss_before_step/1')).toBeNull();
     expect(formatErr(0)).toBe('0');
     expect(formatErr(1.234e-5)).toBe('1.23e-5');
     expect(checkTotals([{ rows }, { rows: [row('x', 1, false)] }])).toEqual({ passed: 6, failed: 2 });

@@ -1,8 +1,9 @@
 /**
  * GPU self-test against a golden fixture folder in the format of shared/fixtures (see its README):
  * config.json, model.safetensors, model-instruct/, forward.{json,safetensors}, lora_step.{json,safetensors},
- * merge.safetensors, sigma.json. Runs OUR kernels on the given device: forward logits and loss (case 1), three
- * LoRA steps with clipping and AdamW (case 2); merge (case 4) and σ (case 3) via the graft and analysis modules.
+ * merge.safetensors, sigma.json (and full_step.{json,safetensors}). Runs OUR kernels on the given device: forward
+ * logits and loss (case 1), three LoRA steps with clipping and AdamW (case 2); merge (case 4) and σ (case 3) via the
+ * graft and analysis modules; three full-parameter steps and the graft (case 6, check/fullFixture.ts).
  */
 import { openCheckpoint, type ModelFiles } from '../../io/checkpoint';
 import { normalizeConfig } from '../../io/config';
@@ -19,20 +20,22 @@ import { evaluateLoss, trainStep } from '../train/step';
 import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../model/loraTypes';
 import { absRow, relToMaxRow, scalarRelRow, type CheckRow } from './compare';
 import { checkMerge, checkSigma } from './graftChecks';
+import { checkFullStepCase } from './fullFixture';
 
 /** Thrown when a fixture folder lacks a file or a tensor; names it. */
 export class FixtureError extends Error {
   override name = 'FixtureError';
 }
 
-async function json<T>(files: ModelFiles, path: string): Promise<T> {
+/** A JSON file of the fixture folder. @throws FixtureError when it is missing */
+export async function json<T>(files: ModelFiles, path: string): Promise<T> {
   const b = files.files.get(path);
   if (!b) throw new FixtureError(`${files.name}: ${path} is missing`);
   return JSON.parse(await b.text()) as T;
 }
 
 /** Reads every tensor of a safetensors file in the fixture as f32 (exact upcast) or raw ints. */
-async function tensors(files: ModelFiles, path: string): Promise<Map<string, { shape: readonly number[]; data: Float32Array }>> {
+export async function tensors(files: ModelFiles, path: string): Promise<Map<string, { shape: readonly number[]; data: Float32Array }>> {
   const b = files.files.get(path);
   if (!b) throw new FixtureError(`${files.name}: ${path} is missing`);
   const h = await readSafetensorsHeader(b, `${files.name}/${path}`);
@@ -41,7 +44,8 @@ async function tensors(files: ModelFiles, path: string): Promise<Map<string, { s
   return out;
 }
 
-function need<T>(m: Map<string, T>, k: string, where: string): T {
+/** m.get(k). @throws FixtureError naming the tensor and `where` when absent */
+export function need<T>(m: Map<string, T>, k: string, where: string): T {
   const v = m.get(k);
   if (v === undefined) throw new FixtureError(`${where}: tensor ${k} is missing`);
   return v;
@@ -57,7 +61,7 @@ export function subFolder(files: ModelFiles, dir: string): ModelFiles {
 const peftKey = (path: string, w: 'A' | 'B') => `base_model.model.${path}.lora_${w}.weight`;
 
 /** Fixture batch from forward.safetensors: [B, T] ids and labels, numItems per the HF shift. */
-function fixtureBatch(fwd: Map<string, { shape: readonly number[]; data: Float32Array }>, where: string): { batch: Batch; mask: Float32Array } {
+export function fixtureBatch(fwd: Map<string, { shape: readonly number[]; data: Float32Array }>, where: string): { batch: Batch; mask: Float32Array } {
   const ids = need(fwd, 'input_ids', where);
   const labels = need(fwd, 'labels', where);
   const [B, T] = ids.shape as [number, number];
@@ -81,8 +85,10 @@ export interface SkippedCase {
 /** Cases of ../shared/fixtures/README.md beyond 1–4, with what this engine lacks to run them. */
 const NOT_RUN: readonly SkippedCase[] = [
   { file: 'dpo_step.json', name: 'case 5 (DPO with LoRA)', reason: 'preference tuning (DPO) is not implemented in the engine yet' },
-  { file: 'full_step.json', name: 'case 6 (full-parameter steps and graft)', reason: 'full-parameter tuning is not implemented in the engine yet' },
 ];
+
+/** The "*_step.json" cases {@link checkFixtureOnGpu} runs. */
+const RUN: readonly string[] = ['lora_step.json', 'full_step.json'];
 
 /**
  * The cases a fixture folder holds that {@link checkFixtureOnGpu} does not run (check-fixtures names them, so a
@@ -91,7 +97,7 @@ const NOT_RUN: readonly SkippedCase[] = [
 export function skippedFixtureCases(files: ModelFiles): SkippedCase[] {
   const out: SkippedCase[] = NOT_RUN.filter((c) => files.files.has(c.file));
   for (const path of files.files.keys()) {
-    if (/^[^/]+_step\.json$/.test(path) && path !== 'lora_step.json' && !NOT_RUN.some((c) => c.file === path)) out.push({ file: path, name: path, reason: 'a case this version does not know' });
+    if (/^[^/]+_step\.json$/.test(path) && !RUN.includes(path) && !NOT_RUN.some((c) => c.file === path)) out.push({ file: path, name: path, reason: 'a case this version does not know' });
   }
   return out;
 }
@@ -174,5 +180,7 @@ export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRo
   if (!sigma || !merge || !loraStep) throw new FixtureError(`${files.name}: sigma.json, merge.safetensors and lora_step.safetensors are required`);
   for (const r of await checkSigma(files, instruct, await sigma.text())) push(r);
   for (const r of await checkMerge(instruct, loraStep, merge, step.adapter_config.lora_alpha / step.adapter_config.r, step.adapter_config.r)) push(r);
+  // Case 6 (full-parameter steps and the Shadow-FT graft), when the folder has it.
+  if (files.files.has('full_step.json')) await checkFullStepCase(ctx, files, push, opts);
   return rows;
 }

@@ -1,7 +1,7 @@
 /**
  * Embedding lookup wrapper: out[m, :] = E[input_ids[m], :]·scale with E a frozen packed weight (HF `embed_tokens`;
  * scale = sqrt(hidden_size) for HF Gemma3TextScaledWordEmbedding, 1 otherwise).
- * Shader: shaders/embedding.wgsl. No backward (embeddings are frozen; LoRA does not target them).
+ * Shader: shaders/embedding.wgsl. The backward (full-parameter training) is kernels/embeddingGrad.ts.
  */
 import code from '../../../shaders/embedding.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
@@ -58,7 +58,7 @@ export function embeddingForward(ctx: GpuContext, enc: GPUCommandEncoder, args: 
   requireBinding(ctx, 'embedding', `input_ids [M=${M}] i32`, args.ids, M * 4);
   requireBinding(ctx, 'embedding', `table [V=${V}, C=${C}] ${args.tableDtype}`, args.table, Math.ceil(packedBytes(args.tableDtype, V * C) / 4) * 4);
   requireBinding(ctx, 'embedding', `out [M=${M}, C=${C}] f32`, args.out, M * C * 4);
-  const params = uniform(ctx, packUniform([{ u32: M }, { u32: C }, { u32: V }, { u32: row0 }]), 'embedding.params');
+  const params = uniform(ctx, packUniform([{ u32: M }, { u32: C }, { u32: V }, { u32: row0 }, { u32: 0 }]), 'embedding.params');
   const constants = { WG, W_DTYPE: weightDtypeCode(args.tableDtype), PARTIAL: args.rowStart === undefined ? 0 : 1, ...(scale === 1 ? {} : { SCALE: scale }) };
   const spec = { label: 'embedding.forward', code, entryPoint: 'forward', bindings: ['uniform', 'read', 'read', 'rw'] as const, constants };
   dispatch(ctx, enc, spec, [params, args.ids, args.table, args.out], linearGrid(ctx, M * C, WG));

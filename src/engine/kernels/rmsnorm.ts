@@ -2,8 +2,8 @@
  * RMSNorm kernel wrappers (HF LlamaRMSNorm; also Qwen3 q_norm / k_norm with rows = M·H, C = D; with offset 1 HF
  * Gemma3RMSNorm, y = x·rstd·(1 + w), also for Gemma 3's q_norm / k_norm and sandwich norms).
  * Shader: shaders/rmsnorm.wgsl, two variants chosen by C ({@link rmsnormVariant}): 'row' (one thread per row,
- * no barriers; C ≤ 64) and 'workgroup' (one workgroup per row, tree reduction). The weight is frozen: no dw
- * (a trainable weight would add dw[c] = Σ_rows dy·x·rstd, the same for both offsets, as another output of the backward).
+ * no barriers; C ≤ 64) and 'workgroup' (one workgroup per row, tree reduction). The weight gradient of full-parameter
+ * training, dw[c] = Σ_rows dy·x·rstd (the same for both offsets), is {@link rmsnormWeightGrad} (entry backward_weight).
  */
 import code from '../../../shaders/rmsnorm.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
@@ -120,4 +120,36 @@ export function rmsnormBackward(ctx: GpuContext, enc: GPUCommandEncoder, args: R
   const spec: KernelSpec = { label: row ? 'rmsnorm.backward_row' : 'rmsnorm.backward', code, entryPoint: row ? 'backward_row' : 'backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'rw'], constants: { WG, ACCUMULATE: args.accumulate ? 1 : 0, ONE_PLUS_W: offset } };
   const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: 0 }]), 'rmsnorm.params');
   dispatch(ctx, enc, spec, [params, args.x, args.weight, args.rstd, args.dout, args.dx], linearGrid(ctx, rows, row ? ROW_WG : 1));
+}
+
+/** Arguments of {@link rmsnormWeightGrad}. */
+export interface RmsnormWeightGradArgs {
+  readonly rows: number;
+  readonly C: number;
+  /** f32 [rows, C], the forward input. */
+  readonly x: Binding;
+  /** f32 [rows], as written by the forward. */
+  readonly rstd: Binding;
+  /** f32 [rows, C], ∂L/∂y. */
+  readonly dout: Binding;
+  /** f32 [C], ∂L/∂w (written, or added to when accumulate). */
+  readonly dw: Binding;
+  /** dw += … instead of dw = … (micro-batches, and q/k norms read by several rows per token). */
+  readonly accumulate?: boolean;
+}
+
+/**
+ * Records dw[c] (=|+=) Σ_r dout[r, c]·x[r, c]·rstd[r], the gradient of the norm weight (same for offset 0 and 1:
+ * ∂(w)/∂w = ∂(1 + w)/∂w = 1). One thread per column summing its rows in order (deterministic).
+ * @throws Error naming the tensor when a binding is too small or C = 0; DeviceLimitError when a tensor exceeds
+ *   maxStorageBufferBindingSize.
+ */
+export function rmsnormWeightGrad(ctx: GpuContext, enc: GPUCommandEncoder, args: RmsnormWeightGradArgs): void {
+  const { rows, C } = args;
+  const sh = `[rows=${rows}, C=${C}] f32`;
+  check(ctx, 'rmsnorm.backward_weight', rows, C, 0, { [`x ${sh}`]: [args.x, rows * C * 4], [`rstd [rows=${rows}] f32`]: [args.rstd, rows * 4], [`dout ${sh}`]: [args.dout, rows * C * 4], [`dw [C=${C}] f32`]: [args.dw, C * 4] });
+  const spec: KernelSpec = { label: 'rmsnorm.backward_weight', code, entryPoint: 'backward_weight', bindings: ['uniform', 'read', 'read', 'read', 'read', 'rw'], constants: { WG: ROW_WG, ACCUMULATE: args.accumulate ? 1 : 0 } };
+  const params = uniform(ctx, packUniform([{ u32: rows }, { u32: C }, { f32: 0 }]), 'rmsnorm.params');
+  // binding 2 (the weight) is not read by this entry point; x is bound there to fill the shared layout
+  dispatch(ctx, enc, spec, [params, args.x, args.x, args.rstd, args.dout, args.dw], linearGrid(ctx, C, ROW_WG));
 }

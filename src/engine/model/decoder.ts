@@ -17,6 +17,10 @@ import type { GradName, Value } from '../arch/layer';
 import { runLayerBackward, runLayerForward, type LayerBackwardEnv } from './layerRun';
 import { ropeKind, type RopeKind } from './rope';
 import type { LayerWeights } from './weights';
+import type { LayerWeightGrads } from './fullParams';
+import { matmulAuto } from '../kernels/matmul';
+import { biasGrad } from '../kernels/biasGrad';
+import { rmsnormWeightGrad } from '../kernels/rmsnorm';
 
 /** RoPE cos/sin tables f32 [T', D/2] of one kind (T' ≥ T). */
 export interface RopePair {
@@ -56,8 +60,12 @@ export function stepRope(cfg: ModelConfig, s: StepShape, l: number): RopePair {
   return t;
 }
 
-/** The training environment of layer `l`: values in the activations, fused LoRA linears, batch RoPE and attention. */
-function trainEnv(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape): LayerBackwardEnv {
+/**
+ * The training environment of layer `l`: values in the activations, fused LoRA linears, batch RoPE and attention;
+ * with `dw` (full-parameter training) the weight-gradient hooks: dW [out, in] += dyᵀ·x (matmulAuto with transA,
+ * K = tokens), db += Σ_rows dy (kernels/biasGrad.ts), norm dw += Σ_rows dy·x·rstd (kernels/rmsnorm.ts).
+ */
+function trainEnv(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape, dw: LayerWeightGrads | null = null): LayerBackwardEnv {
   const { B, T } = s;
   const M = B * T;
   const a = layerActs(acts, l);
@@ -90,6 +98,19 @@ function trainEnv(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: 
     ropeBackward: (dx, nHeads) => ropeBackward(ctx, enc, { B, T, nHeads, D, cos: rope.cos, sin: rope.sin, dx }),
     attention: (at) => attentionForward(ctx, enc, { ...att(), ...at }),
     attentionBackward: (at) => attentionBackward(ctx, enc, { ...att(), ...at, dout: grad('dAttn'), dq: grad('dq'), dk: grad('dk'), dv: grad('dv') }),
+    ...(dw ? {
+      linearWeightGrad: (o, x, dy) => {
+        const lin = w.linears[o.module];
+        const g = dw.linears[o.module];
+        matmulAuto(ctx, enc, { M: lin.outFeatures, N: lin.inFeatures, K: M, a: dy, transA: true, w: x, wDtype: 'F32', transB: false, out: g.dW, accumulate: true });
+        if (g.db) biasGrad(ctx, enc, { M, N: lin.outFeatures, dy, db: g.db, accumulate: true });
+      },
+      normWeightGrad: (o, rows, C, x, rstd, dy) => {
+        const g = dw.norms.get(o.norm);
+        if (!g) throw new Error(`layer ${l}: no gradient buffer for ${o.norm}`);
+        rmsnormWeightGrad(ctx, enc, { rows, C, x, rstd, dout: dy, dw: g, accumulate: true });
+      },
+    } satisfies Partial<LayerBackwardEnv> : {}),
   };
 }
 
@@ -104,8 +125,9 @@ export function decoderLayerForward(ctx: GpuContext, enc: GPUCommandEncoder, cfg
 /**
  * Records the backward of layer `l`. On entry the dX scratch holds dL/d resid[l+1]; on exit it holds dL/d resid[l].
  * Reads layer l's saved activations: with acts.recompute, re-run {@link decoderLayerForward} for l first.
- * LoRA gradients are accumulated into lora.grads.
+ * LoRA gradients are accumulated into lora.grads; with `dw` (full-parameter training) every weight gradient of the
+ * layer is accumulated into it.
  */
-export function decoderLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape): void {
-  runLayerBackward(ctx, enc, cfg, l, w, trainEnv(ctx, enc, cfg, l, w, acts, lora, s));
+export function decoderLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, acts: Activations, lora: LoraParams | null, s: StepShape, dw: LayerWeightGrads | null = null): void {
+  runLayerBackward(ctx, enc, cfg, l, w, trainEnv(ctx, enc, cfg, l, w, acts, lora, s, dw));
 }

@@ -5,7 +5,8 @@
  * online log-sum-exp (loss and lse per row). Pass 2 (training) visits the chunks again in reverse order — the last n
  * chunks' logits are still in their scratch, the others are recomputed — turns each into
  * dlogits = (softmax − onehot)·gradScale with the saved lse, and accumulates dH += dlogits·E_chunk.
- * Cost: pass 1 = one head matmul; pass 2 = one dH matmul plus a recompute of all chunks but the last n.
+ * Cost: pass 1 = one head matmul; pass 2 = one dH matmul plus a recompute of all chunks but the last n (plus one dE
+ * matmul when the head is trained: full-parameter training, {@link HeadOptions.dE}).
  * With {@link HeadOptions.softcap} (Gemma final_logit_softcapping, HF Gemma3ForCausalLM.forward) the loss is over
  * z′ = cap·tanh(z/cap): the scratches keep the raw z, both cross-entropy passes apply the cap, dlogits includes
  * 1 − (z′/cap)², and readLogits returns z′.
@@ -43,6 +44,11 @@ export interface HeadOptions {
    * a finite number > 0; absent (config null) = no capping.
    */
   readonly softcap?: number;
+  /**
+   * Full-parameter training: the lm_head gradient, f32 [V, C] in the same row chunks as the table E (model/fullParams.ts).
+   * {@link recordHeadBackward} then also accumulates dE_chunk += dlogits_chunkᵀ·h for each vocabulary chunk.
+   */
+  readonly dE?: VocabTable;
 }
 
 /** The cross-entropy kernels' softcap argument (none when absent). */
@@ -107,11 +113,15 @@ export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: V
   // Chunks k ≥ slices.length − n still hold their logits; an earlier chunk's scratch last held chunk k + n, which
   // this reverse loop has already consumed.
   const kept = slices.length - b.logits.length;
+  const dSlices = opts.dE ? vocabSlices(opts.dE, b.chunkRows) : null;
+  if (opts.dE && (opts.dE.dtype !== 'F32' || opts.dE.rows !== E.rows || opts.dE.cols !== E.cols || dSlices?.length !== slices.length)) throw new Error(`lm_head: the gradient table ${opts.dE.label} must be f32 [${E.rows}, ${E.cols}] in the chunks of ${E.label}`);
   for (let k = slices.length - 1; k >= 0; k--) {
     const s = slices[k] as VocabSlice;
     const logits = scratchOf(b, k);
     if (k < kept) recordChunkLogits(ctx, enc, E, M, b, s, k);
     crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale, ...cap });
+    // dE_chunk [Vc, C] += dlogitsᵀ·h (dlogits [M, Vc] read transposed)
+    if (dSlices) matmulAuto(ctx, enc, { M: s.rows, N: E.cols, K: M, a: logits, transA: true, w: b.h, wDtype: 'F32', transB: false, out: (dSlices[k] as VocabSlice).binding, accumulate: true });
     mm(ctx, enc, { M, N: E.cols, K: s.rows, a: logits, w: s.binding, wDtype: E.dtype, transB: false, out: dH, accumulate: k < slices.length - 1 });
   }
 }

@@ -42,7 +42,20 @@ export interface LayerBackwardEnv extends LayerEnv {
   ropeBackward(dx: GPUBuffer, nHeads: number): void;
   /** Records dq, dk, dv from the saved q, k, v, attn, lse and d attn. */
   attentionBackward(a: LayerAttention): void;
+  /**
+   * Full-parameter training only (absent: frozen weights): records the weight gradients of linear `op`,
+   * dW [out, in] += dyᵀ·x and db [out] += Σ_rows dy (torch nn.Linear backward), from its input x [M, in] and dy [M, out].
+   */
+  linearWeightGrad?(op: LinearOp, x: GPUBuffer, dy: GPUBuffer): void;
+  /**
+   * Full-parameter training only: records dw [C] += Σ_rows dy·x·rstd of norm `op` (rows = M, or M·heads for the
+   * per-head q/k norms with C = D).
+   */
+  normWeightGrad?(op: NormOp, rows: number, C: number, x: GPUBuffer, rstd: GPUBuffer, dy: GPUBuffer): void;
 }
+
+/** A norm op of the list. */
+export type NormOp = Extract<LayerOp, { op: 'norm' }>;
 
 /** Rows of a norm op: tokens, or tokens × heads for the per-head q/k norms. */
 function normRows(cfg: ModelConfig, M: number, heads: 'none' | 'q' | 'kv'): number {
@@ -103,7 +116,9 @@ export function backwardOrder(ops: readonly LayerOp[]): LayerOp[] {
 /**
  * Records the backward of layer `l`. On entry grad('dX') holds dL/d xOut; on exit dL/d x. Reads the layer's saved
  * values (with recomputation the runner re-runs {@link runLayerForward} first). A value's gradient is written by the
- * first op that reaches it and added to by the others; the residual stream's (dX) is always added to.
+ * first op that reaches it and added to by the others; the residual stream's (dX) is always added to. With the
+ * env's weight-gradient hooks (full-parameter training) each linear and norm op also records its weight gradients,
+ * before its input gradient (they read the same dy).
  */
 export function runLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: ModelConfig, l: number, w: LayerWeights, env: LayerBackwardEnv): void {
   const { M } = env;
@@ -119,14 +134,18 @@ export function runLayerBackward(ctx: GpuContext, enc: GPUCommandEncoder, cfg: M
   for (const o of backwardOrder(layerOps(cfg))) {
     switch (o.op) {
       case 'norm': {
+        const rows = normRows(cfg, M, o.heads);
+        const C = normWidth(cfg, o.norm);
+        env.normWeightGrad?.(o, rows, C, env.buf(o.x), env.buf(o.rstd), dOf(o.out));
         const { dx, accumulate } = target(o.x);
         rmsnormBackward(ctx, enc, {
-          rows: normRows(cfg, M, o.heads), C: normWidth(cfg, o.norm), offset: cfg.rmsNormOffset,
+          rows, C, offset: cfg.rmsNormOffset,
           x: env.buf(o.x), weight: normWeight(w, o, l), rstd: env.buf(o.rstd), dout: dOf(o.out), dx, accumulate,
         });
         break;
       }
       case 'linear': {
+        env.linearWeightGrad?.(o, env.buf(o.x), dOf(o.out));
         const { dx, accumulate } = target(o.x);
         env.linearBackward(o, env.buf(o.x), dOf(o.out), dx, accumulate);
         break;

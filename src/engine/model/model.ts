@@ -17,6 +17,9 @@ import { readLogits, recordHeadBackward, recordHeadLoss, type HeadBuffers, type 
 import type { LoraParams } from './lora';
 import { layerRope, ropeInvFreq, ropeKind, ropeTables, type RopeKind } from './rope';
 import type { ModelWeights } from './weights';
+import type { WeightGrads } from './fullParams';
+import { embeddingBackward } from '../kernels/embeddingGrad';
+import { rmsnormWeightGrad } from '../kernels/rmsnorm';
 
 /**
  * RoPE cos/sin tables f32 [T, D/2] for positions 0..T−1, one pair per RoPE kind the model uses (Gemma 3: 'local' for
@@ -143,12 +146,26 @@ export function recordForward(ctx: GpuContext, enc: GPUCommandEncoder, model: Gp
 }
 
 /**
+ * What the backward of full-parameter training writes (model/fullParams.ts): every weight gradient, and the
+ * embedding gradient's position index of this micro-batch (kernels/embeddingGrad.ts, uploaded: u32 [2U + 1 + M]).
+ */
+export interface FullBackward {
+  readonly grads: WeightGrads;
+  readonly embedIndex: GPUBuffer;
+  /** distinct token ids of the micro-batch */
+  readonly U: number;
+}
+
+/**
  * Records the backward pass right after {@link recordForward} on the same activations (pass 2 of the chunked head,
  * then the layers in reverse; with acts.recompute each layer's forward is re-run first, except the last layer's,
- * whose activations are still in the shared set). LoRA grads accumulate into lora.grads.
+ * whose activations are still in the shared set). LoRA grads accumulate into lora.grads. With `full`, every weight
+ * gradient accumulates into full.grads: lm_head dE += dlogitsᵀ·h by vocabulary chunks (head.ts), model.norm,
+ * each layer's linears and norms, then the embedding scatter-add of dL/d resid[0] (times embed_scale); a tied
+ * embedding gets both the head's and the lookup's contribution in the same buffers.
  * @param gradScale 1 / (label tokens of the whole optimizer step)
  */
-export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuModel, acts: Activations, lora: LoraParams, s: StepShape, gradScale: number): void {
+export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuModel, acts: Activations, lora: LoraParams | null, s: StepShape, gradScale: number, full?: FullBackward): void {
   const { cfg, weights: w } = model;
   const M = s.B * s.T;
   const C = cfg.hiddenSize;
@@ -156,11 +173,19 @@ export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: G
   const dH = acts.grads.get('dH');
   const dX = acts.grads.get('dX');
   if (!dH || !dX) throw new Error('activations: the backward needs the dH and dX scratch (createActivations withBackward)');
-  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), dH, gradScale, headOptions(cfg));
+  const g = full?.grads;
+  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), dH, gradScale, { ...headOptions(cfg), ...(g?.lmHead ? { dE: g.lmHead } : {}) });
+  if (g) rmsnormWeightGrad(ctx, enc, { rows: M, C, x: acts.resid[L] as GPUBuffer, rstd: acts.rstdF, dout: dH, dw: g.finalNorm, accumulate: true });
   rmsnormBackward(ctx, enc, { rows: M, C, offset: cfg.rmsNormOffset, x: acts.resid[L] as GPUBuffer, weight: w.finalNorm, rstd: acts.rstdF, dout: dH, dx: dX });
   for (let l = L - 1; l >= 0; l--) {
     if (acts.recompute && l < L - 1) decoderLayerForward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
-    decoderLayerBackward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
+    decoderLayerBackward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s, g?.layers[l] ?? null);
+  }
+  if (full && g?.embed) {
+    const split = g.embed.chunks.length > 1;
+    for (const c of g.embed.chunks) {
+      embeddingBackward(ctx, enc, { M, U: full.U, C, V: c.rows, ...(split ? { rowStart: c.row0 } : {}), index: full.embedIndex, dx: dX, dE: c.buffer, scale: cfg.embedScale });
+    }
   }
 }
 

@@ -9,6 +9,8 @@
  *   window W < T on that layer W(W+1)/2 + (T−W)·W: forward q·k and p·v (4·D per pair), backward dp = dO·v, dv = pᵀ·dO, dq = ds·k, dk = dsᵀ·q (8·D per pair); the recomputation
  *   of p in the backward is not counted;
  * - the lm_head: forward 2·C·V·tokens and the hidden-state gradient 2·C·V·tokens (no weight gradient).
+ * Full-parameter training ({@link requiredFullStepFlops}) adds every linear's weight gradient dW = dyᵀ·x
+ * (2·in·out·tokens) and, when the embedding is trained, the lm_head's dE = dlogitsᵀ·h (2·C·V·tokens); no LoRA term.
  * Embedding lookups, norms, RoPE, SwiGLU, softmax and the optimizer are elementwise and not counted.
  * tokens = B·T padded positions (the kernels process every position of the batch).
  * Sources: Kaplan et al. 2020 §2.1 (2N per token forward); Dao 2023 FlashAttention-2 §4 (attention FLOPs, causal ½).
@@ -59,4 +61,28 @@ export function requiredStepFlops(cfg: ModelConfig, lora: { readonly r: number; 
 export function visiblePairs(T: number, window: number): number {
   if (window <= 0 || window >= T) return (T * (T + 1)) / 2;
   return (window * (window + 1)) / 2 + (T - window) * window;
+}
+
+/** FLOPs of one full-parameter step by part ({@link requiredFullStepFlops}). */
+export interface FullStepFlops extends StepFlops {
+  /** dW = dyᵀ·x of every decoder linear, plus dE = dlogitsᵀ·h when the embedding / lm_head is trained */
+  readonly weightGrads: number;
+}
+
+/**
+ * Required FLOPs of one full-parameter forward + backward over B × T tokens: {@link requiredStepFlops} without LoRA,
+ * plus the weight gradients (file comment).
+ * @param trainHead whether the lm_head weight gets a gradient (an untied head, or a tied one with embeddings trained)
+ * @throws RangeError when B or T is not a positive integer
+ */
+export function requiredFullStepFlops(cfg: ModelConfig, B: number, T: number, trainHead: boolean): FullStepFlops {
+  const base = requiredStepFlops(cfg, { r: 0, targetModules: [] }, B, T);
+  const tokens = B * T;
+  let linears = 0;
+  for (const m of TARGET_MODULES) {
+    const [out, inF] = linearShape(cfg, m);
+    linears += 2 * inF * out * tokens;
+  }
+  const weightGrads = cfg.numLayers * linears + (trainHead ? 2 * cfg.hiddenSize * cfg.vocabSize * tokens : 0);
+  return { ...base, weightGrads, total: base.total + weightGrads };
 }

@@ -28,7 +28,7 @@ export type PlanLimits = Pick<DeviceLimits, 'maxBufferSize' | 'maxStorageBufferB
 
 /** One line of the breakdown. */
 export interface PlanLine {
-  readonly key: 'weights' | 'lora' | 'saved' | 'backward' | 'head' | 'rope' | 'scratch';
+  readonly key: 'weights' | 'lora' | 'full' | 'saved' | 'backward' | 'head' | 'rope' | 'scratch';
   readonly label: string;
   readonly bytes: number;
   readonly detail: string;

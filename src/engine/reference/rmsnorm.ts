@@ -1,6 +1,7 @@
 /**
  * CPU f64 reference of RMSNorm (HF LlamaRMSNorm, transformers models/llama/modeling_llama.py):
- * y[r, c] = a[c]·x[r, c]·rstd[r], rstd[r] = 1/sqrt(mean_c x[r, c]² + eps); backward w.r.t. x (w frozen).
+ * y[r, c] = a[c]·x[r, c]·rstd[r], rstd[r] = 1/sqrt(mean_c x[r, c]² + eps); backward w.r.t. x, and w.r.t. w
+ * (full-parameter training).
  * a = w (offset 0) or a = 1 + w (offset 1: HF Gemma3RMSNorm, transformers models/gemma3/modeling_gemma3.py).
  */
 
@@ -53,4 +54,18 @@ export function rmsnormBackwardRef(x: ArrayLike<number>, weight: ArrayLike<numbe
     for (let c = 0; c < C; c++) dx[r * C + c] = s * (w[c] as number) * (dy[r * C + c] as number) - (x[r * C + c] as number) * s ** 3 * (g / C);
   }
   return dx;
+}
+
+/**
+ * ∂L/∂w given dy = ∂L/∂y: dw[c] = Σ_r dy[r, c]·x[r, c]·rstd[r] (∂a[c]/∂w[c] = 1 for a = w and a = 1 + w alike).
+ * rstd is recomputed from x in f64.
+ * @returns dw [C], f64.
+ * @throws Error when an array length does not match rows, C.
+ */
+export function rmsnormWeightGradRef(x: ArrayLike<number>, dy: ArrayLike<number>, rows: number, C: number, eps: number): Float64Array {
+  check('rmsnormWeightGradRef', rows, C, { x: [x, rows * C], dy: [dy, rows * C] });
+  const { rstd } = rmsnormRef(x, new Float64Array(C), rows, C, eps);
+  const dw = new Float64Array(C);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < C; c++) dw[c] = (dw[c] as number) + (dy[r * C + c] as number) * (x[r * C + c] as number) * (rstd[r] as number);
+  return dw;
 }

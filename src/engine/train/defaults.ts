@@ -71,6 +71,7 @@ export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
   };
   const posInt = (v: number, field: string) => (!Number.isInteger(v) || v < 1) && bad(field, `must be a whole number ≥ 1, got ${v}`);
   posInt(s.lora.r, 'Rank');
+  if (s.finetuningType !== undefined && s.finetuningType !== 'lora' && s.finetuningType !== 'full') bad('Finetuning type', `must be 'lora' or 'full', got ${JSON.stringify(s.finetuningType)}`);
   posInt(s.batchSize, 'Batch size');
   posInt(s.gradAccum, 'Gradient accumulation');
   posInt(s.maxLength, 'Max length');

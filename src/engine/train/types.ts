@@ -45,7 +45,17 @@ export interface TrainSettings {
    * training. Needs held-out data; the last step is never evaluated twice (the after-training loss covers it).
    */
   readonly evalSteps?: number;
+  /**
+   * LLaMA-Factory's finetuning_type: 'lora' (default; the `lora` settings) or 'full' (every weight of the Base in f32
+   * with AdamW, train/runFull.ts; the `lora` settings are ignored).
+   */
+  readonly finetuningType?: FinetuningType;
+  /** Full-parameter runs: train embed_tokens (and a tied lm_head); false keeps them frozen (default true). */
+  readonly trainEmbeddings?: boolean;
 }
+
+/** LLaMA-Factory's finetuning_type values the studio runs. */
+export type FinetuningType = 'lora' | 'full';
 
 
 
