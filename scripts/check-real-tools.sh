@@ -6,6 +6,10 @@
 # get_dataset on the unedited handoff. A tool that cannot be installed is skipped by name.
 # Env: PYTHON (default python3), VENV (default .venv-real-tools), WORK (default .tmp/real-tools, recreated),
 # BASE / INSTRUCT / TRAIN / HELDOUT (default: the demo pair and story-titles split under ../shared), STEPS (default 5).
+# MERGEKIT_SRC / LLAMAFACTORY_SRC: a checkout of mergekit / LLaMA-Factory (outside this repo), installed into the venv
+# with `pip install --no-deps -e` plus the dependencies the checks use (when unset: `pip install mergekit|llamafactory`,
+# skipped by name when that fails). ANTLR4_PY_SRC: antlr4's runtime/Python3 at tag 4.9.3, for omegaconf (which
+# LLaMA-Factory's YAML reading needs) when antlr4-python3-runtime 4.9.* is not installable.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -23,8 +27,27 @@ if [ ! -x "$VENV/bin/python" ]; then "$PYTHON" -m venv "$VENV"; fi
 PIP="$VENV/bin/pip"
 echo "== python environment ($VENV)"
 "$PIP" install -q torch transformers peft safetensors datasets >/dev/null
+# Each package on its own, so one missing from the index does not stop the others; says which could not be installed.
+pip_each() { for p in "$@"; do "$PIP" install -q "$p" >/dev/null 2>&1 || echo "  $p: not installable here"; done; }
+from_src() { # TOOL DIR: editable install of a checkout, without its pinned dependencies
+  if [ ! -d "$2" ]; then echo "$1: $2 is not a folder"; return 1; fi
+  "$PIP" install -q --no-deps -e "$2" >/dev/null 2>&1 && echo "$1: installed from $2 (--no-deps)"
+}
+if [ -n "${MERGEKIT_SRC:-}" ]; then
+  # What mergekit-yaml imports beyond torch/transformers/peft/safetensors/datasets; immutables, if missing, is stood
+  # in for by scripts/real_tools/mergekit_compat (frozendict).
+  from_src mergekit "$MERGEKIT_SRC" && pip_each pydantic networkx immutables frozendict sentencepiece protobuf click tqdm accelerate
+fi
+if [ -n "${LLAMAFACTORY_SRC:-}" ]; then
+  if [ -n "${ANTLR4_PY_SRC:-}" ] && ! "$VENV/bin/python" -c "import antlr4" 2>/dev/null; then
+    "$PIP" install -q --no-deps "$ANTLR4_PY_SRC" >/dev/null 2>&1 && echo "antlr4-python3-runtime: installed from $ANTLR4_PY_SRC"
+  fi
+  # What get_train_args / get_dataset import (omegaconf without deps: its antlr4 pin may not be in the index);
+  # torchaudio and trl, if missing, get placeholders from scripts/real_tools/llamafactory_compat.
+  from_src llamafactory "$LLAMAFACTORY_SRC" && pip_each matplotlib pyyaml einops && "$PIP" install -q --no-deps omegaconf >/dev/null 2>&1
+fi
 for tool in mergekit llamafactory; do
-  if "$VENV/bin/python" -c "import $tool" 2>/dev/null || "$PIP" install -q "$tool" >/dev/null 2>&1; then echo "$tool: installed"; else echo "$tool: cannot be installed here (pip install $tool failed); its checks are skipped"; fi
+  if "$VENV/bin/python" -c "import $tool" 2>/dev/null || "$PIP" install -q "$tool" >/dev/null 2>&1; then echo "$tool: installed"; else echo "$tool: cannot be installed here (pip install $tool failed; set MERGEKIT_SRC / LLAMAFACTORY_SRC, docs/real-tools.md); its checks are skipped"; fi
 done
 
 rm -rf "$WORK"

@@ -85,16 +85,21 @@ describe('shadowft handoff', () => {
     const rec = (JSON.parse(readFileSync(join(out, 'data/train.json'), 'utf8')) as { conversations: { from: string }[] }[])[0];
     expect(rec?.conversations.map((m) => m.from)).toEqual(['human', 'gpt']);
     // base_model = Instruct (mergekit copies its config, tokenizer and template); the adapter as mergekit's BASE+ADAPTER.
+    // `./saves/…`, not `saves/…`: mergekit's model card asks the Hub whether a path with one `/` is a repo, which fails
+    // offline (HF_HUB_OFFLINE) after the weights are written and before the tokenizer is copied.
     expect(yamlOf(out, 'graft_mergekit.yaml')).toEqual({
       merge_method: 'task_arithmetic', base_model: INSTRUCT,
-      models: [{ model: `${BASE}+saves/shadow_base_lora`, parameters: { weight: 1 } }, { model: BASE, parameters: { weight: -1 } }],
+      models: [{ model: `${BASE}+./saves/shadow_base_lora`, parameters: { weight: 1 } }, { model: BASE, parameters: { weight: -1 } }],
       parameters: { normalize: false }, dtype: 'float32', out_dtype: 'bfloat16',
     });
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     expect(readme).toContain(`cd '${out}'`);
     expect(readme).toContain('llamafactory-cli train train_shadow_base.yaml');
     expect(readme).toContain(`npx shadowft graft '${BASE}' 'saves/shadow_base_lora' '${INSTRUCT}' 'grafted-instruct'`);
-    expect(readme).toContain("mergekit-yaml graft_mergekit.yaml 'grafted-instruct-mergekit'");
+    // mergekit refuses BASE+ADAPTER without --lora-merge-cache, and applies the adapter in the Base's dtype (bf16, a
+    // second rounding) unless --lora-merge-dtype float32.
+    expect(readme).toContain("mergekit-yaml graft_mergekit.yaml 'grafted-instruct-mergekit' --lora-merge-cache lora-merge-cache --lora-merge-dtype float32");
+    expect(readFileSync(join(out, 'graft_mergekit.yaml'), 'utf8').split('\n')[0]).toContain('mergekit-yaml graft_mergekit.yaml OUT --lora-merge-cache lora-merge-cache --lora-merge-dtype float32');
     expect(readme).not.toContain('Set the model paths first');
     expect(readdirSync(out)).not.toContain('prepare_base.sh');
   });
@@ -107,8 +112,10 @@ describe('shadowft handoff', () => {
     expect(y).toMatchObject({ finetuning_type: 'full', max_steps: 30, warmup_steps: 3, template: 'llama2', learning_rate: 1e-3, per_device_train_batch_size: 8, num_train_epochs: 3 });
     expect(y).not.toHaveProperty('lora_rank');
     expect(y).not.toHaveProperty('eval_dataset');
-    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain("mergekit-yaml graft_mergekit.yaml 'grafted-instruct-mergekit'");
-    expect(yamlOf(out, 'graft_mergekit.yaml')).toMatchObject({ base_model: INSTRUCT, models: [{ model: 'saves/shadow_base_full', parameters: { weight: 1 } }, { model: BASE, parameters: { weight: -1 } }] });
+    const fullReadme = readFileSync(join(out, 'README.md'), 'utf8');
+    expect(fullReadme).toContain("mergekit-yaml graft_mergekit.yaml 'grafted-instruct-mergekit'   #");
+    expect(fullReadme).not.toContain('--lora-merge-cache');
+    expect(yamlOf(out, 'graft_mergekit.yaml')).toMatchObject({ base_model: INSTRUCT, models: [{ model: './saves/shadow_base_full', parameters: { weight: 1 } }, { model: BASE, parameters: { weight: -1 } }] });
   });
 
   it('declares the system column only with system messages, and then on every record', async () => {
@@ -145,7 +152,7 @@ describe('shadowft handoff', () => {
     expect(await handoffCommand.run([noTplBase, INSTRUCT, '--train', TRAIN, '--out', out])).toBe(0);
     expect(yamlOf(out, 'train_shadow_base.yaml').model_name_or_path).toBe('base_with_instruct_template');
     // The adapter trained on the prepared copy holds the Base's own weights: mergekit applies it to the Base itself.
-    expect(yamlOf(out, 'graft_mergekit.yaml')).toMatchObject({ base_model: INSTRUCT, models: [{ model: `${noTplBase}+saves/shadow_base_lora` }, { model: noTplBase }] });
+    expect(yamlOf(out, 'graft_mergekit.yaml')).toMatchObject({ base_model: INSTRUCT, models: [{ model: `${noTplBase}+./saves/shadow_base_lora` }, { model: noTplBase }] });
     execFileSync('sh', ['prepare_base.sh'], { cwd: out, stdio: 'pipe' });
     const prepared = join(out, 'base_with_instruct_template');
     expect(lstatSync(join(prepared, 'model.safetensors')).isSymbolicLink()).toBe(true);

@@ -13,7 +13,7 @@ import type { Conversation } from '../../io/dataset/types';
 import { warmupSteps } from '../../engine/train/schedule';
 import type { TrainSettings } from '../../engine/train/types';
 import { prepareBaseScript, readmeText } from './readme';
-import { conventionalOutputDir, HandoffError, HELDOUT_DATASET, mergekitRecipe, shadowOutputDir, totalSteps, trainRecipe, TRAIN_DATASET } from './recipe';
+import { conventionalOutputDir, HandoffError, HELDOUT_DATASET, mergekitOptions, mergekitRecipe, shadowOutputDir, totalSteps, trainRecipe, TRAIN_DATASET } from './recipe';
 import { datasetInfoEntry, shareGptJson } from './sharegpt';
 
 export { HandoffError } from './recipe';
@@ -128,7 +128,7 @@ export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> 
   const files: HandoffFile[] = [
     { name: 'train_shadow_base.yaml', text: yaml(`Shadow-FT: ${t} SFT of the Base with the Instruct's chat template (llamafactory-cli train train_shadow_base.yaml)`, trainRecipe(common, 'shadow')) },
     { name: 'train_conventional_instruct.yaml', text: yaml(`Conventional: the same ${t} SFT on the Instruct (for the comparison)`, trainRecipe(common, 'conventional')) },
-    { name: 'graft_mergekit.yaml', text: yaml(`W_I + (W_B′ − W_B): mergekit-yaml graft_mergekit.yaml OUT (from this folder, after the ${t} run)`, mergekitRecipe(common, shadowOutputDir(t), t)) },
+    { name: 'graft_mergekit.yaml', text: yaml(`W_I + (W_B′ − W_B): mergekit-yaml graft_mergekit.yaml OUT${mergekitOptions(t) ? ` ${mergekitOptions(t)}` : ''} (from this folder, after the ${t} run)`, mergekitRecipe(common, shadowOutputDir(t), t)) },
     { name: 'data/train.json', text: shareGptJson(input.train) },
   ];
   if (common.hasHeldout) {

@@ -3,6 +3,8 @@
  * spaces and non-ASCII names survive), run from inside the export folder (dataset_dir and output_dir are relative).
  */
 
+import { mergekitOptions } from './recipe';
+
 /** POSIX single-quoting: 'it'\''s' — safe for spaces, $, quotes and any UTF-8. */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -114,11 +116,11 @@ export function readmeText(r: ReadmeInput): string {
     '',
     '```sh',
     `npx shadowft graft ${q(r.baseModel)} ${q(r.shadowOutput)} ${q(r.instructModel)} ${q('grafted-instruct')}`,
-    `mergekit-yaml graft_mergekit.yaml ${q('grafted-instruct-mergekit')}   # the same graft with mergekit`,
+    `mergekit-yaml graft_mergekit.yaml ${q('grafted-instruct-mergekit')}${lora ? ` ${mergekitOptions('lora')}` : ''}   # the same graft with mergekit`,
     '```',
     '',
     lora
-      ? 'Both compute W_I + s·B·A (s = lora_alpha / lora_rank) in float32 and round once to the Instruct\'s dtype; `shadowft graft` reads the adapter folder as it is.'
+      ? 'Both compute W_I + s·B·A (s = lora_alpha / lora_rank) in float32 and round once to the Instruct\'s dtype; `shadowft graft` reads the adapter folder as it is. mergekit needs `--lora-merge-cache` to apply an adapter (it saves the Base with the adapter merged there) and `--lora-merge-dtype float32` to merge it in float32 rather than in the Base\'s dtype (a second rounding).'
       : 'Both compute W_I + (W_B′ − W_B) for every tensor in float32 and round once to the Instruct\'s dtype. LLaMA-Factory saves a full tune in float32 (it upcasts trainable parameters) unless `pure_bf16` is set; the studio accepts float32 or the Base\'s own dtype.',
     '',
     'The studio checks that names, shapes and dtypes match and that the tuned model derives from this Base (closer to the Base than to the Instruct on most tensors it changed, and far closer to the Base than an unrelated model would be), and shows a heatmap of what tuning changed (σ per tensor, with CSV).',

@@ -128,6 +128,15 @@ export function trainRecipe(input: RecipeInput, which: 'shadow' | 'conventional'
   return r;
 }
 
+/**
+ * The mergekit-yaml options a graft needs besides the config: mergekit refuses a `BASE+ADAPTER` reference without
+ * --lora-merge-cache (where it saves the Base with the adapter merged by PEFT), and merges in the Base's dtype (a
+ * BF16 rounding of W_B + s·B·A before the subtraction) unless --lora-merge-dtype float32.
+ */
+export function mergekitOptions(finetuningType: 'lora' | 'full'): string {
+  return finetuningType === 'lora' ? '--lora-merge-cache lora-merge-cache --lora-merge-dtype float32' : '';
+}
+
 /** mergekit's name of a weight dtype. */
 export function mergekitDtype(d: WeightDType): 'bfloat16' | 'float16' | 'float32' {
   return d === 'BF16' ? 'bfloat16' : d === 'F16' ? 'float16' : 'float32';
@@ -140,12 +149,15 @@ export function mergekitDtype(d: WeightDType): 'bfloat16' | 'float16' | 'float32
  * `merge_methods/generalized_task_arithmetic.py`). base_model is the Instruct because mergekit copies config.json,
  * the tokenizer, the chat template and generation_config.json from it: the graft must carry the Instruct's.
  * A LoRA run's output is an adapter folder, which mergekit cannot load as a model; its `BASE+ADAPTER` reference
- * (mergekit `common.py` ModelReference.parse) applies the adapter to the Base first.
+ * (mergekit `common.py` ModelReference.parse) applies the adapter to the Base first (see mergekitOptions).
+ * A relative tuned path is written `./saves/…`: mergekit's model card asks the Hub whether a path with a single `/`
+ * names a repo (`card.py` is_hf), which fails offline after the weights are written and before the tokenizer is copied.
  * @param tunedModel path of the Shadow-FT run's output_dir (a full tuned Base, or the LoRA adapter folder).
  * @param finetuningType 'lora' writes the tuned model as `BASE+ADAPTER`.
  */
 export function mergekitRecipe(input: Pick<RecipeInput, 'baseForMerge' | 'instructModel' | 'dtype'>, tunedModel: string, finetuningType: 'lora' | 'full'): Record<string, unknown> {
-  const tuned = finetuningType === 'lora' ? `${input.baseForMerge}+${tunedModel}` : tunedModel;
+  const local = tunedModel.startsWith('/') || tunedModel.startsWith('./') || tunedModel.startsWith('../') ? tunedModel : `./${tunedModel}`;
+  const tuned = finetuningType === 'lora' ? `${input.baseForMerge}+${local}` : local;
   return {
     merge_method: 'task_arithmetic',
     base_model: input.instructModel,
