@@ -12,12 +12,13 @@ import type { Batch } from '../../src/io/dataset/types';
 import { readF32, writeBytes } from '../../src/engine/gpu/buffers';
 import { submitAndWait, type GpuContext } from '../../src/engine/gpu/context';
 import { createActivations, type Activations } from '../../src/engine/model/activations';
-import { createLoraParams, findSlot, readLoraTensors, type LoraParams } from '../../src/engine/model/lora';
+import { createLoraParams, readLoraTensors, type LoraParams } from '../../src/engine/model/lora';
 import { makeGpuModel, recordBackward, recordForward, uploadBatch, type GpuModel } from '../../src/engine/model/model';
 import { loadModelWeights } from '../../src/engine/model/weights';
 import { TARGET_MODULES, type LoraSettings } from '../../src/engine/model/loraTypes';
 import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
+import { expectLoraGradsMatchFd } from '../support/loraFd';
 
 const DIR = '../shared/fixtures/llama-tiny';
 
@@ -75,25 +76,7 @@ describe('LoRA dropout in the model', () => {
     expect(Math.abs(evalLoss - plainLoss)).toBeLessThan(1e-6);
     expect(Math.abs(l0 - plainLoss)).toBeGreaterThan(1e-4);
     // Finite differences on the elements with the largest |g| of a few modules (A and B).
-    const eps = 1e-2;
-    for (const [layer, m, which] of [[0, 'q_proj', 'a'], [1, 'down_proj', 'a'], [0, 'gate_proj', 'b'], [1, 'v_proj', 'a']] as const) {
-      const slot = findSlot(lora, layer, m)!;
-      const g = grads.get(slot.path)!;
-      const arr = which === 'a' ? g.a : g.b;
-      let idx = 0;
-      for (let i = 0; i < arr.length; i++) if (Math.abs(arr[i]!) > Math.abs(arr[idx]!)) idx = i;
-      const params = await readLoraTensors(ctx, lora, 'params');
-      const base = (which === 'a' ? params.get(slot.path)!.a : params.get(slot.path)!.b)[idx]!;
-      const off = ((which === 'a' ? slot.aOffset : slot.bOffset) + idx) * 4;
-      const buf = lora.parts[slot.part]!.params;
-      writeBytes(ctx, buf, off, new Float32Array([base + eps]));
-      const lp = await lossAndGrads(ctx, model, acts, lora, batch, seed, false);
-      writeBytes(ctx, buf, off, new Float32Array([base - eps]));
-      const lm = await lossAndGrads(ctx, model, acts, lora, batch, seed, false);
-      writeBytes(ctx, buf, off, new Float32Array([base]));
-      const fd = (lp - lm) / (2 * eps);
-      expect(Math.abs(fd - arr[idx]!), `${slot.path}.lora_${which.toUpperCase()}[${idx}]: backward ${arr[idx]} vs finite difference ${fd}`).toBeLessThan(2e-2 * Math.abs(arr[idx]!) + 2e-4);
-    }
+    await expectLoraGradsMatchFd(ctx, lora, grads, [[0, 'q_proj', 'a'], [1, 'down_proj', 'a'], [0, 'gate_proj', 'b'], [1, 'v_proj', 'a']] as const, () => lossAndGrads(ctx, model, acts, lora, batch, seed, false));
     lora.destroy();
     plain.destroy();
     acts.destroy();

@@ -14,7 +14,7 @@ import type { Batch } from '../../src/io/dataset/types';
 import { readF32, writeBytes } from '../../src/engine/gpu/buffers';
 import { submitAndWait, type GpuContext } from '../../src/engine/gpu/context';
 import { createActivations, type Activations } from '../../src/engine/model/activations';
-import { createLoraParams, findSlot, readLoraTensors, type LoraParams } from '../../src/engine/model/lora';
+import { createLoraParams, readLoraTensors, type LoraParams } from '../../src/engine/model/lora';
 import { forwardLogits, makeGpuModel, recordBackward, recordForward, uploadBatch, type GpuModel } from '../../src/engine/model/model';
 import { loadModelWeights } from '../../src/engine/model/weights';
 import { TARGET_MODULES } from '../../src/engine/model/loraTypes';
@@ -22,6 +22,7 @@ import { loadRefModel, refForwardLogits } from '../../src/engine/reference/model
 import { defaultTrainSettings, validateSettings } from '../../src/engine/train/defaults';
 import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
+import { expectLoraGradsMatchFd } from '../support/loraFd';
 
 const DIR = '../shared/fixtures/llama-tiny';
 const W = 6;
@@ -77,25 +78,7 @@ describe('Mistral with a sliding window shorter than the sequence', () => {
 
       await loss(ctx, model, acts, lora, batch, true);
       const grads = await readLoraTensors(ctx, lora, 'grads');
-      const eps = 1e-2;
-      for (const [layer, m, which] of [[0, 'q_proj', 'a'], [0, 'k_proj', 'b'], [1, 'v_proj', 'a'], [1, 'o_proj', 'b']] as const) {
-        const slot = findSlot(lora, layer, m)!;
-        const g = grads.get(slot.path)!;
-        const arr = which === 'a' ? g.a : g.b;
-        let idx = 0;
-        for (let i = 0; i < arr.length; i++) if (Math.abs(arr[i]!) > Math.abs(arr[idx]!)) idx = i;
-        const params = await readLoraTensors(ctx, lora, 'params');
-        const base = (which === 'a' ? params.get(slot.path)!.a : params.get(slot.path)!.b)[idx]!;
-        const off = ((which === 'a' ? slot.aOffset : slot.bOffset) + idx) * 4;
-        const buf = lora.parts[slot.part]!.params;
-        writeBytes(ctx, buf, off, new Float32Array([base + eps]));
-        const lp = await loss(ctx, model, acts, lora, batch, false);
-        writeBytes(ctx, buf, off, new Float32Array([base - eps]));
-        const lm = await loss(ctx, model, acts, lora, batch, false);
-        writeBytes(ctx, buf, off, new Float32Array([base]));
-        const fd = (lp - lm) / (2 * eps);
-        expect(Math.abs(fd - arr[idx]!), `${slot.path}.lora_${which.toUpperCase()}[${idx}]: backward ${arr[idx]} vs finite difference ${fd}`).toBeLessThan(2e-2 * Math.abs(arr[idx]!) + 2e-4);
-      }
+      await expectLoraGradsMatchFd(ctx, lora, grads, [[0, 'q_proj', 'a'], [0, 'k_proj', 'b'], [1, 'v_proj', 'a'], [1, 'o_proj', 'b']] as const, () => loss(ctx, model, acts, lora, batch, false));
     } finally {
       lora.destroy();
       acts.destroy();
