@@ -99,9 +99,11 @@ export function recordHeadLoss(ctx: GpuContext, enc: GPUCommandEncoder, E: Vocab
  * 1 − (z′/cap)² with opts.softcap (softmax of the capped logits z′).
  * @param dH f32 [M, C]
  * @param gradScale 1 / (label tokens of the optimizer step)
- * @throws Error as {@link recordHeadLoss}, or for a non-finite gradScale.
+ * @param rowScale optional f32 [M]: row m's dlogits are further scaled by rowScale[m] (DPO: the per-sequence
+ *   d loss / d NLL, kernels/crossEntropyChunk.ts backward_rows)
+ * @throws Error as {@link recordHeadLoss}, for a non-finite gradScale or a rowScale under M floats.
  */
-export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, dH: GPUBuffer, gradScale: number, opts: HeadOptions = {}): void {
+export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, dH: GPUBuffer, gradScale: number, opts: HeadOptions = {}, rowScale?: GPUBuffer): void {
   const cap = capArgs(opts);
   const slices = slicesFor(E, M, b);
   // Chunks k ≥ slices.length − n still hold their logits; an earlier chunk's scratch last held chunk k + n, which
@@ -111,7 +113,7 @@ export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: V
     const s = slices[k] as VocabSlice;
     const logits = scratchOf(b, k);
     if (k < kept) recordChunkLogits(ctx, enc, E, M, b, s, k);
-    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale, ...cap });
+    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale, ...cap, ...(rowScale ? { rowScale } : {}) });
     mm(ctx, enc, { M, N: E.cols, K: s.rows, a: logits, w: s.binding, wDtype: E.dtype, transB: false, out: dH, accumulate: k < slices.length - 1 });
   }
 }

@@ -146,9 +146,11 @@ export function recordForward(ctx: GpuContext, enc: GPUCommandEncoder, model: Gp
  * Records the backward pass right after {@link recordForward} on the same activations (pass 2 of the chunked head,
  * then the layers in reverse; with acts.recompute each layer's forward is re-run first, except the last layer's,
  * whose activations are still in the shared set). LoRA grads accumulate into lora.grads.
- * @param gradScale 1 / (label tokens of the whole optimizer step)
+ * @param gradScale 1 / (label tokens of the whole optimizer step) for SFT
+ * @param rowScale optional f32 [M = B·T]: per-token-row factor on gradScale (DPO: −d loss / d logp of the row's
+ *   sequence, train/prefStep.ts); the loss differentiated is then Σ_m gradScale·rowScale[m]·NLL_m
  */
-export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuModel, acts: Activations, lora: LoraParams, s: StepShape, gradScale: number): void {
+export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuModel, acts: Activations, lora: LoraParams, s: StepShape, gradScale: number, rowScale?: GPUBuffer): void {
   const { cfg, weights: w } = model;
   const M = s.B * s.T;
   const C = cfg.hiddenSize;
@@ -156,7 +158,7 @@ export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: G
   const dH = acts.grads.get('dH');
   const dX = acts.grads.get('dX');
   if (!dH || !dX) throw new Error('activations: the backward needs the dH and dX scratch (createActivations withBackward)');
-  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), dH, gradScale, headOptions(cfg));
+  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), dH, gradScale, headOptions(cfg), rowScale);
   rmsnormBackward(ctx, enc, { rows: M, C, offset: cfg.rmsNormOffset, x: acts.resid[L] as GPUBuffer, weight: w.finalNorm, rstd: acts.rstdF, dout: dH, dx: dX });
   for (let l = L - 1; l >= 0; l--) {
     if (acts.recompute && l < L - 1) decoderLayerForward(ctx, enc, cfg, l, w.layers[l]!, acts, lora, s);
