@@ -2,7 +2,8 @@
  * GPU self-test against a golden fixture folder in the format of shared/fixtures (see its README):
  * config.json, model.safetensors, model-instruct/, forward.{json,safetensors}, lora_step.{json,safetensors},
  * merge.safetensors, sigma.json. Runs OUR kernels on the given device: forward logits and loss (case 1), three
- * LoRA steps with clipping and AdamW (case 2); merge (case 4) and σ (case 3) via the graft and analysis modules.
+ * LoRA steps with clipping and AdamW (case 2), DPO with LoRA when dpo_step.* is present (case 5, dpoFixture.ts);
+ * merge (case 4) and σ (case 3) via the graft and analysis modules.
  */
 import { openCheckpoint, type ModelFiles } from '../../io/checkpoint';
 import { normalizeConfig } from '../../io/config';
@@ -19,6 +20,7 @@ import { evaluateLoss, trainStep } from '../train/step';
 import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../model/loraTypes';
 import { absRow, relToMaxRow, scalarRelRow, type CheckRow } from './compare';
 import { checkMerge, checkSigma } from './graftChecks';
+import { checkDpoFixture } from './dpoFixture';
 
 /** Thrown when a fixture folder lacks a file or a tensor; names it. */
 export class FixtureError extends Error {
@@ -78,9 +80,11 @@ export interface SkippedCase {
   readonly reason: string;
 }
 
-/** Cases of ../shared/fixtures/README.md beyond 1–4, with what this engine lacks to run them. */
+/** Step cases {@link checkFixtureOnGpu} runs when present (case 2 always, case 5 DPO when the folder has it). */
+const RUN: readonly string[] = ['lora_step.json', 'dpo_step.json'];
+
+/** Cases of ../shared/fixtures/README.md beyond 1–5, with what this engine lacks to run them. */
 const NOT_RUN: readonly SkippedCase[] = [
-  { file: 'dpo_step.json', name: 'case 5 (DPO with LoRA)', reason: 'preference tuning (DPO) is not implemented in the engine yet' },
   { file: 'full_step.json', name: 'case 6 (full-parameter steps and graft)', reason: 'full-parameter tuning is not implemented in the engine yet' },
 ];
 
@@ -91,7 +95,7 @@ const NOT_RUN: readonly SkippedCase[] = [
 export function skippedFixtureCases(files: ModelFiles): SkippedCase[] {
   const out: SkippedCase[] = NOT_RUN.filter((c) => files.files.has(c.file));
   for (const path of files.files.keys()) {
-    if (/^[^/]+_step\.json$/.test(path) && path !== 'lora_step.json' && !NOT_RUN.some((c) => c.file === path)) out.push({ file: path, name: path, reason: 'a case this version does not know' });
+    if (/^[^/]+_step\.json$/.test(path) && !RUN.includes(path) && !NOT_RUN.some((c) => c.file === path)) out.push({ file: path, name: path, reason: 'a case this version does not know' });
   }
   return out;
 }
@@ -161,6 +165,12 @@ export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRo
     }
     const after = await evaluateLoss(ctx, model, acts, lora, [batch]);
     push(absRow('loss_after_final_step', [after], [step.loss_after_final_step], 1e-4));
+    // Case 5 (when present): DPO with LoRA, AdamW/clip of case 2 with the case's own lr.
+    if (files.files.has('dpo_step.json')) {
+      const o = step.optimizer;
+      const dpo = await checkDpoFixture(ctx, files, model, settings, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay, maxGradNorm: step.clip.max_norm }, opts);
+      for (const r of dpo) push(r);
+    }
   } finally {
     lora.destroy();
     acts.destroy();
