@@ -5,6 +5,9 @@
  * the training rows (engine/train/defaults.ts, as app/training.ts defaultSettingsFor) and the flags change them:
  * --rank (α follows as 2r unless --alpha) --alpha --dropout --lr --epochs --max-steps --batch-size --grad-accum
  * --max-length --warmup-steps W | --warmup-ratio X --weight-decay --max-grad-norm --seed --targets q_proj,v_proj,….
+ * --stage dpo (with --pref-beta 0.1 --pref-loss sigmoid|hinge|ipo|orpo|simpo --pref-ftx 0) trains a preference
+ * objective on chosen/rejected pairs instead (Shadow-DPO: engine/train/prefRun.ts; --batch-size counts pairs); a
+ * preference file is refused for sft and an SFT file for dpo, by name.
  * --warmup-steps W is recorded as the ratio (W − ½)/total, so that ceil(total · ratio) = W exactly (schedule.ts).
  * Writes DIR/adapter/ (PEFT adapter, base_model_name_or_path = the Instruct folder), DIR/checkpoints/ (the latest
  * checkpoint; every N optimizer steps, default ≈ one minute of work, and at SIGINT) and DIR/run.log (ISO-timestamped).
@@ -21,7 +24,10 @@ import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
 import { checkpointContentId } from '../io/contentId';
 import { loadModelFolder } from '../app/loadModel';
-import { tokenizeTrainingData } from '../app/trainingData';
+import { tokenizePreferenceData, tokenizeTrainingData } from '../app/trainingData';
+import { planPrefSteps, runPreferenceTraining } from '../engine/train/prefRun';
+import type { TrainCheckpoint } from '../engine/train/checkpoint';
+import type { DatasetKind } from '../io/dataset/types';
 import { createNodeGpuContext } from '../node/gpu';
 import { modelFilesFromDir } from '../node/files';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
@@ -30,6 +36,7 @@ import { readDatasetPath } from './datasetFile';
 import { numFlag, TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
 import { loadLatestCheckpoint, runLog, saveCheckpoint } from './trainOutput';
 import type { OutputFile } from '../engine/graft/mergedModel';
+import { prefEvalLine } from '../engine/train/prefEval';
 
 /** One run.log / stderr line for an event (null for per-batch evaluation progress). */
 function eventLine(e: TrainEvent): string | null {
@@ -42,6 +49,10 @@ function eventLine(e: TrainEvent): string | null {
       return `step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${e.learningRate.toExponential(3)} grad_norm ${e.gradNorm.toFixed(4)} ${e.tokensPerSec.toFixed(0)} tok/s ETA ${Math.round(e.etaSec)} s`;
     case 'eval':
       return `held-out loss of ${e.model} (${e.when} training): ${e.loss.toFixed(4)}${e.cached ? ' (from the checkpoint)' : ''}`;
+    case 'reference':
+      return e.cached ? 'reference log-probs taken from the checkpoint' : e.batch === 0 ? `reference pass: log-probs of the training pairs with the adapter off (${e.batches} batches)` : e.batch === e.batches ? 'reference pass done' : null;
+    case 'pref-eval':
+      return prefEvalLine(e);
     case 'resumed':
       return `resuming at step ${e.step} of ${e.totalSteps}`;
     case 'checkpoint':
@@ -55,9 +66,18 @@ function eventLine(e: TrainEvent): string | null {
   }
 }
 
+/**
+ * Refuses a dataset whose kind does not fit the stage, naming the file: stage dpo needs preference pairs, stage sft
+ * conversations. @throws Error
+ */
+export function refuseKind(flag: string, file: string, kind: DatasetKind, stage: 'sft' | 'dpo'): void {
+  if (stage === 'dpo' && kind !== 'preference') throw new Error(`${flag} ${file} is an SFT dataset (conversations); --stage dpo needs preference pairs (chosen/rejected answers, e.g. story-titles-pref.train.trl.jsonl)`);
+  if (stage === 'sft' && kind === 'preference') throw new Error(`${flag} ${file} is a preference dataset (chosen/rejected pairs); train it with --stage dpo, or give an SFT dataset`);
+}
+
 /** The `train` command (see the file comment). Exit codes: 0 complete, 130 stopped by SIGINT (checkpoint saved). */
 export const trainCommand: Command = {
-  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--checkpoint-every N] [--resume DIR]   LoRA on Base → PEFT adapter',
+  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--stage sft|dpo --pref-beta --pref-loss --pref-ftx] [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--checkpoint-every N] [--resume DIR]   LoRA on Base → PEFT adapter',
   async run(args) {
     const s = { type: 'string' } as const;
     const { values: parsed, positionals } = parseArgs({
@@ -94,7 +114,10 @@ export const trainCommand: Command = {
     for (const [f, m] of [[baseFiles, base], [instructFiles, instruct]] as const) for (const w of m.warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
     const trainParsed = await readDatasetPath(values.train);
     const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetPath(values.heldout) : null;
-    let settings = trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values);
+    const stage = values.stage === 'dpo' ? 'dpo' : 'sft';
+    for (const [flag, p] of [['--train', trainParsed], ['--heldout', heldoutParsed]] as const) if (p) refuseKind(flag, values[flag.slice(2)] as string, p.kind, stage);
+    const rows = stage === 'dpo' ? trainParsed.pairs.length : trainParsed.conversations.length;
+    let settings = trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, rows)), values);
     validateSettings(settings, base.config);
 
     const log = runLog(outDir);
@@ -111,9 +134,11 @@ export const trainCommand: Command = {
     const tok = await loadChatTokenizer(instructFiles);
     const vocab = Math.min(base.config.vocabSize, instruct.config.vocabSize);
     const split = (p: typeof trainParsed | null) => ({ conversations: p?.conversations ?? [], skipped: p?.skipped ?? [] });
-    const data = tokenizeTrainingData(tok, split(trainParsed), split(heldoutParsed), settings, vocab, instructFiles.name, onEvent);
+    const pairSplit = (p: typeof trainParsed | null) => ({ pairs: p?.pairs ?? [], skipped: p?.skipped ?? [] });
+    const data = stage === 'dpo' ? null : tokenizeTrainingData(tok, split(trainParsed), split(heldoutParsed), settings, vocab, instructFiles.name, onEvent);
+    const prefData = stage === 'dpo' ? tokenizePreferenceData(tok, pairSplit(trainParsed), pairSplit(heldoutParsed), settings, vocab, instructFiles.name, onEvent) : null;
     if (values['warmup-steps'] !== undefined) {
-      const total = planSteps(data.train.filter((e) => e.labels.some((l) => l !== -100)), settings, tok.padTokenId).length;
+      const total = prefData ? planPrefSteps(prefData.train, settings, tok.padTokenId).length : planSteps((data?.train ?? []).filter((e) => e.labels.some((l) => l !== -100)), settings, tok.padTokenId).length;
       settings = { ...settings, warmupRatio: warmupRatioForSteps(numFlag('warmup-steps', values['warmup-steps'] as string), total) };
     }
 
@@ -128,15 +153,17 @@ export const trainCommand: Command = {
     process.on('SIGINT', onSigint);
     try {
       const ctx = await createNodeGpuContext();
-      const result = await runTraining({
-        ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data.train,
-        ...(data.heldout ? { heldout: data.heldout } : {}),
+      const common = {
+        ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint,
         settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
         modelId: await checkpointContentId(base.checkpoint),
         ...(resumed ? { resume: resumed.checkpoint } : {}),
         ...(every > 0 ? { checkpointEvery: every } : {}),
-        onCheckpoint: async (c) => void say(`wrote ${await saveCheckpoint(outDir, c)}`),
-      });
+        onCheckpoint: async (c: TrainCheckpoint) => void say(`wrote ${await saveCheckpoint(outDir, c)}`),
+      };
+      const result = prefData
+        ? await runPreferenceTraining({ ...common, train: prefData.train, ...(prefData.heldout ? { heldout: prefData.heldout } : {}) })
+        : await runTraining({ ...common, train: data?.train ?? [], ...(data?.heldout ? { heldout: data.heldout } : {}) });
       if (result.status === 'cancelled') {
         say(`stopped at step ${result.steps} of ${result.totalSteps}; continue by running the same command with --resume ${values.out} added (same --out)`);
         await log.line('exit 130');
