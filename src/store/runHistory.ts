@@ -8,7 +8,7 @@
  */
 import type { AdapterFilesData, TrainOutcome, TrainSettings } from '../worker/client';
 import type { KeyValueBackend } from './runHistoryBackend';
-import type { EvalLoss, StepPoint } from './types';
+import type { EvalLoss, PrefEvalView, StepPoint } from './types';
 
 /** Schema version of a stored record; records of another version are not listed. */
 export const RUN_RECORD_VERSION = 1;
@@ -42,6 +42,8 @@ export interface RunRecord {
   readonly pairId: string | null;
   readonly points: readonly StepPoint[];
   readonly evals: readonly EvalLoss[];
+  /** Stage dpo: held-out preference metrics (absent for SFT runs and records of earlier versions). */
+  readonly prefEvals?: readonly PrefEvalView[];
   readonly log: readonly LogLine[];
   /** Counts of the run (examples, skipped, truncated) once it ended with an adapter. */
   readonly outcome: Omit<TrainOutcome, 'adapterFiles' | 'settings'> | null;

@@ -46,8 +46,10 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): Tr
     case 'reference':
       // Stage dpo: the reference pass (adapter off) has its own progress; only its start goes into the log.
       return { ...run, message: e.cached ? 'reference log-probs taken from the checkpoint' : `reference log-probs (adapter off): batch ${e.batch}/${e.batches}`, log: e.batch === 0 || e.cached ? log(e.cached ? 'reference log-probs taken from the checkpoint' : `reference pass over ${e.batches} batches (model without the adapter)`) : run.log };
-    case 'pref-eval':
-      return { ...run, log: log(prefEvalLine(e)) };
+    case 'pref-eval': {
+      const { status: _, ...view } = e;
+      return { ...run, log: log(prefEvalLine(e)), prefEvals: [...(run.prefEvals ?? []).filter((x) => x.model !== e.model || x.when !== e.when), view] };
+    }
     case 'resumed':
       return { ...run, points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
     case 'checkpoint':

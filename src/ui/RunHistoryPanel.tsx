@@ -1,7 +1,7 @@
 /**
  * Run history: every run of this browser, newest first, with its start time (local), status (complete, cancelled
- * at k/n, failed with the error, interrupted), final loss, held-out loss of Instruct + grafted LoRA, pair and
- * settings; "Export this run" makes it the run the export panel exports; Delete removes it and its adapter.
+ * at k/n, failed with the error, interrupted), final loss, held-out loss of Instruct + grafted LoRA (stage dpo: its
+ * preference accuracy and margin), pair and settings with the stage; "Export this run" makes it the run the export panel exports; Delete removes it and its adapter.
  */
 import { useStudio } from '../store';
 import { statusLabel } from '../store/runHistory';
@@ -33,18 +33,19 @@ export function RunHistoryPanel() {
           {runs.map((r) => {
             const f = finalLoss(r.points);
             const graft = r.evals.find((e) => e.model === 'instruct+graft')?.loss;
+            const graftPref = r.prefEvals?.find((e) => e.model === 'instruct+graft');
             const s = r.settings;
             return (
               <tr key={r.id} data-run-id={r.id} data-status={r.status} className={r.id === exportRunId ? 'selected' : ''}>
                 <td>{new Date(r.startedAt).toLocaleString()}</td>
                 <td data-testid="run-status">{statusLabel(r, r.id === liveId)}</td>
                 <td>{f ? `${formatLoss(f.smoothed)} (last ${formatLoss(f.last)})` : '—'}</td>
-                <td>{formatLoss(graft)}</td>
+                <td>{graftPref ? `accuracy ${(100 * graftPref.metrics.accuracy).toFixed(1)}%, margin ${graftPref.metrics.margin.toFixed(3)}` : formatLoss(graft)}</td>
                 <td>
                   {r.baseModel} → {r.instructModel}
                 </td>
-                <td className="muted">
-                  r {s.lora.r}, α {s.lora.alpha}, lr {s.learningRate}, batch {s.batchSize}×{s.gradAccum}, max length {s.maxLength}
+                <td className="muted" data-testid="run-settings">
+                  {s.stage === 'dpo' ? `DPO (${s.prefLoss ?? 'sigmoid'}, β ${s.prefBeta ?? 0.1}${s.prefFtx ? `, ftx ${s.prefFtx}` : ''}), ` : 'SFT, '}r {s.lora.r}, α {s.lora.alpha}, lr {s.learningRate}, batch {s.batchSize}×{s.gradAccum}, max length {s.maxLength}
                 </td>
                 <td>
                   <button type="button" disabled={!r.hasAdapter || r.id === exportRunId} onClick={() => select(r.id)} aria-label={`Export run ${r.id}`}>

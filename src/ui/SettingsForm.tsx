@@ -1,5 +1,5 @@
 /**
- * The training settings form: LoRA (Rank, Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate,
+ * The training settings form: the stage (SFT | DPO with pref_beta, pref_loss, pref_ftx: StageFields.tsx), LoRA (Rank, Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate,
  * Epochs, Max steps, Batch size, Gradient accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Seed,
  * Recompute activations).
  * Defaults come from the engine's defaultTrainSettings; every field writes straight to the store.
@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { TARGET_MODULES, type LoraSettings, type TargetModule, type TrainSettings } from '../worker/client';
 import { NumberField } from './NumberField';
+import { StageFields } from './StageFields';
 
 /** Props of {@link SettingsForm}. */
 export interface SettingsFormProps {
@@ -42,6 +43,7 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
   const common = { onValidity, disabled };
   return (
     <form className="settings" onSubmit={(e) => e.preventDefault()} aria-label="Training settings" data-invalid={invalid.size > 0}>
+      <StageFields settings={s} onChange={onChange} {...common} />
       <fieldset>
         <legend>LoRA</legend>
         <NumberField id="rank" label="Rank" value={s.lora.r} onChange={lora('r')} integer min={1} hint="r" {...common} />
