@@ -11,6 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { handoffCommand } from '../../src/cli/handoff';
 import { parseDataset } from '../../src/io/dataset/parse';
+import { rankingInfoEntry, rankingJson } from '../../src/app/handoff/ranking';
+import type { PreferencePair } from '../../src/io/dataset/types';
 
 const SHARED = join(__dirname, '../../../shared');
 const BASE = join(SHARED, 'models/stories260K-base');
@@ -37,6 +39,8 @@ describe('shadowft handoff --stage dpo', () => {
     const entries = Object.values(info);
     expect(entries).toHaveLength(2);
     for (const e of entries) expect(e).toMatchObject({ formatting: 'sharegpt', ranking: true, columns: { messages: 'conversations', chosen: 'chosen', rejected: 'rejected' } });
+    // No pair has a system message: no system column (LLaMA-Factory get_dataset raises KeyError: 'system' otherwise).
+    for (const e of entries) expect(e.columns.system).toBeUndefined();
     const want = parseDataset(readFileSync(TRAIN, 'utf8'), 'train.trl.jsonl').pairs;
     const text = readFileSync(join(out, 'data/train.json'), 'utf8');
     const first = (JSON.parse(text) as unknown[])[0];
@@ -45,6 +49,15 @@ describe('shadowft handoff --stage dpo', () => {
     expect(back.kind).toBe('preference');
     expect(back.pairs.map((p) => [p.prompt, p.chosen, p.rejected])).toEqual(want.map((p) => [p.prompt, p.chosen, p.rejected]));
     expect(parseDataset(readFileSync(join(out, 'data/heldout.json'), 'utf8'), 'heldout.json').pairs).toHaveLength(60);
+  });
+
+  it('declares the system column only when some pair has a system message, and then writes it on every record', () => {
+    const pair = (system?: string): PreferencePair => ({ prompt: [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: 'q' }], chosen: 'a', rejected: 'b', source: 'x' });
+    const mixed = [pair('be brief'), pair()];
+    expect(rankingInfoEntry('t.json', mixed).columns).toEqual({ messages: 'conversations', chosen: 'chosen', rejected: 'rejected', system: 'system' });
+    expect((JSON.parse(rankingJson(mixed)) as { system?: string }[]).map((r) => r.system)).toEqual(['be brief', '']);
+    expect(rankingInfoEntry('t.json', [pair(), pair('')]).columns).toEqual({ messages: 'conversations', chosen: 'chosen', rejected: 'rejected' });
+    expect((JSON.parse(rankingJson([pair(), pair('')])) as Record<string, unknown>[]).every((r) => !('system' in r))).toBe(true);
   });
 
   it('refuses an SFT file for --stage dpo by name', async () => {

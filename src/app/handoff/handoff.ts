@@ -132,7 +132,7 @@ export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> 
     ...(input.deepspeed !== undefined ? { deepspeed: input.deepspeed } : {}),
   };
   const yaml = (header: string, obj: Record<string, unknown>): string => `# ${header}\n${pyyamlFloats(stringify(obj, { lineWidth: 0 }))}`;
-  const info: Record<string, unknown> = { [TRAIN_DATASET]: dpo ? rankingInfoEntry('train.json') : datasetInfoEntry('train.json', input.train) };
+  const info: Record<string, unknown> = { [TRAIN_DATASET]: dpo ? rankingInfoEntry('train.json', input.trainPairs ?? []) : datasetInfoEntry('train.json', input.train) };
   const what = dpo ? `${t} DPO (pref_loss ${input.settings.prefLoss ?? 'sigmoid'}, pref_beta ${input.settings.prefBeta ?? 0.1})` : `${t} SFT`;
   const files: HandoffFile[] = [
     { name: 'train_shadow_base.yaml', text: yaml(`Shadow-${dpo ? 'DPO' : 'FT'}: ${what} of the Base with the Instruct's chat template (llamafactory-cli train train_shadow_base.yaml)`, trainRecipe(common, 'shadow')) },
@@ -141,7 +141,7 @@ export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> 
     { name: 'data/train.json', text: dpo ? rankingJson(input.trainPairs ?? []) : shareGptJson(input.train) },
   ];
   if (common.hasHeldout) {
-    info[HELDOUT_DATASET] = dpo ? rankingInfoEntry('heldout.json') : datasetInfoEntry('heldout.json', input.heldout ?? []);
+    info[HELDOUT_DATASET] = dpo ? rankingInfoEntry('heldout.json', heldPairs) : datasetInfoEntry('heldout.json', input.heldout ?? []);
     files.push({ name: 'data/heldout.json', text: dpo ? rankingJson(heldPairs) : shareGptJson(input.heldout ?? []) });
   }
   files.push({ name: 'data/dataset_info.json', text: JSON.stringify(info, null, 2) + '\n' });
