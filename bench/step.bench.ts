@@ -10,6 +10,13 @@
  *   optimizer step (stories260K, r 8 on all seven linears, batch 8, the first batch of the training order) ÷ its
  *   wall time (trainStep: upload, forward, backward, clip, AdamW, one read-back; median of 3 after a warm-up) ÷
  *   matmul_peak_gflops;
+ * - step_mfu_demo_dpo: the same counting for one default demo DPO step (stage dpo, story-titles-pref, 8 pairs = 16
+ *   sequences per micro-batch, the first step of the pair order): required FLOPs of forward + backward over both
+ *   sequences of every pair ÷ the wall time of prefTrainStep (forward, token-NLL read-back, CPU loss, backward with
+ *   the per-row scale, clip, AdamW; median of 3) ÷ matmul_peak_gflops; the reference pass (a forward of the same
+ *   pairs with the adapter off, done once per pair before training) is reported separately as
+ *   step_mfu_demo_dpo_reference (forward FLOPs of plan/flops.ts forwardFlops-style counting: frozen linears and
+ *   lm_head forward, attention forward);
  * - step_mfu_qwen3_shape: the same for a generated 2-layer model shaped like Qwen3-0.6B (C 1024, H 16, KV 8, D 128,
  *   MLP 3072, V 151936, BF16, tied) with LoRA r 16 on all seven linears, B 1 × T 256;
  * - step_mfu_gemma3_270m_shape: the same for a generated 2-layer model shaped like Gemma 3 270M (C 640, H 4, KV 1,
@@ -42,12 +49,16 @@ import { requiredStepFlops } from '../src/engine/plan/flops';
 import { defaultTrainSettings } from '../src/engine/train/defaults';
 import { profileMicroBatch } from '../src/engine/train/profileStep';
 import { planSteps } from '../src/engine/train/run';
+import { planPrefSteps } from '../src/engine/train/prefRun';
+import { createPrefStepBuffers, prefTrainStep, referenceLogps } from '../src/engine/train/prefStep';
+import { prefOptionsOf } from '../src/engine/train/prefSettings';
+import { preparePairSplit } from '../src/io/tokenizer/pairs';
 import { createStepStats, trainStep } from '../src/engine/train/step';
 import { type TrainSettings } from '../src/engine/train/types';
 import { TARGET_MODULES } from '../src/engine/model/loraTypes';
 import { openCheckpoint } from '../src/io/checkpoint';
 import { normalizeConfig, readModelConfig } from '../src/io/config';
-import type { Batch } from '../src/io/dataset/types';
+import type { Batch, PreferenceBatch } from '../src/io/dataset/types';
 import { readDatasetFile } from '../src/io/dataset/parse';
 import { encodeFromF32 } from '../src/io/dtype';
 import { loadChatTokenizer } from '../src/io/tokenizer/load';
@@ -197,6 +208,47 @@ describe('step MFU', () => {
     const micro = planSteps(train, s, tok.padTokenId)[0] as Batch[];
     const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(base)));
     await timeSteps('demo', model, s, micro, 3);
+    model.weights.destroy();
+  }, once);
+
+  bench('demo DPO step (stories260K, story-titles-pref, default settings)', async () => {
+    const base = await modelFilesFromDir('../shared/models/stories260K-base');
+    const inst = await modelFilesFromDir('../shared/models/stories260K-instruct');
+    const cfg = await readModelConfig(base.files.get('config.json') as Blob, 'config.json');
+    const tok = await loadChatTokenizer(inst);
+    const { pairs } = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles-pref.train.trl.jsonl'), 'story-titles-pref.train.trl.jsonl');
+    const s: TrainSettings = { ...defaultTrainSettings(cfg, pairs.length), stage: 'dpo' };
+    const train = preparePairSplit(tok, pairs, [], s.maxLength, cfg.vocabSize).examples;
+    const micro = planPrefSteps(train, s, tok.padTokenId)[0] as PreferenceBatch[];
+    const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(base)));
+    const lora = createLoraParams(ctx, cfg, s.lora, { seed: s.seed });
+    const acts = createActivations(ctx, cfg, Math.max(...micro.map((b) => b.batchSize)), Math.max(...micro.map((b) => b.seqLen)), s.lora.r, s.lora.targetModules, { recompute: s.recompute });
+    const buffers = createPrefStepBuffers(ctx, acts);
+    const bare = { r: 0, targetModules: [] };
+    const refFlops = micro.reduce((a, b) => { const f = requiredStepFlops(cfg, bare, b.batchSize, b.seqLen); return a + f.frozenLinears / 2 + f.lmHead / 2 + f.attention / 3; }, 0);
+    await referenceLogps(ctx, model, acts, micro); // compiles the forward pipelines
+    const t0 = performance.now();
+    const refs = await referenceLogps(ctx, model, acts, micro);
+    const refSec = (performance.now() - t0) / 1000;
+    emit(`demo_dpo_reference_seconds: ${refSec.toFixed(3)} (${micro.length} micro-batch(es) of ${micro[0]?.pairs} pairs; ${(refFlops / 1e9).toFixed(3)} required GFLOP, forward only, adapter off)`);
+    stepRate['demo_dpo_reference'] = refFlops / refSec / 1e9;
+    const opt = { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1, seed: 1 };
+    const pref = prefOptionsOf(s);
+    await prefTrainStep(ctx, model, acts, lora, micro, refs, { ...opt, step: 1 }, pref, buffers);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t1 = performance.now();
+      await prefTrainStep(ctx, model, acts, lora, micro, refs, { ...opt, step: i + 2 }, pref, buffers);
+      times.push((performance.now() - t1) / 1000);
+    }
+    times.sort((a, b) => a - b);
+    const sec = times[1] as number;
+    const flops = micro.reduce((a, b) => a + requiredStepFlops(cfg, s.lora, b.batchSize, b.seqLen).total, 0);
+    emit(`demo_dpo_step_seconds: ${sec.toFixed(3)} (median of 3; ${(flops / 1e9).toFixed(3)} required GFLOP; ${micro[0]?.batchSize} sequences × T ${micro[0]?.seqLen})`);
+    stepRate['demo_dpo'] = flops / sec / 1e9;
+    buffers.destroy();
+    acts.destroy();
+    lora.destroy();
     model.weights.destroy();
   }, once);
 

@@ -4,9 +4,10 @@
  * Node test tests/gpu/fixtures.test.ts. The verdict must say 0 failed and no model errored, and each model must report
  * logits, loss, the per-step rows, grad/step1, after/stepN and final groups, sigma and merge, all PASS. The number of
  * rows expected per model is counted here, in Node, from the fixture files themselves (lora_step.safetensors keys,
- * lora_step.json steps, bf16/ keys of merge.safetensors), independently of the app.
+ * lora_step.json steps, bf16/ keys of merge.safetensors; dpo_step.* for case 5 and full_step.json for case 6 where
+ * present), independently of the app.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
@@ -26,6 +27,17 @@ function expected(model: string): { groups: Record<string, number>; steps: numbe
   const mergeRows = 1 + ([...merge.tensors.keys()].some((k) => k.startsWith('bf16/')) ? 1 : 0);
   // logits, loss; loss_before_step/t and grad_norm_before_clip/t per step; the tensors; loss_after_final_step; 2 σ rows.
   let total = 2 + 2 * steps + Object.values(groups).reduce((a, b) => a + b, 0) + 1 + 2 + mergeRows;
+  // Case 5 (DPO) where the folder has it: 2 reference rows; loss, 2 log-prob rows and the gradient norm per step;
+  // dpo/grad/step1 and dpo/final tensor groups.
+  const dpoPath = join(FIXTURES, model, 'dpo_step.safetensors');
+  if (existsSync(dpoPath)) {
+    const dpo = readSafetensorsFile(dpoPath);
+    const dpoSteps = (JSON.parse(readFileSync(join(FIXTURES, model, 'dpo_step.json'), 'utf8')) as { loss_before_step: number[] }).loss_before_step.length;
+    const n = (prefix: string): number => [...dpo.tensors.keys()].filter((k) => k.startsWith(prefix)).length;
+    groups['dpo/grad/step1'] = n('grad/step1/');
+    groups['dpo/final'] = n('final/');
+    total += 2 + 4 * dpoSteps + n('grad/step1/') + n('final/');
+  }
   // Case 6 (full_step): per step loss and gradient norm; every tensor's step-1 gradient and final value; the final
   // loss; the F32 graft row and the exported graft row.
   const fullPath = join(FIXTURES, model, 'full_step.json');

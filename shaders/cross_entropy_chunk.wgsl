@@ -13,6 +13,8 @@
 //   backward  per chunk, after the last forward (logits of the chunk recomputed by the caller), in place:
 //               logits[m, i] ← (exp(logits[m, i] − lse_m) − [v0 + i = target_m]) · gradScale   (0 on ignored rows)
 //             One thread per element of [M, Vc] (2-D grid: i = gid.x + gid.y · num_workgroups.x · WG).
+//   backward_rows  the same with a per-row scale (DPO: d loss / d NLL_m differs per sequence; Rafailov et al. 2023,
+//             TRL DPOTrainer): gradScale above becomes gradScale · rowScale[m]. Only this entry point reads binding 5.
 // Soft-capping (SOFTCAP > 0; Gemma final_logit_softcapping, HF Gemma3ForCausalLM.forward): the loss is taken over the
 // capped logits z′ = SOFTCAP·tanh(z/SOFTCAP) of the raw logits z the caller passes (z is never overwritten by
 // forward), so every x above is z′, and backward multiplies by dz′/dz = 1 − tanh²(z/SOFTCAP):
@@ -25,6 +27,7 @@
 //   2 targets  read        array<i32>  [M]
 //   3 stats    read_write  array<f32>  [M, 4]
 //   4 losses   read_write  array<f32>  [M]      (written by forward on the LAST chunk)
+//   5 rowScale read        array<f32>  [M]      (backward_rows only: per-row factor on gradScale)
 
 override WG: u32 = 256u;            // power of two
 override SOFTCAP: f32 = 0.0;        // > 0: logits are capped to SOFTCAP·tanh(z/SOFTCAP); 0: no capping
@@ -38,6 +41,7 @@ struct Params { M: u32, V: u32, v0: u32, Vc: u32, flags: u32, gradScale: f32 }
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(5) var<storage, read> rowScale: array<f32>;
 
 var<workgroup> redMax: array<f32, WG>;
 var<workgroup> redSum: array<f32, WG>;
@@ -163,11 +167,8 @@ fn forward_row(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   finishRow(row, tgt, m, s);
 }
 
-@compute @workgroup_size(WG)
-fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.M * p.Vc) { return; }
-  let row = i / p.Vc;
+// dlogits of element i (row i / Vc) in place, with the row's gradient scale g.
+fn backward_at(i: u32, row: u32, g: f32) {
   let col = i % p.Vc;
   let tgt = targets[row];
   if (!valid(tgt)) {
@@ -176,10 +177,25 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   }
   if (SOFTCAP > 0.0) {
     let ct = cap_tanh(logits[i]);
-    let pc = exp(SOFTCAP * ct.x - stats[row * 4u + 3u]) * p.gradScale;
-    logits[i] = select(pc, pc - p.gradScale, p.v0 + col == u32(tgt)) * ct.y;
+    let pc = exp(SOFTCAP * ct.x - stats[row * 4u + 3u]) * g;
+    logits[i] = select(pc, pc - g, p.v0 + col == u32(tgt)) * ct.y;
     return;
   }
-  let pr = exp(logits[i] - stats[row * 4u + 3u]) * p.gradScale;
-  logits[i] = select(pr, pr - p.gradScale, p.v0 + col == u32(tgt));
+  let pr = exp(logits[i] - stats[row * 4u + 3u]) * g;
+  logits[i] = select(pr, pr - g, p.v0 + col == u32(tgt));
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.M * p.Vc) { return; }
+  backward_at(i, i / p.Vc, p.gradScale);
+}
+
+@compute @workgroup_size(WG)
+fn backward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.M * p.Vc) { return; }
+  let row = i / p.Vc;
+  backward_at(i, row, p.gradScale * rowScale[row]);
 }

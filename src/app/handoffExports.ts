@@ -32,11 +32,14 @@ export interface HandoffOptions {
  */
 export async function exportHandoffZip(session: Session, settings: TrainSettings, opts: HandoffOptions): Promise<ExportedZip> {
   const { base, instruct } = session.requirePair();
+  const dpo = settings.stage === 'dpo';
   const train = session.conversations('train');
-  if (train.length === 0) throw new Error('Drop a training dataset first: the export converts it for LLaMA-Factory.');
+  const trainPairs = session.pairs('train');
+  if ((dpo ? trainPairs.length : train.length) === 0) throw new Error(dpo ? 'Drop a preference dataset first (chosen/rejected pairs): the DPO export converts it for LLaMA-Factory.' : 'Drop a training dataset first: the export converts it for LLaMA-Factory.');
   const heldout = session.conversations('heldout');
   const basePath = opts.basePath?.trim();
   const instructPath = opts.instructPath?.trim();
+  const heldoutPairs = session.pairs('heldout');
   const files = await buildHandoff({
     base: base.model.files,
     instruct: instruct.model.files,
@@ -45,6 +48,7 @@ export async function exportHandoffZip(session: Session, settings: TrainSettings
     bareModelNames: !basePath || !instructPath,
     train,
     heldout: heldout.length ? heldout : null,
+    ...(dpo ? { trainPairs, heldoutPairs: heldoutPairs.length ? heldoutPairs : null } : {}),
     settings,
     finetuningType: opts.finetuningType,
   });

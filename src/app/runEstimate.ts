@@ -17,6 +17,8 @@ import { instructTokenizer } from './datasetPreview';
 import { heldoutKey } from '../engine/train/evalCache';
 import { evalCache } from './training';
 import type { Session } from './session';
+import { stageOf } from '../engine/train/prefSettings';
+import { estimatePrefRun } from './prefEstimate';
 
 /** The plan of a run with these settings on the loaded pair and data. */
 export interface RunEstimate {
@@ -45,6 +47,8 @@ export interface RunEstimate {
   /** Tensor bytes of the Base and of the Instruct checkpoint (loaded onto the GPU). */
   readonly baseBytes: number;
   readonly instructBytes: number;
+  /** Stage dpo: required FLOPs of the reference pass (a forward of every training pair with the adapter off), included in trainFlops. */
+  readonly referenceFlops?: number;
 }
 
 /**
@@ -64,7 +68,7 @@ export function forwardFlops(f: StepFlops): number {
 }
 
 /** Σ requiredStepFlops over micro-batches (LoRA branches on for training, off for an evaluation of the bare model). */
-function flopsOf(cfg: ModelConfig, s: TrainSettings, batches: readonly Batch[], forwardOnly: boolean): number {
+export function flopsOf(cfg: ModelConfig, s: TrainSettings, batches: readonly Batch[], forwardOnly: boolean): number {
   let total = 0;
   for (const b of batches) {
     const f = requiredStepFlops(cfg, s.lora, b.batchSize, b.seqLen);
@@ -78,6 +82,7 @@ function flopsOf(cfg: ModelConfig, s: TrainSettings, batches: readonly Batch[], 
  * @throws Error when no pair is loaded; TokenizerError as the run would.
  */
 export async function estimateRun(session: Session, settings: TrainSettings): Promise<RunEstimate> {
+  if (stageOf(settings) === 'dpo') return estimatePrefRun(session, settings);
   const pair = session.requirePair();
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);

@@ -236,6 +236,11 @@ export class Session {
     return this.used(split).flatMap((d) => d.pairs);
   }
 
+  /** Name and kind (SFT or preference) of every ticked, readable dataset of a split, in drop order. */
+  datasetKinds(split: DatasetSplit): { name: string; kind: DatasetKind | null }[] {
+    return this.used(split).map((d) => ({ name: d.summary.name, kind: d.summary.kind }));
+  }
+
   /** Rows the parsers skipped in the ticked datasets of a split. */
   skippedRows(split: DatasetSplit): SkippedRow[] {
     return this.used(split).flatMap((d) => d.skipped);

@@ -16,6 +16,8 @@ import { instructTokenizer } from './datasetPreview';
 import { EvalCache, heldoutKey } from '../engine/train/evalCache';
 import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
+import { refuseDatasetKinds, trainPreferenceOnSession } from './prefTraining';
+import { stageOf } from '../engine/train/prefSettings';
 
 /** The PEFT files of an adapter, small enough to keep in IndexedDB and to read back with readAdapterFiles. */
 export interface AdapterFilesData {
@@ -78,7 +80,7 @@ export function memoryPlanFor(session: Session, ctx: GpuContext, settings: Train
  */
 export function defaultSettingsFor(session: Session): TrainSettings {
   const pair = session.requirePair();
-  return defaultTrainSettings(pair.base.config, Math.max(1, session.conversations('train').length));
+  return defaultTrainSettings(pair.base.config, Math.max(1, session.conversations('train').length || session.pairs('train').length));
 }
 
 /** Checkpoint options of a run (engine/train/run.ts TrainJob fields of the same names). */
@@ -88,7 +90,7 @@ export type TrainRunOptions = Pick<TrainJob, 'resume' | 'checkpointEvery' | 'onC
 export const evalCache = new EvalCache();
 
 /**
- * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
+ * Tokenises and trains (stage dpo: app/prefTraining.ts). Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
  * @param opts checkpoints and resume (TrainRunOptions)
  * @returns the outcome, the adapter (also after a cancel, with the steps done so far) and runTraining's result.
  * @throws Error when no pair or no training dataset is loaded, TokenizerError naming the row, SettingsError naming
@@ -102,7 +104,9 @@ export async function trainOnSession(
   signal: AbortSignal,
   opts: TrainRunOptions = {},
 ): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter; result: TrainResult }> {
+  if (stageOf(settings) === 'dpo') return trainPreferenceOnSession(session, ctx, settings, onEvent, signal, opts);
   const pair = session.requirePair();
+  refuseDatasetKinds([...session.datasetKinds('train'), ...session.datasetKinds('heldout')], 'sft');
   const trainConvs = session.conversations('train');
   const trainParseSkips = session.skippedRows('train');
   if (trainConvs.length === 0 && trainParseSkips.length === 0) throw new Error('No training dataset: tick or drop a .json, .jsonl, .csv or .parquet file whose name does not mark it as held-out (e.g. "train.jsonl").');

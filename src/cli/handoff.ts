@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildHandoff } from '../app/handoff/handoff';
+import { refuseKind } from './train';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
 import { type TrainSettings } from '../engine/train/types';
 import { normalizeConfig } from '../io/config';
@@ -27,7 +28,7 @@ import { TRAIN_FLAG_OPTIONS_WITH_ALIASES, trainSettingsFromFlags } from './train
 
 /** The `handoff` command (see the file comment). */
 export const handoffCommand: Command = {
-  usage: 'handoff BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank R --alpha A --lr X --epochs N … --finetuning-type lora|full --template NAME --deepspeed PATH]   LLaMA-Factory + mergekit export',
+  usage: 'handoff BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--stage sft|dpo --pref-beta --pref-loss --pref-ftx] [--rank R --alpha A --lr X --epochs N … --finetuning-type lora|full --template NAME --deepspeed PATH]   LLaMA-Factory + mergekit export',
   async run(args) {
     const s = { type: 'string' } as const;
     const { values, positionals } = parseArgs({
@@ -48,13 +49,16 @@ export const handoffCommand: Command = {
     const heldoutParsed = values.heldout ? parseDataset(await readFile(values.heldout, 'utf8'), basename(values.heldout)) : null;
     // Rows the parser skipped (file, 1-based row, reason) are reported and not exported, as in training.
     for (const r of [...trainParsed.skipped, ...(heldoutParsed?.skipped ?? [])]) process.stderr.write(`skipped ${r.file} row ${r.row}: ${r.reason}\n`);
+    const dpo = (values as Record<string, unknown>).stage === 'dpo';
+    for (const [flag, p] of [['--train', trainParsed], ['--heldout', heldoutParsed]] as const) if (p) refuseKind(flag, flag === '--train' ? values.train : (values.heldout ?? ''), p.kind, dpo ? 'dpo' : 'sft');
     const train = trainParsed.conversations;
     const heldout = heldoutParsed?.conversations ?? null;
+    const kept = (p: typeof trainParsed): number => (dpo ? p.pairs.length : p.conversations.length);
     // The studio's rule (io/tokenizer/prepare.ts): a run refuses a split with nothing left or more than half skipped.
     for (const [file, p] of [[values.train, trainParsed], [values.heldout, heldoutParsed]] as const) {
       if (!p) continue;
-      const rows = p.conversations.length + p.skipped.length;
-      if (p.conversations.length === 0) throw new Error(`${file}: no usable rows (${p.skipped.length} skipped)`);
+      const rows = kept(p) + p.skipped.length;
+      if (kept(p) === 0) throw new Error(`${file}: no usable rows (${p.skipped.length} skipped)`);
       if (p.skipped.length > MAX_SKIPPED_FRACTION * rows) throw new Error(`${file}: ${p.skipped.length} of ${rows} rows were skipped, more than ${MAX_SKIPPED_FRACTION * 100}% (the studio refuses to train on it); fix the data first`);
     }
     const base = await modelFilesFromDir(resolve(baseDir));
@@ -64,13 +68,14 @@ export const handoffCommand: Command = {
     // The UI's defaults come from the Base's config (app/training.ts defaultSettingsFor); so do these.
     const cfgText = await readFile(join(resolve(baseDir), 'config.json'), 'utf8');
     const cfg = normalizeConfig(JSON.parse(cfgText) as unknown, `${base.name}/config.json`);
-    const settings = trainSettingsFromFlags(defaultTrainSettings(cfg, train.length), values);
+    const settings = trainSettingsFromFlags(defaultTrainSettings(cfg, Math.max(1, kept(trainParsed))), values);
     validateSettings(settings, cfg);
     const outDir = resolve(values.out);
     const existing = await listOrNull(outDir);
     if (existing && existing.length > 0) throw new Error(`${outDir} is not empty (${existing.slice(0, 3).join(', ')}); choose a new --out`);
     const files = await buildHandoff({
       base, instruct, basePath: resolve(baseDir), instructPath: resolve(instructDir), train, heldout, settings, finetuningType: ft,
+      ...(dpo ? { trainPairs: trainParsed.pairs, heldoutPairs: heldoutParsed?.pairs ?? null } : {}),
       ...(values.template !== undefined ? { template: values.template } : {}),
       ...(values.deepspeed !== undefined ? { deepspeed: values.deepspeed } : {}),
       exportDir: outDir,

@@ -5,6 +5,9 @@
  * the training rows (engine/train/defaults.ts, as app/training.ts defaultSettingsFor) and the flags change them:
  * --rank (α follows as 2r unless --alpha) --alpha --dropout --lr --epochs --max-steps --batch-size --grad-accum
  * --max-length --warmup-steps W | --warmup-ratio X --weight-decay --max-grad-norm --seed --targets q_proj,v_proj,….
+ * --stage dpo (with --pref-beta 0.1 --pref-loss sigmoid|hinge|ipo|orpo|simpo --pref-ftx 0) trains a preference
+ * objective on chosen/rejected pairs instead (Shadow-DPO: engine/train/prefRun.ts; --batch-size counts pairs); a
+ * preference file is refused for sft and an SFT file for dpo, by name.
  * --warmup-steps W is recorded as the ratio (W − ½)/total, so that ceil(total · ratio) = W exactly (schedule.ts).
  * Writes DIR/adapter/ (PEFT adapter + README.md model card; base_model_name_or_path = --base-model-name-or-path ID,
  * else the Instruct's Hub id when its config.json or Hugging Face cache path tells it, else the Instruct folder's
@@ -27,7 +30,10 @@ import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { loadChatTokenizer } from '../io/tokenizer/load';
 import { checkpointContentId } from '../io/contentId';
 import { loadModelFolder } from '../app/loadModel';
-import { tokenizeTrainingData } from '../app/trainingData';
+import { tokenizePreferenceData, tokenizeTrainingData } from '../app/trainingData';
+import { planPrefSteps, runPreferenceTraining } from '../engine/train/prefRun';
+import type { TrainCheckpoint } from '../engine/train/checkpoint';
+import type { DatasetKind } from '../io/dataset/types';
 import { createNodeGpuContext } from '../node/gpu';
 import { modelFilesFromDir } from '../node/files';
 import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
@@ -49,6 +55,7 @@ export function withFinetuningFlags(s: TrainSettings, v: Record<string, string |
   if (te !== undefined && te !== 'true' && te !== 'false') throw new Error(`--train-embeddings: expected true or false, got ${String(te)}`);
   return { ...s, ...(ft ? { finetuningType: ft } : {}), ...(te ? { trainEmbeddings: te === 'true' } : {}) };
 }
+import { prefEvalLine } from '../engine/train/prefEval';
 
 /** One run.log / stderr line for an event (null for per-batch evaluation progress). */
 function eventLine(e: TrainEvent): string | null {
@@ -63,6 +70,10 @@ function eventLine(e: TrainEvent): string | null {
       return `held-out loss of ${e.model} (${e.when} training): ${e.loss.toFixed(4)}${e.cached ? ' (from the checkpoint)' : ''}`;
     case 'eval-step':
       return `step ${e.step}/${e.totalSteps} eval_loss ${e.loss.toFixed(4)} (held-out loss of base+lora)`;
+    case 'reference':
+      return e.cached ? 'reference log-probs taken from the checkpoint' : e.batch === 0 ? `reference pass: log-probs of the training pairs with the adapter off (${e.batches} batches)` : e.batch === e.batches ? 'reference pass done' : null;
+    case 'pref-eval':
+      return prefEvalLine(e);
     case 'resumed':
       return `resuming at step ${e.step} of ${e.totalSteps}`;
     case 'checkpoint':
@@ -76,9 +87,18 @@ function eventLine(e: TrainEvent): string | null {
   }
 }
 
+/**
+ * Refuses a dataset whose kind does not fit the stage, naming the file: stage dpo needs preference pairs, stage sft
+ * conversations. @throws Error
+ */
+export function refuseKind(flag: string, file: string, kind: DatasetKind, stage: 'sft' | 'dpo'): void {
+  if (stage === 'dpo' && kind !== 'preference') throw new Error(`${flag} ${file} is an SFT dataset (conversations); --stage dpo needs preference pairs (chosen/rejected answers, e.g. story-titles-pref.train.trl.jsonl)`);
+  if (stage === 'sft' && kind === 'preference') throw new Error(`${flag} ${file} is a preference dataset (chosen/rejected pairs); train it with --stage dpo, or give an SFT dataset`);
+}
+
 /** The `train` command (see the file comment). Exit codes: 0 complete, 130 stopped by SIGINT (checkpoint saved). */
 export const trainCommand: Command = {
-  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--eval-steps N] [--checkpoint-every N] [--resume DIR] [--base-model-name-or-path ID] [--finetuning-type lora|full --train-embeddings true|false]   LoRA on Base → PEFT adapter (+ run.log, trainer_state.json); full → tuned Base + merged Instruct',
+  usage: 'train BASE_DIR INSTRUCT_DIR --train FILE [--heldout FILE] --out DIR [--stage sft|dpo --pref-beta --pref-loss --pref-ftx] [--rank --alpha --lr --epochs --max-steps --batch-size --grad-accum --max-length --warmup-steps|--warmup-ratio --weight-decay --seed --targets] [--eval-steps N] [--checkpoint-every N] [--resume DIR] [--base-model-name-or-path ID] [--finetuning-type lora|full --train-embeddings true|false]   LoRA on Base → PEFT adapter (+ run.log, trainer_state.json); full → tuned Base + merged Instruct',
   async run(args) {
     const s = { type: 'string' } as const;
     const { values: parsed, positionals } = parseArgs({
@@ -118,10 +138,15 @@ export const trainCommand: Command = {
     for (const [f, m] of [[baseFiles, base], [instructFiles, instruct]] as const) for (const w of m.warnings) process.stderr.write(`warning: ${f.name}: ${w}\n`);
     const trainParsed = await readDatasetPath(values.train);
     const heldoutParsed = typeof values.heldout === 'string' ? await readDatasetPath(values.heldout) : null;
-    let settings = withFinetuningFlags(trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, trainParsed.conversations.length)), values), values);
+    const stage = values.stage === 'dpo' ? 'dpo' : 'sft';
+    for (const [flag, p] of [['--train', trainParsed], ['--heldout', heldoutParsed]] as const) if (p) refuseKind(flag, values[flag.slice(2)] as string, p.kind, stage);
+    const rows = stage === 'dpo' ? trainParsed.pairs.length : trainParsed.conversations.length;
+    let settings = withFinetuningFlags(trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, rows)), values), values);
     if (evalSteps > 0) settings = { ...settings, evalSteps };
+    if (stage === 'dpo' && settings.finetuningType === 'full') throw new Error('--stage dpo trains LoRA only; drop --finetuning-type full (full-parameter runs are stage sft)');
+    if (stage === 'dpo' && evalSteps > 0) throw new Error('--eval-steps is not supported with --stage dpo yet (the held-out preference metrics are reported before and after training)');
     validateSettings(settings, base.config);
-    const dataProblem = dataSettingsProblem(settings, trainParsed.conversations.length);
+    const dataProblem = dataSettingsProblem(settings, rows);
     if (dataProblem) throw new Error(dataProblem.replaceAll('Batch size', '--batch-size').replace('Gradient accumulation', '--grad-accum'));
     const full = settings.finetuningType === 'full';
     if (full && (resumeDir || every > 0)) throw new Error('--resume and --checkpoint-every are not supported with --finetuning-type full yet');
@@ -157,12 +182,15 @@ export const trainCommand: Command = {
     const tok = await loadChatTokenizer(instructFiles);
     const vocab = Math.min(base.config.vocabSize, instruct.config.vocabSize);
     const split = (p: typeof trainParsed | null) => ({ conversations: p?.conversations ?? [], skipped: p?.skipped ?? [] });
-    const data = tokenizeTrainingData(tok, split(trainParsed), split(heldoutParsed), settings, vocab, instructFiles.name, onEvent);
-    const trainable = data.train.filter((e) => e.labels.some((l) => l !== -100));
-    // (planSteps names the problem when nothing is trainable; without --warmup-steps runTraining does.)
-    if (trainable.length > 0 || values['warmup-steps'] !== undefined) {
-      totalSteps = planSteps(trainable, settings, tok.padTokenId).length;
-      stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(trainable.length / settings.batchSize) / settings.gradAccum));
+    const pairSplit = (p: typeof trainParsed | null) => ({ pairs: p?.pairs ?? [], skipped: p?.skipped ?? [] });
+    const data = stage === 'dpo' ? null : tokenizeTrainingData(tok, split(trainParsed), split(heldoutParsed), settings, vocab, instructFiles.name, onEvent);
+    const prefData = stage === 'dpo' ? tokenizePreferenceData(tok, pairSplit(trainParsed), pairSplit(heldoutParsed), settings, vocab, instructFiles.name, onEvent) : null;
+    const trainable = data ? data.train.filter((e) => e.labels.some((l) => l !== -100)) : [];
+    const planRows = prefData ? prefData.train.length : trainable.length;
+    // (planSteps / planPrefSteps name the problem when nothing is trainable; without --warmup-steps the run does.)
+    if (planRows > 0 || values['warmup-steps'] !== undefined) {
+      totalSteps = prefData ? planPrefSteps(prefData.train, settings, tok.padTokenId).length : planSteps(trainable, settings, tok.padTokenId).length;
+      stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(planRows / settings.batchSize) / settings.gradAccum));
     }
     if (values['warmup-steps'] !== undefined) {
       settings = { ...settings, warmupRatio: warmupRatioForSteps(numFlag('warmup-steps', values['warmup-steps'] as string), totalSteps) };
@@ -181,8 +209,8 @@ export const trainCommand: Command = {
       const ctx = await createNodeGpuContext();
       if (full) {
         const job = {
-          ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data.train,
-          ...(data.heldout ? { heldout: data.heldout } : {}), settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
+          ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data?.train ?? [],
+          ...(data?.heldout ? { heldout: data.heldout } : {}), settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
         };
         const r = await runFullCli(job, baseFiles, instructFiles, outDir, say);
         await log.line(r.status === 'cancelled' ? 'exit 130' : 'exit 0');
@@ -190,18 +218,20 @@ export const trainCommand: Command = {
         process.stdout.write(`${r.dirs.join('\n')}\n`);
         return 0;
       }
-      const result = await runTraining({
-        ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data.train,
-        ...(data.heldout ? { heldout: data.heldout } : {}),
+      const common = {
+        ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint,
         settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
         modelId: await checkpointContentId(base.checkpoint),
         ...(resumed ? { resume: resumed.checkpoint } : {}),
         ...(every > 0 ? { checkpointEvery: every } : {}),
-        onCheckpoint: async (c) => {
+        onCheckpoint: async (c: TrainCheckpoint) => {
           say(`wrote ${await saveCheckpoint(outDir, c)}`);
           await saveState();
         },
-      });
+      };
+      const result = prefData
+        ? await runPreferenceTraining({ ...common, train: prefData.train, ...(prefData.heldout ? { heldout: prefData.heldout } : {}) })
+        : await runTraining({ ...common, train: data?.train ?? [], ...(data?.heldout ? { heldout: data.heldout } : {}) });
       await saveState();
       if (result.status === 'cancelled') {
         say(`stopped at step ${result.steps} of ${result.totalSteps}; continue by running the same command with --resume ${values.out} added (same --out)`);

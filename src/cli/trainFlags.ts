@@ -1,12 +1,14 @@
 /**
  * The training flags every command that takes training settings shares (`train`, `compare`, `handoff`), with the
  * names of the UI's fields: --rank --alpha --dropout --rslora --targets --lr --epochs --max-steps --batch-size
- * --grad-accum --max-length --warmup-ratio --weight-decay --max-grad-norm --seed (and --warmup-steps, resolved once the
+ * --grad-accum --max-length --warmup-ratio --weight-decay --max-grad-norm --seed, the stage (--stage sft|dpo) and the
+ * preference objective (--pref-beta --pref-loss --pref-ftx, LLaMA-Factory's names) (and --warmup-steps, resolved once the
  * step count is known: {@link warmupRatioForSteps}). `handoff` also accepts its earlier short names (--batch --accum
  * --wd --warmup --clip) as aliases.
  */
 import { TARGET_MODULES, type TargetModule } from '../engine/model/loraTypes';
 import type { TrainSettings } from '../engine/train/types';
+import { PREF_LOSS_TYPES, type PrefLossType } from '../engine/train/prefLoss';
 
 /** Number flags → top-level TrainSettings fields. */
 const NUM_FLAGS = {
@@ -22,6 +24,7 @@ const str = { type: 'string' } as const;
 /** node:util parseArgs options of the training flags (--rslora is a boolean; the rest are strings); --warmup-steps is added by the commands that resolve it. */
 export const TRAIN_FLAG_OPTIONS = {
   rank: str, alpha: str, dropout: str, rslora: { type: 'boolean' }, targets: str,
+  stage: str, 'pref-beta': str, 'pref-loss': str, 'pref-ftx': str,
   ...Object.fromEntries(Object.keys(NUM_FLAGS).map((k) => [k, str])),
 } as Record<string, { type: 'string' } | { type: 'boolean' }>;
 
@@ -62,7 +65,20 @@ export function trainSettingsFromFlags(defaults: TrainSettings, given: Record<st
     for (const n of names) if (!(TARGET_MODULES as readonly string[]).includes(n)) throw new Error(`--targets: ${n} is not one of ${TARGET_MODULES.join(', ')}`);
     lora.targetModules = TARGET_MODULES.filter((m) => names.includes(m)) as TargetModule[];
   }
-  return { ...defaults, ...top, lora };
+  const pref: { -readonly [K in 'stage' | 'prefBeta' | 'prefLoss' | 'prefFtx']?: TrainSettings[K] } = {};
+  if (typeof v['stage'] === 'string') {
+    if (v['stage'] !== 'sft' && v['stage'] !== 'dpo') throw new Error(`--stage: expected sft or dpo, got "${v['stage']}"`);
+    pref.stage = v['stage'];
+  }
+  if (typeof v['pref-beta'] === 'string') pref.prefBeta = numFlag('pref-beta', v['pref-beta']);
+  if (typeof v['pref-ftx'] === 'string') pref.prefFtx = numFlag('pref-ftx', v['pref-ftx']);
+  if (typeof v['pref-loss'] === 'string') {
+    if (!(PREF_LOSS_TYPES as readonly string[]).includes(v['pref-loss'])) throw new Error(`--pref-loss: expected one of ${PREF_LOSS_TYPES.join(', ')}, got "${v['pref-loss']}"`);
+    pref.prefLoss = v['pref-loss'] as PrefLossType;
+  }
+  const stage = pref.stage ?? defaults.stage ?? 'sft';
+  if (stage !== 'dpo') for (const f of ['pref-beta', 'pref-loss', 'pref-ftx']) if (v[f] !== undefined) throw new Error(`--${f} applies to --stage dpo only`);
+  return { ...defaults, ...top, lora, ...pref };
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { AdapterFilesData, TrainOutcome, TrainSettings } from '../worker/client';
 import type { KeyValueBackend } from './runHistoryBackend';
-import type { EvalLoss, EvalPoint, StepPoint } from './types';
+import type { EvalLoss, EvalPoint, PrefEvalView, StepPoint } from './types';
 
 /** Schema version of a stored record; records of another version are not listed. */
 export const RUN_RECORD_VERSION = 1;
@@ -44,6 +44,8 @@ export interface RunRecord {
   readonly evals: readonly EvalLoss[];
   /** Held-out losses measured during training (Evaluate every N steps); absent in records from before they existed. */
   readonly evalPoints?: readonly EvalPoint[];
+  /** Stage dpo: held-out preference metrics (absent for SFT runs and records of earlier versions). */
+  readonly prefEvals?: readonly PrefEvalView[];
   readonly log: readonly LogLine[];
   /** Counts of the run (examples, skipped, truncated) once it ended with an adapter. */
   readonly outcome: Omit<TrainOutcome, 'adapterFiles' | 'settings'> | null;
@@ -145,12 +147,14 @@ export function trainedAtZeroLr(points: readonly StepPoint[]): boolean {
 /**
  * The settings of a run as one line for the history table: everything that sets its length and recipe, so two runs
  * that differ are told apart ("r 8, α 16, lr 0.001, batch 8×1, max length 64, 3 epochs → 114 steps, warmup 10%,
- * seed 42"; "max 30 steps" when Max steps cut the epochs; "dropout 0.05", "recompute" only when set).
+ * seed 42"; "max 30 steps" when Max steps cut the epochs; "dropout 0.05", "recompute" only when set). Stage dpo
+ * runs start with their objective ("DPO (sigmoid, β 0.1), r 8, …"; ", ftx 0.5" when pref_ftx is set).
  */
 export function settingsSummary(r: Pick<RunRecord, 'settings' | 'totalSteps'>): string {
   const s = r.settings;
+  const stage = s.stage === 'dpo' ? `DPO (${s.prefLoss ?? 'sigmoid'}, β ${s.prefBeta ?? 0.1}${s.prefFtx ? `, ftx ${s.prefFtx}` : ''}), ` : '';
   const length = s.maxSteps > 0 ? `max ${s.maxSteps} steps` : `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`;
   const steps = r.totalSteps > 0 ? ` → ${r.totalSteps} steps` : '';
   const dropout = s.lora.dropout > 0 ? `, dropout ${s.lora.dropout}` : '';
-  return `r ${s.lora.r}, α ${s.lora.alpha}${dropout}, lr ${s.learningRate}, batch ${s.batchSize}×${s.gradAccum}, max length ${s.maxLength}, ${length}${steps}, warmup ${Math.round(s.warmupRatio * 100)}%, seed ${s.seed}${s.recompute ? ', recompute' : ''}`;
+  return `${stage}r ${s.lora.r}, α ${s.lora.alpha}${dropout}, lr ${s.learningRate}, batch ${s.batchSize}×${s.gradAccum}, max length ${s.maxLength}, ${length}${steps}, warmup ${Math.round(s.warmupRatio * 100)}%, seed ${s.seed}${s.recompute ? ', recompute' : ''}`;
 }

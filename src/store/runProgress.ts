@@ -10,7 +10,7 @@
 import type { RunEstimate, TrainEvent } from '../worker/client';
 
 /** The phases of a run, in order. */
-export type PhaseId = 'tokenise' | 'load-base' | 'eval-base' | 'train' | 'eval-base+lora' | 'load-instruct' | 'eval-instruct' | 'eval-instruct+graft';
+export type PhaseId = 'tokenise' | 'load-base' | 'reference' | 'eval-base' | 'train' | 'eval-base+lora' | 'load-instruct' | 'eval-instruct' | 'eval-instruct+graft';
 
 /** One phase: what it is, the kind of work and its estimated seconds at the assumed speeds. */
 export interface Phase {
@@ -51,11 +51,14 @@ export function planPhases(e: RunEstimate, speeds: Speeds): Phase[] {
     { id: 'load-base', label: 'Load Base', kind: 'io', estSec: e.baseBytes / speeds.bytesPerSec },
   ];
   const held = e.evalPasses > 0;
+  // Stage dpo: the reference pass (training pairs, adapter off) is its own phase, before the held-out Base pass.
+  const refSec = (e.referenceFlops ?? 0) / speeds.flopsPerSec;
+  if (e.referenceFlops !== undefined) phases.push({ id: 'reference', label: 'Reference log-probs (adapter off)', kind: 'compute', estSec: refSec });
   if (held) phases.push(ev('eval-base', 'Held-out loss: Base'));
   // Evaluations during training (Evaluate every N steps) happen between steps: they are part of the training phase.
   const during = e.evalsDuringTraining ?? 0;
   const trainLabel = during > 0 ? `Train ${e.totalSteps} steps (+ ${during} held-out evaluation${during === 1 ? '' : 's'})` : `Train ${e.totalSteps} steps`;
-  phases.push({ id: 'train', label: trainLabel, kind: 'compute', estSec: (e.trainFlops + during * e.evalPassFlops) / speeds.flopsPerSec });
+  phases.push({ id: 'train', label: trainLabel, kind: 'compute', estSec: (e.trainFlops + during * e.evalPassFlops) / speeds.flopsPerSec - refSec });
   if (held) {
     phases.push(ev('eval-base+lora', 'Held-out loss: Base + LoRA'));
     phases.push({ id: 'load-instruct', label: 'Load Instruct', kind: 'io', estSec: e.instructBytes / speeds.bytesPerSec });
@@ -104,6 +107,10 @@ function where(t: Tracker, e: TrainEvent): { id: PhaseId; frac: number; skip?: b
       return { id: EVAL_PHASE[e.model] as PhaseId, frac: 1, ...(e.cached ? { skip: true } : {}) };
     case 'step':
       return { id: 'train', frac: e.step / Math.max(1, e.totalSteps) };
+    case 'reference':
+      return { id: 'reference', frac: e.batches ? e.batch / e.batches : 1, ...(e.cached ? { skip: true } : {}) };
+    case 'pref-eval':
+      return { id: EVAL_PHASE[e.model] as PhaseId, frac: 1 };
     default:
       return null;
   }

@@ -63,7 +63,7 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
   set({
     run: {
       ...IDLE_RUN, runId, status: 'running', message: 'starting', totalSteps,
-      points: prior?.points ?? [], evals: prior?.evals ?? [], evalPoints: prior?.evalPoints ?? [], log: [...(prior?.log ?? []), opening],
+      points: prior?.points ?? [], evals: prior?.evals ?? [], evalPoints: prior?.evalPoints ?? [], ...(prior?.prefEvals ? { prefEvals: prior.prefEvals } : {}), log: [...(prior?.log ?? []), opening],
       progress: tracker ? progressOf(tracker, performance.now(), speeds.flopsPerSec) : null,
     },
   });
@@ -73,7 +73,7 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
     return {
       version: RUN_RECORD_VERSION, id: runId, startedAt, endedAt: status === 'running' ? null : new Date().toISOString(), status,
       stepsDone: run.points.at(-1)?.step ?? 0, totalSteps: run.totalSteps, error: null, settings, baseModel: key[0] ?? '', instructModel: key[1] ?? '',
-      pairId: session.pairId, points: run.points, evals: run.evals, evalPoints: run.evalPoints, log: run.log, outcome: null, hasAdapter: false,
+      pairId: session.pairId, points: run.points, evals: run.evals, evalPoints: run.evalPoints, ...(run.prefEvals ? { prefEvals: run.prefEvals } : {}), log: run.log, outcome: null, hasAdapter: false,
       measuredFlopsPerSec: run.progress?.measuredFlopsPerSec ?? null, device: currentDevice(get().gpu).name, ...extra,
     };
   };

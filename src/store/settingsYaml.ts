@@ -5,6 +5,7 @@
  * or by LLaMA-Factory. Keys the studio does not use are named, never silently dropped.
  * Warmup: transformers deprecates warmup_ratio, so the file holds warmup_steps = ceil(total · ratio) (schedule.ts);
  * reading turns it back into a ratio with the run's step count (a warmup_ratio of an older YAML is read as is).
+ * Stage: `stage` sft or dpo, with dpo's pref_beta / pref_loss / pref_ftx (LLaMA-Factory `finetuning_args.py`).
  */
 import { parse, stringify } from 'yaml';
 import { TARGET_MODULES, type TargetModule, type TrainSettings } from '../worker/client';
@@ -16,6 +17,9 @@ export interface YamlContext {
   readonly totalSteps: number | null;
 }
 
+/** pref_loss values the studio trains (engine/train/prefLoss.ts PREF_LOSS_TYPES). */
+const PREF_LOSSES: readonly NonNullable<TrainSettings['prefLoss']>[] = ['sigmoid', 'hinge', 'ipo', 'orpo', 'simpo'];
+
 /** ceil(total · ratio), as engine/train/schedule.ts warmupSteps counts it. */
 const warmupOf = (total: number, ratio: number): number => Math.ceil(total * ratio);
 
@@ -23,7 +27,9 @@ const warmupOf = (total: number, ratio: number): number => Math.ceil(total * rat
 export function settingsToYaml(s: TrainSettings, ctx: YamlContext): string {
   const r: Record<string, unknown> = {};
   if (ctx.baseModel) r.model_name_or_path = ctx.baseModel;
-  Object.assign(r, { stage: 'sft', do_train: true, finetuning_type: 'lora' });
+  const dpo = s.stage === 'dpo';
+  Object.assign(r, { stage: dpo ? 'dpo' : 'sft', do_train: true, finetuning_type: 'lora' });
+  if (dpo) Object.assign(r, { pref_beta: s.prefBeta ?? 0.1, pref_loss: s.prefLoss ?? 'sigmoid', pref_ftx: s.prefFtx ?? 0 });
   Object.assign(r, { lora_rank: s.lora.r, lora_alpha: s.lora.alpha, lora_dropout: s.lora.dropout, lora_target: s.lora.targetModules.join(','), use_rslora: s.lora.useRslora });
   r.cutoff_len = s.maxLength;
   Object.assign(r, { per_device_train_batch_size: s.batchSize, gradient_accumulation_steps: s.gradAccum, learning_rate: s.learningRate, num_train_epochs: s.epochs });
@@ -34,7 +40,7 @@ export function settingsToYaml(s: TrainSettings, ctx: YamlContext): string {
   Object.assign(r, { weight_decay: s.weightDecay, max_grad_norm: s.maxGradNorm, adam_beta1: s.beta1, adam_beta2: s.beta2, adam_epsilon: s.adamEps, seed: s.seed });
   // LLaMA-Factory checkpoints activations unless told not to (model_args.py disable_gradient_checkpointing).
   r.disable_gradient_checkpointing = !s.recompute;
-  if (s.evalSteps && s.evalSteps > 0) Object.assign(r, { eval_strategy: 'steps', eval_steps: s.evalSteps });
+  if (!dpo && s.evalSteps && s.evalSteps > 0) Object.assign(r, { eval_strategy: 'steps', eval_steps: s.evalSteps });
   const thinking = s.chatTemplateKwargs?.enable_thinking;
   if (typeof thinking === 'boolean') r.enable_thinking = thinking;
   const head = `# Shadow-FT Studio training settings (LLaMA-Factory keys)${ctx.totalSteps !== null ? `; warmup_steps for ${ctx.totalSteps} optimizer steps` : ''}\n`;
@@ -49,7 +55,7 @@ export interface YamlSettings {
 }
 
 /** Keys that describe the job, not the training settings (read without comment). */
-const CONTEXT_KEYS = new Set(['model_name_or_path', 'stage', 'do_train', 'dataset', 'eval_dataset', 'dataset_dir', 'template', 'output_dir', 'overwrite_output_dir', 'plot_loss', 'report_to', 'logging_steps', 'save_steps', 'bf16', 'fp16', 'per_device_eval_batch_size', 'eval_strategy']);
+const CONTEXT_KEYS = new Set(['model_name_or_path', 'do_train', 'dataset', 'eval_dataset', 'dataset_dir', 'template', 'output_dir', 'overwrite_output_dir', 'plot_loss', 'report_to', 'logging_steps', 'save_steps', 'bf16', 'fp16', 'per_device_eval_batch_size', 'eval_strategy']);
 
 /**
  * Settings from a LLaMA-Factory YAML over `current` (fields the file does not set keep their value).
@@ -128,16 +134,36 @@ export function settingsFromYaml(text: string, current: TrainSettings, ctx: Yaml
   }
   if ('lr_scheduler_type' in y && y.lr_scheduler_type !== 'cosine') ignored.push(`lr_scheduler_type: ${String(y.lr_scheduler_type)} — the studio trains with cosine`);
   if ('finetuning_type' in y && y.finetuning_type !== 'lora') ignored.push(`finetuning_type: ${String(y.finetuning_type)} — the studio trains LoRA (full tuning: see the handoff export)`);
+  if ('stage' in y) {
+    if (y.stage === 'dpo') s = { ...s, stage: 'dpo', prefBeta: s.prefBeta ?? 0.1, prefLoss: s.prefLoss ?? 'sigmoid', prefFtx: s.prefFtx ?? 0 };
+    else if (y.stage === 'sft') {
+      const { stage: _sft, ...rest } = s; // absent = sft
+      s = rest;
+    }
+    else ignored.push(`stage: ${String(y.stage)} — the studio trains sft or dpo`);
+  }
+  set('prefBeta', num('pref_beta', (v) => v > 0, 'a number > 0'));
+  set('prefFtx', num('pref_ftx', (v) => v >= 0, 'a number ≥ 0'));
+  if ('pref_loss' in y) {
+    const l = PREF_LOSSES.find((x) => x === y.pref_loss);
+    if (!l) throw new Error(`${name}: pref_loss must be one of ${PREF_LOSSES.join(', ')}, got ${JSON.stringify(y.pref_loss)}`);
+    set('prefLoss', l);
+  }
+  if (s.stage === 'dpo' && s.evalSteps !== undefined) {
+    const { evalSteps: _sftOnly, ...rest } = s;
+    s = rest;
+  }
   const evalSteps = num('eval_steps', (v) => v >= 0, 'a number ≥ 0');
   if (evalSteps !== undefined) {
     const strategy = y.eval_strategy ?? y.evaluation_strategy ?? 'steps';
-    if (strategy !== 'steps') ignored.push(`eval_steps: eval_strategy is ${String(strategy)}, so held-out loss is not taken every N steps`);
+    if (s.stage === 'dpo') ignored.push('eval_steps: stage dpo reports its held-out preference metrics before and after training only');
+    else if (strategy !== 'steps') ignored.push(`eval_steps: eval_strategy is ${String(strategy)}, so held-out loss is not taken every N steps`);
     else if (!int(evalSteps) || evalSteps < 1) ignored.push(`eval_steps: ${evalSteps} is a fraction of the run; give a whole number of steps`);
     else set('evalSteps', evalSteps);
   }
   const thinking = bool('enable_thinking');
   if (thinking !== undefined) set('chatTemplateKwargs', { ...(current.chatTemplateKwargs ?? {}), enable_thinking: thinking });
-  const used = new Set(['lora_rank', 'lora_alpha', 'lora_dropout', 'use_rslora', 'lora_target', 'cutoff_len', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'learning_rate', 'num_train_epochs', 'max_steps', 'weight_decay', 'max_grad_norm', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'seed', 'disable_gradient_checkpointing', 'warmup_ratio', 'warmup_steps', 'lr_scheduler_type', 'finetuning_type', 'eval_steps', 'evaluation_strategy', 'enable_thinking']);
+  const used = new Set(['lora_rank', 'lora_alpha', 'lora_dropout', 'use_rslora', 'lora_target', 'cutoff_len', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'learning_rate', 'num_train_epochs', 'max_steps', 'weight_decay', 'max_grad_norm', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'seed', 'disable_gradient_checkpointing', 'warmup_ratio', 'warmup_steps', 'lr_scheduler_type', 'finetuning_type', 'eval_steps', 'evaluation_strategy', 'enable_thinking', 'stage', 'pref_beta', 'pref_loss', 'pref_ftx']);
   for (const k of Object.keys(y)) if (!used.has(k) && !CONTEXT_KEYS.has(k)) ignored.push(`${k}: not a setting of the studio`);
   return { settings: s, ignored };
 }

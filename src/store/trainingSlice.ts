@@ -14,6 +14,12 @@ import { errorMessage, type Slice, type TrainingRun, type TrainingSlice } from '
 export const IDLE_RUN: TrainingRun = { status: 'idle', runId: null, cancelling: false, message: '', points: [], totalSteps: 0, tokensPerSec: 0, evals: [], evalPoints: [], error: null, log: [], progress: null };
 
 
+/** One log line for held-out preference metrics (stage dpo). */
+export function prefEvalLine(e: Extract<TrainEvent, { status: 'pref-eval' }>): string {
+  const m = e.metrics;
+  return `held-out preference metrics of ${e.model} ${e.when} training: accuracy ${(100 * m.accuracy).toFixed(1)}%, margin ${m.margin.toFixed(4)}, log-probs chosen ${m.logpsChosen.toFixed(3)} / rejected ${m.logpsRejected.toFixed(3)}, loss ${e.loss.toFixed(4)}`;
+}
+
 /** The run after one TrainEvent received at `at` (ISO time, for the log). */
 export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): TrainingRun {
   const log = (text: string): readonly LogLine[] => [...run.log, { at, text }];
@@ -43,6 +49,13 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): Tr
         log: log(`held-out loss of base+lora at step ${e.step}/${e.totalSteps}: ${e.loss.toFixed(4)}`),
         evalPoints: [...run.evalPoints.filter((p) => p.step < e.step), { step: e.step, loss: e.loss }],
       };
+    case 'reference':
+      // Stage dpo: the reference pass (adapter off) has its own progress; only its start goes into the log.
+      return { ...run, message: e.cached ? 'reference log-probs taken from the checkpoint' : `reference log-probs (adapter off): batch ${e.batch}/${e.batches}`, log: e.batch === 0 || e.cached ? log(e.cached ? 'reference log-probs taken from the checkpoint' : `reference pass over ${e.batches} batches (model without the adapter)`) : run.log };
+    case 'pref-eval': {
+      const { status: _, ...view } = e;
+      return { ...run, log: log(prefEvalLine(e)), prefEvals: [...(run.prefEvals ?? []).filter((x) => x.model !== e.model || x.when !== e.when), view] };
+    }
     case 'resumed':
       return { ...run, evalPoints: run.evalPoints.filter((p) => p.step <= e.step), points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
     case 'checkpoint':

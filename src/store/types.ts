@@ -8,7 +8,7 @@ import type { HandoffSlice } from './handoffSlice';
 import type { ResumeSlice } from './resumeSlice';
 import type {
   AdapterFilesData, AdapterSummary, CheckRow, DatasetPreview, EvalModel, DroppedFile, ExportedZip, ExportProgress, GpuInfo, MemoryPlanView, RunEstimate, SessionSummary, SimilarityProgressEvent,
-  SimilarityResult, TrainSettings,
+  SimilarityResult, TrainEvent, TrainSettings,
 } from '../worker/client';
 import type { LogLine, RunRecord } from './runHistory';
 import type { RunProgressView, Speeds } from './runProgress';
@@ -59,6 +59,9 @@ export interface EvalLoss {
   readonly loss: number;
 }
 
+/** Held-out preference metrics of one model (stage dpo), as reported by TrainEvent 'pref-eval'. */
+export type PrefEvalView = Omit<Extract<TrainEvent, { status: 'pref-eval' }>, 'status'>;
+
 /** One optimizer step as reported by TrainEvent 'step'. */
 export interface StepPoint {
   readonly step: number;
@@ -88,6 +91,8 @@ export interface TrainingRun {
   readonly evals: readonly EvalLoss[];
   /** Held-out losses during training (Evaluate every N steps), in step order. */
   readonly evalPoints: readonly EvalPoint[];
+  /** Stage dpo: held-out preference metrics (absent for SFT runs). */
+  readonly prefEvals?: readonly PrefEvalView[];
   readonly error: string | null;
   /** Every 'preparing' / 'evaluating' message of the run with the time it arrived (the memory plan among them). */
   readonly log: readonly LogLine[];

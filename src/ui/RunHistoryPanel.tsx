@@ -1,8 +1,8 @@
 /**
  * Run history: every run of this browser, newest first, with its start time (local), status (complete, cancelled
- * at k/n, failed with the error, interrupted), final loss, held-out loss of Instruct + grafted LoRA, pair and
- * settings; "Export this run" makes it the run the export panel exports; Delete removes it and its adapter, with
- * Undo until the next delete.
+ * at k/n, failed with the error, interrupted), final loss, held-out loss of Instruct + grafted LoRA (stage dpo: its
+ * preference accuracy and margin), pair and settings with the stage; "Export this run" makes it the run the export
+ * panel exports; Delete removes it and its adapter, with Undo until the next delete.
  */
 import { useStudio } from '../store';
 import { settingsSummary, statusLabel } from '../store/runHistory';
@@ -46,16 +46,17 @@ export function RunHistoryPanel() {
           {runs.map((r) => {
             const f = finalLoss(r.points);
             const graft = r.evals.find((e) => e.model === 'instruct+graft')?.loss;
+            const graftPref = r.prefEvals?.find((e) => e.model === 'instruct+graft');
             return (
               <tr key={r.id} data-run-id={r.id} data-status={r.status} className={r.id === exportRunId ? 'selected' : ''}>
                 <td>{new Date(r.startedAt).toLocaleString()}</td>
                 <td data-testid="run-status">{statusLabel(r, r.id === liveId)}</td>
                 <td>{f ? `${formatLoss(f.smoothed)} (last ${formatLoss(f.last)})` : '—'}</td>
-                <td>{formatLoss(graft)}</td>
+                <td>{graftPref ? `accuracy ${(100 * graftPref.metrics.accuracy).toFixed(1)}%, margin ${graftPref.metrics.margin.toFixed(3)}` : formatLoss(graft)}</td>
                 <td>
                   {r.baseModel} → {r.instructModel}
                 </td>
-                <td className="muted">
+                <td className="muted" data-testid="run-settings">
                   {settingsSummary(r)}
                 </td>
                 <td>

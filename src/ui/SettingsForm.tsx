@@ -1,12 +1,14 @@
 /**
- * The training settings form: LoRA (Rank, Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate,
- * Epochs, Max steps, Batch size, Gradient accumulation, Max length, Weight decay, Warmup ratio, Max grad norm,
- * Evaluate every N steps, Seed, Recompute activations).
+ * The training settings form: the stage (SFT | DPO with pref_beta, pref_loss, pref_ftx: StageFields.tsx), LoRA (Rank,
+ * Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate, Epochs, Max steps, Batch size, Gradient
+ * accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Evaluate every N steps (stage sft), Seed,
+ * Recompute activations).
  * Defaults come from the engine's defaultTrainSettings; every field writes straight to the store.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { TARGET_MODULES, type LoraSettings, type TargetModule, type TrainSettings } from '../worker/client';
 import { NumberField } from './NumberField';
+import { StageFields } from './StageFields';
 
 /** Props of {@link SettingsForm}. */
 export interface SettingsFormProps {
@@ -42,6 +44,7 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
   const common = { onValidity, disabled };
   return (
     <form className="settings" onSubmit={(e) => e.preventDefault()} aria-label="Training settings" data-invalid={invalid.size > 0}>
+      <StageFields settings={s} onChange={onChange} {...common} />
       <fieldset>
         <legend>LoRA</legend>
         <NumberField id="rank" label="Rank" value={s.lora.r} onChange={lora('r')} integer min={1} hint="r" {...common} />
@@ -83,8 +86,9 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
           }}
           integer
           min={0}
-          hint="steps; held-out loss of Base + LoRA (LLaMA-Factory eval_steps); 0 = before and after only"
+          hint={s.stage === 'dpo' ? 'stage dpo: held-out preference metrics before and after training only' : 'steps; held-out loss of Base + LoRA (LLaMA-Factory eval_steps); 0 = before and after only'}
           {...common}
+          disabled={disabled || s.stage === 'dpo'}
         />
         <NumberField id="seed" label="Seed" value={s.seed} onChange={top('seed')} integer min={0} {...common} />
         <div className="field checkbox">

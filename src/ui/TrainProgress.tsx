@@ -5,6 +5,7 @@
  * progress (tokenise, load, every held-out evaluation, the steps), the loss chart, held-out losses, the step log and
  * the timestamped run log.
  */
+import { PrefEvalTable } from './PrefEvalTable';
 import type { EvalLoss, EvalPoint, LogLine, RunProgressView, RunRecord, StepPoint, TrainingRun } from '../store';
 import { statusLabel, trainedAtZeroLr } from '../store/runHistory';
 import { finalLoss } from '../store/trainingSlice';
@@ -157,6 +158,7 @@ export function TrainProgress({ run, last }: { run: TrainingRun; last: RunRecord
       )}
       {points.length > 0 && <LossChart points={points} evalPoints={evalPoints} after={after} />}
       <EvalTable evals={evals} />
+      <PrefEvalTable evals={showLast ? last.prefEvals : run.prefEvals} />
       {points.length > 0 && <StepLog points={points} />}
       <RunLog log={showLast ? last.log : run.log} />
     </div>

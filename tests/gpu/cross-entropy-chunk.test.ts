@@ -24,7 +24,7 @@ function columns(x: ArrayLike<number>, M: number, V: number, v0: number, Vc: num
 }
 
 /** Runs pass 1 over all chunks, then pass 2 on every chunk; returns losses, stats and the dlogits [M, V]. */
-async function run(M: number, V: number, Vc: number, logits: Float32Array, targets: Int32Array, gradScale: number, variant?: CrossEntropyChunkVariant, softcap?: number) {
+async function run(M: number, V: number, Vc: number, logits: Float32Array, targets: Int32Array, gradScale: number, variant?: CrossEntropyChunkVariant, softcap?: number, rowScale?: Float32Array) {
   const ctx = await testGpu();
   const tb = uploadStorage(ctx, targets, 'targets');
   const stats = createStorage(ctx, M * CE_STATS_PER_ROW * 4, 'stats');
@@ -36,8 +36,9 @@ async function run(M: number, V: number, Vc: number, logits: Float32Array, targe
   }
   const enc = ctx.device.createCommandEncoder();
   const cap = softcap === undefined ? {} : { softcap };
+  const rs = rowScale ? { rowScale: uploadStorage(ctx, rowScale, 'rowScale') } : {};
   chunks.forEach((c, k) => crossEntropyChunkForward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, first: k === 0, last: k === chunks.length - 1, variant, ...cap }));
-  for (const c of chunks) crossEntropyChunkBackward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, gradScale, ...cap });
+  for (const c of chunks) crossEntropyChunkBackward(ctx, enc, { M, V, v0: c.v0, Vc: c.Vc, logits: c.buf, targets: tb, stats, losses, gradScale, ...cap, ...rs });
   await submitAndWait(ctx, [enc.finish()]);
   const d = new Float32Array(M * V);
   for (const c of chunks) {
@@ -45,7 +46,7 @@ async function run(M: number, V: number, Vc: number, logits: Float32Array, targe
     for (let m = 0; m < M; m++) d.set(g.subarray(m * c.Vc, (m + 1) * c.Vc), m * V + c.v0);
   }
   const res = { losses: await readF32(ctx, losses), stats: await readF32(ctx, stats), dlogits: d };
-  for (const b of [tb, stats, losses, ...chunks.map((c) => c.buf)]) b.destroy();
+  for (const b of [tb, stats, losses, ...chunks.map((c) => c.buf), ...(rs.rowScale ? [rs.rowScale] : [])]) b.destroy();
   return res;
 }
 
@@ -93,6 +94,20 @@ describe('crossEntropyChunk (online log-sum-exp over vocabulary chunks)', () => 
     expectClose(gotLse, lse, lossTol, 1e-6, `capped lse M=${M} V=${V} Vc=${Vc}`);
     const want = softcapBackwardRef(logits, crossEntropyBackwardRef(M, V, capped, targets, gradScale), cap);
     expectClose(r.dlogits, want, 1e-6 * gradScale, 1e-5, `capped dlogits M=${M} V=${V} Vc=${Vc}`);
+  });
+
+  // Per-row scale (DPO: d loss / d NLL differs per sequence): row m's dlogits × rowScale[m], signs of both kinds.
+  it.each([[37, 300, 128, undefined], [65, 77, 30, undefined], [7, 257, 64, 15]] as const)('per-row scale: M=%i V=%i Vc=%i (softcap %s): dlogits = reference rows × rowScale[m]', async (M, V, Vc, cap) => {
+    const logits = randomF32(M * V, 5 * V + M, 4);
+    const targets = makeTargets(M, V);
+    const rowScale = Float32Array.from({ length: M }, (_, m) => (m % 3 === 0 ? -0.03 * (m + 1) : 0.5 + m / 7));
+    const gradScale = 0.75;
+    const r = await run(M, V, Vc, logits, targets, gradScale, undefined, cap, rowScale);
+    const capped = cap === undefined ? logits : softcapRef(logits, cap);
+    const full = crossEntropyBackwardRef(M, V, capped, targets, gradScale);
+    const scaled = cap === undefined ? full : softcapBackwardRef(logits, full, cap);
+    const want = Float64Array.from(scaled, (g, i) => g * (rowScale[Math.floor(i / V)] as number));
+    expectClose(r.dlogits, want, 1e-6, 1e-5, `row-scaled dlogits M=${M} V=${V} Vc=${Vc}`);
   });
 
   it('picks one thread per row up to chunks of 1024 and a workgroup per row above', () => {

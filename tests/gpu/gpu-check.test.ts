@@ -32,7 +32,7 @@ describe('runGpuCheck (worker/gpuCheck.ts) on the bundled fixtures', () => {
     const events: GpuCheckProgress[] = [];
     const r = await runGpuCheck(ctx, ROOT, (e) => events.push(e), undefined, diskFetch(['llama-tiny']));
     expect(events[0]?.status).toBe('check-start');
-    expect(events[1]).toMatchObject({ status: 'check-fetched', model: 'llama-tiny', files: 12, verified: 'sha256' });
+    expect(events[1]).toMatchObject({ status: 'check-fetched', model: 'llama-tiny', files: 14, verified: 'sha256' });
     const streamed = events.flatMap((e) => (e.status === 'check-row' ? [e.row] : []));
     expect(r.models[0]?.rows).toEqual(streamed);
     expect(events.at(-1)).toMatchObject({ status: 'check-model-done', model: 'llama-tiny', passed: streamed.length, failed: 0 });
@@ -40,8 +40,9 @@ describe('runGpuCheck (worker/gpuCheck.ts) on the bundled fixtures', () => {
     expect(r.errors).toBe(0);
     expect(r.passed).toBe(streamed.length);
     const kinds = new Set(streamed.map((x) => x.quantity.split('/')[0]));
-    for (const k of ['logits', 'loss', 'grad', 'after', 'final', 'sigma', 'merge', 'full_step']) expect(kinds.has(k), k).toBe(true);
+    for (const k of ['logits', 'loss', 'grad', 'after', 'final', 'sigma', 'merge', 'full_step', 'dpo']) expect(kinds.has(k), k).toBe(true);
     expect(streamed.filter((x) => x.quantity.startsWith('grad/step1/')).length).toBe(2 * 7 * 2);
+    expect(streamed.filter((x) => x.quantity.startsWith('dpo/grad/step1/')).length).toBe(2 * 7 * 2);
   });
 
   it('rejects with AbortError soon after a cancel, and reports a broken model while checking the next', async () => {

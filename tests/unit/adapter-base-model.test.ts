@@ -63,6 +63,14 @@ describe('adapter model card (README.md)', () => {
     expect(md).toContain('loads `Qwen/Qwen3-8B` from any working directory');
   });
 
+  it('names the preference objective of a stage dpo run instead of the SFT loss', () => {
+    const dpo = { ...settings, stage: 'dpo' as const, prefLoss: 'ipo' as const, prefBeta: 0.2, prefFtx: 0.5 };
+    const md = buildAdapterFiles(adapter, { baseModelNameOrPath: 'Qwen/Qwen3-8B', card: { training: dpo } })['README.md'];
+    expect(md).toContain('- stage dpo: pref_loss ipo, pref_beta 0.2, pref_ftx 0.5 on chosen/rejected pairs');
+    expect(md).not.toContain('loss on assistant tokens only');
+    expect(buildAdapterFiles(adapter, { baseModelNameOrPath: 'Qwen/Qwen3-8B', card: { training: settings } })['README.md']).toContain('loss on assistant tokens only');
+  });
+
   it('says how to fix a bare folder name', () => {
     const md = buildAdapterFiles(adapter, { baseModelNameOrPath: 'stories260K-instruct' })['README.md'];
     expect(frontMatter(md).base_model).toBe('stories260K-instruct');

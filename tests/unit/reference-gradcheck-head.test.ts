@@ -47,6 +47,25 @@ describe('chunked loss head references', () => {
     gradcheck('dlogits', logits, () => sum(crossEntropyChunkedRef(M, V, Vc, logits, targets).losses, g), grad);
   });
 
+  it('chunk backward with a per-row scale (DPO) = d(gradScale · Σ_m rowScale[m]·loss_m)/d logits', () => {
+    const [M, V, Vc] = [4, 9, 4];
+    const logits = rand(M * V, 11, 2);
+    const targets = [8, -100, 0, 5];
+    const rowScale = [0.7, 3, -1.3, 0.05];
+    const g = 0.5;
+    const { lse } = crossEntropyChunkedRef(M, V, Vc, logits, targets);
+    const grad = new Float64Array(M * V);
+    for (let v0 = 0; v0 < V; v0 += Vc) {
+      const w = Math.min(Vc, V - v0);
+      const chunk = Float64Array.from({ length: M * w }, (_, i) => logits[Math.floor(i / w) * V + v0 + (i % w)] as number);
+      const d = crossEntropyChunkBackwardRef(M, V, v0, w, chunk, targets, lse, g, undefined, rowScale);
+      d.forEach((x, i) => (grad[Math.floor(i / w) * V + v0 + (i % w)] = x));
+    }
+    const loss = () => crossEntropyChunkedRef(M, V, Vc, logits, targets).losses.reduce((s, l, m) => s + g * (rowScale[m] as number) * l, 0);
+    gradcheck('dlogits (row scale)', logits, loss, grad);
+    expect(() => crossEntropyChunkBackwardRef(M, V, 0, Vc, new Float64Array(M * Vc), targets, lse, g, undefined, [1])).toThrow(/rowScale has 1 values, expected M = 4/);
+  });
+
   it('softcap: cap·tanh(z/cap) is close to z for |z| ≪ cap, tends to ±cap, and its backward matches finite differences', () => {
     const z = Float64Array.from([-90, -31, -2, -1e-3, 0.5, 3, 29, 1e4]);
     const capped = softcapRef(z, 30);

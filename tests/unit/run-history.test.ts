@@ -72,4 +72,10 @@ describe('settingsSummary', () => {
     expect(long).toBe('r 8, α 16, lr 0.001, batch 8×1, max length 64, 3 epochs → 114 steps, warmup 10%, seed 42');
     expect(short).toBe('r 8, α 16, lr 0.001, batch 8×1, max length 64, max 30 steps → 30 steps, warmup 10%, seed 42');
   });
+
+  it('names the objective of a stage dpo run', () => {
+    const base = { lora: { r: 8, alpha: 16, dropout: 0 }, learningRate: 1e-3, epochs: 1, maxSteps: 0, batchSize: 2, gradAccum: 1, maxLength: 64, warmupRatio: 0.1, seed: 42, recompute: false } as unknown as TrainSettings;
+    expect(settingsSummary({ settings: { ...base, stage: 'dpo' }, totalSteps: 5 })).toBe('DPO (sigmoid, β 0.1), r 8, α 16, lr 0.001, batch 2×1, max length 64, 1 epoch → 5 steps, warmup 10%, seed 42');
+    expect(settingsSummary({ settings: { ...base, stage: 'dpo', prefLoss: 'ipo', prefBeta: 0.5, prefFtx: 0.2 }, totalSteps: 5 })).toMatch(/^DPO \(ipo, β 0\.5, ftx 0\.2\), r 8,/);
+  });
 });

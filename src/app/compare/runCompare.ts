@@ -46,6 +46,11 @@ export interface CompareJob {
   readonly signal?: AbortSignal;
   /** GPU memory budget of each training run, bytes (runTraining's default when absent) */
   readonly budgetBytes?: number;
+  /**
+   * Adapters already trained with these settings (the DPO comparison, prefCompare.ts, trains them with its own
+   * objective): both runs are skipped and these are evaluated; `losses` are their per-step training losses.
+   */
+  readonly trained?: Readonly<Record<CompareRun, { readonly adapter: LoraAdapter; readonly steps: number; readonly losses: readonly number[] }>>;
 }
 
 /** The result, both adapters, the prompts and every answer. */
@@ -88,8 +93,9 @@ export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
       onEvent({ status: 'compare-train', run, event });
     }, signal, job.budgetBytes);
   };
-  const shadow = await train('shadow', job.base);
-  const conventional = await train('conventional', job.instruct);
+  if (job.trained) for (const run of ['shadow', 'conventional'] as const) losses.get(run)?.push(...job.trained[run].losses);
+  const shadow = job.trained?.shadow ?? (await train('shadow', job.base));
+  const conventional = job.trained?.conventional ?? (await train('conventional', job.instruct));
 
   const T = Math.min(s.maxLength, Math.max(1, ...job.heldout.map((e) => e.inputIds.length)));
   const shape = { B: s.batchSize, T };

@@ -9,12 +9,13 @@
 import { stringify } from 'yaml';
 import { openCheckpoint, type ModelFiles } from '../../io/checkpoint';
 import { isWeightDType, type WeightDType } from '../../io/dtype';
-import type { Conversation } from '../../io/dataset/types';
+import type { Conversation, PreferencePair } from '../../io/dataset/types';
 import { warmupSteps } from '../../engine/train/schedule';
 import type { TrainSettings } from '../../engine/train/types';
 import { prepareBaseScript, readmeText } from './readme';
 import { conventionalOutputDir, HandoffError, HELDOUT_DATASET, mergekitOptions, mergekitRecipe, shadowOutputDir, totalSteps, trainRecipe, TRAIN_DATASET } from './recipe';
 import { datasetInfoEntry, shareGptJson } from './sharegpt';
+import { rankingInfoEntry, rankingJson } from './ranking';
 
 export { HandoffError } from './recipe';
 
@@ -33,6 +34,9 @@ export interface HandoffInput {
   readonly instructPath: string;
   readonly train: readonly Conversation[];
   readonly heldout: readonly Conversation[] | null;
+  /** Stage dpo (settings.stage): the preference pairs written instead of `train`/`heldout` (ranking dataset). */
+  readonly trainPairs?: readonly PreferencePair[];
+  readonly heldoutPairs?: readonly PreferencePair[] | null;
   readonly settings: TrainSettings;
   readonly finetuningType: 'lora' | 'full';
   /** A registered LLaMA-Factory template name (the user's choice); undefined leaves `template` out. */
@@ -100,7 +104,11 @@ export const PREPARED_BASE_DIR = 'base_with_instruct_template';
  *   template, Base/Instruct of different model types, or an empty training set.
  */
 export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> {
-  if (input.train.length === 0) throw new HandoffError('the training set is empty');
+  const dpo = input.settings.stage === 'dpo';
+  if (dpo && !input.trainPairs?.length) throw new HandoffError('stage dpo: the training set has no preference pairs');
+  if (!dpo && input.train.length === 0) throw new HandoffError('the training set is empty');
+  const numTrain = dpo ? (input.trainPairs?.length ?? 0) : input.train.length;
+  const heldPairs = input.heldoutPairs ?? [];
   const [tb, ti] = await Promise.all([modelType(input.base), modelType(input.instruct)]);
   if (tb !== ti) throw new HandoffError(`${input.base.name} is model_type ${tb} but ${input.instruct.name} is ${ti}: not a Base/Instruct pair`);
   const instructTpl = await chatTemplateOf(input.instruct);
@@ -117,27 +125,28 @@ export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> 
     baseForMerge: input.basePath,
     settings: input.settings,
     finetuningType: t,
-    numTrainExamples: input.train.length,
-    hasHeldout: input.heldout !== null && input.heldout.length > 0,
+    numTrainExamples: numTrain,
+    hasHeldout: dpo ? heldPairs.length > 0 : input.heldout !== null && input.heldout.length > 0,
     dtype,
     ...(input.template !== undefined ? { template: input.template } : {}),
     ...(input.deepspeed !== undefined ? { deepspeed: input.deepspeed } : {}),
   };
   const yaml = (header: string, obj: Record<string, unknown>): string => `# ${header}\n${pyyamlFloats(stringify(obj, { lineWidth: 0 }))}`;
-  const info: Record<string, unknown> = { [TRAIN_DATASET]: datasetInfoEntry('train.json', input.train) };
+  const info: Record<string, unknown> = { [TRAIN_DATASET]: dpo ? rankingInfoEntry('train.json', input.trainPairs ?? []) : datasetInfoEntry('train.json', input.train) };
+  const what = dpo ? `${t} DPO (pref_loss ${input.settings.prefLoss ?? 'sigmoid'}, pref_beta ${input.settings.prefBeta ?? 0.1})` : `${t} SFT`;
   const files: HandoffFile[] = [
-    { name: 'train_shadow_base.yaml', text: yaml(`Shadow-FT: ${t} SFT of the Base with the Instruct's chat template (llamafactory-cli train train_shadow_base.yaml)`, trainRecipe(common, 'shadow')) },
-    { name: 'train_conventional_instruct.yaml', text: yaml(`Conventional: the same ${t} SFT on the Instruct (for the comparison)`, trainRecipe(common, 'conventional')) },
+    { name: 'train_shadow_base.yaml', text: yaml(`Shadow-${dpo ? 'DPO' : 'FT'}: ${what} of the Base with the Instruct's chat template (llamafactory-cli train train_shadow_base.yaml)`, trainRecipe(common, 'shadow')) },
+    { name: 'train_conventional_instruct.yaml', text: yaml(`Conventional: the same ${what} on the Instruct (for the comparison)`, trainRecipe(common, 'conventional')) },
     { name: 'graft_mergekit.yaml', text: yaml(`W_I + (W_B′ − W_B): mergekit-yaml graft_mergekit.yaml OUT${mergekitOptions(t) ? ` ${mergekitOptions(t)}` : ''} (from this folder, after the ${t} run)`, mergekitRecipe(common, shadowOutputDir(t), t)) },
-    { name: 'data/train.json', text: shareGptJson(input.train) },
+    { name: 'data/train.json', text: dpo ? rankingJson(input.trainPairs ?? []) : shareGptJson(input.train) },
   ];
   if (common.hasHeldout) {
-    info[HELDOUT_DATASET] = datasetInfoEntry('heldout.json', input.heldout ?? []);
-    files.push({ name: 'data/heldout.json', text: shareGptJson(input.heldout ?? []) });
+    info[HELDOUT_DATASET] = dpo ? rankingInfoEntry('heldout.json', heldPairs) : datasetInfoEntry('heldout.json', input.heldout ?? []);
+    files.push({ name: 'data/heldout.json', text: dpo ? rankingJson(heldPairs) : shareGptJson(input.heldout ?? []) });
   }
   files.push({ name: 'data/dataset_info.json', text: JSON.stringify(info, null, 2) + '\n' });
   if (prepareBase) files.push({ name: 'prepare_base.sh', text: prepareBaseScript(input.basePath, input.instructPath, PREPARED_BASE_DIR) });
-  const total = totalSteps(input.settings, input.train.length);
+  const total = totalSteps(input.settings, numTrain);
   files.push({
     name: 'README.md',
     text: readmeText({
@@ -150,8 +159,8 @@ export async function buildHandoff(input: HandoffInput): Promise<HandoffFile[]> 
       conventionalOutput: conventionalOutputDir(t),
       hasHeldout: common.hasHeldout,
       template: input.template,
-      numTrain: input.train.length,
-      numHeldout: input.heldout?.length ?? 0,
+      numTrain,
+      numHeldout: dpo ? heldPairs.length : (input.heldout?.length ?? 0),
       totalSteps: total,
       warmupSteps: warmupSteps(total, input.settings.warmupRatio),
       gradAccum: input.settings.gradAccum,

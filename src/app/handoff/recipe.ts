@@ -15,6 +15,7 @@ import type { WeightDType } from '../../io/dtype';
 import { warmupSteps } from '../../engine/train/schedule';
 import type { TrainSettings } from '../../engine/train/types';
 import KEYS from './llamafactoryKeys.json';
+import { prefOptionsOf, stageOf } from '../../engine/train/prefSettings';
 
 /** Thrown when a recipe cannot be written faithfully (unknown template, missing chat template, bad key). */
 export class HandoffError extends Error {
@@ -87,10 +88,14 @@ export function trainRecipe(input: RecipeInput, which: 'shadow' | 'conventional'
   const t = input.finetuningType;
   const r: Record<string, unknown> = {
     model_name_or_path: which === 'shadow' ? input.baseModel : input.instructModel,
-    stage: 'sft',
+    stage: stageOf(s),
     do_train: true,
     finetuning_type: t,
   };
+  if (stageOf(s) === 'dpo') {
+    const pref = prefOptionsOf(s);
+    Object.assign(r, { pref_beta: pref.beta, pref_loss: pref.lossType, pref_ftx: pref.ftx });
+  }
   if (t === 'lora') {
     Object.assign(r, { lora_rank: s.lora.r, lora_alpha: s.lora.alpha, lora_dropout: s.lora.dropout, lora_target: s.lora.targetModules.join(','), use_rslora: s.lora.useRslora });
   }

@@ -1,9 +1,10 @@
 /**
  * GPU self-test against a golden fixture folder in the format of shared/fixtures (see its README):
  * config.json, model.safetensors, model-instruct/, forward.{json,safetensors}, lora_step.{json,safetensors},
- * merge.safetensors, sigma.json (and full_step.{json,safetensors}). Runs OUR kernels on the given device: forward
- * logits and loss (case 1), three LoRA steps with clipping and AdamW (case 2); merge (case 4) and σ (case 3) via the
- * graft and analysis modules; three full-parameter steps and the graft (case 6, check/fullFixture.ts).
+ * merge.safetensors, sigma.json (and dpo_step.*, full_step.*). Runs OUR kernels on the given device: forward logits
+ * and loss (case 1), three LoRA steps with clipping and AdamW (case 2), DPO with LoRA when dpo_step.* is present
+ * (case 5, dpoFixture.ts); merge (case 4) and σ (case 3) via the graft and analysis modules; three full-parameter
+ * steps and the graft (case 6, check/fullFixture.ts).
  */
 import { openCheckpoint, type ModelFiles } from '../../io/checkpoint';
 import { normalizeConfig } from '../../io/config';
@@ -21,6 +22,7 @@ import { TARGET_MODULES, type LoraModuleWeights, type LoraSettings } from '../mo
 import { absRow, relToMaxRow, scalarRelRow, type CheckRow } from './compare';
 import { checkMerge, checkSigma } from './graftChecks';
 import { checkFullStepCase } from './fullFixture';
+import { checkDpoFixture } from './dpoFixture';
 
 /** Thrown when a fixture folder lacks a file or a tensor; names it. */
 export class FixtureError extends Error {
@@ -82,13 +84,14 @@ export interface SkippedCase {
   readonly reason: string;
 }
 
-/** Cases of ../shared/fixtures/README.md beyond 1–4, with what this engine lacks to run them. */
-const NOT_RUN: readonly SkippedCase[] = [
-  { file: 'dpo_step.json', name: 'case 5 (DPO with LoRA)', reason: 'preference tuning (DPO) is not implemented in the engine yet' },
-];
+/**
+ * The "*_step.json" cases {@link checkFixtureOnGpu} runs when present (case 2 always, case 5 DPO and case 6
+ * full-parameter when the folder has them).
+ */
+const RUN: readonly string[] = ['lora_step.json', 'dpo_step.json', 'full_step.json'];
 
-/** The "*_step.json" cases {@link checkFixtureOnGpu} runs. */
-const RUN: readonly string[] = ['lora_step.json', 'full_step.json'];
+/** Cases of ../shared/fixtures/README.md beyond 1–6, with what this engine lacks to run them (none today). */
+const NOT_RUN: readonly SkippedCase[] = [];
 
 /**
  * The cases a fixture folder holds that {@link checkFixtureOnGpu} does not run (check-fixtures names them, so a
@@ -167,6 +170,12 @@ export async function checkFixtureOnGpu(ctx: GpuContext, files: ModelFiles, onRo
     }
     const after = await evaluateLoss(ctx, model, acts, lora, [batch]);
     push(absRow('loss_after_final_step', [after], [step.loss_after_final_step], 1e-4));
+    // Case 5 (when present): DPO with LoRA, AdamW/clip of case 2 with the case's own lr.
+    if (files.files.has('dpo_step.json')) {
+      const o = step.optimizer;
+      const dpo = await checkDpoFixture(ctx, files, model, settings, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay, maxGradNorm: step.clip.max_norm }, opts);
+      for (const r of dpo) push(r);
+    }
   } finally {
     lora.destroy();
     acts.destroy();

@@ -2,8 +2,8 @@
  * The adapter's model card, README.md, as PEFT's `save_pretrained` writes one (peft `peft_model.py`
  * create_or_update_model_card: YAML front matter with `base_model` = base_model_name_or_path, `library_name: peft`,
  * `pipeline_tag: text-generation` and the tags `base_model:adapter:<id>`, `lora`, `transformers`), with the LoRA and
- * training settings and the Shadow-FT note: the LoRA was trained on the Base and is applied to the Instruct unchanged
- * (Shadow-FT §3.1, W_I′ = W_I + s·B·A).
+ * training settings (stage dpo: its preference objective) and the Shadow-FT note: the LoRA was trained on the Base
+ * and is applied to the Instruct unchanged (Shadow-FT §3.1, W_I′ = W_I + s·B·A).
  */
 import { stringify } from 'yaml';
 import { loraScaling, type LoraSettings } from '../model/loraTypes';
@@ -62,7 +62,9 @@ export function adapterModelCard(lora: LoraSettings, info: AdapterCardInfo): str
       `- learning rate ${t.learningRate}, cosine schedule, warmup ratio ${t.warmupRatio}`,
       `- ${t.maxSteps > 0 ? `max steps ${t.maxSteps}` : `${t.epochs} epoch(s)`}${info.steps !== undefined ? ` (${info.steps} optimizer steps done)` : ''}; batch size ${t.batchSize} × gradient accumulation ${t.gradAccum}; max length ${t.maxLength} tokens`,
       `- AdamW β1 ${t.beta1}, β2 ${t.beta2}, ε ${t.adamEps}, weight decay ${t.weightDecay}; max grad norm ${t.maxGradNorm}; seed ${t.seed}`,
-      '- loss on assistant tokens only',
+      t.stage === 'dpo'
+        ? `- stage dpo: pref_loss ${t.prefLoss ?? 'sigmoid'}, pref_beta ${t.prefBeta ?? 0.1}, pref_ftx ${t.prefFtx ?? 0} on chosen/rejected pairs (batch size counts pairs); reference = the model without the adapter`
+        : '- loss on assistant tokens only',
     );
   }
   lines.push('', '### Framework versions', '', '- Shadow-FT Studio (PEFT adapter format: adapter_config.json + adapter_model.safetensors)', '');

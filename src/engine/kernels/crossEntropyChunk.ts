@@ -33,6 +33,7 @@ export function crossEntropyChunkVariant(Vc: number): CrossEntropyChunkVariant {
   return Vc <= CE_ROW_MAX_VC ? 'row' : 'workgroup';
 }
 const backwardSpec: KernelSpec = { label: 'crossEntropyChunk.backward', code, entryPoint: 'backward', bindings: BINDINGS, constants: { WG } };
+const backwardRowsSpec: KernelSpec = { label: 'crossEntropyChunk.backward_rows', code, entryPoint: 'backward_rows', bindings: [...BINDINGS, 'read'], constants: { WG } };
 
 /** Floats per row of the stats buffer: running max, running Σ exp(x − max), target logit, lse. */
 export const CE_STATS_PER_ROW = 4;
@@ -109,16 +110,25 @@ export function crossEntropyChunkForward(
 }
 
 /**
- * Records pass 2 for one chunk, in place: logits[m, i] ← (exp(logits[m, i] − lse[m]) − [v0 + i = target[m]])·gradScale,
- * zero rows where the target is −100 or outside [0, V). Needs the stats of a completed pass 1. With args.softcap
- * (the same as pass 1's) `logits` holds the raw z and the result is (exp(z′ − lse) − onehot)·gradScale·(1 − (z′/cap)²),
- * z′ = cap·tanh(z/cap): ∂(gradScale·loss)/∂z.
- * @param args.gradScale 1 / (label tokens of the whole optimizer step), finite.
- * @throws Error as {@link crossEntropyChunkForward}, or for a non-finite gradScale.
+ * Records pass 2 for one chunk, in place: logits[m, i] ← (exp(logits[m, i] − lse[m]) − [v0 + i = target[m]])·g_m,
+ * zero rows where the target is −100 or outside [0, V), with g_m = gradScale, or gradScale·rowScale[m] when
+ * args.rowScale is given (a per-sequence scale: DPO's d loss / d NLL_m = −d loss / d logp of the row's sequence;
+ * entry point backward_rows). Needs the stats of a completed pass 1. With args.softcap (the same as pass 1's)
+ * `logits` holds the raw z and the result is (exp(z′ − lse) − onehot)·g_m·(1 − (z′/cap)²), z′ = cap·tanh(z/cap):
+ * ∂(Σ_m g_m·loss_m)/∂z.
+ * @param args.gradScale scalar factor, finite (1 / label tokens of the optimizer step for SFT).
+ * @param args.rowScale optional f32 [M] per-row factor.
+ * @throws Error as {@link crossEntropyChunkForward}, for a non-finite gradScale, or a rowScale binding under M floats.
  */
-export function crossEntropyChunkBackward(ctx: GpuContext, enc: GPUCommandEncoder, args: CrossEntropyChunkArgs & { readonly gradScale: number }): void {
-  check(ctx, backwardSpec.label, args);
-  if (!Number.isFinite(args.gradScale)) throw new Error(`${backwardSpec.label}: gradScale must be finite, got ${args.gradScale}`);
-  const p = params(ctx, args, 0, args.gradScale, backwardSpec.label);
-  dispatch(ctx, enc, specFor(backwardSpec, args), [p, args.logits, args.targets, args.stats, args.losses], linearGrid(ctx, args.M * args.Vc, WG));
+export function crossEntropyChunkBackward(ctx: GpuContext, enc: GPUCommandEncoder, args: CrossEntropyChunkArgs & { readonly gradScale: number; readonly rowScale?: Binding }): void {
+  const spec = args.rowScale ? backwardRowsSpec : backwardSpec;
+  check(ctx, spec.label, args);
+  if (!Number.isFinite(args.gradScale)) throw new Error(`${spec.label}: gradScale must be finite, got ${args.gradScale}`);
+  const p = params(ctx, args, 0, args.gradScale, spec.label);
+  const buffers: Binding[] = [p, args.logits, args.targets, args.stats, args.losses];
+  if (args.rowScale) {
+    requireBinding(ctx, spec.label, `rowScale [M=${args.M}] f32`, args.rowScale, args.M * 4);
+    buffers.push(args.rowScale);
+  }
+  dispatch(ctx, enc, specFor(spec, args), buffers, linearGrid(ctx, args.M * args.Vc, WG));
 }

@@ -49,6 +49,11 @@ export interface HeadOptions {
    * {@link recordHeadBackward} then also accumulates dE_chunk += dlogits_chunkᵀ·h for each vocabulary chunk.
    */
   readonly dE?: VocabTable;
+  /**
+   * {@link recordHeadBackward} only: f32 [M], row m's dlogits are further scaled by rowScale[m] (DPO: the per-sequence
+   * d loss / d NLL, kernels/crossEntropyChunk.ts backward_rows).
+   */
+  readonly rowScale?: GPUBuffer;
 }
 
 /** The cross-entropy kernels' softcap argument (none when absent). */
@@ -105,7 +110,9 @@ export function recordHeadLoss(ctx: GpuContext, enc: GPUCommandEncoder, E: Vocab
  * 1 − (z′/cap)² with opts.softcap (softmax of the capped logits z′).
  * @param dH f32 [M, C]
  * @param gradScale 1 / (label tokens of the optimizer step)
- * @throws Error as {@link recordHeadLoss}, or for a non-finite gradScale.
+ * @param opts the options given to {@link recordHeadLoss}, plus optionally dE (full-parameter training) and rowScale
+ *   (DPO: row m's dlogits further scaled by rowScale[m])
+ * @throws Error as {@link recordHeadLoss}, for a non-finite gradScale or a rowScale under M floats.
  */
 export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: VocabTable, M: number, b: HeadBuffers, dH: GPUBuffer, gradScale: number, opts: HeadOptions = {}): void {
   const cap = capArgs(opts);
@@ -119,8 +126,8 @@ export function recordHeadBackward(ctx: GpuContext, enc: GPUCommandEncoder, E: V
     const s = slices[k] as VocabSlice;
     const logits = scratchOf(b, k);
     if (k < kept) recordChunkLogits(ctx, enc, E, M, b, s, k);
-    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale, ...cap });
-    // dE_chunk [Vc, C] += dlogitsᵀ·h (dlogits [M, Vc] read transposed)
+    crossEntropyChunkBackward(ctx, enc, { M, V: E.rows, v0: s.row0, Vc: s.rows, logits, targets: b.targets, stats: b.stats, losses: b.losses, gradScale, ...cap, ...(opts.rowScale ? { rowScale: opts.rowScale } : {}) });
+    // dE_chunk [Vc, C] += dlogitsᵀ·h (dlogits [M, Vc] read transposed; already times rowScale)
     if (dSlices) matmulAuto(ctx, enc, { M: s.rows, N: E.cols, K: M, a: logits, transA: true, w: b.h, wDtype: 'F32', transB: false, out: (dSlices[k] as VocabSlice).binding, accumulate: true });
     mm(ctx, enc, { M, N: E.cols, K: s.rows, a: logits, w: s.binding, wDtype: E.dtype, transB: false, out: dH, accumulate: k < slices.length - 1 });
   }

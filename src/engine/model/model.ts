@@ -156,16 +156,28 @@ export interface FullBackward {
   readonly U: number;
 }
 
+/** What {@link recordBackward} adds to the LoRA backward of an SFT step; both may be given. */
+export interface BackwardOptions {
+  /** full-parameter training: every weight gradient ({@link FullBackward}) */
+  readonly full?: FullBackward;
+  /**
+   * f32 [M = B·T]: per-token-row factor on gradScale (DPO: −d loss / d logp of the row's sequence, train/prefStep.ts);
+   * the loss differentiated is then Σ_m gradScale·rowScale[m]·NLL_m
+   */
+  readonly rowScale?: GPUBuffer;
+}
+
 /**
  * Records the backward pass right after {@link recordForward} on the same activations (pass 2 of the chunked head,
  * then the layers in reverse; with acts.recompute each layer's forward is re-run first, except the last layer's,
- * whose activations are still in the shared set). LoRA grads accumulate into lora.grads. With `full`, every weight
- * gradient accumulates into full.grads: lm_head dE += dlogitsᵀ·h by vocabulary chunks (head.ts), model.norm,
+ * whose activations are still in the shared set). LoRA grads accumulate into lora.grads. With `opts.full`, every
+ * weight gradient accumulates into full.grads: lm_head dE += dlogitsᵀ·h by vocabulary chunks (head.ts), model.norm,
  * each layer's linears and norms, then the embedding scatter-add of dL/d resid[0] (times embed_scale); a tied
  * embedding gets both the head's and the lookup's contribution in the same buffers.
- * @param gradScale 1 / (label tokens of the whole optimizer step)
+ * @param gradScale 1 / (label tokens of the whole optimizer step) for SFT
  */
-export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuModel, acts: Activations, lora: LoraParams | null, s: StepShape, gradScale: number, full?: FullBackward): void {
+export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: GpuModel, acts: Activations, lora: LoraParams | null, s: StepShape, gradScale: number, opts: BackwardOptions = {}): void {
+  const { full, rowScale } = opts;
   const { cfg, weights: w } = model;
   const M = s.B * s.T;
   const C = cfg.hiddenSize;
@@ -174,7 +186,7 @@ export function recordBackward(ctx: GpuContext, enc: GPUCommandEncoder, model: G
   const dX = acts.grads.get('dX');
   if (!dH || !dX) throw new Error('activations: the backward needs the dH and dX scratch (createActivations withBackward)');
   const g = full?.grads;
-  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), dH, gradScale, { ...headOptions(cfg), ...(g?.lmHead ? { dE: g.lmHead } : {}) });
+  recordHeadBackward(ctx, enc, w.lmHead, M, headBuffers(acts), dH, gradScale, { ...headOptions(cfg), ...(g?.lmHead ? { dE: g.lmHead } : {}), ...(rowScale ? { rowScale } : {}) });
   if (g) rmsnormWeightGrad(ctx, enc, { rows: M, C, x: acts.resid[L] as GPUBuffer, rstd: acts.rstdF, dout: dH, dw: g.finalNorm, accumulate: true });
   rmsnormBackward(ctx, enc, { rows: M, C, offset: cfg.rmsNormOffset, x: acts.resid[L] as GPUBuffer, weight: w.finalNorm, rstd: acts.rstdF, dout: dH, dx: dX });
   for (let l = L - 1; l >= 0; l--) {

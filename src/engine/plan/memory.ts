@@ -21,7 +21,7 @@ import { TARGET_MODULES } from '../model/loraTypes';
 export const DEFAULT_BUDGET_BYTES = 8 * 2 ** 30;
 
 /** The settings a plan depends on. */
-export type PlanSettings = Pick<TrainSettings, 'batchSize' | 'maxLength' | 'recompute'> & { readonly lora: Pick<LoraSettings, 'r' | 'targetModules'> & { readonly dropout?: number } };
+export type PlanSettings = Pick<TrainSettings, 'batchSize' | 'maxLength' | 'recompute'> & Partial<Pick<TrainSettings, 'stage'>> & { readonly lora: Pick<LoraSettings, 'r' | 'targetModules'> & { readonly dropout?: number } };
 
 /** Limits a plan reads (DeviceLimits subset). */
 export type PlanLimits = Pick<DeviceLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize' | 'minStorageBufferOffsetAlignment'>;
@@ -115,7 +115,9 @@ export function formatBytes(n: number): string {
 }
 
 /**
- * Plans the GPU memory of training `cfg` with `settings` (micro-batch B = settings.batchSize, T = settings.maxLength).
+ * Plans the GPU memory of training `cfg` with `settings` (micro-batch B = settings.batchSize, T = settings.maxLength;
+ * stage dpo: B = 2·batchSize rows, a pair's chosen and rejected sequences, plus the per-row scale [B·T] f32 of the
+ * preference backward — the reference pass is a forward on the same activations and adds nothing else).
  * @param weightsDtypeBytes bytes per element of the checkpoint's matrices (2 for BF16/F16, 4 for F32)
  * @param limits the device's limits (GpuContext.limits)
  * @param budgetBytes the most GPU memory the user allows (default 8 GiB)
@@ -125,7 +127,9 @@ export function formatBytes(n: number): string {
  * @throws Error for non-positive B, T, R or a weightsDtypeBytes other than 2 or 4.
  */
 export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtypeBytes: number, limits: PlanLimits, budgetBytes = DEFAULT_BUDGET_BYTES, opts: { readonly vocabChunkRows?: number } = {}): MemoryPlan {
-  const { batchSize: B, maxLength: T, recompute } = settings;
+  const { maxLength: T, recompute } = settings;
+  const dpo = settings.stage === 'dpo';
+  const B = dpo ? 2 * settings.batchSize : settings.batchSize;
   const { r, targetModules: targets } = settings.lora;
   for (const [k, v] of Object.entries({ 'Batch size': B, 'Max length': T, Rank: r })) if (!Number.isInteger(v) || v < 1) throw new Error(`planMemory: ${k} must be a whole number ≥ 1, got ${v}`);
   if (weightsDtypeBytes !== 2 && weightsDtypeBytes !== 4) throw new Error(`planMemory: weightsDtypeBytes must be 2 (BF16/F16) or 4 (F32), got ${weightsDtypeBytes}`);
@@ -170,16 +174,16 @@ export function planMemory(cfg: ModelConfig, settings: PlanSettings, weightsDtyp
   // LoRA products u, du, dB, dA that kernels/matmulVariant.ts splits), shared by every call (gpu/buffers.ts
   // scratchBuffer), plus the step statistics (train/step.ts createStepStats: 260 bytes).
   const splitK = loraSplitKFloats(cfg, M, r, targets);
-  const scratch = f32(B * H * T) + f32(Math.min(Math.ceil(Math.max(B * T, ...partSizes) / 256), 4096)) + f32(splitK) + 260;
+  const scratch = f32(B * H * T) + f32(Math.min(Math.ceil(Math.max(B * T, ...partSizes) / 256), 4096)) + f32(splitK) + 260 + (dpo ? f32(M) + 260 : 0);
 
   const lines: PlanLine[] = [
     { key: 'weights', label: 'Frozen weights', bytes: w.bytes, detail: `${L} layers, matrices at ${weightsDtypeBytes} bytes/value, norms f32; embed_tokens in ${w.embedChunks} buffer(s)${cfg.tieWordEmbeddings ? ', tied lm_head' : ', lm_head the same'}` },
     { key: 'lora', label: 'LoRA params, grads, AdamW m and v', bytes: loraBytes, detail: `r=${r} on ${targets.length} modules × ${L} layers: ${lf.total.toLocaleString('en-US')} f32 × 4 in ${loraParts || '?'} part(s)` },
-    { key: 'saved', label: 'Saved activations', bytes: saved, detail: `B=${B} × T=${T}, ${recompute ? `recompute on: layer inputs × ${L + 1} + one shared layer` : `all ${L} layers kept`}` },
+    { key: 'saved', label: 'Saved activations', bytes: saved, detail: `B=${B}${dpo ? ` (${settings.batchSize} pairs × chosen + rejected)` : ''} × T=${T}, ${recompute ? `recompute on: layer inputs × ${L + 1} + one shared layer` : `all ${L} layers kept`}` },
     { key: 'backward', label: 'Backward scratch', bytes: bwd, detail: 'gradients of one layer at a time' },
     { key: 'head', label: keptLogits > 1 ? `Loss head (all ${keptLogits} vocabulary chunks kept)` : 'Loss head (one vocabulary chunk)', bytes: head, detail: `logits [M=${M}, Vc=${Vc}] of V=${V} in ${Vc ? Math.ceil(V / Vc) : '?'} chunk(s), online log-sum-exp${keptLogits > 1 ? '; kept for the backward (no recompute)' : ''}` },
     { key: 'rope', label: 'RoPE tables', bytes: rope, detail: `cos, sin [T=${T}, D/2=${D / 2}]` },
-    { key: 'scratch', label: 'Per-step scratch', bytes: scratch, detail: 'attention backward delta, loss-sum / grad-norm partials, split-K partials of the LoRA gradients, step statistics (one of each, reused)' },
+    { key: 'scratch', label: 'Per-step scratch', bytes: scratch, detail: `attention backward delta, loss-sum / grad-norm partials, split-K partials of the LoRA gradients, step statistics (one of each, reused)${dpo ? '; DPO per-row scale [M] and its step statistics' : ''}` },
   ];
   const totalBytes = lines.reduce((a, l) => a + l.bytes, 0);
   const largest = buffers.reduce((a, b) => (b[1] > a[1] ? b : a));

@@ -59,23 +59,26 @@ export function crossEntropyChunkedRef(M: number, V: number, chunkRows: number, 
  * Per-chunk backward: dlogits[m, i] = (exp(chunk[m, i] − lse[m]) − [v0 + i = target[m]])·gradScale for the chunk
  * [M, Vc] of vocabulary rows [v0, v0 + Vc); zero rows where target = −100. With `softcap` the chunk holds raw
  * logits z and dlogits[m, i] = (exp(z′ − lse[m]) − onehot)·gradScale·(1 − (z′/cap)²), z′ = cap·tanh(z/cap)
- * (lse of the capped logits, as {@link crossEntropyChunkedRef} returns it).
+ * (lse of the capped logits, as {@link crossEntropyChunkedRef} returns it). With `rowScale` [M] row m is further
+ * multiplied by rowScale[m] (the per-sequence DPO scale: the gradient of Σ_m gradScale·rowScale[m]·loss_m).
  * @returns dlogits of the chunk [M, Vc] (w.r.t. the raw logits), f64.
  * @throws Error when a length is wrong, a target is invalid or softcap ≤ 0.
  */
-export function crossEntropyChunkBackwardRef(M: number, V: number, v0: number, Vc: number, rawChunk: ArrayLike<number>, targets: ArrayLike<number>, lse: ArrayLike<number>, gradScale: number, softcap?: number): Float64Array {
+export function crossEntropyChunkBackwardRef(M: number, V: number, v0: number, Vc: number, rawChunk: ArrayLike<number>, targets: ArrayLike<number>, lse: ArrayLike<number>, gradScale: number, softcap?: number, rowScale?: ArrayLike<number>): Float64Array {
   const chunk = softcap === undefined ? rawChunk : softcapRef(rawChunk, softcap);
   if (chunk.length !== M * Vc) throw new Error(`crossEntropyChunkBackwardRef: chunk has ${chunk.length} values, expected M·Vc = ${M * Vc}`);
   if (v0 < 0 || v0 + Vc > V) throw new Error(`crossEntropyChunkBackwardRef: chunk [${v0}, ${v0 + Vc}) is outside [0, ${V})`);
   checkTargets(M, V, targets, 'crossEntropyChunkBackwardRef');
+  if (rowScale && rowScale.length !== M) throw new Error(`crossEntropyChunkBackwardRef: rowScale has ${rowScale.length} values, expected M = ${M}`);
   const d = new Float64Array(M * Vc);
   for (let m = 0; m < M; m++) {
     const t = targets[m] as number;
     if (t === IGNORE_INDEX) continue;
+    const g = gradScale * (rowScale ? (rowScale[m] as number) : 1);
     for (let i = 0; i < Vc; i++) {
       const z = chunk[m * Vc + i] as number;
       const dz = softcap === undefined ? 1 : 1 - (z / softcap) ** 2;
-      d[m * Vc + i] = (Math.exp(z - (lse[m] as number)) - (v0 + i === t ? 1 : 0)) * gradScale * dz;
+      d[m * Vc + i] = (Math.exp(z - (lse[m] as number)) - (v0 + i === t ? 1 : 0)) * g * dz;
     }
   }
   return d;

@@ -68,6 +68,11 @@ export interface TrainCheckpoint {
   readonly v: ReadonlyMap<string, LoraModuleWeights>;
   /** ISO time of the capture */
   readonly savedAt: string;
+  /**
+   * Stage dpo: the reference log-probs (model with the adapter off) of every training pair, in the order of the
+   * tokenised pairs, f64 [N] each; computed once before step 1 and kept so a resumed run uses the very same values.
+   */
+  readonly reference?: { readonly chosen: Float64Array; readonly rejected: Float64Array };
 }
 
 /** What a run expects of a checkpoint it resumes from. */
@@ -134,13 +139,14 @@ export function flattenSettings(s: TrainSettings): Map<string, string> {
  * Refuses a checkpoint that is not a state of the expected run, naming the first field that differs.
  * Checked in order: app version, model, every settings field, total steps, training data (settings first: a changed
  * Max length or template option also changes the tokens, and the setting is the more useful name).
- * `settings.chatTemplateKwargs` absent and {} are the same.
+ * `settings.chatTemplateKwargs` absent and {} are the same; so are an absent stage and 'sft', and absent pref_* fields
+ * and their defaults (β 0.1, sigmoid, ftx 0) in stage dpo.
  * @throws CheckpointMismatchError (field, checkpoint value, this run's value).
  */
 export function assertCompatible(ckpt: TrainCheckpoint, expected: CheckpointExpectation): void {
   if (ckpt.appVersion !== expected.appVersion) throw new CheckpointMismatchError('app version', ckpt.appVersion, expected.appVersion);
   if (ckpt.modelId !== expected.modelId) throw new CheckpointMismatchError('model', ckpt.modelId, expected.modelId);
-  const norm = (s: TrainSettings): TrainSettings => ({ ...s, chatTemplateKwargs: s.chatTemplateKwargs ?? {} });
+  const norm = (s: TrainSettings): TrainSettings => ({ ...s, chatTemplateKwargs: s.chatTemplateKwargs ?? {}, stage: s.stage ?? 'sft', ...(s.stage === 'dpo' ? { prefBeta: s.prefBeta ?? 0.1, prefLoss: s.prefLoss ?? 'sigmoid', prefFtx: s.prefFtx ?? 0 } : {}) });
   const a = flattenSettings(norm(ckpt.settings));
   const b = flattenSettings(norm(expected.settings));
   for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {

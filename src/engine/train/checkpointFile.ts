@@ -6,7 +6,9 @@
  *   optimizer.state names), F32, same shapes;
  * - `__metadata__`: {"format": "pt", "shadowft_checkpoint": JSON of everything else (format, version, app version,
  *   model / data identity, settings, steps, loss history, held-out results, save time)}. Non-finite numbers of the
- *   history are written as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
+ *   history are written as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers);
+ * - stage dpo: `reference_chosen_logps` / `reference_rejected_logps`, F64 [N]: the reference log-probs of the N
+ *   training pairs (exact f64, so a resumed run is bit-identical).
  */
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob, type TensorInfo } from '../../io/safetensors';
 import { peftKey } from '../graft/adapterFiles';
@@ -24,6 +26,9 @@ export class CheckpointFileError extends Error {
 type Kind = 'params' | 'm' | 'v';
 const SUFFIX: Record<Kind, string> = { params: '', m: '.exp_avg', v: '.exp_avg_sq' };
 
+/** Tensor names of the stage-dpo reference log-probs. */
+export const REFERENCE_KEYS = { chosen: 'reference_chosen_logps', rejected: 'reference_rejected_logps' } as const;
+
 const num = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
 const unnum = (x: unknown, where: string): number => {
   if (typeof x === 'number') return x;
@@ -36,13 +41,19 @@ const unnum = (x: unknown, where: string): number => {
  * @throws SafetensorsError when two modules give the same key (cannot happen for a state from run.ts).
  */
 export function encodeCheckpoint(c: TrainCheckpoint): Blob {
-  const tensors: { name: string; dtype: 'F32'; shape: number[]; byteLength: number; data: Uint8Array }[] = [];
+  const tensors: { name: string; dtype: 'F32' | 'F64'; shape: number[]; byteLength: number; data: Uint8Array }[] = [];
   for (const kind of ['params', 'm', 'v'] as const) {
     for (const [path, w] of c[kind]) {
       const r = w.a.length / w.inFeatures;
       for (const [which, arr, shape] of [['A', w.a, [r, w.inFeatures]], ['B', w.b, [w.outFeatures, r]]] as const) {
         tensors.push({ name: peftKey(path, which) + SUFFIX[kind], dtype: 'F32', shape: [...shape], byteLength: arr.byteLength, data: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
       }
+    }
+  }
+  if (c.reference) {
+    for (const k of ['chosen', 'rejected'] as const) {
+      const arr = c.reference[k];
+      tensors.push({ name: REFERENCE_KEYS[k], dtype: 'F64', shape: [arr.length], byteLength: arr.byteLength, data: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
     }
   }
   const meta = {
@@ -124,8 +135,20 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
       if (q.inFeatures !== p.inFeatures || q.outFeatures !== p.outFeatures) bad(`${path}: the AdamW ${SUFFIX[kind].slice(1)} tensors' shapes differ from lora_A / lora_B`);
     }
   }
-  const expected = 6 * (modules as string[]).length;
-  if (header.tensors.size !== expected) bad(`${header.tensors.size} tensors, expected ${expected} (6 per module listed in the metadata)`);
+  let reference: TrainCheckpoint['reference'];
+  if (header.tensors.has(REFERENCE_KEYS.chosen) || header.tensors.has(REFERENCE_KEYS.rejected)) {
+    const ref = async (key: string): Promise<Float64Array> => {
+      const info = header.tensors.get(key);
+      if (!info) return bad(`tensor ${key} is missing (the reference log-probs come in a chosen/rejected pair)`);
+      if (info.dtype !== 'F64' || info.shape.length !== 1) bad(`tensor ${key} is ${info.dtype} ${JSON.stringify(info.shape)}, expected F64 of rank 1`);
+      const bytes = await readTensorBytes(blob, info);
+      return new Float64Array(bytes.slice().buffer);
+    };
+    reference = { chosen: await ref(REFERENCE_KEYS.chosen), rejected: await ref(REFERENCE_KEYS.rejected) };
+    if (reference.chosen.length !== reference.rejected.length) bad(`${REFERENCE_KEYS.chosen} has ${reference.chosen.length} values but ${REFERENCE_KEYS.rejected} ${reference.rejected.length}; expected one per training pair in both`);
+  }
+  const expected = 6 * (modules as string[]).length + (reference ? 2 : 0);
+  if (header.tensors.size !== expected) bad(`${header.tensors.size} tensors, expected ${expected} (6 per module listed in the metadata${reference ? ', plus the 2 reference log-prob tensors' : ''})`);
   return {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -142,5 +165,6 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
     m: maps.m,
     v: maps.v,
     savedAt: m.savedAt as string,
+    ...(reference ? { reference } : {}),
   };
 }

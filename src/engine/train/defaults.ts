@@ -8,6 +8,7 @@ import type { ModelConfig } from '../../io/config/types';
 import { DEFAULT_BUDGET_BYTES, planMemory, type PlanLimits } from '../plan/memory';
 import { type TrainSettings } from './types';
 import { TARGET_MODULES } from '../model/loraTypes';
+import { validatePrefSettings } from './prefSettings';
 
 /** True for toy-sized models (hidden size ≤ 256). */
 export function isToyModel(cfg: Pick<ModelConfig, 'hiddenSize'>): boolean {
@@ -62,7 +63,7 @@ export class SettingsError extends Error {
 }
 
 /**
- * Checks ranges of every field.
+ * Checks ranges of every field (the stage and pref_* fields: prefSettings.ts).
  * @throws SettingsError naming the first bad field.
  */
 export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
@@ -87,4 +88,11 @@ export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
   if (typeof s.recompute !== 'boolean') bad('Recompute', `must be true or false, got ${String(s.recompute)}`);
   if (s.lora.targetModules.length === 0) bad('Target modules', 'choose at least one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
   if (s.maxLength > cfg.maxPositionEmbeddings) bad('Max length', `${s.maxLength} exceeds the model's max_position_embeddings ${cfg.maxPositionEmbeddings}`);
+  if (s.stage === 'dpo' && s.finetuningType === 'full') bad('Finetuning type', "stage dpo trains LoRA only; choose 'lora' (full-parameter runs are stage sft)");
+  if (s.stage === 'dpo' && s.evalSteps) bad('Evaluate every', 'stage dpo reports its held-out preference metrics before and after training only; set 0');
+  try {
+    validatePrefSettings(s);
+  } catch (e) {
+    throw new SettingsError((e as Error).message);
+  }
 }

@@ -64,7 +64,7 @@ export async function trainFullStep(ctx: GpuContext, model: GpuModel, acts: Acti
         const enc = ctx.device.createCommandEncoder({ label: `full.micro-batch ${i + 1}/${micro.length}` });
         recordForward(ctx, enc, model, acts, null, s);
         sumValues(ctx, enc, { n: M, x: acts.losses, out: lossSum, accumulate: i > 0 });
-        recordBackward(ctx, enc, model, acts, null, s, gradScale, { grads: full.grads, embedIndex: full.embedIndex, U: index.U });
+        recordBackward(ctx, enc, model, acts, null, s, gradScale, { full: { grads: full.grads, embedIndex: full.embedIndex, U: index.U } });
         ctx.device.queue.submit([enc.finish()]);
       });
       tokens += M;

@@ -30,6 +30,9 @@
 /** LLaMA-Factory `pref_loss` values implemented here. */
 export type PrefLossType = 'sigmoid' | 'hinge' | 'ipo' | 'orpo' | 'simpo';
 
+/** Every {@link PrefLossType}, in LLaMA-Factory's order. */
+export const PREF_LOSS_TYPES: readonly PrefLossType[] = ['sigmoid', 'hinge', 'ipo', 'orpo', 'simpo'];
+
 /** The objective's settings (LLaMA-Factory FinetuningArguments names in brackets). */
 export interface PrefLossOptions {
   /** [pref_loss], default 'sigmoid' (DPO). */

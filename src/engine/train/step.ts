@@ -41,7 +41,7 @@ export interface StepResult {
 }
 
 /** Byte offset of the gradient norm² in the step's stats buffer (a storage-binding offset alignment). */
-const NORM_OFFSET = 256;
+export const NORM_OFFSET = 256;
 
 /**
  * A step's GPU-side statistics: f32 loss sum at byte 0 and f32 gradient norm² at byte {@link NORM_OFFSET}, read
@@ -49,6 +49,21 @@ const NORM_OFFSET = 256;
  */
 export function createStepStats(ctx: GpuContext): GPUBuffer {
   return createStorage(ctx, NORM_OFFSET + 4, 'train.step-stats');
+}
+
+/**
+ * Records the end of an optimizer step on accumulated LoRA gradients: the global gradient norm² over every part in a
+ * fixed order into `normSq`, then AdamW with global-norm clipping on every part (torch clip_grad_norm_ + AdamW).
+ * @param normSq f32 binding (one float) that receives Σ g²
+ */
+export function recordClipAdamW(ctx: GpuContext, enc: GPUCommandEncoder, lora: LoraParams, opt: OptimStep, normSq: { buffer: GPUBuffer; offset: number; size: number }): void {
+  lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: normSq, accumulate: k > 0 }));
+  for (const part of lora.parts) {
+    adamwStep(ctx, enc, {
+      n: part.numel, params: part.params, grads: part.grads, m: part.m, v: part.v, gradNormSq: normSq,
+      maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step: opt.step,
+    });
+  }
 }
 
 /**
@@ -96,13 +111,7 @@ export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activati
     }
     signal?.throwIfAborted();
     const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
-    lora.parts.forEach((part, k) => sumOfSquares(ctx, enc, { n: part.numel, x: part.grads, out: normSq, accumulate: k > 0 }));
-    for (const part of lora.parts) {
-      adamwStep(ctx, enc, {
-        n: part.numel, params: part.params, grads: part.grads, m: part.m, v: part.v, gradNormSq: normSq,
-        maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: opt.weightDecay, step: opt.step,
-      });
-    }
+    recordClipAdamW(ctx, enc, lora, opt, normSq);
     await submitAndWait(ctx, [enc.finish()]);
     const back = await readF32(ctx, st, 0, NORM_OFFSET / 4 + 1);
     const loss = (back[0] as number) / numItems;

@@ -5,6 +5,13 @@
  * AdamW (torch semantics), clip 1.0 — see shared/DESIGN.md "The math we implement".
  */
 import type { LoraSettings } from '../model/loraTypes';
+import type { PrefLossType, PrefMetrics } from './prefLoss';
+
+/**
+ * What a run trains (LLaMA-Factory `stage`): 'sft' = next-token loss on conversations; 'dpo' = a preference objective
+ * on chosen/rejected pairs (pref_loss, train/prefLoss.ts), the reference being the same model with the adapter off.
+ */
+export type TrainStage = 'sft' | 'dpo';
 
 /** Optimisation settings. */
 export interface TrainSettings {
@@ -52,6 +59,14 @@ export interface TrainSettings {
   readonly finetuningType?: FinetuningType;
   /** Full-parameter runs: train embed_tokens (and a tied lm_head); false keeps them frozen (default true). */
   readonly trainEmbeddings?: boolean;
+  /** [stage] absent = 'sft'. With 'dpo', batchSize and gradAccum count PAIRS (2 sequences each, LLaMA-Factory). */
+  readonly stage?: TrainStage;
+  /** [pref_beta] β > 0 of the preference loss (stage dpo); absent = 0.1 */
+  readonly prefBeta?: number;
+  /** [pref_loss] sigmoid (DPO), hinge, ipo, orpo or simpo (stage dpo); absent = 'sigmoid' */
+  readonly prefLoss?: PrefLossType;
+  /** [pref_ftx] weight ≥ 0 of the SFT term on the chosen answers (stage dpo); absent = 0 */
+  readonly prefFtx?: number;
 }
 
 /** LLaMA-Factory's finetuning_type values the studio runs. */
@@ -118,6 +133,26 @@ export type TrainEvent =
       readonly step: number;
       readonly totalSteps: number;
       readonly error?: string;
+    }
+  | {
+      /** Stage dpo: the reference log-probs (the model with the adapter off) of `batch` of `batches` training batches done. */
+      readonly status: 'reference';
+      readonly batch: number;
+      readonly batches: number;
+      /** true when they were taken from the checkpoint being resumed instead of computed */
+      readonly cached?: boolean;
+    }
+  | {
+      /**
+       * Stage dpo: held-out preference metrics of a model (rewards against the same model without the adapter;
+       * for 'base' and 'instruct' — no adapter — every reward is 0 and the accuracy 0, as LLaMA-Factory would log).
+       */
+      readonly status: 'pref-eval';
+      readonly model: EvalModel;
+      readonly when: 'before' | 'after';
+      readonly metrics: PrefMetrics;
+      /** mean preference loss over the held-out pairs */
+      readonly loss: number;
     }
   | { readonly status: 'done'; readonly finalLoss: number; readonly steps: number }
   | { readonly status: 'cancelled'; readonly steps: number }

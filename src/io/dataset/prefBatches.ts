@@ -48,7 +48,8 @@ export function makePreferenceBatches(pairs: readonly TokenizedPairRows[], pairs
   const order = shuffle ? shuffledOrder(pairs.length, options.seed as number) : pairs.map((_, i) => i);
   const out: PreferenceBatch[] = [];
   for (let start = 0; start < order.length; start += pairsPerBatch) {
-    const group = order.slice(start, start + pairsPerBatch).map((i) => pairs[i] as TokenizedPairRows);
+    const idx = order.slice(start, start + pairsPerBatch);
+    const group = idx.map((i) => pairs[i] as TokenizedPairRows);
     if (group.length < pairsPerBatch && options.dropLast) break;
     const rows = [...group.map((p) => p.chosen), ...group.map((p) => p.rejected)];
     const [batch] = makeBatches(rows, rows.length, { maxLength: options.maxLength, padTokenId: options.padTokenId, shuffle: false });
@@ -57,7 +58,7 @@ export function makePreferenceBatches(pairs: readonly TokenizedPairRows[], pairs
     labelCounts.forEach((n, b) => {
       if (n === 0) throw new Error(`${(group[b % group.length] as TokenizedPairRows).source}: the ${b < group.length ? 'chosen' : 'rejected'} answer has no labelled token within ${batch.seqLen} tokens (Max length cut it off)`);
     });
-    out.push({ ...batch, pairs: group.length, labelCounts, sources: group.map((p) => p.source) });
+    out.push({ ...batch, pairs: group.length, labelCounts, sources: group.map((p) => p.source), pairIndex: Int32Array.from(idx) });
   }
   return out;
 }

@@ -93,4 +93,6 @@ export interface PreferenceBatch extends Batch {
   readonly labelCounts: Int32Array;
   /** Source of each pair ("file line N"), [P]. */
   readonly sources: readonly string[];
+  /** Index of each pair in the list given to makePreferenceBatches, [P] (keys the per-pair reference log-probs). */
+  readonly pairIndex?: Int32Array;
 }
