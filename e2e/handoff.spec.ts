@@ -59,7 +59,12 @@ test('Export for a cluster zip, and Graft a tuned Base on the demo', async ({ pa
   expect(shareGptTurns(files.get('train.json') as Uint8Array)).toEqual(alpacaTurns('story-titles.train.alpaca.json'));
   expect(shareGptTurns(files.get('heldout.json') as Uint8Array)).toEqual(alpacaTurns('story-titles.heldout.alpaca.json'));
   const mk = parse(new TextDecoder().decode(files.get('graft_mergekit.yaml'))) as Record<string, unknown>;
-  expect(mk).toMatchObject({ merge_method: 'task_arithmetic', base_model: 'stories260K-base', parameters: { normalize: false }, dtype: 'float32', out_dtype: 'bfloat16' });
+  // mergekit copies config, tokenizer and template from base_model: the Instruct, with tuned Base +1 and Base −1.
+  expect(mk).toMatchObject({ merge_method: 'task_arithmetic', base_model: 'stories260K-instruct', parameters: { normalize: false }, dtype: 'float32', out_dtype: 'bfloat16' });
+  expect(mk['models']).toEqual([
+    { model: expect.stringMatching(/^stories260K-base\+\.\/saves\//) as unknown as string, parameters: { weight: 1.0 } },
+    { model: 'stories260K-base', parameters: { weight: -1.0 } },
+  ]);
   expect(new TextDecoder().decode(files.get('README.md'))).toContain('llamafactory-cli train train_shadow_base.yaml');
 
   // 2. Graft a tuned Base generated here.
