@@ -15,7 +15,7 @@ import type { Batch } from '../io/dataset/types';
 import { prepareSplit } from '../io/tokenizer/prepare';
 import { instructTokenizer } from './datasetPreview';
 import { heldoutKey } from '../engine/train/evalCache';
-import { evalCache } from './training';
+import { evalCache, restoreEvalCache } from './evalCacheStore';
 import type { Session } from './session';
 
 /** The plan of a run with these settings on the loaded pair and data. */
@@ -87,6 +87,7 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
   const train = prepareSplit(tok, trainConvs, session.skippedRows('train'), settings.maxLength, vocab, kwargs).examples.filter((e) => e.labels.some((l) => l !== -100));
   const heldout = heldoutConvs.length ? prepareSplit(tok, heldoutConvs, session.skippedRows('heldout'), settings.maxLength, vocab, kwargs).examples : [];
   const cfg = pair.base.config;
+  await restoreEvalCache();
   const plan = train.length ? planSteps(train, settings, tok.padTokenId) : [];
   const micro = plan.flat();
   let B = 1;

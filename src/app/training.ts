@@ -13,7 +13,8 @@ import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { tokenizeTrainingData } from './trainingData';
 import { instructTokenizer } from './datasetPreview';
-import { EvalCache, heldoutKey } from '../engine/train/evalCache';
+import { heldoutKey } from '../engine/train/evalCache';
+import { evalCache, restoreEvalCache } from './evalCacheStore';
 import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
 
@@ -84,8 +85,6 @@ export function defaultSettingsFor(session: Session): TrainSettings {
 /** Checkpoint options of a run (engine/train/run.ts TrainJob fields of the same names). */
 export type TrainRunOptions = Pick<TrainJob, 'resume' | 'checkpointEvery' | 'onCheckpoint' | 'continueWithoutCheckpoints' | 'modelId'>;
 
-/** Before-training held-out losses of the pairs of this worker (engine/train/evalCache.ts). */
-export const evalCache = new EvalCache();
 
 /**
  * Tokenises and trains. Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
@@ -114,6 +113,7 @@ export async function trainOnSession(
   const { train, heldout, trainSplit, heldoutSplit, truncated } = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructName, onEvent);
   signal.throwIfAborted();
   const key = heldout ? heldoutKey(heldout, settings.maxLength) : '';
+  await restoreEvalCache();
   const cachedBase = heldout ? evalCache.get(pair.baseId, key) : undefined;
   const cachedInstruct = heldout ? evalCache.get(pair.instructId, key) : undefined;
   const result = await runTraining({

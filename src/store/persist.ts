@@ -1,6 +1,6 @@
 /**
- * Persistence (the only file that touches IndexedDB, via idb-keyval): the last similarity result and the training
- * settings survive a reload; the run history (runHistory.ts: every run with its adapter) is kept through
+ * Persistence (the only file that touches IndexedDB, via idb-keyval): the last similarity result, the training
+ * settings and the checkpoint choices ("Checkpoint every", go on without checkpoints) survive a reload; the run history (runHistory.ts: every run with its adapter) is kept through
  * {@link indexedDbBackend} in its own database and loaded by {@link hydrate} too. Values are stored with a schema
  * version; a value with another version is ignored. Storage failures (private mode, quota) are reported, not thrown.
  */
@@ -16,6 +16,8 @@ const VERSION = 3; // 2: TrainSettings gained `recompute`; 3: σ results carry t
 interface Persisted {
   similarity: SimilarityResult;
   settings: { settings: TrainSettings; settingsFor: string | null; defaults?: TrainSettings | null };
+  /** the checkpoint choices of new runs (resumeSlice.ts) */
+  checkpoints: { checkpointEvery: number; continueWithoutCheckpoints: boolean };
 }
 
 interface Stored<T> {
@@ -44,9 +46,10 @@ function save<K extends keyof Persisted>(key: K, value: Persisted[K]): void {
 export async function hydrate(api: StoreApi<StudioState>): Promise<void> {
   await api.getState().loadRuns();
   try {
-    const [similarity, settings] = await Promise.all([load('similarity'), load('settings')]);
+    const [similarity, settings, checkpoints] = await Promise.all([load('similarity'), load('settings'), load('checkpoints')]);
     const s = api.getState();
     api.setState({
+      ...(checkpoints ? { resume: { ...s.resume, ...checkpoints } } : {}),
       ...(similarity && !s.similarity.result ? { similarity: { ...s.similarity, result: similarity } } : {}),
       ...(settings && !s.settings ? { settings: settings.settings, settingsFor: settings.settingsFor, defaults: settings.defaults ?? null } : {}),
     });
@@ -59,6 +62,9 @@ export async function hydrate(api: StoreApi<StudioState>): Promise<void> {
 export function persistChanges(api: StoreApi<StudioState>): () => void {
   return api.subscribe((s, prev) => {
     if (s.similarity.result && s.similarity.result !== prev.similarity.result) save('similarity', s.similarity.result);
+    if (s.resume.checkpointEvery !== prev.resume.checkpointEvery || s.resume.continueWithoutCheckpoints !== prev.resume.continueWithoutCheckpoints) {
+      save('checkpoints', { checkpointEvery: s.resume.checkpointEvery, continueWithoutCheckpoints: s.resume.continueWithoutCheckpoints });
+    }
     if (s.settings && (s.settings !== prev.settings || s.settingsFor !== prev.settingsFor || s.defaults !== prev.defaults)) save('settings', { settings: s.settings, settingsFor: s.settingsFor, defaults: s.defaults });
   });
 }

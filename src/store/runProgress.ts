@@ -109,8 +109,13 @@ function where(t: Tracker, e: TrainEvent): { id: PhaseId; frac: number; skip?: b
   }
 }
 
-/** The tracker after event `e` arrived at `now` ms: the time since the last event is the current phase's work. */
+/**
+ * The tracker after event `e` arrived at `now` ms: the time since the last event is the current phase's work.
+ * A 'resumed' event (a run continued from a checkpoint) marks the steps of the earlier attempt done without counting
+ * any time for them, so the whole-run bar starts where the checkpoint was and the ETA covers only what is left.
+ */
 export function track(t: Tracker, e: TrainEvent, now: number): Tracker {
+  if (e.status === 'resumed') return { ...t, done: { ...t.done, train: Math.max(t.done.train ?? 0, e.step / Math.max(1, e.totalSteps)) } };
   const w = where(t, e);
   if (!w) return t;
   const byId = new Map(t.phases.map((p) => [p.id, p]));

@@ -44,7 +44,7 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): Tr
         evalPoints: [...run.evalPoints.filter((p) => p.step < e.step), { step: e.step, loss: e.loss }],
       };
     case 'resumed':
-      return { ...run, evalPoints: run.evalPoints.filter((p) => p.step <= e.step), points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
+      return { ...run, evalPoints: e.evalPoints ? [...e.evalPoints] : run.evalPoints.filter((p) => p.step <= e.step), points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
     case 'checkpoint':
       return e.error ? { ...run, log: log(`checkpoint after step ${e.step} not saved: ${e.error}`) } : run;
     case 'done':

@@ -111,6 +111,8 @@ export type TrainEvent =
       readonly step: number;
       readonly totalSteps: number;
       readonly history: readonly { readonly step: number; readonly loss: number; readonly lr: number; readonly gradNorm: number }[];
+      /** held-out losses of Base + LoRA measured during training before the checkpoint (TrainSettings.evalSteps) */
+      readonly evalPoints?: readonly { readonly step: number; readonly loss: number }[];
     }
   | {
       /** A checkpoint after `step` steps was saved (no error) or could not be saved (error names the cause). */
