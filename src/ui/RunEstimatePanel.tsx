@@ -43,6 +43,13 @@ export function RunEstimatePanel() {
           (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured in an earlier run on this browser' : 'assumed — refined from the first measured step'}, plus loading and tokenising)
         </span>
       </p>
+      {data.heldoutRows.available > 0 && (
+        <p className="muted" data-testid="heldout-rows">
+          Held-out loss over {data.heldoutRows.used === data.heldoutRows.available ? `all ${data.heldoutRows.used}` : `the first ${data.heldoutRows.used} of ${data.heldoutRows.available}`} held-out rows
+          {data.heldoutRows.auto ? ' (Held-out rows 0 = automatic: evaluations within a quarter of the training work; set a number for more)' : ' (Held-out rows)'}, in batches of up to{' '}
+          {data.evalBatchTokens} tokens (the training batch B × T of the memory plan).
+        </p>
+      )}
       {warnings.length > 0 && (
         <ul className="warnings" data-testid="schedule-warnings" role="alert">
           {warnings.map((w) => <li key={w}>{w}</li>)}

@@ -46,6 +46,12 @@ export interface TrainSettings {
    */
   readonly evalSteps?: number;
   /**
+   * Held-out rows a studio run evaluates: the first N of the held-out split (like LLaMA-Factory's `max_samples`, for
+   * the held-out split); absent or 0 = chosen so the evaluations stay a modest share of the run (app/heldoutRows.ts).
+   * The engine evaluates whatever held-out examples it is given; the studio's use cases apply this.
+   */
+  readonly heldoutRows?: number;
+  /**
    * LLaMA-Factory's finetuning_type: 'lora' (default; the `lora` settings) or 'full' (every weight of the Base in f32
    * with AdamW, train/runFull.ts; the `lora` settings are ignored).
    */
