@@ -1,6 +1,7 @@
 /**
  * Compare and Try it (issue 9): the comparison's options, its live progress (the two training loss curves, the
- * evaluation under way) and its result; Try it's prompt, generation settings and one streamed column per model.
+ * evaluation under way) and its result; Try it's prompt, system prompt, generation settings, each model's chat so far
+ * (tryChat.ts) and one streamed column per model.
  * Both run in the worker; nothing here is persisted (adapters of a comparison live in the worker until the next one).
  */
 import {
@@ -10,6 +11,7 @@ import {
 import { COMPARE_MODEL_LABELS } from '../worker/client';
 import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
 import { applyRunAdapter, restoreForTryIt } from './tryAdapter';
+import { commitExchange, type TryChat } from './tryChat';
 
 /** One optimizer step of one of the two runs. */
 export interface CurvePoint {
@@ -53,6 +55,11 @@ export interface TryItState {
   readonly heldoutIndex: number;
   /** The run-history run whose adapter is the LoRA on Base (tryAdapter.ts); null: this session's last training or comparison. */
   readonly adapterRunId: string | null;
+  /** the chat's system prompt (blank: none) */
+  readonly system: string;
+  /** each model's earlier turns (tryChat.ts), and the message the columns on screen answer (null before the first) */
+  readonly chat: TryChat;
+  readonly asked: string | null;
 }
 
 /** Actions and state of Compare and Try it. */
@@ -71,6 +78,9 @@ export interface CompareSlice {
   setTryPrompt(prompt: string): void;
   setTrySettings(s: GenerateSettings): void;
   setTrySelected(models: readonly TryItModel[]): void;
+  setTrySystem(system: string): void;
+  /** Starts a new chat: forgets every model's earlier turns and the answers on screen. */
+  newTryChat(): void;
   /** Uses run `id`'s stored adapter as Try it's LoRA on Base (any run of the history with an adapter for the pair). */
   setTryAdapterRun(id: string): Promise<void>;
   /** Puts the next held-out user message into the prompt box. */
@@ -139,7 +149,7 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
     compare: IDLE_COMPARE,
     tryIt: {
       status: 'idle', prompt: '', settings: { maxNewTokens: 64, temperature: 0, topP: 1, seed: 42 }, models: [], selected: ['base', 'instruct', 'base_lora', 'instruct_shadow', 'instruct_conventional'],
-      columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null,
+      columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null, system: '', chat: {}, asked: null,
     },
     setCompareOptions: (compareOptions) => set({ compareOptions }),
     startCompare: async () => {
@@ -188,6 +198,10 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
     setTryPrompt: (prompt) => setTry({ prompt }),
     setTrySettings: (settings) => setTry({ settings }),
     setTrySelected: (selected) => setTry({ selected }),
+    setTrySystem: (system) => setTry({ system }),
+    newTryChat: () => {
+      if (!tryCtl) setTry({ chat: {}, asked: null, columns: {}, error: null, message: '' });
+    },
     nextHeldoutPrompt: async () => {
       let heldout = get().tryIt.heldout;
       if (heldout.length === 0) heldout = await engineClient.heldoutMessages(100);
@@ -208,10 +222,13 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       }
       const c = new AbortController();
       tryCtl = c;
-      setTry({ status: 'running', columns: {}, error: null, message: 'starting' });
+      // The exchange on screen becomes each model's earlier turn; the new message follows it.
+      const chat = commitExchange(t.chat, t.asked, t.columns);
+      const asked = t.prompt;
+      setTry({ status: 'running', columns: {}, error: null, message: 'starting', chat, asked });
       try {
-        await engineClient.tryIt({ message: t.prompt, models, settings: t.settings, templateKwargs: get().settings?.chatTemplateKwargs ?? {} }, (e) => set({ tryIt: applyTryEvent(get().tryIt, e) }), c.signal);
-        setTry({ status: 'done', message: '' });
+        await engineClient.tryIt({ message: asked, models, settings: t.settings, templateKwargs: get().settings?.chatTemplateKwargs ?? {}, system: t.system, turns: chat }, (e) => set({ tryIt: applyTryEvent(get().tryIt, e) }), c.signal);
+        setTry({ status: 'done', message: '', prompt: get().tryIt.prompt === asked ? '' : get().tryIt.prompt });
       } catch (e) {
         setTry({ status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) });
       } finally {

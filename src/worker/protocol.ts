@@ -37,4 +37,5 @@ export type { CompareAnswer, CompareEvent, CompareModel, CompareOptions, Compare
 export { COMPARE_MODELS, COMPARE_MODEL_LABELS, DEFAULT_COMPARE_OPTIONS } from '../app/compare/types';
 export type { Verdict, VerdictMeasure, Wording } from '../app/compare/wording';
 export type { TryEvent, TryModel as TryItModel, TryModelInfo, TryReply, TryRequest } from '../app/tryit';
+export type { ChatTurn } from '../app/generate';
 
