@@ -22,6 +22,7 @@ import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
 import { estimateRun, type RunEstimate } from './runEstimate';
+import { measureTrainingSpeed, type SpeedSample } from './speedWarmup';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
@@ -125,6 +126,21 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     }
   }
 
+  /** The speed warm-up under way (speedWarmup.ts), stopped by any other GPU job before it starts. */
+  let warmup: { ctl: AbortController; done: Promise<unknown> } | null = null;
+  async function stopWarmup(): Promise<void> {
+    const w = warmup;
+    if (!w) return;
+    w.ctl.abort(new DOMException('Stopped for another GPU job', 'AbortError'));
+    await w.done.catch(() => {});
+  }
+
+  /** Runs `f` as the only long GPU job (Operations.exclusive) once a speed warm-up, if any, has stopped. */
+  async function gpuJob<T>(job: string, f: () => Promise<T>): Promise<T> {
+    await stopWarmup();
+    return ops.exclusive(job, f);
+  }
+
   function requireTrained(): TrainedAdapter {
     if (!trained) throw new Error('No trained adapter: train LoRA on the Base first.');
     return trained;
@@ -184,6 +200,32 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return estimateRun(session, settings);
   },
 
+  /**
+   * Times a three-step warm-up of a run of `settings` (speedWarmup.ts) for the estimate of a first run on this GPU.
+   * Any other GPU job stops it (the call then rejects with an AbortError).
+   * @throws as {@link measureTrainingSpeed}; Error naming the job that holds the GPU.
+   */
+  measureSpeed(opId: number, settings: TrainSettings): Promise<SpeedSample> {
+    return ops.withOp(opId, async (signal) => {
+      const ctl = new AbortController();
+      const stop = (): void => ctl.abort(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+      // `done` settles after the job has released the GPU, so a job waiting in stopWarmup finds it free.
+      const done = ops.exclusive('the speed warm-up', async () => {
+        tryItGpu.release();
+        return measureTrainingSpeed(session, await gpu(), settings, ctl.signal);
+      });
+      const mine = { ctl, done };
+      warmup = mine;
+      try {
+        return await done;
+      } finally {
+        if (warmup === mine) warmup = null;
+        signal.removeEventListener('abort', stop);
+      }
+    });
+  },
+
   /** The dataset preview for `settings` (rendered rows, labelled spans, kept/skipped, truncation). @throws without a pair */
   datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
     return previewFor(session, settings);
@@ -219,7 +261,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('training', async () => {
+      gpuJob('training', async () => {
         tryItGpu.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
@@ -240,7 +282,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('training', async () => {
+      gpuJob('training', async () => {
         tryItGpu.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
@@ -275,7 +317,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * @param root absolute URL of the fixtures folder, ending with "/".
    */
   checkGpu(opId: number, root: string, onProgress: (p: GpuCheckProgress) => void): Promise<GpuCheckResult> {
-    return ops.withOp(opId, (signal) => ops.exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
+    return ops.withOp(opId, (signal) => gpuJob('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
   },
 
   /**
@@ -296,7 +338,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void): Promise<CompareView> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('the comparison', async () => {
+      gpuJob('the comparison', async () => {
         tryItGpu.release();
         const ctx = await gpu();
         const key = pairId();
@@ -331,7 +373,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   tryIt(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('Try it', async () => {
+      gpuJob('Try it', async () => {
         const ctx = await gpu();
         const { instruct } = session.requirePair();
         const tok = await instructTokenizer(session);

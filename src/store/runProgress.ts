@@ -7,7 +7,7 @@
  * remaining estimate of each kind is scaled by measured / estimated seconds of the work already done, so the ETA
  * follows the first measured step and keeps refining. Pure functions; times are milliseconds from the caller.
  */
-import type { RunEstimate, TrainEvent } from '../worker/client';
+import type { RunEstimate, SpeedSample, TrainEvent } from '../worker/client';
 
 /** The phases of a run, in order. */
 export type PhaseId = 'tokenise' | 'load-base' | 'eval-base' | 'train' | 'eval-base+lora' | 'load-instruct' | 'eval-instruct' | 'eval-instruct+graft';
@@ -24,8 +24,12 @@ export interface Phase {
 export interface Speeds {
   /** Required FLOPs per second of training and evaluation (flops.ts counting). */
   readonly flopsPerSec: number;
-  /** true when flopsPerSec was measured in an earlier run on this browser, false when assumed. */
+  /** true when flopsPerSec was measured (an earlier run on this browser, or a warm-up of this run), false when assumed. */
   readonly measured: boolean;
+  /** Where a measured speed comes from: an earlier run on this GPU, or a warm-up of this run (store/speedWarmup.ts). */
+  readonly source?: 'run' | 'warm-up';
+  /** The warm-up's step and shape when source is 'warm-up'. */
+  readonly warmup?: SpeedSample;
   readonly bytesPerSec: number;
   readonly secPerConversation: number;
 }

@@ -22,6 +22,7 @@ export type { DatasetPreview, PreviewRow } from '../app/datasetPreview';
 export type { DurableOptions } from '../app/durableTraining';
 export type { ResumableRun } from '../app/checkpointStore';
 export type { RunEstimate } from '../app/runEstimate';
+export type { SpeedSample } from '../app/speedWarmup';
 export type { ScheduleCheck } from '../engine/train/scheduleWarnings';
 export type { GenerateSettings } from '../engine/generate/generate';
 export type { SkippedRow } from '../io/dataset/types';

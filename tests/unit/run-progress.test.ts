@@ -82,7 +82,7 @@ describe('speedsFrom', () => {
       { device: 'gpu A', measuredFlopsPerSec: 1e9 },
       { device: 'swiftshader (fallback)', measuredFlopsPerSec: 2e8 },
     ] as unknown as RunRecord[];
-    expect(speedsFrom(runs, 'gpu A', false)).toEqual({ ...ASSUMED_SPEEDS, flopsPerSec: 3e9, measured: true });
+    expect(speedsFrom(runs, 'gpu A', false)).toEqual({ ...ASSUMED_SPEEDS, flopsPerSec: 3e9, measured: true, source: 'run' });
     expect(speedsFrom(runs, 'gpu B', false)).toEqual(ASSUMED_SPEEDS);
     expect(speedsFrom([], 'x (fallback)', true)).toEqual(ASSUMED_FALLBACK_SPEEDS);
   });
