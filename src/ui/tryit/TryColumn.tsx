@@ -13,6 +13,12 @@ export function TryColumnView({ label, model, column, turns, asked }: { label: s
   const r = column?.reply ?? null;
   return (
     <div className="try-column" data-testid={`try-${model}`} data-done={r ? 'true' : 'false'} data-turns={turns.length}>
+      <div className="try-head">
+        <b>{label}</b>
+        <button type="button" disabled={!column?.text} onClick={() => void navigator.clipboard?.writeText(column?.text ?? '')} aria-label={`Copy the answer of ${label}`}>
+          Copy
+        </button>
+      </div>
       {turns.length > 0 && (
         <details className="try-history">
           <summary>{turns.length} earlier turn{turns.length === 1 ? '' : 's'}</summary>
@@ -25,12 +31,6 @@ export function TryColumnView({ label, model, column, turns, asked }: { label: s
         </details>
       )}
       {asked !== null && column && <p className="muted try-asked">You: {asked}</p>}
-      <div className="try-head">
-        <b>{label}</b>
-        <button type="button" disabled={!column?.text} onClick={() => void navigator.clipboard?.writeText(column?.text ?? '')} aria-label={`Copy the answer of ${label}`}>
-          Copy
-        </button>
-      </div>
       <pre className="answer" data-testid={`try-text-${model}`}>
         {column?.text ?? ''}
       </pre>

@@ -86,7 +86,7 @@ export function TryItPanel() {
           New chat
         </button>
         <span className="muted" data-testid="try-turns">
-          {turns === 0 ? 'New chat: each model column keeps its own conversation' : `Turn ${turns + (running ? 0 : 1)}: each model sees its own earlier answers`}
+          {turns === 0 ? 'New chat: each model column keeps its own conversation' : `${turns} turn${turns === 1 ? '' : 's'} so far: each model sees its own earlier answers`}
         </span>
         {t.message && <span className="muted">{t.message}</span>}
       </div>
