@@ -47,6 +47,8 @@ export interface RunEstimate {
   readonly heldoutRows: HeldoutChoice;
   /** Most padded tokens (B × T) of one held-out batch: the training activations' capacity (the memory plan's B × T). */
   readonly evalBatchTokens: number;
+  /** Mean tokens of a held-out row within Max length (prompt + reference answer; 0 without held-out data). */
+  readonly heldoutMeanTokens: number;
   /** Tensor bytes of the Base and of the Instruct checkpoint (loaded onto the GPU). */
   readonly baseBytes: number;
   readonly instructBytes: number;
@@ -125,6 +127,7 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
       instruct: used.length > 0 && evalCache.get(pair.instructId, heldoutKey(used, settings.maxLength)) !== undefined,
     },
     heldoutRows: rows,
+    heldoutMeanTokens: heldout.length ? heldout.reduce((a, e) => a + Math.min(e.inputIds.length, settings.maxLength), 0) / heldout.length : 0,
     evalBatchTokens: evalTokens,
     baseBytes: pair.base.checkpoint.totalBytes,
     instructBytes: pair.instruct.checkpoint.totalBytes,

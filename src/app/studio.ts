@@ -23,6 +23,7 @@ import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
 import { estimateRun, type RunEstimate } from './runEstimate';
 import { measureTrainingSpeed, type SpeedSample } from './speedWarmup';
+import { estimateCompare, type CompareEstimate } from './compareEstimate';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
@@ -198,6 +199,11 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   /** Steps, FLOPs, bytes and the schedule check of a run with `settings` (app/runEstimate.ts). @throws without a pair */
   estimateRun(settings: TrainSettings): Promise<RunEstimate> {
     return estimateRun(session, settings);
+  },
+
+  /** The plan of a comparison of `settings` with `options` (app/compareEstimate.ts). @throws without a pair */
+  estimateCompare(settings: TrainSettings, options: CompareOptions): Promise<CompareEstimate> {
+    return estimateCompare(session, settings, options);
   },
 
   /**

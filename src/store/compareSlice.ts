@@ -1,17 +1,18 @@
 /**
- * Compare and Try it (issue 9): the comparison's options, its live progress (the two training loss curves, the
- * evaluation under way) and its result; Try it's prompt, system prompt, generation settings, each model's chat so far
+ * Compare and Try it (issue 9): the comparison's options, its estimate, its live progress (whole-job bar with the ETA
+ * and a bar per stage: compareProgress.ts; the two training loss curves, the evaluation under way) and its result; Try it's prompt, system prompt, generation settings, each model's chat so far
  * (tryChat.ts) and one streamed column per model.
  * Both run in the worker; nothing here is persisted (adapters of a comparison live in the worker until the next one).
  */
 import {
-  DEFAULT_COMPARE_OPTIONS, engineClient, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
+  DEFAULT_COMPARE_OPTIONS, engineClient, type CompareEstimate, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
   type TryEvent, type TryItModel, type TryModelInfo, type TryReply,
 } from '../worker/client';
 import { COMPARE_MODEL_LABELS } from '../worker/client';
 import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
 import { applyRunAdapter, restoreForTryIt } from './tryAdapter';
 import { commitExchange, type TryChat } from './tryChat';
+import { compareProgressOf, planCompare, startCompareTracker, trackCompare, type CompareProgressView } from './compareProgress';
 
 /** One optimizer step of one of the two runs. */
 export interface CurvePoint {
@@ -29,6 +30,8 @@ export interface CompareRunState {
   readonly totalSteps: Readonly<Record<CompareRun, number>>;
   readonly view: CompareView | null;
   readonly error: string | null;
+  /** whole-job progress with the ETA and each stage (compareProgress.ts); null without an estimate */
+  readonly progress?: CompareProgressView | null;
 }
 
 /** One Try it column. */
@@ -66,6 +69,10 @@ export interface TryItState {
 export interface CompareSlice {
   compareOptions: CompareOptions;
   compare: CompareRunState;
+  /** the plan of a comparison with the current settings and options (app/compareEstimate.ts) */
+  compareEstimate: { readonly data: CompareEstimate | null; readonly error: string | null };
+  /** Re-plans the next comparison (no-op without a pair, training data and held-out data). */
+  refreshCompareEstimate(): Promise<void>;
   tryIt: TryItState;
   setCompareOptions(o: CompareOptions): void;
   /** Runs the comparison with the current training settings (no-op while one runs or without settings). */
@@ -141,12 +148,28 @@ function applyTryEvent(t: TryItState, e: TryEvent): TryItState {
 /** Creates the compare slice. */
 export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
   let compareCtl: AbortController | null = null;
+  let estimateSeq = 0;
   let tryCtl: AbortController | null = null;
   const setTry = (patch: Partial<TryItState>): void => set({ tryIt: { ...get().tryIt, ...patch } });
   let restoring = false;
   return {
     compareOptions: DEFAULT_COMPARE_OPTIONS,
     compare: IDLE_COMPARE,
+    compareEstimate: { data: null, error: null },
+    refreshCompareEstimate: async () => {
+      const id = ++estimateSeq;
+      const { settings, session, compareOptions } = get();
+      if (!settings || !session?.pairReady || session.trainExamples === 0 || session.heldoutExamples === 0) {
+        set({ compareEstimate: { data: null, error: null } });
+        return;
+      }
+      try {
+        const data = await engineClient.estimateCompare(settings, compareOptions);
+        if (id === estimateSeq) set({ compareEstimate: { data, error: null } });
+      } catch (e) {
+        if (id === estimateSeq) set({ compareEstimate: { data: null, error: errorMessage(e) } });
+      }
+    },
     tryIt: {
       status: 'idle', prompt: '', settings: { maxNewTokens: 64, temperature: 0, topP: 1, seed: 42 }, models: [], selected: ['base', 'instruct', 'base_lora', 'instruct_shadow', 'instruct_conventional'],
       columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null, system: '', chat: {}, asked: null,
@@ -157,9 +180,16 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       if (!settings || compareCtl) return;
       const c = new AbortController();
       compareCtl = c;
-      set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting' } });
+      const est = get().compareEstimate.data;
+      let tracker = est ? startCompareTracker(planCompare(est, get().estimate.speeds), est.prompts, performance.now()) : null;
+      set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting', progress: tracker ? compareProgressOf(tracker, performance.now()) : null } });
+      const onEvent = (e: CompareEvent): void => {
+        const now = performance.now();
+        if (tracker) tracker = trackCompare(tracker, e, now);
+        set({ compare: { ...applyCompareEvent(get().compare, e), progress: tracker ? compareProgressOf(tracker, now) : null } });
+      };
       try {
-        const view = await engineClient.compare(settings, get().compareOptions, (e) => set({ compare: applyCompareEvent(get().compare, e) }), c.signal);
+        const view = await engineClient.compare(settings, get().compareOptions, onEvent, c.signal);
         set({ compare: { ...get().compare, status: 'done', message: '', view }, tryIt: { ...get().tryIt, adapterRunId: null } });
         void get().refreshTryModels();
       } catch (e) {

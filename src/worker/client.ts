@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
-  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate, SpeedSample, CompareEvent, CompareOptions, CompareRun,
+  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate, SpeedSample, CompareEstimate, CompareEvent, CompareOptions, CompareRun,
   CompareView, TryEvent, TryModelInfo, TryReply, TryRequest,
 } from './protocol';
 
@@ -82,6 +82,9 @@ export const engineClient = {
   },
   estimateRun(settings: TrainSettings): Promise<RunEstimate> {
     return engine().estimateRun(settings);
+  },
+  estimateCompare(settings: TrainSettings, options: CompareOptions): Promise<CompareEstimate> {
+    return engine().estimateCompare(settings, options);
   },
 
   /** Times a three-step warm-up of a run of `settings` (app/speedWarmup.ts); another GPU job stops it (AbortError). */
