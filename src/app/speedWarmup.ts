@@ -65,6 +65,7 @@ export async function measureTrainingSpeed(session: Session, ctx: GpuContext, se
       warm = warm.batchSize > 1 || warm.gradAccum > 1 ? { ...warm, batchSize: 1, gradAccum: 1 } : { ...warm, maxLength: Math.max(WARMUP_MIN_T, Math.floor(warm.maxLength / 2)) };
       continue;
     }
+    signal.throwIfAborted(); // another GPU job came while tokenising: load nothing
     const at: number[] = [];
     await runTraining({
       ctx, config: cfg, base: pair.base.checkpoint, train, settings: warm, padTokenId: tok.padTokenId, signal,
