@@ -90,6 +90,22 @@ test('load demo, compare Shadow-FT with conventional LoRA, download the results,
     await expect(page.getByTestId('try-instruct')).toContainText('tokens/s');
   });
 
+  await test.step('Try it: a second turn after the first, with the chat so far (issue 20 (g))', async () => {
+    await page.getByLabel('Prompt', { exact: true }).fill('Now one about a cat.');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect(page.getByTestId('try-instruct')).toHaveAttribute('data-done', 'true', { timeout: 120_000 });
+    await expect(page.getByTestId('try-instruct')).toHaveAttribute('data-turns', '1');
+    await expect(page.getByTestId('try-instruct')).toContainText('You: Now one about a cat.');
+    await expect(page.getByTestId('try-turns')).toContainText('2 turns so far');
+  });
+
+  await test.step('after a reload the comparison\'s results and answers are still shown (issue 20, fault 1)', async () => {
+    await page.reload();
+    await expect(page.getByTestId('compare-restored')).toContainText('stories260K-base / stories260K-instruct');
+    await expect(page.getByText(firstPrompt).first()).toBeAttached();
+    await expect(page.getByRole('button', { name: 'Download Shadow-FT adapter' })).toBeDisabled();
+  });
+
   expect(errors).toEqual([]);
   console.log(`compare e2e wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
 });

@@ -2,7 +2,8 @@
  * Compare and Try it (issue 9): the comparison's options, its estimate, its live progress (whole-job bar with the ETA
  * and a bar per stage: compareProgress.ts; the two training loss curves, the evaluation under way) and its result; Try it's prompt, system prompt, generation settings, each model's chat so far
  * (tryChat.ts) and one streamed column per model.
- * Both run in the worker; nothing here is persisted (adapters of a comparison live in the worker until the next one).
+ * Both run in the worker; the last comparison's view (results, answers, curves) is persisted by persist.ts, its adapters live
+ * in the worker until the next one.
  */
 import {
   DEFAULT_COMPARE_OPTIONS, engineClient, type CompareEstimate, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
@@ -32,6 +33,9 @@ export interface CompareRunState {
   readonly error: string | null;
   /** whole-job progress with the ETA and each stage (compareProgress.ts); null without an estimate */
   readonly progress?: CompareProgressView | null;
+  /** when the comparison shown ended (ISO time), and whether its view was restored from storage after a reload (persist.ts: its adapters are not kept) */
+  readonly endedAt?: string;
+  readonly restored?: boolean;
 }
 
 /** One Try it column. */
@@ -190,7 +194,7 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       };
       try {
         const view = await engineClient.compare(settings, get().compareOptions, onEvent, c.signal);
-        set({ compare: { ...get().compare, status: 'done', message: '', view }, tryIt: { ...get().tryIt, adapterRunId: null } });
+        set({ compare: { ...get().compare, status: 'done', message: '', view, endedAt: new Date().toISOString(), restored: false }, tryIt: { ...get().tryIt, adapterRunId: null } });
         void get().refreshTryModels();
       } catch (e) {
         set({ compare: { ...get().compare, status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) } });

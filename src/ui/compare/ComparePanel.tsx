@@ -107,6 +107,12 @@ export function ComparePanel() {
       {(c.curves.shadow.length > 0 || c.curves.conventional.length > 0) && <CompareChart shadow={c.curves.shadow} conventional={c.curves.conventional} />}
       {view && (
         <>
+          {c.restored && (
+            <p className="muted" data-testid="compare-restored">
+              The comparison of {c.endedAt ? new Date(c.endedAt).toLocaleString() : 'an earlier session'} ({view.result.base_model} / {view.result.instruct_model}), kept in this browser. Its adapters are
+              not kept: run Compare again to download them.
+            </p>
+          )}
           <CompareTable view={view} />
           <div className="row">
             <button type="button" onClick={() => saveBlob(new Blob([compareCsv(view)], { type: 'text/csv' }), 'compare.csv')}>
@@ -115,10 +121,10 @@ export function ComparePanel() {
             <button type="button" onClick={() => saveBlob(new Blob([compareJson(view)], { type: 'application/json' }), 'compare.json')}>
               Download results JSON
             </button>
-            <button type="button" onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
+            <button type="button" disabled={c.restored === true} title={c.restored ? 'run Compare again: adapters of a comparison are not kept after a reload' : ''} onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
               Download Shadow-FT adapter
             </button>
-            <button type="button" onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
+            <button type="button" disabled={c.restored === true} title={c.restored ? 'run Compare again: adapters of a comparison are not kept after a reload' : ''} onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
               Download conventional adapter
             </button>
           </div>
