@@ -9,7 +9,7 @@ import type { ModelFiles } from '../io/checkpoint';
 import { Operations, throttle } from './operations';
 import { computeSimilarity, type SimilarityReport } from '../engine/analysis/similarity';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
-import { readAdapterFiles } from '../engine/graft/adapterFiles';
+import { buildAdapterFiles, readAdapterFiles } from '../engine/graft/adapterFiles';
 import { createGpuContext, type AdapterSummary, type DeviceLimits, type GpuContext } from '../engine/gpu/context';
 import type { TrainSettings } from '../engine/train/types';
 import type { ExportProgress, GpuCheckProgress, SimilarityProgressEvent, TrainEvent } from './progress';
@@ -356,6 +356,29 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   },
 
   /** One adapter of the last comparison as a PEFT zip (base_model_name_or_path = the Instruct model). */
+  /**
+   * Both adapters of the last comparison as PEFT files (to keep in browser storage).
+   * @throws Error when no comparison ran in this worker.
+   */
+  compareAdapterFiles(): Record<CompareRun, AdapterFilesData> {
+    if (!compared) throw new Error('Run Compare first.');
+    const c = compared;
+    const files = (run: CompareRun): AdapterFilesData => {
+      const f = buildAdapterFiles(c.adapters[run], { baseModelNameOrPath: c.instructModel });
+      return { config: f['adapter_config.json'], safetensors: f['adapter_model.safetensors'] };
+    };
+    return { shadow: files('shadow'), conventional: files('conventional') };
+  },
+
+  /**
+   * Makes stored adapters of a comparison (after a reload) the comparison's adapters for the loaded pair, for its
+   * exports and Try it. @throws AdapterError for bad files.
+   */
+  async restoreCompareAdapters(files: Record<CompareRun, AdapterFilesData>, baseModel: string, instructModel: string): Promise<void> {
+    const read = (run: CompareRun) => readAdapterFiles({ name: `${instructModel}-${run}-lora`, files: new Map([['adapter_config.json', new Blob([files[run].config])], ['adapter_model.safetensors', files[run].safetensors]]) });
+    compared = { adapters: { shadow: await read('shadow'), conventional: await read('conventional') }, pair: pairId(), baseModel, instructModel, seq: ++seq };
+  },
+
   exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
     if (!compared) return Promise.reject(new Error('Run Compare first.'));
     const { baseModel, instructModel } = compared;

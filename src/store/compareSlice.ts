@@ -2,11 +2,11 @@
  * Compare and Try it (issue 9): the comparison's options, its estimate, its live progress (whole-job bar with the ETA
  * and a bar per stage: compareProgress.ts; the two training loss curves, the evaluation under way) and its result; Try it's prompt, system prompt, generation settings, each model's chat so far
  * (tryChat.ts) and one streamed column per model.
- * Both run in the worker; the last comparison's view (results, answers, curves) is persisted by persist.ts, its adapters live
- * in the worker until the next one.
+ * Both run in the worker; the last comparison's view (results, answers, curves) and both adapters' PEFT files are
+ * persisted by persist.ts, and the adapters go back to the worker when one is downloaded after a reload.
  */
 import {
-  DEFAULT_COMPARE_OPTIONS, engineClient, type CompareEstimate, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
+  DEFAULT_COMPARE_OPTIONS, engineClient, type AdapterFilesData, type CompareEstimate, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
   type TryEvent, type TryItModel, type TryModelInfo, type TryReply,
 } from '../worker/client';
 import { COMPARE_MODEL_LABELS } from '../worker/client';
@@ -36,6 +36,8 @@ export interface CompareRunState {
   /** when the comparison shown ended (ISO time), and whether its view was restored from storage after a reload (persist.ts: its adapters are not kept) */
   readonly endedAt?: string;
   readonly restored?: boolean;
+  /** both adapters as PEFT files, kept with the view (persist.ts) so they can be downloaded after a reload */
+  readonly adapterFiles?: Readonly<Record<CompareRun, AdapterFilesData>> | null;
 }
 
 /** One Try it column. */
@@ -194,7 +196,8 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       };
       try {
         const view = await engineClient.compare(settings, get().compareOptions, onEvent, c.signal);
-        set({ compare: { ...get().compare, status: 'done', message: '', view, endedAt: new Date().toISOString(), restored: false }, tryIt: { ...get().tryIt, adapterRunId: null } });
+        const adapterFiles = await engineClient.compareAdapterFiles().catch(() => null);
+        set({ compare: { ...get().compare, status: 'done', message: '', view, endedAt: new Date().toISOString(), restored: false, adapterFiles }, tryIt: { ...get().tryIt, adapterRunId: null } });
         void get().refreshTryModels();
       } catch (e) {
         set({ compare: { ...get().compare, status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) } });
@@ -205,6 +208,15 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
     cancelCompare: () => compareCtl?.abort(),
     exportCompareAdapter: async (run) => {
       try {
+        const c = get().compare;
+        // After a reload the worker has no comparison: its stored adapters go back first (for the same pair only).
+        if (c.restored && c.view && c.adapterFiles) {
+          const { base_model: base, instruct_model: instruct } = c.view.result;
+          const s = get().session;
+          if (s?.base?.name !== base || s.instruct?.name !== instruct) throw new Error(`Load ${base} (Base) and ${instruct} (Instruct) first (Load demo, or drop the folders): these adapters belong to that pair.`);
+          await engineClient.restoreCompareAdapters(c.adapterFiles, base, instruct);
+          set({ compare: { ...get().compare, restored: false } });
+        }
         return await engineClient.exportCompareAdapter(run);
       } catch (e) {
         set({ compare: { ...get().compare, error: errorMessage(e) } });

@@ -186,6 +186,12 @@ export const engineClient = {
   exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
     return engine().exportCompareAdapter(run);
   },
+  compareAdapterFiles(): Promise<Record<CompareRun, AdapterFilesData>> {
+    return engine().compareAdapterFiles();
+  },
+  restoreCompareAdapters(files: Record<CompareRun, AdapterFilesData>, baseModel: string, instructModel: string): Promise<void> {
+    return engine().restoreCompareAdapters(files, baseModel, instructModel);
+  },
 
   /** Try it's models and whether each can answer now. */
   tryItModels(): Promise<TryModelInfo[]> {

@@ -109,8 +109,8 @@ export function ComparePanel() {
         <>
           {c.restored && (
             <p className="muted" data-testid="compare-restored">
-              The comparison of {c.endedAt ? new Date(c.endedAt).toLocaleString() : 'an earlier session'} ({view.result.base_model} / {view.result.instruct_model}), kept in this browser. Its adapters are
-              not kept: run Compare again to download them.
+              The comparison of {c.endedAt ? new Date(c.endedAt).toLocaleString() : 'an earlier session'} ({view.result.base_model} / {view.result.instruct_model}), kept in this browser
+              {c.adapterFiles ? ' with both adapters (downloads need that pair loaded).' : '; its adapters were not kept: run Compare again to download them.'}
             </p>
           )}
           <CompareTable view={view} />
@@ -121,10 +121,10 @@ export function ComparePanel() {
             <button type="button" onClick={() => saveBlob(new Blob([compareJson(view)], { type: 'application/json' }), 'compare.json')}>
               Download results JSON
             </button>
-            <button type="button" disabled={c.restored === true} title={c.restored ? 'run Compare again: adapters of a comparison are not kept after a reload' : ''} onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
+            <button type="button" disabled={c.restored === true && !c.adapterFiles} title={c.restored && !c.adapterFiles ? 'run Compare again: this comparison\'s adapters were not kept' : ''} onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
               Download Shadow-FT adapter
             </button>
-            <button type="button" disabled={c.restored === true} title={c.restored ? 'run Compare again: adapters of a comparison are not kept after a reload' : ''} onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
+            <button type="button" disabled={c.restored === true && !c.adapterFiles} title={c.restored && !c.adapterFiles ? 'run Compare again: this comparison\'s adapters were not kept' : ''} onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
               Download conventional adapter
             </button>
           </div>
