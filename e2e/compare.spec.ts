@@ -6,6 +6,7 @@
  * prompt (same model, prompt and token budget).
  */
 import { collectErrors, openDemo } from './demoPage';
+import { unzipDownload } from './zip';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,31 @@ test('load demo, compare Shadow-FT with conventional LoRA, download the results,
     // Greedy, same prompt and budget: Try it's Instruct answer is the comparison's.
     expect((await page.getByTestId('try-text-instruct').innerText()).trim()).toBe(instructAnswer.trim());
     await expect(page.getByTestId('try-instruct')).toContainText('tokens/s');
+  });
+
+  await test.step('Try it: a second turn after the first, with the chat so far (issue 20 (g))', async () => {
+    await page.getByLabel('Prompt', { exact: true }).fill('Now one about a cat.');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect(page.getByTestId('try-instruct')).toHaveAttribute('data-done', 'true', { timeout: 120_000 });
+    await expect(page.getByTestId('try-instruct')).toHaveAttribute('data-turns', '1');
+    await expect(page.getByTestId('try-instruct')).toContainText('You: Now one about a cat.');
+    await expect(page.getByTestId('try-turns')).toContainText('2 turns so far');
+  });
+
+  await test.step('after a reload the comparison\'s results, answers and adapters are still there (issue 20, fault 1)', async () => {
+    const before = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download Shadow-FT adapter' }).click();
+    const shadowBefore = (await unzipDownload(await before, dir)).files.get('adapter_model.safetensors') as Uint8Array;
+    await page.reload();
+    await expect(page.getByTestId('compare-restored')).toContainText('stories260K-base / stories260K-instruct');
+    await expect(page.getByText(firstPrompt).first()).toBeAttached();
+    // Its adapters are kept too: after Load demo the download gives the same adapter as before the reload.
+    await page.getByRole('button', { name: 'Load demo' }).click();
+    await expect(page.getByTestId('model-instruct')).toContainText('stories260K-instruct');
+    const pending = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download Shadow-FT adapter' }).click();
+    const { files } = await unzipDownload(await pending, dir);
+    expect(Buffer.from(files.get('adapter_model.safetensors') as Uint8Array).equals(Buffer.from(shadowBefore))).toBe(true);
   });
 
   expect(errors).toEqual([]);

@@ -84,8 +84,12 @@ test('a reloaded run resumes and a lost device recovers: both adapters equal an 
     const row = page.getByTestId('resumable-run');
     await expect(row).toContainText(new RegExp(`Unfinished run: step ${MID} of ${STEPS}`));
     await expect(row).toContainText('stories260K-base');
+    // Every setting of the run survives the reload, "Checkpoint every" included (issue 20, fault 2).
+    await expect(page.getByLabel('Checkpoint every (steps)')).toHaveValue('1');
     // Nothing dropped, nothing set: Resume loads the demo itself and ticks the datasets the run used.
     await row.getByRole('button', { name: 'Resume' }).click();
+    // The resumed run has its whole-run bar and ETA (from its own settings' estimate), starting past 0%.
+    await expect(page.getByTestId('run-eta')).toContainText(/ETA/, { timeout: 60_000 });
     await expect(page.getByTestId('train-status')).toContainText(`Training complete: final loss`, { timeout: 10 * 60_000 });
     await expect(page.getByTestId('train-status')).toContainText(`after ${STEPS} steps`);
     await expect(page.locator('pre.run-log')).toContainText(new RegExp(`resuming at step ${MID} of ${STEPS}`));

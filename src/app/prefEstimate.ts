@@ -51,5 +51,9 @@ export async function estimatePrefRun(session: Session, settings: TrainSettings)
     baseBytes: pair.base.checkpoint.totalBytes,
     instructBytes: pair.instruct.checkpoint.totalBytes,
     referenceFlops,
+    // Stage dpo evaluates every held-out pair (Held-out rows applies to SFT runs); each row of a pair is a sequence.
+    heldoutRows: { used: heldout.length, available: heldout.length, auto: false },
+    heldoutMeanTokens: heldout.length ? heldout.reduce((a, p) => a + Math.min(p.chosen.inputIds.length, settings.maxLength) + Math.min(p.rejected.inputIds.length, settings.maxLength), 0) / (2 * heldout.length) : 0,
+    evalBatchTokens: 2 * settings.batchSize * settings.maxLength,
   };
 }

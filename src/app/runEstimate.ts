@@ -15,10 +15,11 @@ import type { Batch } from '../io/dataset/types';
 import { prepareSplit } from '../io/tokenizer/prepare';
 import { instructTokenizer } from './datasetPreview';
 import { heldoutKey } from '../engine/train/evalCache';
-import { evalCache } from './training';
+import { evalCache, restoreEvalCache } from './evalCacheStore';
 import type { Session } from './session';
 import { stageOf } from '../engine/train/prefSettings';
 import { estimatePrefRun } from './prefEstimate';
+import { chooseHeldoutRows, type HeldoutChoice } from './heldoutRows';
 
 /** The plan of a run with these settings on the loaded pair and data. */
 export interface RunEstimate {
@@ -44,6 +45,12 @@ export interface RunEstimate {
   readonly evalsDuringTraining: number;
   /** Before-training held-out losses an earlier run on the same pair and data left in the worker's cache (skipped). */
   readonly cachedEvals: { readonly base: boolean; readonly instruct: boolean };
+  /** The held-out rows the run evaluates (Held-out rows, or the automatic choice: heldoutRows.ts). */
+  readonly heldoutRows: HeldoutChoice;
+  /** Most padded tokens (B × T) of one held-out batch: the training activations' capacity (the memory plan's B × T). */
+  readonly evalBatchTokens: number;
+  /** Mean tokens of a held-out row within Max length (prompt + reference answer; 0 without held-out data). */
+  readonly heldoutMeanTokens: number;
   /** Tensor bytes of the Base and of the Instruct checkpoint (loaded onto the GPU). */
   readonly baseBytes: number;
   readonly instructBytes: number;
@@ -92,6 +99,7 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
   const train = prepareSplit(tok, trainConvs, session.skippedRows('train'), settings.maxLength, vocab, kwargs).examples.filter((e) => e.labels.some((l) => l !== -100));
   const heldout = heldoutConvs.length ? prepareSplit(tok, heldoutConvs, session.skippedRows('heldout'), settings.maxLength, vocab, kwargs).examples : [];
   const cfg = pair.base.config;
+  await restoreEvalCache();
   const plan = train.length ? planSteps(train, settings, tok.padTokenId) : [];
   const micro = plan.flat();
   let B = 1;
@@ -100,8 +108,13 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
     B = Math.max(B, b.batchSize);
     T = Math.max(T, b.seqLen);
   }
-  const heldoutT = Math.min(settings.maxLength, Math.max(0, ...heldout.map((e) => e.inputIds.length)));
-  const evalB = heldout.length ? evalBatches(heldout, B * Math.max(T, heldoutT), settings.maxLength, tok.padTokenId) : [];
+  const trainFlops = flopsOf(cfg, settings, micro, false);
+  const during = evalsDuringTraining(plan.length, settings.evalSteps ?? 0, heldout.length > 0);
+  const rows = chooseHeldoutRows(cfg, settings, heldout, trainFlops, 4 + during);
+  const used = heldout.slice(0, rows.used);
+  const heldoutT = Math.min(settings.maxLength, Math.max(0, ...used.map((e) => e.inputIds.length)));
+  const evalTokens = B * Math.max(T, heldoutT);
+  const evalB = used.length ? evalBatches(used, evalTokens, settings.maxLength, tok.padTokenId) : [];
   const evalPass = (flopsOf(cfg, settings, evalB, true) + flopsOf(cfg, { ...settings, lora: { ...settings.lora, targetModules: [] } }, evalB, true)) / 2;
   return {
     totalSteps: plan.length,
@@ -109,15 +122,18 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
     conversations: trainConvs.length + heldoutConvs.length,
     trainExamples: train.length,
     microBatches: micro.length,
-    trainFlops: flopsOf(cfg, settings, micro, false),
+    trainFlops,
     evalPassFlops: evalPass,
     evalBatches: evalB.length,
     evalPasses: evalB.length ? 4 : 0,
-    evalsDuringTraining: evalsDuringTraining(plan.length, settings.evalSteps ?? 0, evalB.length > 0),
+    evalsDuringTraining: evalB.length > 0 ? during : 0,
     cachedEvals: {
-      base: heldout.length > 0 && evalCache.get(pair.baseId, heldoutKey(heldout, settings.maxLength)) !== undefined,
-      instruct: heldout.length > 0 && evalCache.get(pair.instructId, heldoutKey(heldout, settings.maxLength)) !== undefined,
+      base: used.length > 0 && evalCache.get(pair.baseId, heldoutKey(used, settings.maxLength)) !== undefined,
+      instruct: used.length > 0 && evalCache.get(pair.instructId, heldoutKey(used, settings.maxLength)) !== undefined,
     },
+    heldoutRows: rows,
+    heldoutMeanTokens: heldout.length ? heldout.reduce((a, e) => a + Math.min(e.inputIds.length, settings.maxLength), 0) / heldout.length : 0,
+    evalBatchTokens: evalTokens,
     baseBytes: pair.base.checkpoint.totalBytes,
     instructBytes: pair.instruct.checkpoint.totalBytes,
   };

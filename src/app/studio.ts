@@ -9,7 +9,7 @@ import type { ModelFiles } from '../io/checkpoint';
 import { Operations, throttle } from './operations';
 import { computeSimilarity, type SimilarityReport } from '../engine/analysis/similarity';
 import { similarityCsv } from '../engine/analysis/similarityCsv';
-import { readAdapterFiles } from '../engine/graft/adapterFiles';
+import { buildAdapterFiles, readAdapterFiles } from '../engine/graft/adapterFiles';
 import { createGpuContext, type AdapterSummary, type DeviceLimits, type GpuContext } from '../engine/gpu/context';
 import type { TrainSettings } from '../engine/train/types';
 import type { ExportProgress, GpuCheckProgress, SimilarityProgressEvent, TrainEvent } from './progress';
@@ -22,6 +22,8 @@ import type { GraftTunedPlan } from '../engine/graft/graftTuned';
 import { Session, type SessionSummary } from './session';
 import { previewFor, type DatasetPreview } from './datasetPreview';
 import { estimateRun, type RunEstimate } from './runEstimate';
+import { measureTrainingSpeed, type SpeedSample } from './speedWarmup';
+import { estimateCompare, type CompareEstimate } from './compareEstimate';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
@@ -125,6 +127,21 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     }
   }
 
+  /** The speed warm-up under way (speedWarmup.ts), stopped by any other GPU job before it starts. */
+  let warmup: { ctl: AbortController; done: Promise<unknown> } | null = null;
+  async function stopWarmup(): Promise<void> {
+    const w = warmup;
+    if (!w) return;
+    w.ctl.abort(new DOMException('Stopped for another GPU job', 'AbortError'));
+    await w.done.catch(() => {});
+  }
+
+  /** Runs `f` as the only long GPU job (Operations.exclusive) once a speed warm-up, if any, has stopped. */
+  async function gpuJob<T>(job: string, f: () => Promise<T>): Promise<T> {
+    await stopWarmup();
+    return ops.exclusive(job, f);
+  }
+
   function requireTrained(): TrainedAdapter {
     if (!trained) throw new Error('No trained adapter: train LoRA on the Base first.');
     return trained;
@@ -184,6 +201,37 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     return estimateRun(session, settings);
   },
 
+  /** The plan of a comparison of `settings` with `options` (app/compareEstimate.ts). @throws without a pair */
+  estimateCompare(settings: TrainSettings, options: CompareOptions): Promise<CompareEstimate> {
+    return estimateCompare(session, settings, options);
+  },
+
+  /**
+   * Times a three-step warm-up of a run of `settings` (speedWarmup.ts) for the estimate of a first run on this GPU.
+   * Any other GPU job stops it (the call then rejects with an AbortError).
+   * @throws as {@link measureTrainingSpeed}; Error naming the job that holds the GPU.
+   */
+  measureSpeed(opId: number, settings: TrainSettings): Promise<SpeedSample> {
+    return ops.withOp(opId, async (signal) => {
+      const ctl = new AbortController();
+      const stop = (): void => ctl.abort(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+      // `done` settles after the job has released the GPU, so a job waiting in stopWarmup finds it free.
+      const done = ops.exclusive('the speed warm-up', async () => {
+        tryItGpu.release();
+        return measureTrainingSpeed(session, await gpu(), settings, ctl.signal);
+      });
+      const mine = { ctl, done };
+      warmup = mine;
+      try {
+        return await done;
+      } finally {
+        if (warmup === mine) warmup = null;
+        signal.removeEventListener('abort', stop);
+      }
+    });
+  },
+
   /** The dataset preview for `settings` (rendered rows, labelled spans, kept/skipped, truncation). @throws without a pair */
   datasetPreview(settings: TrainSettings): Promise<DatasetPreview> {
     return previewFor(session, settings);
@@ -219,7 +267,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   train(opId: number, settings: TrainSettings, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('training', async () => {
+      gpuJob('training', async () => {
         tryItGpu.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
@@ -240,7 +288,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   resumeTraining(opId: number, onEvent: (e: TrainEvent) => void, opts?: DurableOptions): Promise<TrainOutcome> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('training', async () => {
+      gpuJob('training', async () => {
         tryItGpu.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
@@ -275,7 +323,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    * @param root absolute URL of the fixtures folder, ending with "/".
    */
   checkGpu(opId: number, root: string, onProgress: (p: GpuCheckProgress) => void): Promise<GpuCheckResult> {
-    return ops.withOp(opId, (signal) => ops.exclusive('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
+    return ops.withOp(opId, (signal) => gpuJob('the GPU check', async () => runGpuCheck(await gpu(), root, onProgress, signal)));
   },
 
   /**
@@ -296,7 +344,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void): Promise<CompareView> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('the comparison', async () => {
+      gpuJob('the comparison', async () => {
         tryItGpu.release();
         const ctx = await gpu();
         const key = pairId();
@@ -308,6 +356,29 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   },
 
   /** One adapter of the last comparison as a PEFT zip (base_model_name_or_path = the Instruct model). */
+  /**
+   * Both adapters of the last comparison as PEFT files (to keep in browser storage).
+   * @throws Error when no comparison ran in this worker.
+   */
+  compareAdapterFiles(): Record<CompareRun, AdapterFilesData> {
+    if (!compared) throw new Error('Run Compare first.');
+    const c = compared;
+    const files = (run: CompareRun): AdapterFilesData => {
+      const f = buildAdapterFiles(c.adapters[run], { baseModelNameOrPath: c.instructModel });
+      return { config: f['adapter_config.json'], safetensors: f['adapter_model.safetensors'] };
+    };
+    return { shadow: files('shadow'), conventional: files('conventional') };
+  },
+
+  /**
+   * Makes stored adapters of a comparison (after a reload) the comparison's adapters for the loaded pair, for its
+   * exports and Try it. @throws AdapterError for bad files.
+   */
+  async restoreCompareAdapters(files: Record<CompareRun, AdapterFilesData>, baseModel: string, instructModel: string): Promise<void> {
+    const read = (run: CompareRun) => readAdapterFiles({ name: `${instructModel}-${run}-lora`, files: new Map([['adapter_config.json', new Blob([files[run].config])], ['adapter_model.safetensors', files[run].safetensors]]) });
+    compared = { adapters: { shadow: await read('shadow'), conventional: await read('conventional') }, pair: pairId(), baseModel, instructModel, seq: ++seq };
+  },
+
   exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
     if (!compared) return Promise.reject(new Error('Run Compare first.'));
     const { baseModel, instructModel } = compared;
@@ -331,7 +402,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
    */
   tryIt(opId: number, request: TryRequest, onEvent: (e: TryEvent) => void): Promise<Record<string, TryReply>> {
     return ops.withOp(opId, (signal) =>
-      ops.exclusive('Try it', async () => {
+      gpuJob('Try it', async () => {
         const ctx = await gpu();
         const { instruct } = session.requirePair();
         const tok = await instructTokenizer(session);

@@ -6,14 +6,19 @@
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { GpuContext } from '../engine/gpu/context';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
-import { checkpointWeightBytes, planJob, runTraining, type TrainJob, type TrainResult } from '../engine/train/run';
+import { checkpointWeightBytes, planJob, planSteps, runTraining, type TrainJob, type TrainResult } from '../engine/train/run';
+import type { ModelConfig } from '../io/config/types';
+import type { TokenizedExample } from '../io/dataset/types';
+import { chooseHeldoutRows } from './heldoutRows';
+import { evalsDuringTraining, flopsOf } from './runEstimate';
 import { describePlan, planAdvice } from '../engine/plan/advice';
 import { dataSettingsProblem } from './settingsChecks';
 import type { MemoryPlan } from '../engine/plan/memory';
 import type { TrainEvent, TrainSettings } from '../engine/train/types';
 import { tokenizeTrainingData } from './trainingData';
 import { instructTokenizer } from './datasetPreview';
-import { EvalCache, heldoutKey } from '../engine/train/evalCache';
+import { heldoutKey } from '../engine/train/evalCache';
+import { evalCache, restoreEvalCache } from './evalCacheStore';
 import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
 import { refuseDatasetKinds, trainPreferenceOnSession } from './prefTraining';
@@ -86,8 +91,20 @@ export function defaultSettingsFor(session: Session): TrainSettings {
 /** Checkpoint options of a run (engine/train/run.ts TrainJob fields of the same names). */
 export type TrainRunOptions = Pick<TrainJob, 'resume' | 'checkpointEvery' | 'onCheckpoint' | 'continueWithoutCheckpoints' | 'modelId'>;
 
-/** Before-training held-out losses of the pairs of this worker (engine/train/evalCache.ts). */
-export const evalCache = new EvalCache();
+
+/**
+ * The held-out rows a run evaluates (Held-out rows, or the automatic choice: heldoutRows.ts), announced in the log.
+ * @returns undefined without held-out data
+ */
+function heldoutRowsOf(cfg: ModelConfig, settings: TrainSettings, train: readonly TokenizedExample[], heldout: readonly TokenizedExample[] | undefined, padTokenId: number, onEvent: (e: TrainEvent) => void): readonly TokenizedExample[] | undefined {
+  if (!heldout?.length) return heldout;
+  const usable = train.filter((e) => e.labels.some((l) => l !== -100));
+  const plan = usable.length ? planSteps(usable, settings, padTokenId) : [];
+  const during = evalsDuringTraining(plan.length, settings.evalSteps ?? 0, true);
+  const c = chooseHeldoutRows(cfg, settings, heldout, flopsOf(cfg, settings, plan.flat(), false), 4 + during);
+  if (c.used < c.available) onEvent({ status: 'preparing', message: `held-out loss over the first ${c.used} of ${c.available} held-out rows (${c.auto ? 'Held-out rows 0 = automatic: evaluations within a quarter of the training work' : 'Held-out rows'})` });
+  return heldout.slice(0, c.used);
+}
 
 /**
  * Tokenises and trains (stage dpo: app/prefTraining.ts). Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
@@ -115,9 +132,11 @@ export async function trainOnSession(
   onEvent({ status: 'preparing', message: `loading the tokenizer and chat template of ${instructName}` });
   const tok = await instructTokenizer(session);
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
-  const { train, heldout, trainSplit, heldoutSplit, truncated } = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructName, onEvent);
+  const { train, heldout: allHeldout, trainSplit, heldoutSplit, truncated } = tokenizeTrainingData(tok, { conversations: trainConvs, skipped: trainParseSkips }, { conversations: heldoutConvs, skipped: session.skippedRows('heldout') }, settings, vocab, instructName, onEvent);
   signal.throwIfAborted();
+  const heldout = heldoutRowsOf(pair.base.config, settings, train, allHeldout, tok.padTokenId, onEvent);
   const key = heldout ? heldoutKey(heldout, settings.maxLength) : '';
+  await restoreEvalCache();
   const cachedBase = heldout ? evalCache.get(pair.baseId, key) : undefined;
   const cachedInstruct = heldout ? evalCache.get(pair.instructId, key) : undefined;
   const result = await runTraining({

@@ -1,6 +1,7 @@
 /**
  * "Try it" (issue 9 item 2): the same user message answered by up to five models with the same generation settings,
- * tokens streamed as they come. Each loaded checkpoint (Base, Instruct) is uploaded to the GPU once and keeps one
+ * tokens streamed as they come; a chat goes on over several turns with one system prompt, each model seeing its own
+ * earlier answers (a conversation per model column, rendered with the Instruct chat template). Each loaded checkpoint (Base, Instruct) is uploaded to the GPU once and keeps one
  * Generator (engine/generate: KV cache, frozen weights shared); adapters are applied per call as LoRA (the graft
  * W_I + s·B·A computed on the fly, PEFT semantics), each uploaded once per model and kept until it changes.
  * The exported BF16 merge of the Shadow-FT adapter is a model of its own (its bytes are the download's).
@@ -18,7 +19,7 @@ import { loraParamsFromAdapter } from '../engine/model/loraFromAdapter';
 import type { LoraAdapter } from '../engine/model/loraTypes';
 import { destroyGpuModel, makeGpuModel, type GpuModel } from '../engine/model/model';
 import { loadModelWeights } from '../engine/model/weights';
-import { generateReply, replyPromptIds } from './generate';
+import { generateReply, replyPromptIds, type ChatContext, type ChatTurn } from './generate';
 import type { TryEvent } from './progress';
 import { COMPARE_MODEL_LABELS, COMPARE_MODELS, type CompareModel } from './compare/types';
 import type { Conversation } from '../io/dataset/types';
@@ -44,6 +45,10 @@ export interface TryRequest {
   readonly settings: GenerateSettings;
   /** chat template options, as the training settings' chatTemplateKwargs (default {}) */
   readonly templateKwargs?: TemplateKwargs;
+  /** the system prompt of the chat, the same for every model (absent or blank: none) */
+  readonly system?: string;
+  /** each model's own earlier turns (its own answers), oldest first; a model without an entry starts the chat */
+  readonly turns?: Readonly<Partial<Record<TryModel, readonly ChatTurn[]>>>;
 }
 
 export type { TryEvent } from './progress';
@@ -196,7 +201,8 @@ export class TryIt {
     const keep = new Set([...sources.values()].map(keyOf));
     const wanted = new Set([...sources.values()].flatMap((s) => (s.adapter && !s.merge ? [s.adapter] : [])));
     const kwargs = request.templateKwargs ?? {};
-    const promptTokens = replyPromptIds(tok, request.message, kwargs).length;
+    const chatOf = (m: TryModel): ChatContext => ({ ...(request.system !== undefined ? { system: request.system } : {}), turns: request.turns?.[m] ?? [] });
+    const promptTokens = Math.max(...request.models.map((m) => replyPromptIds(tok, request.message, kwargs, chatOf(m)).length));
     const needT = promptTokens + request.settings.maxNewTokens;
     const out = new Map<TryModel, TryReply>();
     for (const m of request.models) {
@@ -209,7 +215,7 @@ export class TryIt {
       const ids: number[] = [];
       let last = 0;
       const r = await generateReply(tok, l.gen, request.message, request.settings, {
-        lora, stopIds, signal, templateKwargs: kwargs,
+        lora, stopIds, signal, templateKwargs: kwargs, chat: chatOf(m),
         onToken: (id) => {
           ids.push(id);
           const now = performance.now();

@@ -1,15 +1,19 @@
 /**
- * Compare and Try it (issue 9): the comparison's options, its live progress (the two training loss curves, the
- * evaluation under way) and its result; Try it's prompt, generation settings and one streamed column per model.
- * Both run in the worker; nothing here is persisted (adapters of a comparison live in the worker until the next one).
+ * Compare and Try it (issue 9): the comparison's options, its estimate, its live progress (whole-job bar with the ETA
+ * and a bar per stage: compareProgress.ts; the two training loss curves, the evaluation under way) and its result; Try it's prompt, system prompt, generation settings, each model's chat so far
+ * (tryChat.ts) and one streamed column per model.
+ * Both run in the worker; the last comparison's view (results, answers, curves) and both adapters' PEFT files are
+ * persisted by persist.ts, and the adapters go back to the worker when one is downloaded after a reload.
  */
 import {
-  DEFAULT_COMPARE_OPTIONS, engineClient, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
+  DEFAULT_COMPARE_OPTIONS, engineClient, type AdapterFilesData, type CompareEstimate, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
   type TryEvent, type TryItModel, type TryModelInfo, type TryReply,
 } from '../worker/client';
 import { COMPARE_MODEL_LABELS } from '../worker/client';
 import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
 import { applyRunAdapter, restoreForTryIt } from './tryAdapter';
+import { commitExchange, type TryChat } from './tryChat';
+import { compareProgressOf, planCompare, startCompareTracker, trackCompare, type CompareProgressView } from './compareProgress';
 
 /** One optimizer step of one of the two runs. */
 export interface CurvePoint {
@@ -27,6 +31,13 @@ export interface CompareRunState {
   readonly totalSteps: Readonly<Record<CompareRun, number>>;
   readonly view: CompareView | null;
   readonly error: string | null;
+  /** whole-job progress with the ETA and each stage (compareProgress.ts); null without an estimate */
+  readonly progress?: CompareProgressView | null;
+  /** when the comparison shown ended (ISO time), and whether its view was restored from storage after a reload (persist.ts: its adapters are not kept) */
+  readonly endedAt?: string;
+  readonly restored?: boolean;
+  /** both adapters as PEFT files, kept with the view (persist.ts) so they can be downloaded after a reload */
+  readonly adapterFiles?: Readonly<Record<CompareRun, AdapterFilesData>> | null;
 }
 
 /** One Try it column. */
@@ -53,12 +64,21 @@ export interface TryItState {
   readonly heldoutIndex: number;
   /** The run-history run whose adapter is the LoRA on Base (tryAdapter.ts); null: this session's last training or comparison. */
   readonly adapterRunId: string | null;
+  /** the chat's system prompt (blank: none) */
+  readonly system: string;
+  /** each model's earlier turns (tryChat.ts), and the message the columns on screen answer (null before the first) */
+  readonly chat: TryChat;
+  readonly asked: string | null;
 }
 
 /** Actions and state of Compare and Try it. */
 export interface CompareSlice {
   compareOptions: CompareOptions;
   compare: CompareRunState;
+  /** the plan of a comparison with the current settings and options (app/compareEstimate.ts) */
+  compareEstimate: { readonly data: CompareEstimate | null; readonly error: string | null };
+  /** Re-plans the next comparison (no-op without a pair, training data and held-out data). */
+  refreshCompareEstimate(): Promise<void>;
   tryIt: TryItState;
   setCompareOptions(o: CompareOptions): void;
   /** Runs the comparison with the current training settings (no-op while one runs or without settings). */
@@ -71,6 +91,9 @@ export interface CompareSlice {
   setTryPrompt(prompt: string): void;
   setTrySettings(s: GenerateSettings): void;
   setTrySelected(models: readonly TryItModel[]): void;
+  setTrySystem(system: string): void;
+  /** Starts a new chat: forgets every model's earlier turns and the answers on screen. */
+  newTryChat(): void;
   /** Uses run `id`'s stored adapter as Try it's LoRA on Base (any run of the history with an adapter for the pair). */
   setTryAdapterRun(id: string): Promise<void>;
   /** Puts the next held-out user message into the prompt box. */
@@ -131,15 +154,31 @@ function applyTryEvent(t: TryItState, e: TryEvent): TryItState {
 /** Creates the compare slice. */
 export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
   let compareCtl: AbortController | null = null;
+  let estimateSeq = 0;
   let tryCtl: AbortController | null = null;
   const setTry = (patch: Partial<TryItState>): void => set({ tryIt: { ...get().tryIt, ...patch } });
   let restoring = false;
   return {
     compareOptions: DEFAULT_COMPARE_OPTIONS,
     compare: IDLE_COMPARE,
+    compareEstimate: { data: null, error: null },
+    refreshCompareEstimate: async () => {
+      const id = ++estimateSeq;
+      const { settings, session, compareOptions } = get();
+      if (!settings || !session?.pairReady || session.trainExamples === 0 || session.heldoutExamples === 0) {
+        set({ compareEstimate: { data: null, error: null } });
+        return;
+      }
+      try {
+        const data = await engineClient.estimateCompare(settings, compareOptions);
+        if (id === estimateSeq) set({ compareEstimate: { data, error: null } });
+      } catch (e) {
+        if (id === estimateSeq) set({ compareEstimate: { data: null, error: errorMessage(e) } });
+      }
+    },
     tryIt: {
       status: 'idle', prompt: '', settings: { maxNewTokens: 64, temperature: 0, topP: 1, seed: 42 }, models: [], selected: ['base', 'instruct', 'base_lora', 'instruct_shadow', 'instruct_conventional'],
-      columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null,
+      columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null, system: '', chat: {}, asked: null,
     },
     setCompareOptions: (compareOptions) => set({ compareOptions }),
     startCompare: async () => {
@@ -147,10 +186,18 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       if (!settings || compareCtl) return;
       const c = new AbortController();
       compareCtl = c;
-      set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting' } });
+      const est = get().compareEstimate.data;
+      let tracker = est ? startCompareTracker(planCompare(est, get().estimate.speeds), est.prompts, performance.now()) : null;
+      set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting', progress: tracker ? compareProgressOf(tracker, performance.now()) : null } });
+      const onEvent = (e: CompareEvent): void => {
+        const now = performance.now();
+        if (tracker) tracker = trackCompare(tracker, e, now);
+        set({ compare: { ...applyCompareEvent(get().compare, e), progress: tracker ? compareProgressOf(tracker, now) : null } });
+      };
       try {
-        const view = await engineClient.compare(settings, get().compareOptions, (e) => set({ compare: applyCompareEvent(get().compare, e) }), c.signal);
-        set({ compare: { ...get().compare, status: 'done', message: '', view }, tryIt: { ...get().tryIt, adapterRunId: null } });
+        const view = await engineClient.compare(settings, get().compareOptions, onEvent, c.signal);
+        const adapterFiles = await engineClient.compareAdapterFiles().catch(() => null);
+        set({ compare: { ...get().compare, status: 'done', message: '', view, endedAt: new Date().toISOString(), restored: false, adapterFiles }, tryIt: { ...get().tryIt, adapterRunId: null } });
         void get().refreshTryModels();
       } catch (e) {
         set({ compare: { ...get().compare, status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) } });
@@ -161,6 +208,15 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
     cancelCompare: () => compareCtl?.abort(),
     exportCompareAdapter: async (run) => {
       try {
+        const c = get().compare;
+        // After a reload the worker has no comparison: its stored adapters go back first (for the same pair only).
+        if (c.restored && c.view && c.adapterFiles) {
+          const { base_model: base, instruct_model: instruct } = c.view.result;
+          const s = get().session;
+          if (s?.base?.name !== base || s.instruct?.name !== instruct) throw new Error(`Load ${base} (Base) and ${instruct} (Instruct) first (Load demo, or drop the folders): these adapters belong to that pair.`);
+          await engineClient.restoreCompareAdapters(c.adapterFiles, base, instruct);
+          set({ compare: { ...get().compare, restored: false } });
+        }
         return await engineClient.exportCompareAdapter(run);
       } catch (e) {
         set({ compare: { ...get().compare, error: errorMessage(e) } });
@@ -188,6 +244,10 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
     setTryPrompt: (prompt) => setTry({ prompt }),
     setTrySettings: (settings) => setTry({ settings }),
     setTrySelected: (selected) => setTry({ selected }),
+    setTrySystem: (system) => setTry({ system }),
+    newTryChat: () => {
+      if (!tryCtl) setTry({ chat: {}, asked: null, columns: {}, error: null, message: '' });
+    },
     nextHeldoutPrompt: async () => {
       let heldout = get().tryIt.heldout;
       if (heldout.length === 0) heldout = await engineClient.heldoutMessages(100);
@@ -208,10 +268,13 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       }
       const c = new AbortController();
       tryCtl = c;
-      setTry({ status: 'running', columns: {}, error: null, message: 'starting' });
+      // The exchange on screen becomes each model's earlier turn; the new message follows it.
+      const chat = commitExchange(t.chat, t.asked, t.columns);
+      const asked = t.prompt;
+      setTry({ status: 'running', columns: {}, error: null, message: 'starting', chat, asked });
       try {
-        await engineClient.tryIt({ message: t.prompt, models, settings: t.settings, templateKwargs: get().settings?.chatTemplateKwargs ?? {} }, (e) => set({ tryIt: applyTryEvent(get().tryIt, e) }), c.signal);
-        setTry({ status: 'done', message: '' });
+        await engineClient.tryIt({ message: asked, models, settings: t.settings, templateKwargs: get().settings?.chatTemplateKwargs ?? {}, system: t.system, turns: chat }, (e) => set({ tryIt: applyTryEvent(get().tryIt, e) }), c.signal);
+        setTry({ status: 'done', message: '', prompt: get().tryIt.prompt === asked ? '' : get().tryIt.prompt });
       } catch (e) {
         setTry({ status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) });
       } finally {

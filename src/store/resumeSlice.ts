@@ -100,8 +100,11 @@ export const createResumeSlice: Slice<ResumeSlice> = (set, get) => {
       const runId = info.runId ?? newRunId();
       patch({ running: true });
       try {
+        // The whole-run bar and ETA of the resumed run come from an estimate of its own stored settings (the form may
+        // hold other values, or its estimate may not be ready yet after a reload).
+        const estimate = await engineClient.estimateRun(info.settings).catch(() => null);
         await trackRun(set, get, {
-          runId, startedAt: info.startedAt ?? new Date().toISOString(), settings: info.settings, opening: `resuming run ${runId} from the checkpoint after step ${info.step} of ${info.totalSteps}`,
+          runId, startedAt: info.startedAt ?? new Date().toISOString(), settings: info.settings, opening: `resuming run ${runId} from the checkpoint after step ${info.step} of ${info.totalSteps}`, estimate,
           call: (onEvent, signal) => engineClient.resumeTraining(onEvent, signal, { ...get().checkpointOptions(runId), ...(info.startedAt ? { startedAt: info.startedAt } : {}) }),
         });
       } finally {

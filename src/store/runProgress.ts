@@ -7,7 +7,7 @@
  * remaining estimate of each kind is scaled by measured / estimated seconds of the work already done, so the ETA
  * follows the first measured step and keeps refining. Pure functions; times are milliseconds from the caller.
  */
-import type { RunEstimate, TrainEvent } from '../worker/client';
+import type { RunEstimate, SpeedSample, TrainEvent } from '../worker/client';
 
 /** The phases of a run, in order. */
 export type PhaseId = 'tokenise' | 'load-base' | 'reference' | 'eval-base' | 'train' | 'eval-base+lora' | 'load-instruct' | 'eval-instruct' | 'eval-instruct+graft';
@@ -24,8 +24,12 @@ export interface Phase {
 export interface Speeds {
   /** Required FLOPs per second of training and evaluation (flops.ts counting). */
   readonly flopsPerSec: number;
-  /** true when flopsPerSec was measured in an earlier run on this browser, false when assumed. */
+  /** true when flopsPerSec was measured (an earlier run on this browser, or a warm-up of this run), false when assumed. */
   readonly measured: boolean;
+  /** Where a measured speed comes from: an earlier run on this GPU, or a warm-up of this run (store/speedWarmup.ts). */
+  readonly source?: 'run' | 'warm-up';
+  /** The warm-up's step and shape when source is 'warm-up'. */
+  readonly warmup?: SpeedSample;
   readonly bytesPerSec: number;
   readonly secPerConversation: number;
 }
@@ -116,8 +120,13 @@ function where(t: Tracker, e: TrainEvent): { id: PhaseId; frac: number; skip?: b
   }
 }
 
-/** The tracker after event `e` arrived at `now` ms: the time since the last event is the current phase's work. */
+/**
+ * The tracker after event `e` arrived at `now` ms: the time since the last event is the current phase's work.
+ * A 'resumed' event (a run continued from a checkpoint) marks the steps of the earlier attempt done without counting
+ * any time for them, so the whole-run bar starts where the checkpoint was and the ETA covers only what is left.
+ */
 export function track(t: Tracker, e: TrainEvent, now: number): Tracker {
+  if (e.status === 'resumed') return { ...t, done: { ...t.done, train: Math.max(t.done.train ?? 0, e.step / Math.max(1, e.totalSteps)) } };
   const w = where(t, e);
   if (!w) return t;
   const byId = new Map(t.phases.map((p) => [p.id, p]));

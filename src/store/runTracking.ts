@@ -5,7 +5,7 @@
  * a cancelled run never replaces another one and a resumed run continues its own record.
  * One run at a time: {@link cancelActiveRun} aborts whichever is running.
  */
-import type { TrainEvent, TrainOutcome, TrainSettings } from '../worker/client';
+import type { RunEstimate, TrainEvent, TrainOutcome, TrainSettings } from '../worker/client';
 import { deviceName, RUN_RECORD_VERSION, type RunRecord, type RunStatus } from './runHistory';
 import { planPhases, progressOf, startTracker, track, type Tracker } from './runProgress';
 import { applyTrainEvent, IDLE_RUN } from './trainingSlice';
@@ -40,6 +40,11 @@ export interface RunToTrack {
   readonly settings: TrainSettings;
   /** first log line */
   readonly opening: string;
+  /**
+   * The estimate of this run (app/runEstimate.ts) when it is not the one of the form's current settings — a resumed
+   * run estimates its own stored settings; absent: the store's estimate.
+   */
+  readonly estimate?: RunEstimate | null;
   /** starts the run in the worker; resolves with its outcome */
   call(onEvent: (e: TrainEvent) => void, signal: AbortSignal): Promise<TrainOutcome>;
 }
@@ -54,7 +59,8 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
   const c = new AbortController();
   controller = c;
   const { runId, startedAt, settings } = r;
-  const { data: est, speeds } = get().estimate;
+  const { data: formEst, speeds } = get().estimate;
+  const est = r.estimate !== undefined ? r.estimate : formEst;
   let tracker: Tracker | null = est ? startTracker(planPhases(est, speeds), performance.now()) : null;
   // A resumed run continues its own record: its curve, held-out losses, step count and log so far.
   const prior = get().runs.find((x) => x.id === runId);

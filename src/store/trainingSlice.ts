@@ -8,6 +8,7 @@ import { engineClient, type TrainEvent } from '../worker/client';
 import { newRunId, type LogLine, type RunRecord } from './runHistory';
 import { ASSUMED_FALLBACK_SPEEDS, ASSUMED_SPEEDS, type Speeds } from './runProgress';
 import { cancelActiveRun, currentDevice, runActive, trackRun } from './runTracking';
+import { startWarmup, warmupKey, warmupSample, withWarmup } from './speedWarmup';
 import { errorMessage, type Slice, type TrainingRun, type TrainingSlice } from './types';
 
 /** A run that has not started. */
@@ -57,7 +58,7 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): Tr
       return { ...run, log: log(prefEvalLine(e)), prefEvals: [...(run.prefEvals ?? []).filter((x) => x.model !== e.model || x.when !== e.when), view] };
     }
     case 'resumed':
-      return { ...run, evalPoints: run.evalPoints.filter((p) => p.step <= e.step), points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
+      return { ...run, evalPoints: e.evalPoints ? [...e.evalPoints] : run.evalPoints.filter((p) => p.step <= e.step), points: e.history.map((p) => ({ step: p.step, loss: p.loss, learningRate: p.lr, gradNorm: p.gradNorm })), totalSteps: e.totalSteps, log: log(`resuming at step ${e.step} of ${e.totalSteps}`) };
     case 'checkpoint':
       return e.error ? { ...run, log: log(`checkpoint after step ${e.step} not saved: ${e.error}`) } : run;
     case 'done':
@@ -83,7 +84,7 @@ export function finalLoss(points: readonly { readonly loss: number }[]): { smoot
 export function speedsFrom(runs: readonly RunRecord[], device: string | null, fallback: boolean): Speeds {
   const base = fallback ? ASSUMED_FALLBACK_SPEEDS : ASSUMED_SPEEDS;
   const m = runs.find((r) => r.device === device && r.measuredFlopsPerSec !== null && Number.isFinite(r.measuredFlopsPerSec) && (r.measuredFlopsPerSec as number) > 0);
-  return m ? { ...base, flopsPerSec: m.measuredFlopsPerSec as number, measured: true } : base;
+  return m ? { ...base, flopsPerSec: m.measuredFlopsPerSec as number, measured: true, source: 'run' } : base;
 }
 
 /** Creates the training slice. */
@@ -104,7 +105,14 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
       const id = ++estimateSeq;
       const { settings, session, runs, gpu } = get();
       const dev = currentDevice(gpu);
-      const speeds = speedsFrom(runs, dev.name, dev.fallback);
+      let speeds = speedsFrom(runs, dev.name, dev.fallback);
+      // No run measured on this GPU yet: a short warm-up of this run gives the speed (speedWarmup.ts).
+      if (settings && session?.pairReady && session.trainExamples > 0 && !speeds.measured && settings.finetuningType !== 'full') {
+        const key = warmupKey(dev.name, session.pairId, settings);
+        const sample = warmupSample(key);
+        if (sample) speeds = withWarmup(speeds, sample);
+        else if (gpu.status === 'ready' && !runActive()) startWarmup(key, settings, () => void get().refreshEstimate());
+      }
       if (!settings || !session?.pairReady || session.trainExamples === 0) {
         set({ estimate: { data: null, error: null, speeds } });
         return;

@@ -1,14 +1,26 @@
 /**
  * Before Start: how many optimizer steps the run takes (exact: the run's own tokenisation and batching), its
- * estimated time (required FLOPs ÷ the device speed measured in an earlier run, or an assumed speed, labelled so;
+ * estimated time (required FLOPs ÷ the device speed measured in an earlier run or by a three-step warm-up of this run
+ * (store/speedWarmup.ts), or an assumed speed while neither is known, labelled so;
  * plus loading and tokenising), and the schedule warnings (every step at learning rate 0; Max steps within the
  * warmup). Recomputed 300 ms after the last settings or data change.
  */
 import { useEffect } from 'react';
 import { useStudio } from '../store';
-import { planPhases, totalSec } from '../store/runProgress';
+import { planPhases, totalSec, type Speeds } from '../store/runProgress';
+import { warmupPending } from '../store/speedWarmup';
 import { formatDuration } from './format';
 import { scheduleWarningsFor } from '../store/scheduleNotes';
+
+/** Where the speed of the estimate comes from, in words. */
+function speedSource(speeds: Speeds): string {
+  if (speeds.source === 'warm-up' && speeds.warmup) {
+    const w = speeds.warmup;
+    return `measured by a warm-up of this run on this GPU (${w.stepSec.toFixed(2)} s per step of up to ${w.B} × ${w.T} tokens per micro-batch)`;
+  }
+  if (speeds.measured) return 'measured in an earlier run on this GPU';
+  return warmupPending() ? 'assumed — timing a three-step warm-up of this run on this GPU…' : 'assumed — refined from the first measured step';
+}
 
 /** The estimate line and the warnings. */
 export function RunEstimatePanel() {
@@ -40,9 +52,16 @@ export function RunEstimatePanel() {
         <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${evals} held-out evaluations of ${data.evalBatches} batches${data.evalsDuringTraining ? ` (${data.evalsDuringTraining} during training)` : ''}` : ''} · estimated time ≈{' '}
         <b>{formatDuration(sec)}</b>{' '}
         <span className="muted">
-          (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured in an earlier run on this browser' : 'assumed — refined from the first measured step'}, plus loading and tokenising)
+          (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speedSource(speeds)}, plus loading and tokenising)
         </span>
       </p>
+      {data.heldoutRows.available > 0 && (
+        <p className="muted" data-testid="heldout-rows">
+          Held-out loss over {data.heldoutRows.used === data.heldoutRows.available ? `all ${data.heldoutRows.used}` : `the first ${data.heldoutRows.used} of ${data.heldoutRows.available}`} held-out rows
+          {data.heldoutRows.auto ? ' (Held-out rows 0 = automatic: evaluations within a quarter of the training work; set a number for more)' : ' (Held-out rows)'}, in batches of up to{' '}
+          {data.evalBatchTokens} tokens (the training batch B × T of the memory plan).
+        </p>
+      )}
       {warnings.length > 0 && (
         <ul className="warnings" data-testid="schedule-warnings" role="alert">
           {warnings.map((w) => <li key={w}>{w}</li>)}

@@ -1,8 +1,8 @@
 /**
  * The training settings form: the stage (SFT | DPO with pref_beta, pref_loss, pref_ftx: StageFields.tsx), LoRA (Rank,
  * Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate, Epochs, Max steps, Batch size, Gradient
- * accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Evaluate every N steps (stage sft), Seed,
- * Recompute activations).
+ * accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Evaluate every N steps (stage sft), Held-out
+ * rows, Seed, Recompute activations).
  * Defaults come from the engine's defaultTrainSettings; every field writes straight to the store.
  */
 import { useCallback, useEffect, useState } from 'react';
@@ -89,6 +89,19 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
           hint={s.stage === 'dpo' ? 'stage dpo: held-out preference metrics before and after training only' : 'steps; held-out loss of Base + LoRA (LLaMA-Factory eval_steps); 0 = before and after only'}
           {...common}
           disabled={disabled || s.stage === 'dpo'}
+        />
+        <NumberField
+          id="heldout-rows"
+          label="Held-out rows"
+          value={s.heldoutRows ?? 0}
+          onChange={(v) => {
+            const { heldoutRows: _old, ...rest } = s;
+            onChange(v > 0 ? { ...s, heldoutRows: v } : rest);
+          }}
+          integer
+          min={0}
+          hint="first N rows of the held-out split that are evaluated (LLaMA-Factory max_samples); 0 = automatic, evaluations within a quarter of the training work"
+          {...common}
         />
         <NumberField id="seed" label="Seed" value={s.seed} onChange={top('seed')} integer min={0} {...common} />
         <div className="field checkbox">

@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
-  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate, CompareEvent, CompareOptions, CompareRun,
+  GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate, SpeedSample, CompareEstimate, CompareEvent, CompareOptions, CompareRun,
   CompareView, TryEvent, TryModelInfo, TryReply, TryRequest,
 } from './protocol';
 
@@ -82,6 +82,14 @@ export const engineClient = {
   },
   estimateRun(settings: TrainSettings): Promise<RunEstimate> {
     return engine().estimateRun(settings);
+  },
+  estimateCompare(settings: TrainSettings, options: CompareOptions): Promise<CompareEstimate> {
+    return engine().estimateCompare(settings, options);
+  },
+
+  /** Times a three-step warm-up of a run of `settings` (app/speedWarmup.ts); another GPU job stops it (AbortError). */
+  measureSpeed(settings: TrainSettings, signal?: AbortSignal): Promise<SpeedSample> {
+    return cancellable(signal, (id) => engine().measureSpeed(id, settings));
   },
   defaultSettings(): Promise<TrainSettings> {
     return engine().defaultSettings();
@@ -177,6 +185,12 @@ export const engineClient = {
   /** One adapter of the last comparison as a PEFT zip. */
   exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
     return engine().exportCompareAdapter(run);
+  },
+  compareAdapterFiles(): Promise<Record<CompareRun, AdapterFilesData>> {
+    return engine().compareAdapterFiles();
+  },
+  restoreCompareAdapters(files: Record<CompareRun, AdapterFilesData>, baseModel: string, instructModel: string): Promise<void> {
+    return engine().restoreCompareAdapters(files, baseModel, instructModel);
   },
 
   /** Try it's models and whether each can answer now. */

@@ -22,6 +22,8 @@ export type { DatasetPreview, PreviewRow } from '../app/datasetPreview';
 export type { DurableOptions } from '../app/durableTraining';
 export type { ResumableRun } from '../app/checkpointStore';
 export type { RunEstimate } from '../app/runEstimate';
+export type { SpeedSample } from '../app/speedWarmup';
+export type { CompareEstimate } from '../app/compareEstimate';
 export type { ScheduleCheck } from '../engine/train/scheduleWarnings';
 export type { GenerateSettings } from '../engine/generate/generate';
 export type { SkippedRow } from '../io/dataset/types';
@@ -37,4 +39,5 @@ export type { CompareAnswer, CompareEvent, CompareModel, CompareOptions, Compare
 export { COMPARE_MODELS, COMPARE_MODEL_LABELS, DEFAULT_COMPARE_OPTIONS } from '../app/compare/types';
 export type { Verdict, VerdictMeasure, Wording } from '../app/compare/wording';
 export type { TryEvent, TryModel as TryItModel, TryModelInfo, TryReply, TryRequest } from '../app/tryit';
+export type { ChatTurn } from '../app/generate';
 

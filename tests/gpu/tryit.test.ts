@@ -2,7 +2,8 @@
  * Try it on the stories260K pair (app/tryit.ts): greedy answers of Base and Instruct equal the PyTorch reference's
  * (shared/models/REFERENCE_RESULTS.md, held-out prompt 1); with an adapter whose lora_B is zero (no update), the
  * on-the-fly graft and the exported BF16 merge answer exactly as the Instruct model does (W + 0 rounds back to W);
- * and a second call reuses what the first uploaded (no 'loading' event).
+ * a second call reuses what the first uploaded (no 'loading' event); a chat renders the system prompt and each
+ * model's own earlier turns before the new message.
  */
 import { describe, expect, it } from 'vitest';
 import { loadModelFolder } from '../../src/app/loadModel';
@@ -11,6 +12,8 @@ import { modelStopTokenIds } from '../../src/engine/generate/stopTokens';
 import { TARGET_MODULES, type LoraAdapter, type LoraModuleWeights } from '../../src/engine/model/loraTypes';
 import { linearShape, modulePath } from '../../src/engine/model/weights';
 import { loadChatTokenizer } from '../../src/io/tokenizer/load';
+import { renderChat } from '../../src/io/tokenizer/render';
+import { chatMessages, replyPromptIds } from '../../src/app/generate';
 import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
 
@@ -50,6 +53,21 @@ describe('Try it', () => {
       events.length = 0;
       await tryIt.generate(ctx, tok, { ...request, models: ['instruct', 'instruct_shadow_merged'] }, sources, stop, (e) => events.push(e), new AbortController().signal);
       expect(events.some((e) => e.status === 'try-loading')).toBe(false);
+      // A chat (issue 20 (g)): one system prompt, each model after its own earlier turns, with the chat template.
+      const system = 'You write titled stories.';
+      const first = r.get('instruct')?.text as string;
+      const turns = { instruct: [{ user: PROMPT, assistant: first }], instruct_shadow: [{ user: PROMPT, assistant: first }] };
+      const next = 'Now one about a cat.';
+      const chat = await tryIt.generate(ctx, tok, { ...request, message: next, models: ['base', 'instruct', 'instruct_shadow'], system, turns }, sources, stop, () => {}, new AbortController().signal);
+      const rendered = renderChat(tok, chatMessages(next, { system, turns: turns.instruct }), true);
+      // The template of stories260K-instruct (tokenizer_config.json), bos <s> and eos </s>:
+      expect(rendered).toBe(`<s>System: ${system}\nUser: ${PROMPT}\nAssistant: ${first}</s>User: ${next}\nAssistant:`);
+      expect(chat.get('instruct')?.promptTokens).toBe(replyPromptIds(tok, next, {}, { system, turns: turns.instruct }).length);
+      // Base had no earlier turn: its prompt is the system prompt and the new message only.
+      expect(chat.get('base')?.promptTokens).toBe(replyPromptIds(tok, next, {}, { system }).length);
+      expect(chat.get('base')!.promptTokens).toBeLessThan(chat.get('instruct')!.promptTokens);
+      // The same conversation and a zero update: the graft answers exactly as Instruct.
+      expect(chat.get('instruct_shadow')?.text).toBe(chat.get('instruct')?.text);
     } finally {
       tryIt.release();
     }

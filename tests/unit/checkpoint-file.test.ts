@@ -32,6 +32,7 @@ function sample(): TrainCheckpoint {
     settings, step: 3, totalSteps: 5,
     history: [{ step: 1, loss: 2.5, lr: 0, gradNorm: 1.25 }, { step: 2, loss: NaN, lr: 1e-3, gradNorm: Infinity }, { step: 3, loss: 0.1 + 0.2, lr: 5e-4, gradNorm: -Infinity }],
     evals: [{ model: 'base', when: 'before', loss: 3.0000000000000004 }],
+    evalPoints: [{ step: 1, loss: 2.75 }, { step: 3, loss: NaN }],
     params: maps(1), m: maps(2), v: maps(3), savedAt: '2026-12-01T00:00:00.000Z',
   };
 }
@@ -54,6 +55,10 @@ describe('training checkpoint file', () => {
     expect(d.history).toEqual(c.history);
     expect(Object.is(d.history[1]!.loss, NaN)).toBe(true);
     expect(d.evals).toEqual(c.evals);
+    expect(d.evalPoints).toEqual(c.evalPoints);
+    // A file written before the held-out losses during training were kept reads as none.
+    expect((await decodeCheckpoint(encodeCheckpoint({ ...c, evalPoints: undefined } as unknown as TrainCheckpoint), 'old.safetensors')).evalPoints).toEqual([]);
+    await expect(decodeCheckpoint(encodeCheckpoint({ ...c, evalPoints: [{ step: 4, loss: 1 }] }), 'late.safetensors')).rejects.toThrow(/late.safetensors: evalPoints\[0\] must be \[step 1..3, loss\]/);
     expect(d.settings).toEqual(c.settings);
     for (const k of ['params', 'm', 'v'] as const) {
       for (const [p, w] of c[k]) {

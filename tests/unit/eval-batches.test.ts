@@ -70,4 +70,18 @@ describe('heldoutKey and EvalCache', () => {
     expect(cache.get('id-1', 'other')).toBeUndefined();
     expect(cache.get('id-1', 'nan')).toBeUndefined();
   });
+
+  it('reports each remembered loss for storage and takes stored ones back without reporting them again', () => {
+    const kept: [string, string, number][] = [];
+    const cache = new EvalCache((id, k, loss) => kept.push([id, k, loss]));
+    cache.set('id-1', 'k', 1.25);
+    cache.set('id-1', 'nan', NaN);
+    expect(kept).toEqual([['id-1', 'k', 1.25]]);
+    // After a reload: a new cache filled from storage answers the same.
+    const again = new EvalCache((id, k, loss) => kept.push([id, k, loss]));
+    again.restore([{ modelId: 'id-1', key: 'k', loss: 1.25 }, { modelId: 'id-2', key: 'k', loss: Infinity }]);
+    expect(again.get('id-1', 'k')).toBe(1.25);
+    expect(again.get('id-2', 'k')).toBeUndefined();
+    expect(kept.length).toBe(1);
+  });
 });

@@ -53,6 +53,27 @@ describe('run progress', () => {
   });
 });
 
+describe('a resumed run', () => {
+  it('starts its whole-run bar at the checkpoint and estimates only the steps left (issue 20, fault 2)', () => {
+    const step = (n: number) => ({ status: 'step', step: n, totalSteps: 4, loss: 1, learningRate: 0, gradNorm: 0, tokensPerSec: 0, etaSec: 0 }) as const;
+    let t = startTracker(planPhases(EST, SPEEDS), 0);
+    t = track(t, { status: 'preparing', phase: 'tokenise', message: 'tok' }, 0);
+    t = track(t, { status: 'resumed', step: 2, totalSteps: 4, history: [] }, 2000);
+    t = track(t, { status: 'preparing', phase: 'load', message: 'load' }, 2000);
+    t = track(t, { status: 'eval', model: 'base', when: 'before', loss: 1, cached: true }, 5000);
+    // tokenise 2 + load 3 + half the training (20) of 63 estimated seconds (the Base loss came from the checkpoint)
+    let v = progressOf(t, 5000, 1);
+    expect(v.fraction).toBeCloseTo(25 / 63, 12);
+    expect(v.phases.find((p) => p.id === 'train')?.fraction).toBe(0.5);
+    expect(v.etaSec).toBeCloseTo(20 + 5 + 3 + 5 + 5, 9);
+    t = track(t, step(3), 15_000); // the first step after the resume (not measured: it follows a finished phase)
+    t = track(t, step(4), 35_000); // 20 s for 10 estimated: compute is 2× slower
+    v = progressOf(t, 35_000, 1);
+    expect(v.fraction).toBeCloseTo(45 / 63, 12);
+    expect(v.etaSec).toBeCloseTo(2 * 15 + 3, 9);
+  });
+});
+
 describe('speedsFrom', () => {
   it('uses the newest measured speed of the same device, else the assumed one (slower on a fallback adapter)', () => {
     const runs = [
@@ -61,7 +82,7 @@ describe('speedsFrom', () => {
       { device: 'gpu A', measuredFlopsPerSec: 1e9 },
       { device: 'swiftshader (fallback)', measuredFlopsPerSec: 2e8 },
     ] as unknown as RunRecord[];
-    expect(speedsFrom(runs, 'gpu A', false)).toEqual({ ...ASSUMED_SPEEDS, flopsPerSec: 3e9, measured: true });
+    expect(speedsFrom(runs, 'gpu A', false)).toEqual({ ...ASSUMED_SPEEDS, flopsPerSec: 3e9, measured: true, source: 'run' });
     expect(speedsFrom(runs, 'gpu B', false)).toEqual(ASSUMED_SPEEDS);
     expect(speedsFrom([], 'x (fallback)', true)).toEqual(ASSUMED_FALLBACK_SPEEDS);
   });

@@ -41,6 +41,13 @@ export interface EvalResult {
   readonly loss: number;
 }
 
+/** A held-out loss of Base + LoRA after `step` optimizer steps (evaluation during training). */
+export interface EvalPoint {
+  readonly step: number;
+  /** nats per label token */
+  readonly loss: number;
+}
+
 /** The state of a run after `step` optimizer steps (all tensors f32, keyed by HF module path). */
 export interface TrainCheckpoint {
   readonly format: typeof CHECKPOINT_FORMAT;
@@ -60,6 +67,11 @@ export interface TrainCheckpoint {
   /** one point per step done, in order */
   readonly history: readonly LossPoint[];
   readonly evals: readonly EvalResult[];
+  /**
+   * Held-out losses of Base + LoRA measured during training (TrainSettings.evalSteps), at steps ≤ `step`, in order;
+   * absent in checkpoints written before they were kept (read as none).
+   */
+  readonly evalPoints?: readonly EvalPoint[];
   /** lora_A [R, in] / lora_B [out, R] */
   readonly params: ReadonlyMap<string, LoraModuleWeights>;
   /** AdamW exp_avg of the same layout */

@@ -5,7 +5,8 @@
  * - `….lora_A.weight.exp_avg` / `….exp_avg_sq` (and the same for lora_B): AdamW's moments (torch's
  *   optimizer.state names), F32, same shapes;
  * - `__metadata__`: {"format": "pt", "shadowft_checkpoint": JSON of everything else (format, version, app version,
- *   model / data identity, settings, steps, loss history, held-out results, save time)}. Non-finite numbers of the
+ *   model / data identity, settings, steps, loss history, held-out results, held-out losses during training as
+ *   [step, loss] pairs, save time)}. Non-finite numbers of the
  *   history are written as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers);
  * - stage dpo: `reference_chosen_logps` / `reference_rejected_logps`, F64 [N]: the reference log-probs of the N
  *   training pairs (exact f64, so a resumed run is bit-identical).
@@ -68,6 +69,7 @@ export function encodeCheckpoint(c: TrainCheckpoint): Blob {
     totalSteps: c.totalSteps,
     history: c.history.map((p) => [p.step, num(p.loss), num(p.lr), num(p.gradNorm)]),
     evals: c.evals.map((e) => ({ ...e, loss: num(e.loss) })),
+    evalPoints: (c.evalPoints ?? []).map((e) => [e.step, num(e.loss)]),
     modules: [...c.params.keys()],
     savedAt: c.savedAt,
   };
@@ -112,6 +114,13 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
   });
   if (!Array.isArray(m.evals)) bad('field evals must be a list');
   const evals = (m.evals as { model: TrainCheckpoint['evals'][number]['model']; when: 'before' | 'after'; loss: unknown }[]).map((e, i) => ({ model: e.model, when: e.when, loss: unnum(e.loss, `${fileName}: evals[${i}].loss`) }));
+  // evalPoints: absent in files written before evaluations during training were kept.
+  const ep = m.evalPoints ?? [];
+  if (!Array.isArray(ep)) bad('field evalPoints must be a list of [step, loss]');
+  const evalPoints = (ep as unknown[]).map((p, i) => {
+    if (!Array.isArray(p) || p.length !== 2 || !Number.isInteger(p[0]) || (p[0] as number) < 1 || (p[0] as number) > step) bad(`evalPoints[${i}] must be [step 1..${step}, loss]`);
+    return { step: (p as number[])[0] as number, loss: unnum((p as unknown[])[1], `${fileName}: evalPoints[${i}].loss`) };
+  });
   const modules = m.modules;
   if (!Array.isArray(modules) || modules.length === 0 || !modules.every((x) => typeof x === 'string')) bad('field modules must list the LoRA module paths');
   const read = async (key: string, rows: number | null, cols: number | null): Promise<{ info: TensorInfo; values: Float32Array }> => {
@@ -161,6 +170,7 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
     totalSteps,
     history,
     evals,
+    evalPoints,
     params: maps.params,
     m: maps.m,
     v: maps.v,

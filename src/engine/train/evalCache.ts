@@ -34,6 +34,14 @@ export function heldoutKey(examples: readonly TokenizedExample[], maxLength: num
 export class EvalCache {
   private readonly byModel = new Map<string, Map<string, number>>();
 
+  /** @param onSet called after each loss remembered by {@link set} (e.g. to persist it); not by {@link restore} */
+  constructor(private readonly onSet?: (modelId: string, key: string, loss: number) => void) {}
+
+  /** Puts back losses remembered earlier (e.g. read from storage); non-finite ones are ignored. */
+  restore(entries: Iterable<{ readonly modelId: string; readonly key: string; readonly loss: number }>): void {
+    for (const e of entries) this.put(e.modelId, e.key, e.loss);
+  }
+
   /** The remembered loss of the model with identity `modelId` on the held-out data of `key`, if any. */
   get(modelId: string, key: string): number | undefined {
     return this.byModel.get(modelId)?.get(key);
@@ -41,9 +49,14 @@ export class EvalCache {
 
   /** Remembers a finite loss (NaN — an aborted evaluation — is never stored). */
   set(modelId: string, key: string, loss: number): void {
-    if (!Number.isFinite(loss)) return;
+    if (this.put(modelId, key, loss)) this.onSet?.(modelId, key, loss);
+  }
+
+  private put(modelId: string, key: string, loss: number): boolean {
+    if (!Number.isFinite(loss)) return false;
     let m = this.byModel.get(modelId);
     if (!m) this.byModel.set(modelId, (m = new Map()));
     m.set(key, loss);
+    return true;
   }
 }

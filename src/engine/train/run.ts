@@ -21,7 +21,7 @@ import { evalBatches } from './evalBatches';
 import type { EvalModel, TrainEvent, TrainSettings } from './types';
 import type { LoraAdapter } from '../model/loraTypes';
 import { checkpointContentId } from '../../io/contentId';
-import { APP_VERSION, assertCompatible, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, dataIdentity, type EvalResult, type LossPoint, type TrainCheckpoint } from './checkpoint';
+import { APP_VERSION, assertCompatible, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, dataIdentity, type EvalPoint, type EvalResult, type LossPoint, type TrainCheckpoint } from './checkpoint';
 
 /** Everything a run needs. The examples are already tokenised with the Instruct chat template. */
 export interface TrainJob {
@@ -159,10 +159,11 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
   const resume = job.resume;
   if (resume) {
     assertCompatible(resume, { appVersion: APP_VERSION, modelId, dataId, settings: s, totalSteps: total });
-    onEvent({ status: 'resumed', step: resume.step, totalSteps: total, history: resume.history });
+    onEvent({ status: 'resumed', step: resume.step, totalSteps: total, history: resume.history, evalPoints: resume.evalPoints ?? [] });
   }
   const history: LossPoint[] = [...(resume?.history ?? [])];
   const evals: EvalResult[] = [...(resume?.evals ?? [])];
+  const evalPoints: EvalPoint[] = [...(resume?.evalPoints ?? [])];
   onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.base.modelName} onto the GPU` });
   let model: GpuModel | null = null;
   let lora: LoraParams | null = null;
@@ -172,7 +173,9 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
   let evalSecPerToken = NaN;
   const savedBase = evals.find((e) => e.model === 'base' && e.when === 'before')?.loss;
   const cachedBase = savedBase ?? job.cachedEval?.base;
-  let evalsLeft = heldout.length ? (job.instruct ? 4 : 2) - (cachedBase !== undefined ? 1 : 0) - (job.instruct && job.cachedEval?.instruct !== undefined ? 1 : 0) : 0;
+  const savedInstruct = evals.find((e) => e.model === 'instruct' && e.when === 'before')?.loss;
+  const cachedInstruct = savedInstruct ?? job.cachedEval?.instruct;
+  let evalsLeft = heldout.length ? (job.instruct ? 4 : 2) - (cachedBase !== undefined ? 1 : 0) - (job.instruct && cachedInstruct !== undefined ? 1 : 0) : 0;
   const evaluate = async (m: GpuModel, withLora: LoraParams | null, which: EvalModel, label: string): Promise<number> => {
     onEvent({ status: 'evaluating', message: `held-out loss of ${label} (${heldout.length} batches)`, model: which, batch: 0, batches: heldout.length });
     const t0 = performance.now();
@@ -195,7 +198,7 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
   };
   const captureNow = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
     format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, appVersion: APP_VERSION, modelId, modelName: job.base.modelName, dataId, settings: s,
-    step, totalSteps: total, history: history.slice(0, step), evals: [...evals],
+    step, totalSteps: total, history: history.slice(0, step), evals: [...evals], evalPoints: evalPoints.filter((p) => p.step <= step),
     params: await readLoraTensors(ctx, l, 'params'), m: await readLoraTensors(ctx, l, 'm'), v: await readLoraTensors(ctx, l, 'v'),
     savedAt: new Date().toISOString(),
   });
@@ -232,8 +235,11 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
       return { status: 'cancelled', adapter: await readLoraAdapter(ctx, l), steps: done, totalSteps: total, checkpoint: c };
     };
     if (heldout.length) {
-      if (cachedBase !== undefined) onEvent({ status: 'eval', model: 'base', when: 'before', loss: cachedBase, cached: true });
-      else {
+      if (cachedBase !== undefined) {
+        // Kept in the run's state too, so a resume after a reload (an empty cache) does not compute it again.
+        if (savedBase === undefined) evals.push({ model: 'base', when: 'before', loss: cachedBase });
+        onEvent({ status: 'eval', model: 'base', when: 'before', loss: cachedBase, cached: true });
+      } else {
         const loss = await evaluate(model, null, 'base', 'Base before training');
         if (job.signal?.aborted) return await cancelled(lora);
         onEvent({ status: 'eval', model: 'base', when: 'before', loss });
@@ -284,6 +290,7 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
         if (job.signal?.aborted) return await cancelled(lora);
         evalMs += performance.now() - tEval;
         evalSecPerToken = (performance.now() - tEval) / 1000 / Math.max(1, heldoutTokens);
+        evalPoints.push({ step: done, loss });
         onEvent({ status: 'eval-step', step: done, totalSteps: total, loss });
       }
       if (saving && every > 0 && done < total && done % every === 0) await checkpoint(lora, done);
@@ -298,8 +305,10 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
         model = null;
         onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.instruct.modelName} onto the GPU` });
         model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
-        const cached = job.cachedEval?.instruct;
-        if (cached !== undefined) onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: cached, cached: true });
+        if (cachedInstruct !== undefined) {
+          if (savedInstruct === undefined) evals.push({ model: 'instruct', when: 'before', loss: cachedInstruct });
+          onEvent({ status: 'eval', model: 'instruct', when: 'before', loss: cachedInstruct, cached: true });
+        }
         else {
           const loss = await evaluate(model, null, 'instruct', 'Instruct');
           if (job.signal?.aborted) return await cancelled(lora);

@@ -53,6 +53,12 @@ export interface TrainSettings {
    */
   readonly evalSteps?: number;
   /**
+   * Held-out rows a studio run evaluates: the first N of the held-out split (like LLaMA-Factory's `max_samples`, for
+   * the held-out split); absent or 0 = chosen so the evaluations stay a modest share of the run (app/heldoutRows.ts).
+   * The engine evaluates whatever held-out examples it is given; the studio's use cases apply this.
+   */
+  readonly heldoutRows?: number;
+  /**
    * LLaMA-Factory's finetuning_type: 'lora' (default; the `lora` settings) or 'full' (every weight of the Base in f32
    * with AdamW, train/runFull.ts; the `lora` settings are ignored).
    */
@@ -126,6 +132,8 @@ export type TrainEvent =
       readonly step: number;
       readonly totalSteps: number;
       readonly history: readonly { readonly step: number; readonly loss: number; readonly lr: number; readonly gradNorm: number }[];
+      /** held-out losses of Base + LoRA measured during training before the checkpoint (TrainSettings.evalSteps) */
+      readonly evalPoints?: readonly { readonly step: number; readonly loss: number }[];
     }
   | {
       /** A checkpoint after `step` steps was saved (no error) or could not be saved (error names the cause). */

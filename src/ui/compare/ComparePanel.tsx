@@ -4,6 +4,7 @@
  * `^Title: ` for the bundled demo, whose answers start with a Title line), eval prompts, answer tokens. Shows both
  * loss curves, the results table with its wording, CSV / JSON downloads and either adapter as a PEFT zip.
  */
+import { CompareEstimateLine, CompareProgressBars } from './CompareProgress';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useStudio } from '../../store';
 import { demoCheckRegex } from '../../store/demo';
@@ -80,6 +81,7 @@ export function ComparePanel() {
         <NumberField id="compare-prompts" label="Eval prompts" value={options.evalPrompts} onChange={(v) => setOptions({ ...options, evalPrompts: v })} onValidity={onValidity} integer min={0} hint="first N held-out prompts" disabled={running} />
         <NumberField id="compare-tokens" label="Answer tokens" value={options.maxNewTokens} onChange={(v) => setOptions({ ...options, maxNewTokens: v })} onValidity={onValidity} integer min={1} hint="max new tokens per greedy answer" disabled={running} />
       </div>
+      {!running && why === null && <CompareEstimateLine />}
       <div className="row">
         <button type="button" className="primary" disabled={running || why !== null || !settings} onClick={() => void start()}>
           Compare
@@ -91,6 +93,7 @@ export function ComparePanel() {
         )}
         {why && !running && <span className="muted">{why}</span>}
       </div>
+      {running && c.progress && <CompareProgressBars p={c.progress} />}
       {(running || c.message) && (
         <p className="muted" data-testid="compare-status">
           {c.message}
@@ -104,6 +107,12 @@ export function ComparePanel() {
       {(c.curves.shadow.length > 0 || c.curves.conventional.length > 0) && <CompareChart shadow={c.curves.shadow} conventional={c.curves.conventional} />}
       {view && (
         <>
+          {c.restored && (
+            <p className="muted" data-testid="compare-restored">
+              The comparison of {c.endedAt ? new Date(c.endedAt).toLocaleString() : 'an earlier session'} ({view.result.base_model} / {view.result.instruct_model}), kept in this browser
+              {c.adapterFiles ? ' with both adapters (downloads need that pair loaded).' : '; its adapters were not kept: run Compare again to download them.'}
+            </p>
+          )}
           <CompareTable view={view} />
           <div className="row">
             <button type="button" onClick={() => saveBlob(new Blob([compareCsv(view)], { type: 'text/csv' }), 'compare.csv')}>
@@ -112,10 +121,10 @@ export function ComparePanel() {
             <button type="button" onClick={() => saveBlob(new Blob([compareJson(view)], { type: 'application/json' }), 'compare.json')}>
               Download results JSON
             </button>
-            <button type="button" onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
+            <button type="button" disabled={c.restored === true && !c.adapterFiles} title={c.restored && !c.adapterFiles ? 'run Compare again: this comparison\'s adapters were not kept' : ''} onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
               Download Shadow-FT adapter
             </button>
-            <button type="button" onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
+            <button type="button" disabled={c.restored === true && !c.adapterFiles} title={c.restored && !c.adapterFiles ? 'run Compare again: this comparison\'s adapters were not kept' : ''} onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
               Download conventional adapter
             </button>
           </div>

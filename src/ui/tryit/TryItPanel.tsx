@@ -1,5 +1,5 @@
 /**
- * Try it: one prompt answered by every chosen model side by side with the same settings (temperature — 0 is greedy —,
+ * Try it: a chat (system prompt, several turns; each model column keeps its own conversation) answered by every chosen model side by side with the same settings (temperature — 0 is greedy —,
  * top-p, seed, max new tokens), tokens streamed as they come, tokens/s per column and a copy button. "Use a held-out
  * prompt" fills the box with the next held-out user message. Models: Base, Instruct, Base + LoRA and Instruct +
  * Shadow-FT graft (after training or Compare, or with any adapter of the run history: TryAdapterPicker), Instruct +
@@ -8,10 +8,13 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useStudio } from '../../store';
 import { templateBlocker } from '../../store/readiness';
-import type { TryItModel } from '../../worker/client';
+import type { ChatTurn, TryItModel } from '../../worker/client';
 import { NumberField } from '../NumberField';
 import { TryColumnView } from './TryColumn';
 import { TryAdapterPicker } from './TryAdapterPicker';
+import { chatLength } from '../../store/tryChat';
+
+const NO_TURNS: readonly ChatTurn[] = [];
 
 /** The Try it section. */
 export function TryItPanel() {
@@ -23,6 +26,8 @@ export function TryItPanel() {
   const setPrompt = useStudio((s) => s.setTryPrompt);
   const setSettings = useStudio((s) => s.setTrySettings);
   const setSelected = useStudio((s) => s.setTrySelected);
+  const setSystem = useStudio((s) => s.setTrySystem);
+  const newChat = useStudio((s) => s.newTryChat);
   const nextHeldout = useStudio((s) => s.nextHeldoutPrompt);
   const start = useStudio((s) => s.startGenerate);
   const cancel = useStudio((s) => s.cancelGenerate);
@@ -38,11 +43,17 @@ export function TryItPanel() {
   const s = t.settings;
   const toggle = (m: TryItModel, on: boolean): void => setSelected(on ? [...t.selected, m] : t.selected.filter((x) => x !== m));
   const shown = t.models.filter((m) => m.available && t.selected.includes(m.model));
+  // Turns so far: the committed ones plus the exchange on screen.
+  const turns = chatLength(t.chat) + (t.asked !== null && !running ? 1 : 0);
   return (
     <div>
       <div className="field">
+        <label htmlFor="try-system">System prompt</label>
+        <textarea id="try-system" rows={2} value={t.system} disabled={running} onChange={(e) => setSystem(e.currentTarget.value)} placeholder="Optional; the system message of the chat, the same for every model (blank: none)." />
+      </div>
+      <div className="field">
         <label htmlFor="try-prompt">Prompt</label>
-        <textarea id="try-prompt" rows={3} value={t.prompt} disabled={running} onChange={(e) => setPrompt(e.currentTarget.value)} placeholder="The user message; it is rendered with the Instruct chat template and the generation prompt." />
+        <textarea id="try-prompt" rows={3} value={t.prompt} disabled={running} onChange={(e) => setPrompt(e.currentTarget.value)} placeholder="The user message; it is rendered after the chat so far with the Instruct chat template and the generation prompt." />
       </div>
       <TryAdapterPicker disabled={running} />
       <div className="row">
@@ -71,6 +82,12 @@ export function TryItPanel() {
             Cancel
           </button>
         )}
+        <button type="button" disabled={running || turns === 0} onClick={newChat} title={turns === 0 ? 'nothing asked yet' : 'forget every model\'s earlier turns'}>
+          New chat
+        </button>
+        <span className="muted" data-testid="try-turns">
+          {turns === 0 ? 'New chat: each model column keeps its own conversation' : `${turns} turn${turns === 1 ? '' : 's'} so far: each model sees its own earlier answers`}
+        </span>
         {t.message && <span className="muted">{t.message}</span>}
       </div>
       {t.error && (
@@ -80,7 +97,7 @@ export function TryItPanel() {
       )}
       <div className="try-columns" data-testid="try-columns">
         {shown.map((m) => (
-          <TryColumnView key={m.model} label={m.label} model={m.model} column={t.columns[m.model] ?? null} />
+          <TryColumnView key={m.model} label={m.label} model={m.model} column={t.columns[m.model] ?? null} turns={t.chat[m.model] ?? NO_TURNS} asked={t.asked} />
         ))}
       </div>
     </div>
