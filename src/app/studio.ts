@@ -136,9 +136,12 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     await w.done.catch(() => {});
   }
 
-  /** Runs `f` as the only long GPU job (Operations.exclusive) once a speed warm-up, if any, has stopped. */
+  /**
+   * Runs `f` as the only long GPU job (Operations.exclusive) once a speed warm-up, if any, has stopped. Without a
+   * warm-up the job is taken at once, so isTraining() is true as soon as train() returns its promise.
+   */
   async function gpuJob<T>(job: string, f: () => Promise<T>): Promise<T> {
-    await stopWarmup();
+    if (warmup) await stopWarmup();
     return ops.exclusive(job, f);
   }
 
