@@ -176,6 +176,19 @@ async function shapedStep(label: string, config: Record<string, unknown>, name: 
   }
 }
 
+/** The demo Base, its config, the default settings and the micro-batches of the first optimizer step of the training order. */
+async function demoFirstStep(): Promise<{ base: Awaited<ReturnType<typeof modelFilesFromDir>>; cfg: Awaited<ReturnType<typeof readModelConfig>>; s: TrainSettings; micro: Batch[] }> {
+  const base = await modelFilesFromDir('../shared/models/stories260K-base');
+  const inst = await modelFilesFromDir('../shared/models/stories260K-instruct');
+  const cfg = await readModelConfig(base.files.get('config.json') as Blob, 'config.json');
+  const tok = await loadChatTokenizer(inst);
+  const { conversations: rows } = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles.train.alpaca.json'), 'story-titles.train.alpaca.json');
+  const s = defaultTrainSettings(cfg, rows.length);
+  const { examples: train } = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
+  const micro = planSteps(train, s, tok.padTokenId)[0] as Batch[];
+  return { base, cfg, s, micro };
+}
+
 const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
 
 describe('step MFU', () => {
@@ -198,14 +211,7 @@ describe('step MFU', () => {
   }, once);
 
   bench('demo step (stories260K, default settings)', async () => {
-    const base = await modelFilesFromDir('../shared/models/stories260K-base');
-    const inst = await modelFilesFromDir('../shared/models/stories260K-instruct');
-    const cfg = await readModelConfig(base.files.get('config.json') as Blob, 'config.json');
-    const tok = await loadChatTokenizer(inst);
-    const { conversations: rows } = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles.train.alpaca.json'), 'story-titles.train.alpaca.json');
-    const s = defaultTrainSettings(cfg, rows.length);
-    const { examples: train } = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
-    const micro = planSteps(train, s, tok.padTokenId)[0] as Batch[];
+    const { base, cfg, s, micro } = await demoFirstStep();
     const model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, await openCheckpoint(base)));
     await timeSteps('demo', model, s, micro, 3);
     model.weights.destroy();
@@ -258,14 +264,7 @@ describe('step MFU', () => {
   }, once);
 
   bench('full-parameter demo step (stories260K, default batch)', async () => {
-    const base = await modelFilesFromDir('../shared/models/stories260K-base');
-    const inst = await modelFilesFromDir('../shared/models/stories260K-instruct');
-    const cfg = await readModelConfig(base.files.get('config.json') as Blob, 'config.json');
-    const tok = await loadChatTokenizer(inst);
-    const { conversations: rows } = await readDatasetFile(await openAsBlob('../shared/datasets/story-titles.train.alpaca.json'), 'story-titles.train.alpaca.json');
-    const s = defaultTrainSettings(cfg, rows.length);
-    const { examples: train } = tokenizeDataset(tok, rows, s.maxLength, cfg.vocabSize);
-    const micro = planSteps(train, s, tok.padTokenId)[0] as Batch[];
+    const { base, cfg, micro } = await demoFirstStep();
     stepRate['demo_full'] = await timeFullSteps(ctx, emit, 'demo_full', cfg, await openCheckpoint(base), micro, 3);
   }, once);
 
