@@ -84,6 +84,8 @@ export interface DatasetPreview {
   readonly pairs: readonly PreviewPair[];
   /** Conversations plus pairs kept (both splits). */
   readonly kept: number;
+  /** Of `kept`, the rows (pairs for preference data) of the held-out split. */
+  readonly keptHeldout: number;
   readonly skipped: number;
   /** The first skipped rows with their reasons (parser and labelling). */
   readonly skippedRows: readonly SkippedRow[];
@@ -150,6 +152,7 @@ export async function previewFor(session: Session, settings: TrainSettings, coun
     rows: train.examples.slice(0, count).map((ex) => previewRow(tok, settings.maxLength, ex)),
     pairs: trainPairs.examples.slice(0, count).map((p): PreviewPair => ({ file: p.file, row: p.row, chosen: previewRow(tok, settings.maxLength, p.chosen), rejected: previewRow(tok, settings.maxLength, p.rejected) })),
     kept: train.examples.length + heldout.examples.length + pairRows.length,
+    keptHeldout: heldout.examples.length + heldoutPairs.examples.length,
     skipped: skipped.length,
     skippedRows: skipped.slice(0, 20),
     truncatedRows: sequences.filter((e) => e.truncated).length,

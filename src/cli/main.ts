@@ -1,6 +1,7 @@
 /**
- * `npx shadowft <command>`: command table. Each command returns a process exit code.
+ * `npx shadowft <command>`: command table. Each command returns a process exit code (2 for usage errors).
  */
+import { unknownFlagMessage } from './unknownFlag';
 
 /** A CLI command: usage line and runner. */
 export interface Command {
@@ -32,14 +33,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`usage:\n${all.map((c) => `  npx shadowft ${c.usage}`).join('\n')}\n`);
     return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
   }
+  let usage = '';
   try {
     const cmd = await load();
+    usage = cmd.usage;
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`usage: npx shadowft ${cmd.usage}\n`);
       return 0;
     }
     return await cmd.run(rest);
   } catch (e) {
+    const flag = unknownFlagMessage(e, usage);
+    if (flag !== null) {
+      process.stderr.write(`shadowft ${name}: ${flag}\n`);
+      return 2;
+    }
     process.stderr.write(`shadowft ${name}: ${(e as Error).message}\n`);
     return 1;
   }

@@ -50,7 +50,7 @@ export function DatasetPreviewPanel() {
       {p && (
         <>
           <p data-testid="preview-counts">
-            {p.kept} {p.kind === 'preference' ? 'pairs' : 'rows'} kept, {p.skipped} skipped · {p.truncatedRows} longer than Max length {p.maxLength} (cut) · a run refuses when nothing is left or more than{' '}
+            {p.kept} {p.kind === 'preference' ? 'pairs' : 'rows'} kept, {p.skipped} skipped{p.keptHeldout > 0 ? ` (${p.kept - p.keptHeldout} for training, ${p.keptHeldout} held-out)` : ''} · {p.truncatedRows} longer than Max length {p.maxLength} (cut) · a run refuses when nothing is left or more than{' '}
             {p.maxSkippedFraction * 100}% of a split is skipped
           </p>
           {p.refusal && <p className="error" role="alert">{p.refusal}</p>}

@@ -16,7 +16,12 @@ const SERIES: uPlot.Series[] = [
   { label: 'learning rate', scale: 'lr', stroke: 'rgba(120, 120, 120, 0.8)', width: 1, dash: [4, 4], points: { show: false } },
 ];
 
-const EXTRA = { scales: { lr: { auto: true } }, axes: [{ scale: 'lr', side: 1, label: 'learning rate', grid: { show: false }, size: 70 }] satisfies uPlot.Axis[] };
+/** A learning-rate tick: 2e-4 rather than uPlot's default, which rounds such values to 0. */
+export function lrTick(v: number): string {
+  return v === 0 ? '0' : v.toExponential(1).replace(/\.0e/, 'e').replace('e-', 'e−');
+}
+
+const EXTRA = { scales: { lr: { auto: true } }, axes: [{ scale: 'lr', side: 1, label: 'learning rate', grid: { show: false }, size: 70, values: (_u: uPlot, splits: number[]) => splits.map(lrTick) }] satisfies uPlot.Axis[] };
 
 /** The loss chart; re-renders its data when the points change. `after`: Base + LoRA's held-out loss after training. */
 export function LossChart({ points, evalPoints = [], after = null }: { points: readonly StepPoint[]; evalPoints?: readonly EvalPoint[]; after?: number | null }) {

@@ -9,7 +9,7 @@ import { useEffect } from 'react';
 import { useStudio } from '../store';
 import { planPhases, totalSec, type Speeds } from '../store/runProgress';
 import { warmupPending } from '../store/speedWarmup';
-import { formatDuration } from './format';
+import { formatDuration, plural } from './format';
 import { scheduleWarningsFor } from '../store/scheduleNotes';
 
 /** Where the speed of the estimate comes from, in words. */
@@ -49,7 +49,7 @@ export function RunEstimatePanel() {
   return (
     <div className="run-estimate">
       <p data-testid="run-estimate" data-steps={data.totalSteps}>
-        <b>{data.totalSteps}</b> optimizer steps ({data.microBatches} micro-batches, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${evals} held-out evaluations of ${data.evalBatches} batches${data.evalsDuringTraining ? ` (${data.evalsDuringTraining} during training)` : ''}` : ''} · estimated time ≈{' '}
+        <b>{data.totalSteps}</b> optimizer {data.totalSteps === 1 ? 'step' : 'steps'} ({plural(data.microBatches, 'micro-batch')}, warmup {data.schedule.warmupSteps}){data.evalPasses ? `, ${plural(evals, 'held-out evaluation')} of ${plural(data.evalBatches, 'batch')}${data.evalsDuringTraining ? ` (${data.evalsDuringTraining} during training)` : ''}` : ''} · estimated time ≈{' '}
         <b>{formatDuration(sec)}</b>{' '}
         <span className="muted">
           (estimate: {gflop.toFixed(gflop < 10 ? 2 : 0)} GFLOP at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speedSource(speeds)}, plus loading and tokenising)

@@ -49,3 +49,9 @@ export function formatDuration(sec: number): string {
 export function formatPercent(done: number, total: number): string {
   return total > 0 ? `${((100 * done) / total).toFixed(1)}%` : '0%';
 }
+
+/** `n` and the noun, plural unless n is 1 ("1 batch", "3 batches"); `pluralForm` defaults to noun + "s" (+ "es" after s, x, ch, sh). */
+export function plural(n: number, noun: string, pluralForm?: string): string {
+  const many = pluralForm ?? (/(s|x|ch|sh)$/.test(noun) ? `${noun}es` : `${noun}s`);
+  return `${n} ${n === 1 ? noun : many}`;
+}

@@ -16,6 +16,18 @@ const manifest = JSON.parse(readFileSync(`${DEMO}/manifest.json`, 'utf8')) as { 
 const pairFiles = async () => Promise.all([manifest.base, manifest.instruct].flatMap((m) => m.files.map(async (f) => ({ path: `${m.name}/${f}`, file: await openAsBlob(`${DEMO}/${m.name}/${f}`) }))));
 
 describe('dataset preview', () => {
+  it('says how many kept rows are held-out', async () => {
+    const s = new Session();
+    await s.add(await pairFiles());
+    const rows = [{ instruction: 'Say hi.', output: 'Hi there.' }, { instruction: 'Say bye.', output: 'Bye.' }];
+    await s.add([{ path: 'd/train.json', file: new Blob([JSON.stringify(rows)]) }]);
+    const settings = defaultSettingsFor(s);
+    expect((await previewFor(s, settings)).keptHeldout).toBe(0);
+    await s.add([{ path: 'd/heldout.json', file: new Blob([JSON.stringify(rows.slice(0, 1))]) }]);
+    const p = await previewFor(s, settings);
+    expect([p.kept, p.keptHeldout]).toEqual([3, 1]);
+  });
+
   it('renders the first rows with labelled pieces, counts tokens, truncation and skips; refuses when too much is skipped', async () => {
     const s = new Session();
     await s.add(await pairFiles());

@@ -57,7 +57,7 @@ function multimodalGemma(f: ConfigFields): ConfigError {
   return new ConfigError(
     `${f.file}: model_type "gemma3" is a multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration; text tower hidden_size ${size('hidden_size')}, ` +
       `${size('num_hidden_layers')} layers, head_dim ${size('head_dim')}). The studio tunes text-only Gemma 3 (model_type "gemma3_text", ` +
-      'Gemma3ForCausalLM, e.g. google/gemma-3-270m and google/gemma-3-1b-pt with their -it models); drop those, or save the text tower with ' +
+      'Gemma3ForCausalLM, e.g. google/gemma-3-270m and google/gemma-3-1b-pt with their -it models); use such a pair instead, or save the text tower with ' +
       'transformers (Gemma3ForCausalLM) first',
   );
 }
