@@ -8,6 +8,7 @@ import type uPlot from 'uplot';
 import type { EvalPoint, StepPoint } from '../store';
 import { lossChartData } from './lossChartData';
 import { useLossPlot } from './useLossPlot';
+import { lrTick } from './format';
 
 const SERIES: uPlot.Series[] = [
   { label: 'loss', stroke: 'rgba(59, 82, 139, 0.45)', width: 1, points: { show: false } },
@@ -15,11 +16,6 @@ const SERIES: uPlot.Series[] = [
   { label: 'held-out', stroke: 'rgb(33, 145, 140)', width: 2, spanGaps: true, points: { show: true, size: 8, fill: 'rgb(33, 145, 140)' } },
   { label: 'learning rate', scale: 'lr', stroke: 'rgba(120, 120, 120, 0.8)', width: 1, dash: [4, 4], points: { show: false } },
 ];
-
-/** A learning-rate tick: 2e-4 rather than uPlot's default, which rounds such values to 0. */
-export function lrTick(v: number): string {
-  return v === 0 ? '0' : v.toExponential(1).replace(/\.0e/, 'e').replace('e-', 'e−');
-}
 
 const EXTRA = { scales: { lr: { auto: true } }, axes: [{ scale: 'lr', side: 1, label: 'learning rate', grid: { show: false }, size: 70, values: (_u: uPlot, splits: number[]) => splits.map(lrTick) }] satisfies uPlot.Axis[] };
 

@@ -55,3 +55,8 @@ export function plural(n: number, noun: string, pluralForm?: string): string {
   const many = pluralForm ?? (/(s|x|ch|sh)$/.test(noun) ? `${noun}es` : `${noun}s`);
   return `${n} ${n === 1 ? noun : many}`;
 }
+
+/** A learning-rate axis tick: 2e−4 rather than uPlot's default, which rounds such values to 0. */
+export function lrTick(v: number): string {
+  return v === 0 ? '0' : v.toExponential(1).replace(/\.0e/, 'e').replace('e-', 'e−');
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, plural } from '../../src/ui/format';
+import { formatDuration, lrTick, plural } from '../../src/ui/format';
 
 describe('ui/format', () => {
   it('uses the singular for one and the plural otherwise', () => {
@@ -17,8 +17,7 @@ describe('ui/format', () => {
 });
 
 describe('loss chart', () => {
-  it('labels learning-rate ticks without rounding them to 0', async () => {
-    const { lrTick } = await import('../../src/ui/LossChart');
+  it('labels learning-rate ticks without rounding them to 0', () => {
     expect(lrTick(0)).toBe('0');
     expect(lrTick(0.0002)).toBe('2e−4');
     expect(lrTick(0.00015)).toBe('1.5e−4');
