@@ -36,21 +36,38 @@ export interface TrainingData {
  */
 export function tokenizeTrainingData(tok: ChatTokenizer, trainIn: SplitInput, heldoutIn: SplitInput, settings: TrainSettings, vocabSize: number, instructName: string, onEvent: (e: TrainEvent) => void): TrainingData {
   const kwargs = settings.chatTemplateKwargs ?? {};
-  onEvent({ status: 'preparing', phase: 'tokenise', message: `tokenising ${trainIn.conversations.length + heldoutIn.conversations.length} examples with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
-  const trainSplit = prepareSplit(tok, trainIn.conversations, trainIn.skipped, settings.maxLength, vocabSize, kwargs);
-  const refusal = refusalOf(trainSplit, 'training');
-  if (refusal) throw new Error(refusal);
-  const heldoutSplit = heldoutIn.conversations.length || heldoutIn.skipped.length ? prepareSplit(tok, heldoutIn.conversations, heldoutIn.skipped, settings.maxLength, vocabSize, kwargs) : null;
-  const heldoutRefusal = heldoutSplit ? refusalOf(heldoutSplit, 'held-out') : null;
-  if (heldoutRefusal) throw new Error(heldoutRefusal);
+  const prepare = (i: SplitInput) => prepareSplit(tok, i.conversations, i.skipped, settings.maxLength, vocabSize, kwargs);
+  const { trainSplit, heldoutSplit } = bothSplits(prepare, trainIn, heldoutIn, trainIn.conversations.length + heldoutIn.conversations.length, heldoutIn.conversations.length, 'rows', onEvent, `examples with the ${instructName} chat template${optionsText(kwargs)}`);
   const train = trainSplit.examples;
   const heldout = heldoutSplit?.examples;
-  for (const [name, sp] of [['training', trainSplit], ['held-out', heldoutSplit]] as const) {
-    if (sp && sp.skipped.length) onEvent({ status: 'preparing', message: `${name}: ${sp.examples.length} rows kept, ${sp.skipped.length} skipped (first: ${sp.skipped[0]?.file} row ${sp.skipped[0]?.row}: ${sp.skipped[0]?.reason})` });
-  }
   const truncated = train.filter((e) => e.truncated).length + (heldout ?? []).filter((e) => e.truncated).length;
   if (truncated) onEvent({ status: 'preparing', message: `${truncated} examples are longer than Max length ${settings.maxLength} and were cut` });
   return { train, heldout, trainSplit, heldoutSplit, truncated };
+}
+
+const optionsText = (kwargs: Readonly<Record<string, unknown>>): string => (Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : '');
+
+/**
+ * The steps both kinds of data share: announce the tokenisation, prepare the training split and the held-out split
+ * (when it has rows or skips), refuse a split with too many unusable rows (refusalOf), report each split's skips.
+ * @param unit what a row is called in messages ('rows' or 'pairs')
+ * @param what the rest of the announcement after the count ("examples with the X chat template")
+ * @throws Error with refusalOf's message; whatever `prepare` throws
+ */
+function bothSplits<I extends { readonly skipped: readonly SkippedRow[] }, S extends PreparedSplit | PreparedPairSplit>(
+  prepare: (i: I) => S, trainIn: I, heldoutIn: I, count: number, heldoutRows: number, unit: 'rows' | 'pairs', onEvent: (e: TrainEvent) => void, what: string,
+): { trainSplit: S; heldoutSplit: S | null } {
+  onEvent({ status: 'preparing', phase: 'tokenise', message: `tokenising ${count} ${what}` });
+  const trainSplit = prepare(trainIn);
+  const refusal = refusalOf(trainSplit, 'training');
+  if (refusal) throw new Error(refusal);
+  const heldoutSplit = heldoutRows || heldoutIn.skipped.length ? prepare(heldoutIn) : null;
+  const heldoutRefusal = heldoutSplit ? refusalOf(heldoutSplit, 'held-out') : null;
+  if (heldoutRefusal) throw new Error(heldoutRefusal);
+  for (const [name, sp] of [['training', trainSplit], ['held-out', heldoutSplit]] as const) {
+    if (sp && sp.skipped.length) onEvent({ status: 'preparing', message: `${name}: ${sp.examples.length} ${unit} kept, ${sp.skipped.length} skipped (first: ${sp.skipped[0]?.file} row ${sp.skipped[0]?.row}: ${sp.skipped[0]?.reason})` });
+  }
+  return { trainSplit, heldoutSplit };
 }
 
 /** The preference pairs of one split and the rows its parsers skipped. */
@@ -77,16 +94,8 @@ export interface PreferenceTrainingData {
  */
 export function tokenizePreferenceData(tok: ChatTokenizer, trainIn: PairSplitInput, heldoutIn: PairSplitInput, settings: TrainSettings, vocabSize: number, instructName: string, onEvent: (e: TrainEvent) => void): PreferenceTrainingData {
   const kwargs = settings.chatTemplateKwargs ?? {};
-  onEvent({ status: 'preparing', phase: 'tokenise', message: `tokenising ${trainIn.pairs.length + heldoutIn.pairs.length} preference pairs (chosen and rejected) with the ${instructName} chat template${Object.keys(kwargs).length ? ` (options ${JSON.stringify(kwargs)})` : ''}` });
-  const trainSplit = preparePairSplit(tok, trainIn.pairs, trainIn.skipped, settings.maxLength, vocabSize, kwargs);
-  const refusal = refusalOf(trainSplit, 'training');
-  if (refusal) throw new Error(refusal);
-  const heldoutSplit = heldoutIn.pairs.length || heldoutIn.skipped.length ? preparePairSplit(tok, heldoutIn.pairs, heldoutIn.skipped, settings.maxLength, vocabSize, kwargs) : null;
-  const heldoutRefusal = heldoutSplit ? refusalOf(heldoutSplit, 'held-out') : null;
-  if (heldoutRefusal) throw new Error(heldoutRefusal);
-  for (const [name, sp] of [['training', trainSplit], ['held-out', heldoutSplit]] as const) {
-    if (sp && sp.skipped.length) onEvent({ status: 'preparing', message: `${name}: ${sp.examples.length} pairs kept, ${sp.skipped.length} skipped (first: ${sp.skipped[0]?.file} row ${sp.skipped[0]?.row}: ${sp.skipped[0]?.reason})` });
-  }
+  const prepare = (i: PairSplitInput) => preparePairSplit(tok, i.pairs, i.skipped, settings.maxLength, vocabSize, kwargs);
+  const { trainSplit, heldoutSplit } = bothSplits(prepare, trainIn, heldoutIn, trainIn.pairs.length + heldoutIn.pairs.length, heldoutIn.pairs.length, 'pairs', onEvent, `preference pairs (chosen and rejected) with the ${instructName} chat template${optionsText(kwargs)}`);
   const all = [...trainSplit.examples, ...(heldoutSplit?.examples ?? [])];
   const truncated = all.reduce((n, p) => n + (p.chosen.truncated ? 1 : 0) + (p.rejected.truncated ? 1 : 0), 0);
   if (truncated) onEvent({ status: 'preparing', message: `${truncated} chosen or rejected sequences are longer than Max length ${settings.maxLength} and were cut` });
