@@ -5,24 +5,17 @@
  * in the 'resumed' event. Demo pair (stories260K), 4 steps.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openAsBlob } from 'node:fs';
-import { openCheckpoint, type Checkpoint } from '../../src/io/checkpoint';
-import { readModelConfig } from '../../src/io/config';
+import type { Checkpoint } from '../../src/io/checkpoint';
 import type { ModelConfig } from '../../src/io/config/types';
 import type { TokenizedExample } from '../../src/io/dataset/types';
-import { readDatasetFile } from '../../src/io/dataset/parse';
-import { loadChatTokenizer } from '../../src/io/tokenizer/load';
-import { tokenizeDataset } from '../../src/io/tokenizer/labels';
 import { defaultTrainSettings } from '../../src/engine/train/defaults';
 import { runTraining, type TrainJob } from '../../src/engine/train/run';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/train/checkpointFile';
 import type { TrainEvent, TrainSettings } from '../../src/engine/train/types';
 import type { GpuContext } from '../../src/engine/gpu/context';
-import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
+import { demoExamples, openDemoPair } from '../support/demoData';
 
-const M = '../shared/models';
-const D = '../shared/datasets';
 
 let ctx: GpuContext;
 let cfg: ModelConfig;
@@ -35,17 +28,12 @@ let padTokenId: number;
 
 beforeAll(async () => {
   ctx = await testGpu();
-  const baseFiles = await modelFilesFromDir(`${M}/stories260K-base`);
-  const instFiles = await modelFilesFromDir(`${M}/stories260K-instruct`);
-  cfg = await readModelConfig(baseFiles.files.get('config.json')!, 'stories260K-base/config.json');
-  base = await openCheckpoint(baseFiles);
-  instruct = await openCheckpoint(instFiles);
-  const tok = await loadChatTokenizer(instFiles);
-  padTokenId = tok.padTokenId;
-  const rows = (await readDatasetFile(await openAsBlob(`${D}/story-titles.train.alpaca.json`), 'story-titles.train.alpaca.json')).conversations.slice(0, 8);
-  train = tokenizeDataset(tok, rows, 48, cfg.vocabSize).examples;
-  const held = (await readDatasetFile(await openAsBlob(`${D}/story-titles.heldout.alpaca.json`), 'story-titles.heldout.alpaca.json')).conversations.slice(0, 3);
-  heldout = tokenizeDataset(tok, held, 48, cfg.vocabSize).examples;
+  const pair = await openDemoPair();
+  ({ cfg, base } = pair);
+  instruct = pair.instruct;
+  padTokenId = pair.tok.padTokenId;
+  train = await demoExamples(pair, 'story-titles.train.alpaca.json', 8, 48);
+  heldout = await demoExamples(pair, 'story-titles.heldout.alpaca.json', 3, 48);
   const d = defaultTrainSettings(cfg, train.length);
   settings = { ...d, maxSteps: 4, maxLength: 48, batchSize: 2, gradAccum: 1, learningRate: 3e-3, warmupRatio: 0, evalSteps: 1 };
 });
