@@ -8,18 +8,15 @@
  */
 import type { Batch } from '../../io/dataset/types';
 import type { GpuContext } from '../gpu/context';
-import { submitAndWait, withErrorScopes } from '../gpu/context';
-import { readF32, writeBytes } from '../gpu/buffers';
+import { writeBytes } from '../gpu/buffers';
 import { adamwStep } from '../kernels/adamw';
 import { embeddingGradIndex } from '../kernels/embeddingGrad';
 import { sumOfSquares, sumValues } from '../kernels/sumsq';
 import type { Activations } from '../model/activations';
 import { zeroFullGrads, type FullParams } from '../model/fullParams';
 import { recordBackward, recordForward, uploadBatch, type GpuModel } from '../model/model';
-import { createStepStats, type OptimStep, type StepResult } from './step';
-
-/** Byte offset of the gradient norm² in the stats buffer (as train/step.ts). */
-const NORM_OFFSET = 256;
+import type { OptimStep } from './step';
+import { runStep, type StepResult } from './stepSkeleton';
 
 /**
  * The weight decay AdamW applies to a tensor under transformers Trainer's rule: 0 for biases and norms
@@ -39,57 +36,33 @@ export function decayFor(t: { readonly spec: { readonly noDecay: boolean } }, we
  *   embedding index holds (full.maxTokens); GpuCommandError naming the kernel; the signal's reason when aborted.
  */
 export async function trainFullStep(ctx: GpuContext, model: GpuModel, acts: Activations, full: FullParams, micro: readonly Batch[], opt: OptimStep, stats?: GPUBuffer, signal?: AbortSignal): Promise<StepResult> {
-  signal?.throwIfAborted();
   if (model.weights !== full.weights) throw new Error('trainFullStep: the model must run on the full-parameter masters (makeGpuModel(cfg, full.weights))');
-  const numItems = micro.reduce((a, b) => a + b.numItems, 0);
-  if (numItems === 0) throw new Error('this optimizer step has no label tokens (every label is -100); check max length and the chat template');
-  const gradScale = 1 / numItems;
-  let tokens = 0;
-  const st = stats ?? createStepStats(ctx);
-  const lossSum = { buffer: st, offset: 0, size: 4 };
-  const normSq = { buffer: st, offset: NORM_OFFSET, size: 4 };
-  try {
-    await withErrorScopes(ctx, `full step ${opt.step}`, () => {
-      const zero = ctx.device.createCommandEncoder({ label: 'full.zero-grads' });
-      zeroFullGrads(zero, full);
-      ctx.device.queue.submit([zero.finish()]);
-    });
-    for (const [i, b] of micro.entries()) {
+  return runStep(ctx, micro, {
+    label: 'full',
+    step: opt.step,
+    zeroGrads: (enc) => zeroFullGrads(enc, full),
+    microBatch: (enc, b, i, gradScale, lossSum) => {
       const M = b.batchSize * b.seqLen;
       if (M > full.maxTokens) throw new Error(`micro-batch ${i + 1} has ${M} tokens; the full-parameter state was sized for ${full.maxTokens} (createFullParams maxTokens)`);
-      await withErrorScopes(ctx, `full step ${opt.step}`, () => {
-        const s = uploadBatch(ctx, model, acts, b);
-        const index = embeddingGradIndex(b.inputIds, model.cfg.vocabSize);
-        writeBytes(ctx, full.embedIndex, 0, index.data);
-        const enc = ctx.device.createCommandEncoder({ label: `full.micro-batch ${i + 1}/${micro.length}` });
-        recordForward(ctx, enc, model, acts, null, s);
-        sumValues(ctx, enc, { n: M, x: acts.losses, out: lossSum, accumulate: i > 0 });
-        recordBackward(ctx, enc, model, acts, null, s, gradScale, { full: { grads: full.grads, embedIndex: full.embedIndex, U: index.U } });
-        ctx.device.queue.submit([enc.finish()]);
-      });
-      tokens += M;
-      if (signal && i < micro.length - 1) {
-        await ctx.device.queue.onSubmittedWorkDone();
-        signal.throwIfAborted();
+      const s = uploadBatch(ctx, model, acts, b);
+      const index = embeddingGradIndex(b.inputIds, model.cfg.vocabSize);
+      writeBytes(ctx, full.embedIndex, 0, index.data);
+      recordForward(ctx, enc, model, acts, null, s);
+      sumValues(ctx, enc, { n: M, x: acts.losses, out: lossSum, accumulate: i > 0 });
+      recordBackward(ctx, enc, model, acts, null, s, gradScale, { full: { grads: full.grads, embedIndex: full.embedIndex, U: index.U } });
+    },
+    optimizer: (enc, normSq) => {
+      const trained = full.tensors.filter((t) => t.trainable);
+      let k = 0;
+      for (const t of trained) for (const c of t.chunks) sumOfSquares(ctx, enc, { n: c.numel, x: c.grads as GPUBuffer, out: normSq, accumulate: k++ > 0 });
+      for (const t of trained) {
+        for (const c of t.chunks) {
+          adamwStep(ctx, enc, {
+            n: c.numel, params: c.params, grads: c.grads as GPUBuffer, m: c.m as GPUBuffer, v: c.v as GPUBuffer, gradNormSq: normSq,
+            maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: decayFor(t, opt.weightDecay), step: opt.step,
+          });
+        }
       }
-    }
-    signal?.throwIfAborted();
-    const enc = ctx.device.createCommandEncoder({ label: 'full.optimizer' });
-    const trained = full.tensors.filter((t) => t.trainable);
-    let k = 0;
-    for (const t of trained) for (const c of t.chunks) sumOfSquares(ctx, enc, { n: c.numel, x: c.grads as GPUBuffer, out: normSq, accumulate: k++ > 0 });
-    for (const t of trained) {
-      for (const c of t.chunks) {
-        adamwStep(ctx, enc, {
-          n: c.numel, params: c.params, grads: c.grads as GPUBuffer, m: c.m as GPUBuffer, v: c.v as GPUBuffer, gradNormSq: normSq,
-          maxGradNorm: opt.maxGradNorm, lr: opt.lr, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: decayFor(t, opt.weightDecay), step: opt.step,
-        });
-      }
-    }
-    await submitAndWait(ctx, [enc.finish()]);
-    const back = await readF32(ctx, st, 0, NORM_OFFSET / 4 + 1);
-    return { loss: (back[0] as number) / numItems, gradNorm: Math.sqrt(back[NORM_OFFSET / 4] as number), numItems, tokens };
-  } finally {
-    if (!stats) st.destroy();
-  }
+    },
+  }, stats, signal);
 }

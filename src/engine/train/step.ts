@@ -6,13 +6,14 @@
 import type { Batch } from '../../io/dataset/types';
 import type { GpuContext } from '../gpu/context';
 import { submitAndWait, withErrorScopes } from '../gpu/context';
-import { createStorage, readF32 } from '../gpu/buffers';
+import { readF32 } from '../gpu/buffers';
 import { adamwStep } from '../kernels/adamw';
 import { sumOfSquares, sumValues } from '../kernels/sumsq';
 import type { Activations } from '../model/activations';
 import type { LoraParams } from '../model/lora';
 import { recordBackward, recordForward, uploadBatch, type GpuModel } from '../model/model';
 import { pcgHash } from './rng';
+import { createStepStats, NORM_OFFSET, runStep, type StepResult } from './stepSkeleton';
 
 /** AdamW + clipping hyper-parameters of one step (torch.optim.AdamW, clip_grad_norm_). */
 export interface OptimStep {
@@ -29,27 +30,7 @@ export interface OptimStep {
   readonly seed?: number;
 }
 
-/** Result of one optimizer step. */
-export interface StepResult {
-  /** mean token NLL over the step's label tokens (nats) */
-  readonly loss: number;
-  /** global L2 norm of the LoRA gradients before clipping */
-  readonly gradNorm: number;
-  readonly numItems: number;
-  /** tokens (B·T, padding included) processed */
-  readonly tokens: number;
-}
-
-/** Byte offset of the gradient norm² in the step's stats buffer (a storage-binding offset alignment). */
-export const NORM_OFFSET = 256;
-
-/**
- * A step's GPU-side statistics: f32 loss sum at byte 0 and f32 gradient norm² at byte {@link NORM_OFFSET}, read
- * back together once per optimizer step.
- */
-export function createStepStats(ctx: GpuContext): GPUBuffer {
-  return createStorage(ctx, NORM_OFFSET + 4, 'train.step-stats');
-}
+export { createStepStats, NORM_OFFSET, type StepResult };
 
 /**
  * Records the end of an optimizer step on accumulated LoRA gradients: the global gradient norm² over every part in a
@@ -79,46 +60,21 @@ export function recordClipAdamW(ctx: GpuContext, enc: GPUCommandEncoder, lora: L
  *   kernel when the device reports an error; the signal's reason (an AbortError) when it aborted mid-step.
  */
 export async function trainStep(ctx: GpuContext, model: GpuModel, acts: Activations, lora: LoraParams, micro: readonly Batch[], opt: OptimStep, stats?: GPUBuffer, signal?: AbortSignal): Promise<StepResult> {
-  signal?.throwIfAborted();
-  const numItems = micro.reduce((a, b) => a + b.numItems, 0);
-  if (numItems === 0) throw new Error('this optimizer step has no label tokens (every label is -100); check max length and the chat template');
-  const gradScale = 1 / numItems;
-  let tokens = 0;
-  const st = stats ?? createStepStats(ctx);
-  const lossSum = { buffer: st, offset: 0, size: 4 };
-  const normSq = { buffer: st, offset: NORM_OFFSET, size: 4 };
-  try {
-    await withErrorScopes(ctx, `train step ${opt.step}`, () => {
-      const zero = ctx.device.createCommandEncoder({ label: 'zero-grads' });
-      for (const part of lora.parts) zero.clearBuffer(part.grads);
-      ctx.device.queue.submit([zero.finish()]);
-    });
-    for (const [i, b] of micro.entries()) {
-      await withErrorScopes(ctx, `train step ${opt.step}`, () => {
-        const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
-        const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
-        const enc = ctx.device.createCommandEncoder({ label: `train.micro-batch ${i + 1}/${micro.length}` });
-        recordForward(ctx, enc, model, acts, lora, s);
-        sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
-        recordBackward(ctx, enc, model, acts, lora, s, gradScale);
-        ctx.device.queue.submit([enc.finish()]);
-      });
-      tokens += b.batchSize * b.seqLen;
-      if (signal && i < micro.length - 1) {
-        await ctx.device.queue.onSubmittedWorkDone();
-        signal.throwIfAborted();
-      }
-    }
-    signal?.throwIfAborted();
-    const enc = ctx.device.createCommandEncoder({ label: 'train.optimizer' });
-    recordClipAdamW(ctx, enc, lora, opt, normSq);
-    await submitAndWait(ctx, [enc.finish()]);
-    const back = await readF32(ctx, st, 0, NORM_OFFSET / 4 + 1);
-    const loss = (back[0] as number) / numItems;
-    return { loss, gradNorm: Math.sqrt(back[NORM_OFFSET / 4] as number), numItems, tokens };
-  } finally {
-    if (!stats) st.destroy();
-  }
+  return runStep(ctx, micro, {
+    label: 'train',
+    step: opt.step,
+    zeroGrads: (enc) => {
+      for (const part of lora.parts) enc.clearBuffer(part.grads);
+    },
+    microBatch: (enc, b, i, gradScale, lossSum) => {
+      const seed = pcgHash((pcgHash(opt.seed ?? 0) ^ pcgHash(opt.step * 4099 + i)) >>> 0);
+      const s = { ...uploadBatch(ctx, model, acts, b), dropoutSeed: seed };
+      recordForward(ctx, enc, model, acts, lora, s);
+      sumValues(ctx, enc, { n: b.batchSize * b.seqLen, x: acts.losses, out: lossSum, accumulate: i > 0 });
+      recordBackward(ctx, enc, model, acts, lora, s, gradScale);
+    },
+    optimizer: (enc, normSq) => recordClipAdamW(ctx, enc, lora, opt, normSq),
+  }, stats, signal);
 }
 
 /** Progress of {@link evaluateLoss}: batches and padded tokens done so far, of the totals. */
