@@ -17,6 +17,7 @@ import { describeComparison, type Wording } from './compare/wording';
 import { validateCompareOptions } from './compare/metrics';
 import { instructTokenizer } from './datasetPreview';
 import type { Session } from './session';
+import type { TryModelInfo } from './tryit';
 import { refuseDatasetKinds } from './prefTraining';
 import { tokenizePreferenceData, tokenizeTrainingData } from './trainingData';
 
@@ -56,6 +57,16 @@ export function compareView(o: CompareOutcome): CompareView {
 export function compareAdaptersOf(c: { readonly adapters: Readonly<Record<CompareRun, LoraAdapter>> | null }): Readonly<Record<CompareRun, LoraAdapter>> {
   if (!c.adapters) throw new Error('This comparison was full-parameter (Fine-tuning type full): it trained every weight, so it has no LoRA adapter to download or try; use `npx shadowft compare --finetuning-type full --write-merged` for the grafted Instruct.');
   return c.adapters;
+}
+
+/**
+ * Try it's models after a comparison: where the last comparison on this pair was full-parameter, the models it could
+ * not give an adapter say so (Try it runs LoRA adapters on the pair) instead of asking for a Compare that already ran.
+ */
+export function tryInfoAfterCompare(infos: readonly TryModelInfo[], compared: { readonly adapters: unknown } | null): TryModelInfo[] {
+  if (!compared || compared.adapters !== null) return [...infos];
+  const why = 'the last Compare was full-parameter: it trained every weight and has no LoRA adapter to try';
+  return infos.map((i) => (i.available || i.model === 'instruct' || i.model === 'base' ? i : { ...i, why }));
 }
 
 /**

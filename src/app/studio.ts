@@ -27,7 +27,7 @@ import { estimateCompare, type CompareEstimate } from './compareEstimate';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
-import { compareAdaptersOf, compareOnSession, compareView, type CompareView } from './compareSession';
+import { compareAdaptersOf, compareOnSession, compareView, tryInfoAfterCompare, type CompareView } from './compareSession';
 import type { CompareEvent, CompareOptions, CompareRun } from './compare/types';
 import { heldoutUserMessages, TryIt, tryModelInfo, trySources, type TryEvent, type TryModel, type TryModelInfo, type TryReply, type TryRequest, type TrySource } from './tryit';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
@@ -366,9 +366,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   compareAdapterFiles(): Record<CompareRun, AdapterFilesData> {
     if (!compared) throw new Error('Run Compare first.');
     const c = compared;
-    const adapters = compareAdaptersOf(c);
     const files = (run: CompareRun): AdapterFilesData => {
-      const f = buildAdapterFiles(adapters[run], { baseModelNameOrPath: c.instructModel });
+      const f = buildAdapterFiles(compareAdaptersOf(c)[run], { baseModelNameOrPath: c.instructModel });
       return { config: f['adapter_config.json'], safetensors: f['adapter_model.safetensors'] };
     };
     return { shadow: files('shadow'), conventional: files('conventional') };
@@ -392,7 +391,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
 
   /** The Try it models of the loaded pair and whether each can answer now. @throws Error when no pair is loaded. */
   tryItModels(): TryModelInfo[] {
-    return tryModelInfo(sources());
+    return tryInfoAfterCompare(tryModelInfo(sources()), compared && compared.pair === pairId() ? compared : null);
   },
 
   /** The last user message of the first `n` held-out conversations ("use held-out prompts"). */

@@ -90,3 +90,19 @@ describe('DPO CSV', () => {
     expect(compareCsvFields({ ...r, preference_accuracy: nulls })).toHaveLength(6);
   });
 });
+
+describe('after a full-parameter comparison', () => {
+  it('refuses adapter exports with the reason and says why Try it has no tuned models', async () => {
+    const { compareAdaptersOf, tryInfoAfterCompare } = await import('../../src/app/compareSession');
+    expect(() => compareAdaptersOf({ adapters: null })).toThrow(/^This comparison was full-parameter \(Fine-tuning type full\): it trained every weight, so it has no LoRA adapter/);
+    const infos = [
+      { model: 'instruct' as const, label: 'Instruct', available: true, why: null },
+      { model: 'instruct_conventional' as const, label: 'c', available: false, why: 'run Compare first' },
+      { model: 'base_lora' as const, label: 'b', available: false, why: 'train LoRA or run Compare first' },
+    ];
+    const after = tryInfoAfterCompare(infos, { adapters: null });
+    expect(after.map((i) => i.why)).toEqual([null, expect.stringMatching(/^the last Compare was full-parameter/), expect.stringMatching(/^the last Compare was full-parameter/)]);
+    expect(tryInfoAfterCompare(infos, { adapters: {} })).toEqual(infos);
+    expect(tryInfoAfterCompare(infos, null)).toEqual(infos);
+  });
+});
