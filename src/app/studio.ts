@@ -27,7 +27,7 @@ import { estimateCompare, type CompareEstimate } from './compareEstimate';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
-import { compareOnSession, compareView, type CompareView } from './compareSession';
+import { compareAdaptersOf, compareOnSession, compareView, tryInfoAfterCompare, type CompareView } from './compareSession';
 import type { CompareEvent, CompareOptions, CompareRun } from './compare/types';
 import { heldoutUserMessages, TryIt, tryModelInfo, trySources, type TryEvent, type TryModel, type TryModelInfo, type TryReply, type TryRequest, type TrySource } from './tryit';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
@@ -75,8 +75,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   /** Set by enableTestHooks(): debugLoseDevice() works only then. */
   let testHooks = false;
 
-  /** The adapters of the last comparison, the pair they were trained on, and when (a sequence number). */
-  let compared: { adapters: Record<CompareRun, LoraAdapter>; pair: string; baseModel: string; instructModel: string; seq: number } | null = null;
+  /** The adapters of the last comparison (null for a full-parameter one), the pair they were trained on, and when (a sequence number). */
+  let compared: { adapters: Record<CompareRun, LoraAdapter> | null; pair: string; baseModel: string; instructModel: string; seq: number } | null = null;
   /** Sequence numbers of the last training run and the last comparison (the newer adapter is Try it's LoRA). */
   let seq = 0;
   let trainedSeq = 0;
@@ -88,13 +88,13 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     const { base, instruct } = session.requirePair();
     const fromCompare = compared && compared.pair === pairId() ? compared : null;
     const fromTrain = trained && trained.baseModel === base.model.files.name && trained.instructModel === instruct.model.files.name ? trained : null;
-    if (fromCompare && (!fromTrain || fromCompare.seq > trainedSeq)) return fromCompare.adapters.shadow;
+    if (fromCompare?.adapters && (!fromTrain || fromCompare.seq > trainedSeq)) return fromCompare.adapters.shadow;
     return fromTrain?.adapter ?? null;
   }
 
   /** Where each Try it model comes from now (the conventional LoRA only after a comparison on this pair). */
   function sources(): Map<TryModel, TrySource> {
-    const conventional = compared && compared.pair === pairId() ? compared.adapters.conventional : null;
+    const conventional = compared && compared.pair === pairId() ? (compared.adapters?.conventional ?? null) : null;
     return trySources(session.requirePair(), { shadow: shadowAdapter(), conventional });
   }
 
@@ -352,7 +352,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         const ctx = await gpu();
         const key = pairId();
         const o = await compareOnSession(session, ctx, settings, options, onEvent, signal);
-        compared = { adapters: { ...o.adapters }, pair: key, baseModel: o.result.base_model, instructModel: o.result.instruct_model, seq: ++seq };
+        compared = { adapters: o.adapters ? { ...o.adapters } : null, pair: key, baseModel: o.result.base_model, instructModel: o.result.instruct_model, seq: ++seq };
         return compareView(o);
       }),
     );
@@ -367,7 +367,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     if (!compared) throw new Error('Run Compare first.');
     const c = compared;
     const files = (run: CompareRun): AdapterFilesData => {
-      const f = buildAdapterFiles(c.adapters[run], { baseModelNameOrPath: c.instructModel });
+      const f = buildAdapterFiles(compareAdaptersOf(c)[run], { baseModelNameOrPath: c.instructModel });
       return { config: f['adapter_config.json'], safetensors: f['adapter_model.safetensors'] };
     };
     return { shadow: files('shadow'), conventional: files('conventional') };
@@ -382,16 +382,16 @@ export function createStudio(gpuApi: () => GPU | undefined) {
     compared = { adapters: { shadow: await read('shadow'), conventional: await read('conventional') }, pair: pairId(), baseModel, instructModel, seq: ++seq };
   },
 
-  exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
+  async exportCompareAdapter(run: CompareRun): Promise<ExportedZip> {
     if (!compared) return Promise.reject(new Error('Run Compare first.'));
     const { baseModel, instructModel } = compared;
     const folder = safeFileName(`${instructModel}-${run === 'shadow' ? 'shadowft' : 'conventional'}-lora`);
-    return exportAdapterZip({ adapter: compared.adapters[run], baseModel, instructModel }, folder);
+    return exportAdapterZip({ adapter: compareAdaptersOf(compared)[run], baseModel, instructModel }, folder);
   },
 
   /** The Try it models of the loaded pair and whether each can answer now. @throws Error when no pair is loaded. */
   tryItModels(): TryModelInfo[] {
-    return tryModelInfo(sources());
+    return tryInfoAfterCompare(tryModelInfo(sources()), compared && compared.pair === pairId() ? compared : null);
   },
 
   /** The last user message of the first `n` held-out conversations ("use held-out prompts"). */

@@ -1,40 +1,47 @@
 /**
- * `npx shadowft compare BASE_DIR INSTRUCT_DIR --train FILE --heldout FILE [training flags] [--check-regex RE]
+ * `npx shadowft compare BASE_DIR INSTRUCT_DIR --train FILE --heldout FILE [training flags] [--stage dpo --pref-beta B
+ * --pref-loss L --pref-ftx F] [--finetuning-type full [--train-embeddings false] [--write-merged]] [--check-regex RE]
  * [--eval-prompts N] [--max-new-tokens N] --out DIR`: the studio's Compare (app/compare/runCompare.ts) on this
- * machine's WebGPU adapter: LoRA trained on Base (Shadow-FT, grafted onto Instruct) and on Instruct (conventional)
- * with identical settings, seed, data order and initialisation, then five models measured on the held-out split.
- * Writes DIR/compare.json ({"settings", "heldout_loss", "exact_match", "check_rate", "mean_answer_tokens"} keyed by
- * instruct, instruct_conventional, instruct_shadow, base, base_lora, plus context, the wording and every answer) and
- * both adapters in PEFT format (DIR/shadow/, DIR/conventional/; base_model_name_or_path = the Instruct model), all
- * into a hidden folder renamed to DIR when complete. Defaults are the studio's (engine defaultTrainSettings).
+ * machine's WebGPU adapter: two runs of the kind the flags choose (app/compare/kind.ts: LoRA SFT, LoRA DPO on
+ * preference files read as `shadowft train --stage dpo` reads them, or full-parameter SFT) on Base (Shadow-FT,
+ * grafted onto Instruct) and on Instruct (conventional) with identical settings, seed, data order and initialisation,
+ * then five models measured on the held-out split. Writes DIR/compare.json ({"settings", "stage",
+ * "finetuning_type", "heldout_loss", "exact_match", "check_rate", "mean_answer_tokens", "preference_accuracy",
+ * "reward_margin", "chosen_logps", "rejected_logps"} keyed by instruct, instruct_conventional, instruct_shadow, base,
+ * base_lora, plus context, the wording and every answer) and, for LoRA, both adapters in PEFT format (DIR/shadow/,
+ * DIR/conventional/); for full, no adapter (--write-merged: DIR/merged/, the grafted Instruct) — cli/compareOutput.ts;
+ * all into a hidden folder renamed to DIR when complete. Defaults are the studio's (engine defaultTrainSettings).
  */
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModelFolder } from '../app/loadModel';
-import { runCompare } from '../app/compare/runCompare';
+import { runCompare, type CompareJob } from '../app/compare/runCompare';
 import { describeComparison } from '../app/compare/wording';
-import { COMPARE_MODEL_LABELS, COMPARE_MODELS, DEFAULT_COMPARE_OPTIONS, type CompareEvent } from '../app/compare/types';
+import { compareKindOf, compareModelLabels, resultLabels } from '../app/compare/kind';
+import { pairConversations } from '../app/compare/prefCompare';
+import { DEFAULT_COMPARE_OPTIONS, type CompareEvent } from '../app/compare/types';
 import { validateCompareOptions } from '../app/compare/metrics';
-import { tokenizeTrainingData } from '../app/trainingData';
+import { tokenizePreferenceData, tokenizeTrainingData } from '../app/trainingData';
 import { adapterBaseModel } from '../engine/graft/adapterBaseModel';
-import { buildAdapterFiles } from '../engine/graft/adapterFiles';
-import type { OutputFile } from '../engine/graft/mergedModel';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
 import { defaultTrainSettings } from '../engine/train/defaults';
+import { planPrefSteps } from '../engine/train/prefRun';
 import { planSteps } from '../engine/train/run';
 import type { TrainSettings } from '../engine/train/types';
 import { checkPairCompatible } from '../io/pair';
 import { loadChatTokenizer } from '../io/tokenizer/load';
 import { modelFilesFromDir } from '../node/files';
 import { createNodeGpuContext } from '../node/gpu';
-import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
+import { listOrNull, writeFolderAtomically } from './atomicDir';
+import { compareOutputFiles, compareTableText, writtenSummary } from './compareOutput';
 import type { Command } from './main';
 import { readDatasetPath } from './datasetFile';
+import { refuseKind, withFinetuningFlags } from './train';
 import { TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
 
-const USAGE = 'compare BASE_DIR INSTRUCT_DIR --train FILE --heldout FILE [--rank R --alpha A --lr LR --epochs N --max-steps N --batch-size B --grad-accum N --max-length T --warmup-steps N|--warmup-ratio F --weight-decay W --seed S --targets q_proj,...] [--check-regex RE] [--eval-prompts N] [--max-new-tokens N] --out DIR   Shadow-FT vs conventional LoRA';
+const USAGE = 'compare BASE_DIR INSTRUCT_DIR --train FILE --heldout FILE [--stage sft|dpo --pref-beta B --pref-loss L --pref-ftx F] [--finetuning-type lora|full --train-embeddings true|false --write-merged] [--rank R --alpha A --lr LR --epochs N --max-steps N --batch-size B --grad-accum N --max-length T --warmup-steps N|--warmup-ratio F --weight-decay W --seed S --targets q_proj,...] [--check-regex RE] [--eval-prompts N] [--max-new-tokens N] --out DIR   Shadow-FT vs conventional tuning (LoRA SFT, DPO or full)';
 
-const STRING_FLAGS = ['train', 'heldout', 'out', 'warmup-steps', 'check-regex', 'eval-prompts', 'max-new-tokens'] as const;
+const STRING_FLAGS = ['train', 'heldout', 'out', 'warmup-steps', 'check-regex', 'eval-prompts', 'max-new-tokens', 'finetuning-type', 'train-embeddings'] as const;
 
 /** A number flag, or undefined when absent. @throws Error naming the flag when it is not a finite number (or an integer when `int`). */
 function num(values: Record<string, string | boolean | undefined>, flag: string, int: boolean): number | undefined {
@@ -52,20 +59,15 @@ function num(values: Record<string, string | boolean | undefined>, flag: string,
  * @throws Error naming the flag (not a number, unknown target module, both warmup flags, N out of range)
  */
 export function settingsFromFlags(d: TrainSettings, values: Record<string, string | boolean | undefined>, totalStepsOf: (s: TrainSettings) => number): TrainSettings {
-  const s = trainSettingsFromFlags(d, values);
+  const s = withFinetuningFlags(trainSettingsFromFlags(d, values), values);
   const ws = num(values, 'warmup-steps', true);
   if (ws === undefined) return s;
   if (values['warmup-ratio'] !== undefined) throw new Error('give --warmup-steps or --warmup-ratio, not both');
   return { ...s, warmupRatio: warmupRatioForSteps(ws, totalStepsOf(s)) };
 }
 
-/** A Blob as an OutputFile. */
-function blobOutputFile(name: string, blob: Blob): OutputFile {
-  return { name, size: blob.size, parts: async function* () { yield new Uint8Array(await blob.arrayBuffer()) as Uint8Array<ArrayBuffer>; } };
-}
-
-/** Progress lines on stderr: training steps every 10% of a run, evaluations as they start. */
-function progress(): (e: CompareEvent) => void {
+/** Progress lines on stderr: training steps every 10% of a run, evaluations as they start; models named per kind. */
+function progress(labels: Readonly<Record<string, string>>): (e: CompareEvent) => void {
   let lastDecile = -1;
   return (e) => {
     if (e.status === 'compare-message') process.stderr.write(`${e.message}\n`);
@@ -73,8 +75,8 @@ function progress(): (e: CompareEvent) => void {
       const d = Math.floor((10 * e.event.step) / e.event.totalSteps);
       if (d !== lastDecile || e.event.step === e.event.totalSteps) process.stderr.write(`${e.run} step ${e.event.step}/${e.event.totalSteps} loss ${e.event.loss.toFixed(4)}\n`);
       lastDecile = e.event.step === e.event.totalSteps ? -1 : d;
-    } else if (e.status === 'compare-loss') process.stderr.write(`held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: ${e.loss.toFixed(4)}\n`);
-    else if (e.status === 'compare-generating' && e.prompt === 1) process.stderr.write(`generating ${e.prompts} greedy answers with ${COMPARE_MODEL_LABELS[e.model]}\n`);
+    } else if (e.status === 'compare-loss') process.stderr.write(`held-out loss of ${labels[e.model]}: ${e.loss.toFixed(4)}\n`);
+    else if (e.status === 'compare-generating' && e.prompt === 1) process.stderr.write(`generating ${e.prompts} greedy answers with ${labels[e.model]}\n`);
   };
 }
 
@@ -82,7 +84,7 @@ function progress(): (e: CompareEvent) => void {
 export const compareCommand: Command = {
   usage: USAGE,
   async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRAIN_FLAG_OPTIONS, ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])) } });
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...TRAIN_FLAG_OPTIONS, ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])), 'write-merged': { type: 'boolean' } } });
     const v = values as Record<string, string | undefined>;
     const [baseDir, instructDir, extra] = positionals;
     if (!baseDir || !instructDir || extra !== undefined) throw new Error(`expected BASE_DIR INSTRUCT_DIR, got ${positionals.length} positional argument(s); usage: npx shadowft ${USAGE}`);
@@ -107,17 +109,36 @@ export const compareCommand: Command = {
     const tok = await loadChatTokenizer(instructFiles);
     const trainData = await readDatasetPath(trainPath);
     const heldoutData = await readDatasetPath(heldoutPath);
-    const defaults = defaultTrainSettings(base.config, Math.max(1, trainData.conversations.length));
+    const given = values as Record<string, string | boolean | undefined>;
+    const stage = given['stage'] === 'dpo' ? 'dpo' : 'sft';
+    compareKindOf({ stage, ...(given['finetuning-type'] === 'full' ? { finetuningType: 'full' as const } : {}) }); // DPO + full is refused before anything is tokenised
+    refuseKind('--train', trainPath, trainData.kind, stage);
+    refuseKind('--heldout', heldoutPath, heldoutData.kind, stage);
+    const dpo = stage === 'dpo';
+    const defaults = defaultTrainSettings(base.config, Math.max(1, dpo ? trainData.pairs.length : trainData.conversations.length));
     const vocab = Math.min(base.config.vocabSize, instruct.config.vocabSize);
     const say = (m: string): void => void process.stderr.write(`${m}\n`);
+    const onPrep = (e: { status: string; message?: string }): void => {
+      if (e.status === 'preparing' && e.message) say(e.message);
+    };
     // Steps depend on Max length (the rows kept) and batching, so --warmup-steps is resolved on the tokenised data.
     const trainIn = { conversations: trainData.conversations, skipped: trainData.skipped };
-    const noHeldout = { conversations: [], skipped: [] };
-    const steps = (s: TrainSettings): number => planSteps(tokenizeTrainingData(tok, trainIn, noHeldout, s, vocab, instructFiles.name, () => {}).train.filter((e) => e.labels.some((l) => l !== -100)), s, tok.padTokenId).length;
-    const settings = settingsFromFlags(defaults, values as Record<string, string | boolean | undefined>, steps);
-    const splits = tokenizeTrainingData(tok, trainIn, { conversations: heldoutData.conversations, skipped: heldoutData.skipped }, settings, vocab, instructFiles.name, (e) => {
-      if (e.status === 'preparing') say(e.message);
-    });
+    const pairsIn = { pairs: trainData.pairs, skipped: trainData.skipped };
+    const none = { conversations: [], skipped: [] };
+    const steps = (s: TrainSettings): number => dpo
+      ? planPrefSteps(tokenizePreferenceData(tok, pairsIn, { pairs: [], skipped: [] }, s, vocab, instructFiles.name, () => {}).train, s, tok.padTokenId).length
+      : planSteps(tokenizeTrainingData(tok, trainIn, none, s, vocab, instructFiles.name, () => {}).train.filter((e) => e.labels.some((l) => l !== -100)), s, tok.padTokenId).length;
+    const settings = settingsFromFlags(defaults, given, steps);
+    const writeMerged = given['write-merged'] === true;
+    if (writeMerged && settings.finetuningType !== 'full') throw new Error('--write-merged applies to --finetuning-type full (a LoRA comparison writes its two adapters)');
+    let data: Pick<CompareJob, 'train' | 'heldout' | 'pairs' | 'heldoutConversations'>;
+    if (dpo) {
+      const p = tokenizePreferenceData(tok, pairsIn, { pairs: heldoutData.pairs, skipped: heldoutData.skipped }, settings, vocab, instructFiles.name, onPrep);
+      data = { train: [], heldout: (p.heldout ?? []).map((x) => x.chosen), pairs: { train: p.train, heldout: p.heldout ?? [] }, heldoutConversations: pairConversations(heldoutData.pairs) };
+    } else {
+      const splits = tokenizeTrainingData(tok, trainIn, { conversations: heldoutData.conversations, skipped: heldoutData.skipped }, settings, vocab, instructFiles.name, onPrep);
+      data = { train: splits.train, heldout: splits.heldout ?? [], heldoutConversations: heldoutData.conversations };
+    }
     const stop = await modelStopTokenIds(instructFiles, instruct.config, tok);
     for (const w of stop.warnings) process.stderr.write(`warning: ${w}\n`);
     const ctx = await createNodeGpuContext();
@@ -126,28 +147,16 @@ export const compareCommand: Command = {
         ctx,
         base: { name: baseFiles.name, config: base.config, checkpoint: base.checkpoint },
         instruct: { name: instructFiles.name, config: instruct.config, checkpoint: instruct.checkpoint },
-        tok, train: splits.train, heldout: splits.heldout ?? [], heldoutConversations: heldoutData.conversations,
-        settings, options, stopIds: stop.ids, onEvent: progress(),
+        tok, ...data, settings, options, stopIds: stop.ids, onEvent: progress(compareModelLabels(settings)),
       });
       const r = outcome.result;
-      const wording = describeComparison({ ...r, checkRegex: options.checkRegex });
-      const json = {
-        ...r,
-        wording,
-        answers: Object.fromEntries(COMPARE_MODELS.map((m) => [m, outcome.answers[m].map((a) => ({ ...a, prompt: outcome.prompts[a.index]?.userMessage ?? '' }))])),
-      };
-      const files: OutputFile[] = [textOutputFile('compare.json', `${JSON.stringify(json, null, 2)}\n`)];
+      const wording = describeComparison({ ...r, checkRegex: options.checkRegex, labels: resultLabels(r) });
       const baseModel = (await adapterBaseModel(instructFiles, { path: resolve(instructDir) })).value;
-      for (const run of ['shadow', 'conventional'] as const) {
-        const f = buildAdapterFiles(outcome.adapters[run], { baseModelNameOrPath: baseModel, card: { trainedOn: resolve(run === 'shadow' ? baseDir : instructDir), training: settings } });
-        files.push(textOutputFile(`${run}/adapter_config.json`, f['adapter_config.json']), blobOutputFile(`${run}/adapter_model.safetensors`, f['adapter_model.safetensors']), textOutputFile(`${run}/README.md`, f['README.md']));
-      }
+      const files = compareOutputFiles(outcome, wording, { baseDir: resolve(baseDir), instructDir: resolve(instructDir), instructFiles, baseModelNameOrPath: baseModel, settings, writeMerged });
       await writeFolderAtomically(outDir, files);
-      const cell = (x: number | null, d: number): string => (x === null ? '-' : x.toFixed(d)).padStart(10);
-      process.stdout.write(`${'model'.padEnd(30)}${'loss'.padStart(10)}${'exact'.padStart(10)}${'check'.padStart(10)}${'tokens'.padStart(10)}\n`);
-      for (const m of COMPARE_MODELS) process.stdout.write(`${COMPARE_MODEL_LABELS[m].padEnd(30)}${cell(r.heldout_loss[m], 4)}${cell(r.exact_match[m], 3)}${cell(r.check_rate[m], 3)}${cell(r.mean_answer_tokens[m], 1)}\n`);
+      process.stdout.write(compareTableText(outcome));
       for (const line of [...wording.verdicts.map((x) => x.text), ...wording.disagreements, ...wording.notes]) process.stdout.write(`${line}\n`);
-      process.stderr.write(`wrote ${basename(outDir)}/compare.json, shadow/ and conventional/ in ${outDir}\n`);
+      process.stderr.write(`wrote ${basename(outDir)}/${writtenSummary(outcome, writeMerged)} in ${outDir}\n`);
     } finally {
       ctx.device.destroy();
     }

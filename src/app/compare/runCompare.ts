@@ -1,31 +1,31 @@
 /**
- * The comparison use case (issue 9): two LoRA adapters trained with identical settings, seed, data order and
- * initialisation, one after the other on the same GPU context — on Base (Shadow-FT: grafted onto Instruct, §3.1) and
- * on Instruct (conventional) — then five models measured on the held-out split the same way: Instruct,
- * Instruct + conventional LoRA, Instruct + Shadow-FT graft, Base and Base + LoRA (held-out loss; greedy answers of the
- * first N held-out prompts → exact match, the user's check, mean answer length). Runs in the worker and in the CLI.
+ * The comparison use case (issue 9; stage dpo: issue 17; finetuning_type full: issue 18): two runs trained with
+ * identical settings, seed, data order and initialisation, one after the other on the same GPU context — on Base
+ * (Shadow-FT: grafted onto Instruct, §3.1) and on Instruct (conventional) — then five models measured on the held-out
+ * split the same way: Instruct, the conventionally tuned Instruct, the Shadow graft, Base and the tuned Base
+ * (held-out loss; greedy answers of the first N held-out prompts → exact match, the user's check, mean answer length;
+ * for stage dpo also the preference measures, compare/prefMeasures.ts). What the runs train and how each model is
+ * built is compare/kind.ts's (LoRA adapters, or in-memory checkpoints for full); this file only orders the work.
+ * Runs in the worker and in the CLI.
  */
-import type { Checkpoint } from '../../io/checkpoint';
-import type { ModelConfig } from '../../io/config/types';
 import type { Conversation, TokenizedExample } from '../../io/dataset/types';
+import { makePreferenceBatches, type TokenizedPairRows } from '../../io/dataset/prefBatches';
 import type { ChatTokenizer } from '../../io/tokenizer/load';
 import type { GpuContext } from '../../engine/gpu/context';
 import type { LoraAdapter } from '../../engine/model/loraTypes';
 import { validateSettings } from '../../engine/train/defaults';
 import { evalBatches } from '../../engine/train/evalBatches';
+import type { PrefEvalResult } from '../../engine/train/prefEval';
 import type { TrainSettings } from '../../engine/train/types';
 import { evaluateVariants, type VariantMeasures } from './evaluate';
+import { compareKindOf, groupByCheckpoint, modelSources, type CompareSide, type FullCompareWeights } from './kind';
 import { CompareError, compileCheck, measureAnswers, validateCompareOptions } from './metrics';
+import { preferenceMeasures } from './prefMeasures';
 import { heldoutPrompts, type HeldoutPrompt } from './prompts';
-import { trainAdapter } from './trainAdapter';
+import { trainCompareRuns, type TrainedCompare } from './trainRuns';
 import { COMPARE_MODELS, type CompareAnswer, type CompareEvent, type CompareModel, type CompareOptions, type CompareResult, type CompareRun, type PerModel } from './types';
 
-/** One model of the pair as the comparison uses it. */
-export interface CompareSide {
-  readonly name: string;
-  readonly config: ModelConfig;
-  readonly checkpoint: Checkpoint;
-}
+export type { CompareSide } from './kind';
 
 /** Everything a comparison needs; the examples are tokenised with the Instruct chat template (app/trainingData.ts). */
 export interface CompareJob {
@@ -34,46 +34,57 @@ export interface CompareJob {
   readonly instruct: CompareSide;
   /** the Instruct tokenizer (prompts, decoding) */
   readonly tok: ChatTokenizer;
+  /** SFT training examples (stage sft; ignored for dpo, which trains on `pairs.train`) */
   readonly train: readonly TokenizedExample[];
+  /** held-out examples the held-out loss is measured on (stage dpo: the chosen conversations of the held-out pairs) */
   readonly heldout: readonly TokenizedExample[];
   /** held-out conversations in file order (prompts and reference answers come from the first kept ones) */
   readonly heldoutConversations: readonly Conversation[];
+  /** Stage dpo: the tokenised preference pairs (app/trainingData.ts tokenizePreferenceData). Required for dpo. */
+  readonly pairs?: { readonly train: readonly TokenizedPairRows[]; readonly heldout: readonly TokenizedPairRows[] };
+  /** stage (sft | dpo) and finetuningType (lora | full) choose the kind (compare/kind.ts) */
   readonly settings: TrainSettings;
   readonly options: CompareOptions;
   /** tokens that end an answer (engine/generate/stopTokens.ts stopTokenIds) */
   readonly stopIds: ReadonlySet<number>;
   readonly onEvent: (e: CompareEvent) => void;
   readonly signal?: AbortSignal;
-  /** GPU memory budget of each training run, bytes (runTraining's default when absent) */
+  /** GPU memory budget of each training run, bytes (the engine's default when absent) */
   readonly budgetBytes?: number;
-  /**
-   * Adapters already trained with these settings (the DPO comparison, prefCompare.ts, trains them with its own
-   * objective): both runs are skipped and these are evaluated; `losses` are their per-step training losses.
-   */
-  readonly trained?: Readonly<Record<CompareRun, { readonly adapter: LoraAdapter; readonly steps: number; readonly losses: readonly number[] }>>;
+  /** Runs already trained with these settings: both trainings are skipped and these are evaluated. */
+  readonly trained?: TrainedCompare;
 }
 
-/** The result, both adapters, the prompts and every answer. */
+/** The result, what the runs produced (both adapters, or the full checkpoints), the prompts and every answer. */
 export interface CompareOutcome {
   readonly result: CompareResult;
-  readonly adapters: Readonly<Record<CompareRun, LoraAdapter>>;
+  /** the two LoRA adapters (Try it, PEFT export); null for a full comparison */
+  readonly adapters: Readonly<Record<CompareRun, LoraAdapter>> | null;
+  /** the full comparison's in-memory checkpoints; null for LoRA */
+  readonly full: FullCompareWeights | null;
   readonly prompts: readonly HeldoutPrompt[];
   readonly answers: PerModel<readonly CompareAnswer[]>;
+  /** stage dpo: each model's preference evaluation (loss and metrics); null per model for sft */
+  readonly preference: PerModel<PrefEvalResult | null>;
 }
 
 const perModel = <T>(f: (m: CompareModel) => T): PerModel<T> => Object.fromEntries(COMPARE_MODELS.map((m) => [m, f(m)])) as Record<CompareModel, T>;
 
 /**
  * Runs a comparison. The options and settings are checked before any GPU work.
- * @throws CompareError (invalid check regex or counts, a prompt + answer tokens beyond max_position_embeddings), SettingsError, Error when there is no held-out split,
- *   everything runTraining throws, the signal's reason when cancelled.
+ * @throws CompareError (invalid check regex or counts, a prompt + answer tokens beyond max_position_embeddings, stage
+ *   dpo with finetuning_type full), SettingsError, Error when there is no held-out split (or, for dpo, no preference
+ *   pairs), everything the engine's training runs throw, the signal's reason when cancelled.
  */
 export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
   const { ctx, settings: s, options: o, onEvent, signal } = job;
   validateCompareOptions(o);
   const check = compileCheck(o.checkRegex);
+  const kind = compareKindOf(s);
   validateSettings(s, job.base.config);
   validateSettings(s, job.instruct.config);
+  if (kind.stage === 'dpo' && !job.pairs) throw new Error('Compare with stage dpo needs preference pairs (chosen/rejected): tick preference files for training and held-out.');
+  if (kind.stage === 'dpo' && job.pairs?.heldout.length === 0) throw new Error('Compare needs held-out preference pairs: drop or tick a preference file whose name marks it as held-out.');
   if (job.heldout.length === 0) throw new Error('Compare needs a held-out split: drop or tick a dataset file whose name marks it as held-out (e.g. "heldout.jsonl").');
   const keep = new Set(job.heldout.map((e) => e.source));
   const prompts = heldoutPrompts(job.tok, job.heldoutConversations, keep, o.evalPrompts, s.chatTemplateKwargs ?? {});
@@ -85,54 +96,59 @@ export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
     if (p.promptIds.length + o.maxNewTokens > maxPos) throw new CompareError(`Answer tokens: the prompt of ${p.source} has ${p.promptIds.length} tokens; with ${o.maxNewTokens} new tokens it exceeds max_position_embeddings ${maxPos} (lower the answer tokens or the eval prompts)`);
   }
 
-  const losses = new Map<CompareRun, number[]>([['shadow', []], ['conventional', []]]);
-  const train = async (run: CompareRun, side: CompareSide) => {
-    onEvent({ status: 'compare-message', message: `training LoRA on ${side.name} (${run === 'shadow' ? 'Shadow-FT' : 'conventional'})` });
-    return trainAdapter(ctx, side.config, side.checkpoint, job.train, s, job.tok.padTokenId, (event) => {
-      if (event.status === 'step') losses.get(run)?.push(event.loss);
-      onEvent({ status: 'compare-train', run, event });
-    }, signal, job.budgetBytes);
-  };
-  if (job.trained) for (const run of ['shadow', 'conventional'] as const) losses.get(run)?.push(...job.trained[run].losses);
-  const shadow = job.trained?.shadow ?? (await train('shadow', job.base));
-  const conventional = job.trained?.conventional ?? (await train('conventional', job.instruct));
+  const data = kind.stage === 'dpo' ? { stage: 'dpo' as const, train: job.pairs?.train ?? [] } : { stage: 'sft' as const, train: job.train };
+  const runs = job.trained ?? (await trainCompareRuns({ ctx, base: job.base, instruct: job.instruct, kind, data, settings: s, padTokenId: job.tok.padTokenId, onEvent, ...(signal ? { signal } : {}), ...(job.budgetBytes !== undefined ? { budgetBytes: job.budgetBytes } : {}) }));
+  const groups = groupByCheckpoint(modelSources(job.base, job.instruct, runs.trained));
 
   const T = Math.min(s.maxLength, Math.max(1, ...job.heldout.map((e) => e.inputIds.length)));
   const shape = { B: s.batchSize, T };
   const batches = evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.tok.padTokenId);
   const common = { ctx, tok: job.tok, batches, shape, prompts, maxNewTokens: o.maxNewTokens, stopIds: job.stopIds, check, seed: s.seed, onEvent, ...(signal ? { signal } : {}) };
   const measured = new Map<CompareModel, VariantMeasures>();
-  const onBase = await evaluateVariants({ ...common, config: job.base.config, checkpoint: job.base.checkpoint }, [
-    { model: 'base', adapter: null },
-    { model: 'base_lora', adapter: shadow.adapter },
-  ]);
-  const onInstruct = await evaluateVariants({ ...common, config: job.instruct.config, checkpoint: job.instruct.checkpoint }, [
-    { model: 'instruct', adapter: null },
-    { model: 'instruct_conventional', adapter: conventional.adapter },
-    { model: 'instruct_shadow', adapter: shadow.adapter },
-  ]);
-  for (const [k, v] of [...onBase, ...onInstruct]) measured.set(k, v);
+  for (const g of groups) for (const [k, v] of await evaluateVariants({ ...common, config: g.config, checkpoint: g.checkpoint }, g.variants)) measured.set(k, v);
+  let pref = new Map<CompareModel, PrefEvalResult>();
+  if (kind.stage === 'dpo' && job.pairs) {
+    const prefBatches = makePreferenceBatches(job.pairs.heldout, s.batchSize, { maxLength: s.maxLength, padTokenId: job.tok.padTokenId, shuffle: false });
+    pref = await preferenceMeasures(ctx, groups, prefBatches, s, onEvent, signal);
+  }
   const answers = perModel((m) => measured.get(m)?.answers ?? []);
   const rates = perModel((m) => measureAnswers(answers[m]));
   const lastMean = (run: CompareRun): number | null => {
-    const l = (losses.get(run) ?? []).slice(-10);
+    const l = runs.losses[run].slice(-10);
     return l.length ? l.reduce((a, b) => a + b, 0) / l.length : null;
   };
+  const metric = (f: (r: PrefEvalResult) => number): PerModel<number | null> => perModel((m) => {
+    const r = pref.get(m);
+    return r ? f(r) : null;
+  });
   const result: CompareResult = {
     settings: s,
     options: o,
     base_model: job.base.name,
     instruct_model: job.instruct.name,
-    train_examples: job.train.length,
-    heldout_examples: job.heldout.length,
+    stage: kind.stage,
+    finetuning_type: kind.finetuningType,
+    train_examples: kind.stage === 'dpo' ? data.train.length : job.train.length,
+    heldout_examples: kind.stage === 'dpo' ? (job.pairs?.heldout.length ?? 0) : job.heldout.length,
     eval_prompts: prompts.length,
-    steps: { shadow: shadow.steps, conventional: conventional.steps },
+    steps: runs.steps,
     heldout_loss: perModel((m) => measured.get(m)?.loss ?? null),
     exact_match: perModel((m) => rates[m].exactMatch),
     check_rate: perModel((m) => rates[m].checkRate),
     mean_answer_tokens: perModel((m) => rates[m].meanTokens),
+    preference_accuracy: metric((r) => r.metrics.accuracy),
+    reward_margin: metric((r) => r.metrics.margin),
+    chosen_logps: metric((r) => r.metrics.logpsChosen),
+    rejected_logps: metric((r) => r.metrics.logpsRejected),
     final_train_loss: { shadow: lastMean('shadow'), conventional: lastMean('conventional') },
   };
   onEvent({ status: 'compare-done' });
-  return { result, adapters: { shadow: shadow.adapter, conventional: conventional.adapter }, prompts, answers };
+  return {
+    result,
+    adapters: runs.trained.finetuningType === 'lora' ? runs.trained.adapters : null,
+    full: runs.trained.finetuningType === 'full' ? runs.trained.weights : null,
+    prompts,
+    answers,
+    preference: perModel((m) => pref.get(m) ?? null),
+  };
 }

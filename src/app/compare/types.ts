@@ -3,7 +3,7 @@
  * LoRA (trained on Instruct) with identical settings, seed, data order and initialisation, measured on the held-out
  * split for five models. Plain data only (they cross the worker boundary and are written as compare.json).
  */
-import type { TrainSettings } from '../../engine/train/types';
+import type { FinetuningType, TrainSettings, TrainStage } from '../../engine/train/types';
 
 /** The five models a comparison measures (the keys of compare.json's measures). */
 export const COMPARE_MODELS = ['instruct', 'instruct_conventional', 'instruct_shadow', 'base', 'base_lora'] as const;
@@ -76,4 +76,24 @@ export interface CompareResult {
   readonly mean_answer_tokens: PerModel<number | null>;
   /** final training loss (mean of the last 10 steps) of each run */
   readonly final_train_loss: Readonly<Record<CompareRun, number | null>>;
+  /** [stage] what both runs trained: 'sft' (next-token loss) or 'dpo' (the preference objective); absent in results saved before it existed = 'sft' */
+  readonly stage?: TrainStage;
+  /** [finetuning_type] 'lora' (two adapters) or 'full' (every weight); absent in results saved before it existed = 'lora' */
+  readonly finetuning_type?: FinetuningType;
+  /**
+   * Stage dpo: fraction of held-out pairs whose implicit reward of chosen exceeds rejected's, each model's rewards
+   * taken against the same model without its tuning (TRL `rewards/accuracies`; engine/train/prefEval.ts), so the
+   * untuned Instruct and Base score 0. Null per model for stage sft (absent in results saved before it existed).
+   */
+  readonly preference_accuracy?: PerModel<number | null>;
+  /** Stage dpo: mean over held-out pairs of r_chosen − r_rejected (nats × pref_beta; TRL `rewards/margins`); null for sft. */
+  readonly reward_margin?: PerModel<number | null>;
+  /** Stage dpo: mean log-prob of the chosen answers as the loss uses them (sums, per-token means for ipo/orpo/simpo); null for sft. */
+  readonly chosen_logps?: PerModel<number | null>;
+  /** Stage dpo: mean log-prob of the rejected answers (as chosen_logps); null for sft. */
+  readonly rejected_logps?: PerModel<number | null>;
 }
+
+/** The preference measures of {@link CompareResult}, in table and CSV order. */
+export const PREFERENCE_MEASURES = ['preference_accuracy', 'reward_margin', 'chosen_logps', 'rejected_logps'] as const;
+export type PreferenceMeasure = (typeof PREFERENCE_MEASURES)[number];

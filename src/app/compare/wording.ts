@@ -1,13 +1,16 @@
 /**
  * Honest wording of a comparison (issue 9 item 4): which model won on which measure, ties within noise called ties,
  * and an explicit sentence when held-out loss and the check disagree (e.g. the graft lowers loss but its answers
- * never take the format). It states only what the numbers show; no overall verdict.
+ * never take the format). It states only what the numbers show; no overall verdict. For stage dpo (issue 17) the
+ * preference accuracy on the held-out pairs comes first, then the held-out loss on the chosen answers and the rest,
+ * under the same rules; models are named by the comparison's kind (compare/kind.ts: "Instruct + DPO", "Tuned Base").
  *
  * Noise rules (printed with the table):
  * - held-out loss: two losses within {@link LOSS_TIE_REL} (1%) of the smaller one are a tie — the held-out split is a
  *   sample, and the engine reports only the mean, so smaller differences are not claimed;
  * - rates over N prompts (exact match, check): a tie when |p₁ − p₂| ≤ 1.96·√(p̄(1 − p̄)·2/N), p̄ = (p₁ + p₂)/2 (the
- *   normal approximation of a two-proportion test at 95%); equal rates are always a tie.
+ *   normal approximation of a two-proportion test at 95%); equal rates are always a tie. Preference accuracy is such
+ *   a rate over the held-out pairs.
  */
 import { COMPARE_MODEL_LABELS, COMPARE_MODELS, type CompareModel, type PerModel } from './types';
 
@@ -15,7 +18,7 @@ import { COMPARE_MODEL_LABELS, COMPARE_MODELS, type CompareModel, type PerModel 
 export const LOSS_TIE_REL = 0.01;
 
 /** The measures a verdict is given for. */
-export type VerdictMeasure = 'heldout_loss' | 'exact_match' | 'check_rate';
+export type VerdictMeasure = 'heldout_loss' | 'exact_match' | 'check_rate' | 'preference_accuracy';
 
 /** One line of the wording. */
 export interface Verdict {
@@ -34,6 +37,12 @@ export interface WordingInput {
   readonly check_rate: PerModel<number | null>;
   readonly eval_prompts: number;
   readonly checkRegex: string;
+  /** Stage dpo: per-model preference accuracy over `heldout_examples` pairs (absent or all null for sft: no such verdict). */
+  readonly preference_accuracy?: PerModel<number | null>;
+  /** held-out pairs the preference accuracy is over (stage dpo) */
+  readonly heldout_examples?: number;
+  /** How models are named (compare/kind.ts compareModelLabels); absent = the SFT LoRA names. */
+  readonly labels?: PerModel<string>;
 }
 
 /** The sentences: one verdict per measure, the disagreements, and the noise rule. */
@@ -44,7 +53,6 @@ export interface Wording {
   readonly notes: readonly string[];
 }
 
-const label = (m: CompareModel): string => COMPARE_MODEL_LABELS[m];
 
 /** -1 when a is better than b beyond noise, 1 when worse, 0 for a tie. Lower is better for loss. */
 export function compareMeasure(measure: VerdictMeasure, a: number, b: number, n: number): -1 | 0 | 1 {
@@ -59,15 +67,16 @@ export function compareMeasure(measure: VerdictMeasure, a: number, b: number, n:
   return a > b ? -1 : 1;
 }
 
+type Label = (m: CompareModel) => string;
+
 function fmt(measure: VerdictMeasure, v: number, n: number): string {
   return measure === 'heldout_loss' ? v.toFixed(3) : `${Math.round(v * n)}/${n}`;
 }
 
-const NAMES: Record<VerdictMeasure, string> = { heldout_loss: 'Held-out loss', exact_match: 'Exact match', check_rate: 'Check' };
+const NAMES: Record<VerdictMeasure, string> = { heldout_loss: 'Held-out loss', exact_match: 'Exact match', check_rate: 'Check', preference_accuracy: 'Preference accuracy' };
 
-function verdict(measure: VerdictMeasure, values: PerModel<number | null>, n: number): Verdict {
+function verdict(measure: VerdictMeasure, values: PerModel<number | null>, n: number, label: Label, name = NAMES[measure]): Verdict {
   const have = COMPARE_MODELS.filter((m) => values[m] !== null && Number.isFinite(values[m] as number));
-  const name = NAMES[measure];
   if (have.length === 0) return { measure, winner: null, best: [], text: `${name}: not measured.` };
   const v = (m: CompareModel): number => values[m] as number;
   const sorted = [...have].sort((a, b) => (measure === 'heldout_loss' ? v(a) - v(b) : v(b) - v(a)));
@@ -96,9 +105,15 @@ const TUNED: readonly (readonly [CompareModel, CompareModel])[] = [
  */
 export function describeComparison(r: WordingInput): Wording {
   const n = r.eval_prompts;
+  const labels = r.labels ?? COMPARE_MODEL_LABELS;
+  const label: Label = (m) => labels[m];
   const hasCheck = r.checkRegex !== '';
-  const verdicts = [verdict('heldout_loss', r.heldout_loss, n), verdict('exact_match', r.exact_match, n)];
-  if (hasCheck) verdicts.push(verdict('check_rate', r.check_rate, n));
+  const pref = r.preference_accuracy && COMPARE_MODELS.some((m) => r.preference_accuracy?.[m] != null) ? r.preference_accuracy : null;
+  const pairs = r.heldout_examples ?? 0;
+  const verdicts: Verdict[] = [];
+  if (pref) verdicts.push(verdict('preference_accuracy', pref, pairs, label));
+  verdicts.push(verdict('heldout_loss', r.heldout_loss, n, label, pref ? 'Held-out loss on the chosen answers' : NAMES.heldout_loss), verdict('exact_match', r.exact_match, n, label));
+  if (hasCheck) verdicts.push(verdict('check_rate', r.check_rate, n, label));
   const disagreements: string[] = [];
   const loss = (m: CompareModel): number | null => r.heldout_loss[m];
   const check = (m: CompareModel): number | null => (hasCheck ? r.check_rate[m] : null);
@@ -133,5 +148,6 @@ export function describeComparison(r: WordingInput): Wording {
   if (n > 0 && n < 20) notes.push(`With only ${n} prompts, rates that differ by a few answers cannot be told apart; raise Eval prompts for a firmer answer.`);
   if (n === 0) notes.push('No prompts were generated for, so exact match and the check were not measured.');
   if (!hasCheck) notes.push('No check regex was given, so the format check was not measured.');
+  if (pref) notes.push(`Preference accuracy: the fraction of the ${pairs} held-out pairs whose chosen answer gets the higher implicit reward, each model's rewards taken against the same model without its tuning, so ${label('instruct')} and ${label('base')} score 0 by construction; a rate over ${pairs} pairs under the same tie rule.`);
   return { verdicts, disagreements, notes };
 }

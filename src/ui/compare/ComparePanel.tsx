@@ -66,10 +66,14 @@ export function ComparePanel() {
                 ? 'Fix the highlighted fields.'
                 : null;
   const view = c.view;
+  // Why the adapter downloads cannot act (a full-parameter comparison trains no adapter; a restored one may not have kept them).
+  const adapterBlock = view?.result.finetuning_type === 'full'
+    ? 'A full-parameter comparison has no adapters: every weight was tuned (npx shadowft compare --finetuning-type full --write-merged writes the grafted Instruct).'
+    : c.restored === true && !c.adapterFiles ? 'run Compare again: this comparison\'s adapters were not kept' : null;
   return (
     <div>
       <p className="muted">
-        Trains two LoRA adapters with the training settings above — same seed, data order and initialisation — on Base (Shadow-FT, grafted onto Instruct) and on Instruct
+        Trains twice with the training settings above (their Stage and Fine-tuning type: LoRA SFT, DPO, or full-parameter) — same seed, data order and initialisation — on Base (Shadow-FT, grafted onto Instruct) and on Instruct
         (conventional), one after the other, then measures Instruct, both tuned Instructs, Base and Base + LoRA on the held-out split.
       </p>
       <div className="row">
@@ -121,12 +125,13 @@ export function ComparePanel() {
             <button type="button" onClick={() => saveBlob(new Blob([compareJson(view)], { type: 'application/json' }), 'compare.json')}>
               Download results JSON
             </button>
-            <button type="button" disabled={c.restored === true && !c.adapterFiles} title={c.restored && !c.adapterFiles ? 'run Compare again: this comparison\'s adapters were not kept' : ''} onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
-              Download Shadow-FT adapter
+            <button type="button" disabled={adapterBlock !== null} title={adapterBlock ?? ''} onClick={() => void exportAdapter('shadow').then((z) => z && saveBlob(z.blob, z.fileName))}>
+              Download {view.result.stage === 'dpo' ? 'Shadow-DPO' : 'Shadow-FT'} adapter
             </button>
-            <button type="button" disabled={c.restored === true && !c.adapterFiles} title={c.restored && !c.adapterFiles ? 'run Compare again: this comparison\'s adapters were not kept' : ''} onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
+            <button type="button" disabled={adapterBlock !== null} title={adapterBlock ?? ''} onClick={() => void exportAdapter('conventional').then((z) => z && saveBlob(z.blob, z.fileName))}>
               Download conventional adapter
             </button>
+            {adapterBlock && <span className="muted" data-testid="compare-adapter-reason">{adapterBlock}</span>}
           </div>
         </>
       )}

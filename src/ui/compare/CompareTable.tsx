@@ -1,10 +1,12 @@
 /**
- * The comparison's results: one row per model (held-out loss, exact match, check rate, mean answer tokens), the
- * winner of each measure marked (none when all tie), the wording (app/compare/wording: verdicts, disagreements, noise rule) and the first
- * answers side by side with the reference.
+ * The comparison's results: one row per model (held-out loss, exact match, check rate, mean answer tokens; for stage
+ * dpo first the preference accuracy, reward margin and chosen / rejected log-probs on the held-out pairs), models
+ * named by the comparison's kind (app/compare/kind.ts), the winner of each measure marked (none when all tie), the
+ * wording (app/compare/wording: verdicts, disagreements, noise rule) and the first answers side by side with the reference.
  */
-import { COMPARE_MODEL_LABELS, COMPARE_MODELS, type CompareModel, type CompareView, type VerdictMeasure } from '../../worker/client';
+import { COMPARE_MODELS, resultLabels, type CompareModel, type CompareView, type VerdictMeasure } from '../../worker/client';
 import { bestModels } from './bestCells';
+import { hasPreference } from './compareCsv';
 
 const rate = (x: number | null, n: number): string => (x === null ? '–' : `${(100 * x).toFixed(0)}% (${Math.round(x * n)}/${n})`);
 
@@ -13,13 +15,26 @@ export function CompareTable({ view }: { view: CompareView }) {
   const r = view.result;
   const n = r.eval_prompts;
   const cls = (measure: VerdictMeasure, m: CompareModel): string | undefined => (bestModels(view, measure).has(m) ? 'best' : undefined);
+  const labels = resultLabels(r);
+  const pref = hasPreference(r);
+  const num = (x: number | null | undefined, d: number): string => (x === null || x === undefined ? '–' : x.toFixed(d));
+  const dpo = r.stage === 'dpo';
+  const full = r.finetuning_type === 'full';
   return (
     <div>
       <table className="compare-table" data-testid="compare-table">
         <thead>
           <tr>
             <th>model</th>
-            <th>held-out loss</th>
+            {pref && (
+              <>
+                <th title="held-out pairs whose chosen answer gets the higher implicit reward, against the same model without its tuning">preference accuracy</th>
+                <th>reward margin</th>
+                <th>log p chosen</th>
+                <th>log p rejected</th>
+              </>
+            )}
+            <th>{dpo ? 'held-out loss (chosen)' : 'held-out loss'}</th>
             <th>exact match</th>
             <th>check {r.options.checkRegex ? <code>{r.options.checkRegex}</code> : null}</th>
             <th>mean answer tokens</th>
@@ -28,7 +43,15 @@ export function CompareTable({ view }: { view: CompareView }) {
         <tbody>
           {COMPARE_MODELS.map((m) => (
             <tr key={m} data-model={m}>
-              <td>{COMPARE_MODEL_LABELS[m]}</td>
+              <td>{labels[m]}</td>
+              {pref && (
+                <>
+                  <td className={cls('preference_accuracy', m)} data-value={r.preference_accuracy?.[m] ?? ''} data-testid={`compare-pref-accuracy-${m}`}>{rate(r.preference_accuracy?.[m] ?? null, r.heldout_examples)}</td>
+                  <td data-value={r.reward_margin?.[m] ?? ''}>{num(r.reward_margin?.[m], 4)}</td>
+                  <td data-value={r.chosen_logps?.[m] ?? ''}>{num(r.chosen_logps?.[m], 2)}</td>
+                  <td data-value={r.rejected_logps?.[m] ?? ''}>{num(r.rejected_logps?.[m], 2)}</td>
+                </>
+              )}
               <td className={cls('heldout_loss', m)} data-value={r.heldout_loss[m] ?? ''}>{r.heldout_loss[m]?.toFixed(4) ?? '–'}</td>
               <td className={cls('exact_match', m)} data-value={r.exact_match[m] ?? ''}>{rate(r.exact_match[m], n)}</td>
               <td className={cls('check_rate', m)} data-value={r.check_rate[m] ?? ''}>{rate(r.check_rate[m], n)}</td>
@@ -38,8 +61,9 @@ export function CompareTable({ view }: { view: CompareView }) {
         </tbody>
       </table>
       <p className="muted">
-        {r.train_examples} training examples, {r.heldout_examples} held-out (loss), greedy answers to the first {n} held-out prompts ({r.options.maxNewTokens} new tokens at most);
-        exact match compares answer and reference after trimming and collapsing whitespace. Steps: Shadow-FT {r.steps.shadow}, conventional {r.steps.conventional}.
+        {r.train_examples} training {dpo ? 'pairs' : 'examples'}, {r.heldout_examples} held-out {dpo ? 'pairs (preference measures; loss on their chosen answers)' : '(loss)'}, greedy answers to the first {n} held-out prompts ({r.options.maxNewTokens} new tokens at most);
+        exact match compares answer and reference after trimming and collapsing whitespace. Steps: {dpo ? 'Shadow-DPO' : 'Shadow-FT'} {r.steps.shadow}, conventional {r.steps.conventional}.
+        {full && ' Full-parameter: the tuned models are evaluated in F32 as trained; the Shadow-FT graft W_I + (W_B′ − W_B) in the Instruct\'s dtype, rounded once, as its download.'}
       </p>
       <ul className="verdicts" data-testid="compare-wording">
         {view.wording.verdicts.map((v) => (
@@ -72,7 +96,7 @@ export function CompareTable({ view }: { view: CompareView }) {
                   </tr>
                   {COMPARE_MODELS.map((m) => (
                     <tr key={m}>
-                      <td>{COMPARE_MODEL_LABELS[m]}</td>
+                      <td>{labels[m]}</td>
                       <td className="answer">{s.answers[m]?.text ?? '–'}</td>
                     </tr>
                   ))}

@@ -8,6 +8,6 @@ import type { CompareModel, CompareView, VerdictMeasure } from '../../worker/cli
  */
 export function bestModels(view: CompareView, measure: VerdictMeasure): ReadonlySet<CompareModel> {
   const best = view.wording.verdicts.find((v) => v.measure === measure)?.best ?? [];
-  const measured = Object.entries(view.result[measure]).filter(([, v]) => v !== null && v !== undefined).length;
+  const measured = Object.entries(view.result[measure] ?? {}).filter(([, v]) => v !== null && v !== undefined).length;
   return best.length > 0 && best.length < measured ? new Set(best) : new Set();
 }
