@@ -56,6 +56,11 @@ describe('Compare with finetuning_type full (demo pair)', () => {
     expect(out.adapters).toBeNull();
     expect(out.result.steps).toEqual({ shadow: 2, conventional: 2 });
     for (const m of ['instruct', 'instruct_conventional', 'instruct_shadow', 'base', 'base_lora'] as const) expect(Number.isFinite(out.result.heldout_loss[m])).toBe(true);
+    // Both Instruct variants are measured in the Instruct's dtype (as downloaded); the tuned Base stays F32.
+    const dtypes = (c: { tensors: ReadonlyMap<string, { info: { dtype: string } }> }) => new Set([...c.tensors.values()].map((t) => t.info.dtype));
+    expect([...dtypes(out.full!.tunedInstruct)]).toEqual(['BF16']);
+    expect([...dtypes(out.full!.graft)]).toEqual(['BF16']);
+    expect([...dtypes(out.full!.tunedBase)]).toEqual(['F32']);
 
     // W_B′ again, independently, with the engine's own held-out evaluation of the tuned Base.
     const events: TrainEvent[] = [];

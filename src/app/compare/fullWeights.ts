@@ -4,8 +4,10 @@
  * full form), each built as one safetensors file in memory (io/safetensors.ts safetensorsBlob) and opened with the
  * same reader as a dropped folder (io/checkpoint.ts openCheckpoint), so the evaluation loads them like any model.
  *
- * Dtypes: the tuned models are kept in F32, as training produced them (and as `shadowft train --finetuning-type full`
- * writes tuned-base/: graft/tunedBase.ts); the graft is the weights the user downloads — per element
+ * Dtypes: both tuned Instruct models are measured as the user downloads them, in the Instruct's dtype — the
+ * conventional W_I″ rounded once (round-to-nearest-even; LLaMA-Factory saves a full tune in the model's torch_dtype),
+ * so neither Instruct variant gains from F32 weights the other lacks; the tuned Base stays F32, as
+ * `shadowft train --finetuning-type full` writes tuned-base/ (graft/tunedBase.ts); the graft is — per element
  * fround(W_I + (W_B′ − W_B)) on the exactly upcast stored values, rounded once to the Instruct's dtype
  * (round-to-nearest-even; engine/graft/graftTuned.ts addDeltaF32 + encodeF32Fast, the code `shadowft graft` and
  * the full `train` export write with), elements that training left bit-identical keeping the Instruct's bytes.
@@ -39,16 +41,19 @@ function tunedOf(tuned: ReadonlyMap<string, Float32Array>, name: string, element
 }
 
 /**
- * The tuned weights of a full run as an F32 checkpoint with `like`'s tensor list and shapes (the checkpoint trained).
+ * The tuned weights of a full run as a checkpoint with `like`'s tensor list and shapes (the checkpoint trained).
  * @param tuned every tensor of the run by HF name, f32 (runFullTraining's `tensors`)
+ * @param dtype 'F32' keeps the trained values; 'like' rounds each tensor once to `like`'s stored dtype (RNE)
  * @throws Error naming a tensor of `like` that the run did not return or returned with another size
  */
-export async function tunedCheckpoint(modelName: string, like: Checkpoint, tuned: ReadonlyMap<string, Float32Array>): Promise<Checkpoint> {
+export async function tunedCheckpoint(modelName: string, like: Checkpoint, tuned: ReadonlyMap<string, Float32Array>, dtype: 'F32' | 'like' = 'F32'): Promise<Checkpoint> {
   const tensors: MemoryTensor[] = [];
   for (const [name, loc] of like.tensors) {
-    if (!isWeightDType(loc.info.dtype)) continue;
+    const stored = loc.info.dtype;
+    if (!isWeightDType(stored)) continue;
     const n = loc.info.shape.reduce((a, b) => a * b, 1);
-    tensors.push({ name, dtype: 'F32', shape: loc.info.shape, data: encodeF32Fast(tunedOf(tuned, name, n, modelName), 'F32') });
+    const out = dtype === 'like' ? stored : 'F32';
+    tensors.push({ name, dtype: out, shape: loc.info.shape, data: encodeF32Fast(tunedOf(tuned, name, n, modelName), out) });
   }
   return memoryCheckpoint(modelName, tensors);
 }

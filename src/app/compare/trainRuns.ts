@@ -81,7 +81,7 @@ export async function trainCompareRuns(job: TrainRunsJob): Promise<TrainedCompar
     const shadow = tuned.shadow as ReadonlyMap<string, Float32Array>;
     const weights = {
       tunedBase: await tunedCheckpoint(`${job.base.name} (tuned, full)`, job.base.checkpoint, shadow),
-      tunedInstruct: await tunedCheckpoint(`${job.instruct.name} (tuned, full)`, job.instruct.checkpoint, tuned.conventional as ReadonlyMap<string, Float32Array>),
+      tunedInstruct: await tunedCheckpoint(`${job.instruct.name} (tuned, full)`, job.instruct.checkpoint, tuned.conventional as ReadonlyMap<string, Float32Array>, 'like'),
       graft: await graftCheckpoint(`${job.instruct.name} + Shadow-FT graft (full)`, job.base.checkpoint, job.instruct.checkpoint, shadow),
     };
     return { trained: { finetuningType: 'full', weights }, steps, losses };
