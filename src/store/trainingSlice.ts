@@ -95,6 +95,7 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
     settingsFor: null,
     defaults: null,
     run: IDLE_RUN,
+    fullRunId: null,
     estimate: { data: null, error: null, speeds: ASSUMED_SPEEDS },
     setSettings: (settings) => set({ settings }),
     resetSettings: () => {

@@ -172,9 +172,15 @@ export async function runFullTraining(job: TrainJob): Promise<FullTrainResult> {
       onEvent({ status: 'cancelled', steps: done });
       return { status: 'cancelled', tensors: tensors ?? (await read()), steps: done, totalSteps: total, checkpoint: state };
     };
-    const savedBase = evals.find((e) => e.model === 'base' && e.when === 'before')?.loss;
-    if (heldout.length && savedBase !== undefined) onEvent({ status: 'eval', model: 'base', when: 'before', loss: savedBase, cached: true });
-    else if (heldout.length) {
+    // Before-training losses: from the resumed state, else from an earlier run on the same pair and data (cachedEval).
+    const cached = (model: 'base' | 'instruct'): boolean => {
+      const loss = evals.find((e) => e.model === model && e.when === 'before')?.loss ?? job.cachedEval?.[model];
+      if (loss === undefined) return false;
+      if (!evals.some((e) => e.model === model && e.when === 'before')) evals.push({ model, when: 'before', loss });
+      onEvent({ status: 'eval', model, when: 'before', loss, cached: true });
+      return true;
+    };
+    if (heldout.length && !cached('base')) {
       await evaluate('base', 'Base before training', 'before');
       if (job.signal?.aborted) return await cancelled();
     }
@@ -216,8 +222,10 @@ export async function runFullTraining(job: TrainJob): Promise<FullTrainResult> {
       await evaluate('base+lora', 'the tuned Base W_B′ (full)', 'after');
       if (job.signal?.aborted) return await cancelled(final ?? (await capture(full, done)), tensors);
       if (job.instruct) {
-        await graftOnGpu(job, full, null, job.instruct);
-        await evaluate('instruct', 'Instruct', 'before');
+        if (!cached('instruct')) {
+          await graftOnGpu(job, full, null, job.instruct);
+          await evaluate('instruct', 'Instruct', 'before');
+        }
         await graftOnGpu(job, full, tensors, job.instruct);
         await evaluate('instruct+graft', 'Instruct + (W_B′ − W_B) (full Shadow-FT, rounded to the Instruct dtype as exported)', 'after');
         // The masters now hold the graft: a cancel here keeps the state taken after the last step.
