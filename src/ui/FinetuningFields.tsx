@@ -7,18 +7,13 @@
 import { useStudio } from '../store';
 import type { TrainSettings } from '../worker/client';
 import { formatBytes } from './format';
+import { withFinetuningType } from './finetuningType';
 
 /** Props of {@link FinetuningFields}. */
 export interface FinetuningFieldsProps {
   readonly settings: TrainSettings;
   readonly onChange: (s: TrainSettings) => void;
   readonly disabled: boolean;
-}
-
-/** `s` with finetuningType `t`: 'lora' is stored as absent (and trainEmbeddings dropped), so LoRA settings compare equal to older ones. */
-export function withFinetuningType(s: TrainSettings, t: 'lora' | 'full'): TrainSettings {
-  const { finetuningType: _t, trainEmbeddings: _e, ...rest } = s;
-  return t === 'full' ? { ...rest, finetuningType: 'full', trainEmbeddings: s.trainEmbeddings ?? true } : rest;
 }
 
 /** The fieldset. */
