@@ -118,7 +118,8 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
     if (adapterFiles) saved = { status, extra: { ...saved.extra, hasAdapter: true } };
     await done;
     // A cancelled run never replaces the exported run; it is exported only when there is no other.
-    if (status === 'complete' || get().exportRunId === null) get().selectExportRun(runId);
+    // (A full-parameter run has no adapter: the export panel's LoRA part keeps the run it had.)
+    if (adapterFiles && (status === 'complete' || get().exportRunId === null)) get().selectExportRun(runId);
   } catch (e) {
     const cancelled = isAbort(e);
     const error = cancelled ? null : errorMessage(e);
