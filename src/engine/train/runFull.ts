@@ -26,7 +26,7 @@ import { trainFullStep } from './fullStep';
 import { AUTO_CHECKPOINT_SECONDS, CheckpointSaveError, checkpointWeightBytes, planSteps, type TrainJob } from './run';
 import { checkpointContentId } from '../../io/contentId';
 import { APP_VERSION, assertCompatible, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointMismatchError, dataIdentity, FULL_CHECKPOINT_BYTES_PER_PARAM, type EvalResult, type LossPoint, type TrainCheckpoint } from './checkpoint';
-import { captureFullState, restoreFullState } from './fullCheckpoint';
+import { captureFullState, fullCheckpointBytes, restoreFullState } from './fullCheckpoint';
 import { cosineWithWarmup, warmupSteps } from './schedule';
 import { createStepStats, evaluateLoss } from './step';
 import type { EvalModel, TrainSettings } from './types';
@@ -152,6 +152,7 @@ export async function runFullTraining(job: TrainJob): Promise<FullTrainResult> {
   try {
     full = await createFullParams(ctx, cfg, job.base, { trainEmbeddings: s.trainEmbeddings ?? true, maxTokens: shape.B * shape.T });
     if (resume?.full) restoreFullState(ctx, full, resume.full);
+    if (job.onCheckpoint) onEvent({ status: 'preparing', message: `each checkpoint holds the f32 weights and AdamW m, v of ${full.trainableParams.toLocaleString('en-US')} trained parameters: ${(fullCheckpointBytes(full.trainableParams) / 2 ** 20).toFixed(1)} MiB (${FULL_CHECKPOINT_BYTES_PER_PARAM} bytes per parameter)` });
     const f = full;
     const model: GpuModel = makeGpuModel(cfg, full.weights);
     acts = createActivations(ctx, cfg, shape.B, shape.T, 0, [], { recompute: s.recompute });
