@@ -38,6 +38,10 @@ describe('studio: full-parameter run', () => {
     expect(plan.full!.checkpointBytes).toBe(12 * params + 65536);
     expect(plan.full!.embedSavingBytes).toBe(512 * 64 * 14);
     expect((await studio.memoryPlan({ ...full, trainEmbeddings: false })).full!.embedSavingBytes).toBe(512 * 64 * 14);
+    // A plan over the 8 GiB budget is refused with its numbers and what to lower (the panel shows plan.problems).
+    const big = await studio.memoryPlan({ ...full, batchSize: 2048, maxLength: 512 });
+    expect(big.plan.fits).toBe(false);
+    expect(big.plan.problems.join(' ')).toMatch(/full-parameter training needs [\d.]+ GiB but the memory budget is 8\.00 GiB.*lower the batch size/);
     const [estFull, estLora] = [await studio.estimateRun(full), await studio.estimateRun(lora)];
     expect(estFull.totalSteps).toBe(2);
     expect(estFull.finetuningType).toBe('full');
