@@ -14,6 +14,10 @@ import { checkpointStorageAvailable, clearRunCheckpoint, loadRunCheckpoint, requ
 import type { Session } from './session';
 import { trainOnSession, type TrainOutcome } from './training';
 import type { TrainedAdapter } from './exports';
+import type { TrainedFull } from './fullTraining';
+import { isFullRun } from '../engine/train/runFull';
+import { fullCheckpointBytes } from '../engine/train/fullCheckpoint';
+import { planFullMemory } from '../engine/plan/fullMemory';
 
 /** Options of a durable run. */
 export interface DurableOptions {
@@ -26,9 +30,25 @@ export interface DurableOptions {
   readonly startedAt?: string;
 }
 
-/** Bytes of a checkpoint of `settings` on the loaded Base: LoRA params + AdamW m and v (f32), plus the header. */
+/**
+ * Bytes of a checkpoint of `settings` on the loaded Base: LoRA params + AdamW m and v (f32), plus the header; for
+ * finetuning_type full the f32 weights + AdamW m and v of every trained tensor, 12 bytes per trained parameter
+ * (engine/train/fullCheckpoint.ts, counted by the full memory plan).
+ */
 export function checkpointBytes(session: Session, settings: TrainSettings): number {
-  return layoutSlots(session.requirePair().base.config, settings.lora).numel * 4 * 3 + (1 << 16);
+  const { base } = session.requirePair();
+  if (isFullRun(settings)) return fullCheckpointBytes(planFullMemory(base.config, { batchSize: 1, maxLength: 1, recompute: true, trainEmbeddings: settings.trainEmbeddings ?? true }, 2, UNLIMITED).trainableParams);
+  return layoutSlots(base.config, settings.lora).numel * 4 * 3 + (1 << 16);
+}
+
+/** Device limits that never bind (only the parameter count of a plan is read). */
+const UNLIMITED = { maxBufferSize: Number.MAX_SAFE_INTEGER, maxStorageBufferBindingSize: Number.MAX_SAFE_INTEGER, minStorageBufferOffsetAlignment: 256 };
+
+/** How a durable run ended: the outcome and the kept weights (a LoRA adapter, or W_B′ of a full run). */
+export interface DurableRun {
+  readonly outcome: TrainOutcome;
+  readonly trained: TrainedAdapter | null;
+  readonly full?: TrainedFull;
 }
 
 /** Waits up to `ms` for the device to be reported lost. */
@@ -52,7 +72,7 @@ export async function trainDurably(
   signal: AbortSignal,
   opts: DurableOptions = {},
   resume?: TrainCheckpoint,
-): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter }> {
+): Promise<DurableRun> {
   const pair = session.requirePair();
   const datasets = session.current().datasets.filter((d) => d.enabled && d.error === null).map((d) => d.path);
   const names = { baseModel: pair.base.model.files.name, instructModel: pair.instruct.model.files.name, datasets };
@@ -76,7 +96,7 @@ export async function trainDurably(
         },
       });
       if (r.result.status === 'complete' && storage) await clearRunCheckpoint();
-      return { outcome: r.outcome, trained: r.trained };
+      return { outcome: r.outcome, trained: r.trained, ...(r.full ? { full: r.full } : {}) };
     } catch (e) {
       const lost = signal.aborted || recovered ? null : await wasLost(ctx);
       if (lost === null) throw e;
@@ -91,7 +111,7 @@ export async function trainDurably(
  * @throws Error naming the folders to drop again when the loaded pair has other names; CheckpointMismatchError when
  *   the dropped Base is not the same model (content id), or the data or app version differ; as {@link trainDurably}.
  */
-export async function resumeDurably(session: Session, gpu: () => Promise<GpuContext>, onEvent: (e: TrainEvent) => void, signal: AbortSignal, opts: DurableOptions = {}): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter }> {
+export async function resumeDurably(session: Session, gpu: () => Promise<GpuContext>, onEvent: (e: TrainEvent) => void, signal: AbortSignal, opts: DurableOptions = {}): Promise<DurableRun> {
   const { info, checkpoint } = await loadRunCheckpoint();
   let pair;
   try {

@@ -5,7 +5,8 @@
  * to load and the schedule check (engine/train/scheduleWarnings.ts). The UI turns FLOPs into time with a device
  * speed (measured in an earlier run, or an assumed one) and refines it from the measured steps as the run goes.
  */
-import { requiredStepFlops, type StepFlops } from '../engine/plan/flops';
+import { requiredFullStepFlops, requiredStepFlops, type StepFlops } from '../engine/plan/flops';
+import { isFullRun } from '../engine/train/runFull';
 import { planSteps } from '../engine/train/run';
 import { evalBatches } from '../engine/train/evalBatches';
 import { checkSchedule, type ScheduleCheck } from '../engine/train/scheduleWarnings';
@@ -54,6 +55,8 @@ export interface RunEstimate {
   /** Tensor bytes of the Base and of the Instruct checkpoint (loaded onto the GPU). */
   readonly baseBytes: number;
   readonly instructBytes: number;
+  /** 'full' for a full-parameter run (trainFlops then count the weight gradients: plan/flops.ts requiredFullStepFlops); absent for LoRA */
+  readonly finetuningType?: 'full';
   /** Stage dpo: required FLOPs of the reference pass (a forward of every training pair with the adapter off), included in trainFlops. */
   readonly referenceFlops?: number;
 }
@@ -74,12 +77,21 @@ export function forwardFlops(f: StepFlops): number {
   return f.frozenLinears / 2 + f.lmHead / 2 + f.lora / 3 + f.attention / 3;
 }
 
-/** Σ requiredStepFlops over micro-batches (LoRA branches on for training, off for an evaluation of the bare model). */
+/**
+ * Σ requiredStepFlops over micro-batches (LoRA branches on for training, off for an evaluation of the bare model).
+ * finetuning_type full: no LoRA term; training steps add every weight gradient dW = dyᵀ·x, and dE of the lm_head when
+ * it is trained (an untied head, or a tied one with Train embeddings on): plan/flops.ts requiredFullStepFlops.
+ */
 export function flopsOf(cfg: ModelConfig, s: TrainSettings, batches: readonly Batch[], forwardOnly: boolean): number {
+  const full = isFullRun(s);
+  const trainHead = !cfg.tieWordEmbeddings || (s.trainEmbeddings ?? true);
   let total = 0;
   for (const b of batches) {
-    const f = requiredStepFlops(cfg, s.lora, b.batchSize, b.seqLen);
-    total += forwardOnly ? forwardFlops(f) : f.total;
+    if (full && !forwardOnly) total += requiredFullStepFlops(cfg, b.batchSize, b.seqLen, trainHead).total;
+    else {
+      const f = requiredStepFlops(cfg, full ? { r: 0, targetModules: [] } : s.lora, b.batchSize, b.seqLen);
+      total += forwardOnly ? forwardFlops(f) : f.total;
+    }
   }
   return total;
 }
@@ -136,5 +148,6 @@ export async function estimateRun(session: Session, settings: TrainSettings): Pr
     evalBatchTokens: evalTokens,
     baseBytes: pair.base.checkpoint.totalBytes,
     instructBytes: pair.instruct.checkpoint.totalBytes,
+    ...(isFullRun(settings) ? { finetuningType: 'full' as const } : {}),
   };
 }

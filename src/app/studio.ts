@@ -26,6 +26,7 @@ import { measureTrainingSpeed, type SpeedSample } from './speedWarmup';
 import { estimateCompare, type CompareEstimate } from './compareEstimate';
 import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPlanView, type TrainOutcome } from './training';
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
+import { fullRunHolder } from './studioFull';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
 import { compareAdaptersOf, compareOnSession, compareView, tryInfoAfterCompare, type CompareView } from './compareSession';
 import type { CompareEvent, CompareOptions, CompareRun } from './compare/types';
@@ -65,6 +66,8 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   const lostListeners = new Set<(message: string) => void>();
   let gpuPromise: Promise<GpuContext> | null = null;
   let trained: TrainedAdapter | null = null;
+  /** W_B′ of the last run when it was a full-parameter one (studioFull.ts) */
+  const fullRun = fullRunHolder(session, ops);
   /** The last checked "Graft a tuned Base" plan and the Instruct it was made for. */
   let graft: { plan: GraftTunedPlan; instructName: string; pair: string } | null = null;
 
@@ -146,13 +149,14 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   }
 
   function requireTrained(): TrainedAdapter {
-    if (!trained) throw new Error('No trained adapter: train LoRA on the Base first.');
+    if (!trained) throw new Error(fullRun.hasFull() ? 'The last run was full-parameter: it has no LoRA adapter; download the tuned Base or the merged Instruct instead.' : 'No trained adapter: train LoRA on the Base first.');
     return trained;
   }
 
 
   /** The studio's API. Every argument and result is structured-cloneable (Blobs, typed arrays, plain objects). */
   return {
+  ...fullRun.api,
   /** Aborts the operation started with `opId` (no-op when it has finished). */
   cancel(opId: number): void {
     ops.cancel(opId);
@@ -274,6 +278,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         tryItGpu.release();
         const r = await trainDurably(session, gpu, settings, onEvent, signal, opts);
         trained = r.trained;
+        fullRun.keep(r.full ?? null);
         trainedSeq = ++seq;
         return r.outcome;
       }),
@@ -295,6 +300,7 @@ export function createStudio(gpuApi: () => GPU | undefined) {
         tryItGpu.release();
         const r = await resumeDurably(session, gpu, onEvent, signal, opts);
         trained = r.trained;
+        fullRun.keep(r.full ?? null);
         trainedSeq = ++seq;
         return r.outcome;
       }),

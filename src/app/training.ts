@@ -6,7 +6,7 @@
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { GpuContext } from '../engine/gpu/context';
 import { defaultTrainSettings, validateSettings } from '../engine/train/defaults';
-import { checkpointWeightBytes, planJob, planSteps, runTraining, type TrainJob, type TrainResult } from '../engine/train/run';
+import { checkpointWeightBytes, planJob, planSteps, runTraining, type TrainJob } from '../engine/train/run';
 import type { ModelConfig } from '../io/config/types';
 import type { TokenizedExample } from '../io/dataset/types';
 import { chooseHeldoutRows } from './heldoutRows';
@@ -23,6 +23,8 @@ import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
 import { refuseDatasetKinds, trainPreferenceOnSession } from './prefTraining';
 import { stageOf } from '../engine/train/prefSettings';
+import { isFullRun } from '../engine/train/runFull';
+import { fullMemoryPlanFor, trainFullOnSession, type FullPlanInfo, type TrainedFull } from './fullTraining';
 
 /** The PEFT files of an adapter, small enough to keep in IndexedDB and to read back with readAdapterFiles. */
 export interface AdapterFilesData {
@@ -44,7 +46,8 @@ export interface TrainOutcome {
   readonly heldoutSkipped: number;
   /** Examples cut at Max length. */
   readonly truncated: number;
-  readonly adapterFiles: AdapterFilesData;
+  /** the PEFT files of a LoRA run; absent after a full-parameter run (its tuned weights are not kept in browser storage) */
+  readonly adapterFiles?: AdapterFilesData;
 }
 
 /** The memory plan of a run with these settings, as text, and what to lower when it does not fit. */
@@ -56,14 +59,17 @@ export interface MemoryPlanView {
   readonly advice: readonly string[];
   /** validateSettings' message naming the field (e.g. Max length above max_position_embeddings), or null. */
   readonly settingsError: string | null;
+  /** finetuning_type full: trainable parameters, what "Train embeddings" off saves, the checkpoint size */
+  readonly full?: FullPlanInfo;
 }
 
 /**
- * The memory plan (engine/plan) of training the loaded Base with `settings` on this device, and whether the
- * settings pass the engine's validateSettings.
+ * The memory plan (engine/plan) of training the loaded Base with `settings` on this device (finetuning_type full:
+ * fullTraining.ts fullMemoryPlanFor), and whether the settings pass the engine's validateSettings.
  * @throws Error when no pair is loaded or the checkpoint's dtype is not a float type.
  */
 export function memoryPlanFor(session: Session, ctx: GpuContext, settings: TrainSettings): MemoryPlanView {
+  if (isFullRun(settings)) return fullMemoryPlanFor(session, ctx, settings);
   const { base } = session.requirePair();
   const plan = planJob({ ctx, config: base.config, base: base.checkpoint, settings });
   let settingsError: string | null = null;
@@ -106,22 +112,28 @@ function heldoutRowsOf(cfg: ModelConfig, settings: TrainSettings, train: readonl
   return heldout.slice(0, c.used);
 }
 
+/** The tokenised data of an SFT run on the session (LoRA or full), with the eval cache's entries for it. */
+export interface SftRunData {
+  readonly pair: ReturnType<Session['requirePair']>;
+  readonly instructName: string;
+  readonly padTokenId: number;
+  readonly train: readonly TokenizedExample[];
+  readonly heldout: readonly TokenizedExample[] | undefined;
+  readonly trainSkipped: number;
+  readonly heldoutSkipped: number;
+  readonly truncated: number;
+  /** cachedEval of the TrainJob (held-out losses of the untrained models from an earlier run) */
+  readonly cachedEval: { readonly base?: number; readonly instruct?: number };
+  /** onEvent wrapper that stores new before-training losses in the eval cache */
+  readonly onEvent: (e: TrainEvent) => void;
+}
+
 /**
- * Tokenises and trains (stage dpo: app/prefTraining.ts). Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
- * @param opts checkpoints and resume (TrainRunOptions)
- * @returns the outcome, the adapter (also after a cancel, with the steps done so far) and runTraining's result.
- * @throws Error when no pair or no training dataset is loaded, TokenizerError naming the row, SettingsError naming
- *   the field, DeviceLimitError naming the buffer and the limit.
+ * Tokenises the ticked SFT datasets with the Instruct chat template and picks the held-out rows (shared by the LoRA
+ * and the full-parameter run).
+ * @throws Error when no pair or no training dataset is loaded or a ticked dataset is a preference one; TokenizerError naming the row.
  */
-export async function trainOnSession(
-  session: Session,
-  ctx: GpuContext,
-  settings: TrainSettings,
-  onEvent: (e: TrainEvent) => void,
-  signal: AbortSignal,
-  opts: TrainRunOptions = {},
-): Promise<{ outcome: TrainOutcome; trained: TrainedAdapter; result: TrainResult }> {
-  if (stageOf(settings) === 'dpo') return trainPreferenceOnSession(session, ctx, settings, onEvent, signal, opts);
+export async function prepareSftRun(session: Session, settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal: AbortSignal): Promise<SftRunData> {
   const pair = session.requirePair();
   refuseDatasetKinds([...session.datasetKinds('train'), ...session.datasetKinds('heldout')], 'sft');
   const trainConvs = session.conversations('train');
@@ -139,6 +151,48 @@ export async function trainOnSession(
   await restoreEvalCache();
   const cachedBase = heldout ? evalCache.get(pair.baseId, key) : undefined;
   const cachedInstruct = heldout ? evalCache.get(pair.instructId, key) : undefined;
+  return {
+    pair, instructName, padTokenId: tok.padTokenId, train, heldout, trainSkipped: trainSplit.skipped.length, heldoutSkipped: heldoutSplit?.skipped.length ?? 0, truncated,
+    cachedEval: { ...(cachedBase !== undefined ? { base: cachedBase } : {}), ...(cachedInstruct !== undefined ? { instruct: cachedInstruct } : {}) },
+    onEvent: (e) => {
+      if (e.status === 'eval' && e.when === 'before' && !e.cached && (e.model === 'base' || e.model === 'instruct')) evalCache.set(e.model === 'base' ? pair.baseId : pair.instructId, key, e.loss);
+      onEvent(e);
+    },
+  };
+}
+
+/** What trainOnSession returns: the outcome, the kept weights (LoRA adapter or full-parameter W_B′) and the run's end. */
+export interface SessionRun {
+  readonly outcome: TrainOutcome;
+  /** the LoRA adapter (null after a full-parameter run) */
+  readonly trained: TrainedAdapter | null;
+  /** W_B′ of a full-parameter run (absent for LoRA) */
+  readonly full?: TrainedFull;
+  readonly result: { readonly status: 'complete' | 'cancelled' };
+}
+
+/**
+ * Tokenises and trains (stage dpo: app/prefTraining.ts; finetuning_type full: app/fullTraining.ts). Emits every TrainEvent (plus 'preparing' messages for tokenisation) through onEvent.
+ * @param opts checkpoints and resume (TrainRunOptions)
+ * @returns the outcome, the adapter (also after a cancel, with the steps done so far) and how the run ended.
+ * @throws Error when no pair or no training dataset is loaded, TokenizerError naming the row, SettingsError naming
+ *   the field, DeviceLimitError naming the buffer and the limit.
+ */
+export async function trainOnSession(
+  session: Session,
+  ctx: GpuContext,
+  settings: TrainSettings,
+  onEvent: (e: TrainEvent) => void,
+  signal: AbortSignal,
+  opts: TrainRunOptions = {},
+): Promise<SessionRun> {
+  if (stageOf(settings) === 'dpo') {
+    if (isFullRun(settings)) throw new Error('Stage DPO trains LoRA only: choose Finetuning type LoRA, or stage SFT for a full-parameter run.');
+    return trainPreferenceOnSession(session, ctx, settings, onEvent, signal, opts);
+  }
+  const d = await prepareSftRun(session, settings, onEvent, signal);
+  if (isFullRun(settings)) return trainFullOnSession(ctx, settings, d, signal, opts);
+  const { pair, instructName, train, heldout } = d;
   const result = await runTraining({
     ...opts,
     ctx,
@@ -148,13 +202,10 @@ export async function trainOnSession(
     train,
     ...(heldout ? { heldout } : {}),
     settings,
-    padTokenId: tok.padTokenId,
+    padTokenId: d.padTokenId,
     signal,
-    cachedEval: { ...(cachedBase !== undefined ? { base: cachedBase } : {}), ...(cachedInstruct !== undefined ? { instruct: cachedInstruct } : {}) },
-    onEvent: (e) => {
-      if (e.status === 'eval' && e.when === 'before' && !e.cached) evalCache.set(e.model === 'base' ? pair.baseId : pair.instructId, key, e.loss);
-      onEvent(e);
-    },
+    cachedEval: d.cachedEval,
+    onEvent: d.onEvent,
   });
   const adapter = result.adapter;
   const trained: TrainedAdapter = { adapter, baseModel: pair.base.model.files.name, instructModel: instructName, settings, steps: result.steps };
@@ -167,9 +218,9 @@ export async function trainOnSession(
     settings,
     trainExamples: train.length,
     heldoutExamples: heldout?.length ?? 0,
-    trainSkipped: trainSplit.skipped.length,
-    heldoutSkipped: heldoutSplit?.skipped.length ?? 0,
-    truncated,
+    trainSkipped: d.trainSkipped,
+    heldoutSkipped: d.heldoutSkipped,
+    truncated: d.truncated,
     adapterFiles: { config: files['adapter_config.json'], safetensors: files['adapter_model.safetensors'] },
   };
   return { outcome, trained, result };

@@ -17,7 +17,8 @@
  * --resume DIR continues the latest checkpoint of DIR (refused by name when the models, data, settings or app
  * version differ); --out may then be the same DIR. Progress on stderr; the adapter's files on stdout.
  * --finetuning-type full (LLaMA-Factory's name) trains every weight of the Base instead (--train-embeddings false
- * freezes embed_tokens and a tied lm_head) and writes DIR/tuned-base/ and DIR/merged/ (cli/trainFull.ts).
+ * freezes embed_tokens and a tied lm_head) and writes DIR/tuned-base/ and DIR/merged/ (cli/trainFull.ts); its
+ * checkpoints hold the f32 weights and AdamW m, v of every trained tensor (12 bytes per parameter) and resume alike.
  */
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -149,7 +150,6 @@ export const trainCommand: Command = {
     const dataProblem = dataSettingsProblem(settings, rows);
     if (dataProblem) throw new Error(dataProblem.replaceAll('Batch size', '--batch-size').replace('Gradient accumulation', '--grad-accum'));
     const full = settings.finetuningType === 'full';
-    if (full && (resumeDir || every > 0)) throw new Error('--resume and --checkpoint-every are not supported with --finetuning-type full yet');
 
     const log = runLog(outDir);
     const say = (text: string): void => {
@@ -207,17 +207,6 @@ export const trainCommand: Command = {
     process.on('SIGINT', onSigint);
     try {
       const ctx = await createNodeGpuContext();
-      if (full) {
-        const job = {
-          ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint, train: data?.train ?? [],
-          ...(data?.heldout ? { heldout: data.heldout } : {}), settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
-        };
-        const r = await runFullCli(job, baseFiles, instructFiles, outDir, say);
-        await log.line(r.status === 'cancelled' ? 'exit 130' : 'exit 0');
-        if (r.status === 'cancelled') return 130;
-        process.stdout.write(`${r.dirs.join('\n')}\n`);
-        return 0;
-      }
       const common = {
         ctx, config: base.config, base: base.checkpoint, instruct: instruct.checkpoint,
         settings, padTokenId: tok.padTokenId, signal: controller.signal, onEvent,
@@ -229,6 +218,18 @@ export const trainCommand: Command = {
           await saveState();
         },
       };
+      if (full) {
+        const r = await runFullCli({ ...common, train: data?.train ?? [], ...(data?.heldout ? { heldout: data.heldout } : {}) }, baseFiles, instructFiles, outDir, say);
+        await saveState();
+        if (r.status === 'cancelled') {
+          say(`stopped at step ${r.steps} of ${r.totalSteps}; continue by running the same command with --resume ${values.out} added (same --out)`);
+          await log.line('exit 130');
+          return 130;
+        }
+        await log.line('exit 0');
+        process.stdout.write(`${r.dirs.join('\n')}\n`);
+        return 0;
+      }
       const result = prefData
         ? await runPreferenceTraining({ ...common, train: prefData.train, ...(prefData.heldout ? { heldout: prefData.heldout } : {}) })
         : await runTraining({ ...common, train: data?.train ?? [], ...(data?.heldout ? { heldout: data.heldout } : {}) });

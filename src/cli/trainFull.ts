@@ -3,7 +3,8 @@
  * the Base, then writes, each atomically, DIR/tuned-base/ (W_B′ in F32 with the Base's config and tokenizer:
  * graft/tunedBase.ts) and DIR/merged/ (the Instruct with W_I′ = W_I + (W_B′ − W_B) for every tensor, in the Instruct's
  * layout and dtype with one rounding: graft/graftTuned.ts, the same code as `shadowft graft`).
- * No checkpoints yet: --resume and --checkpoint-every are refused for full runs.
+ * Checkpoints (--checkpoint-every, SIGINT) and --resume go through the job's onCheckpoint / resume as for LoRA; a
+ * full-parameter checkpoint holds the f32 weights and AdamW m, v of every trained tensor: 12 bytes per parameter.
  */
 import { join } from 'node:path';
 import type { ModelFiles } from '../io/checkpoint';

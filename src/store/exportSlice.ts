@@ -8,7 +8,7 @@ import { errorMessage, isAbort, type ExportSlice, type Slice } from './types';
 /** Creates the export slice. */
 export const createExportSlice: Slice<ExportSlice> = (set, get) => {
   let controller: AbortController | null = null;
-  const run = async <T>(kind: 'adapter' | 'merged' | 'folder' | 'loaded-adapter', f: (signal: AbortSignal) => Promise<T>, done: (r: T) => string): Promise<T | null> => {
+  const run = async <T>(kind: NonNullable<ExportSlice['exporting']['kind']>, f: (signal: AbortSignal) => Promise<T>, done: (r: T) => string): Promise<T | null> => {
     controller?.abort();
     const c = new AbortController();
     controller = c;
@@ -43,6 +43,8 @@ export const createExportSlice: Slice<ExportSlice> = (set, get) => {
     setAdapterBaseModel: (v) => set({ adapterBaseModel: v }),
     exportAdapter: () => run('adapter', async () => (await get().ensureExportAdapter(), engineClient.exportAdapter(get().adapterBaseModel)), zipDone),
     exportMerged: () => run('merged', async (signal) => (await get().ensureExportAdapter(), engineClient.exportMerged(progress, signal)), zipDone),
+    exportTunedBase: () => run('tuned-base', (signal) => engineClient.exportTunedBase(progress, signal), zipDone),
+    exportFullMerged: () => run('full-merged', (signal) => engineClient.exportFullMerged(progress, signal), zipDone),
     saveToFolder: async (dir) => {
       await run('folder', async (signal) => (await get().ensureExportAdapter(), engineClient.saveToFolder(dir, progress, signal, get().adapterBaseModel)), (names) => `Saved ${names.join(' and ')} in ${dir.name}`);
     },

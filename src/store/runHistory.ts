@@ -156,5 +156,7 @@ export function settingsSummary(r: Pick<RunRecord, 'settings' | 'totalSteps'>): 
   const length = s.maxSteps > 0 ? `max ${s.maxSteps} steps` : `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`;
   const steps = r.totalSteps > 0 ? ` → ${r.totalSteps} steps` : '';
   const dropout = s.lora.dropout > 0 ? `, dropout ${s.lora.dropout}` : '';
-  return `${stage}r ${s.lora.r}, α ${s.lora.alpha}${dropout}, lr ${s.learningRate}, batch ${s.batchSize}×${s.gradAccum}, max length ${s.maxLength}, ${length}${steps}, warmup ${Math.round(s.warmupRatio * 100)}%, seed ${s.seed}${s.recompute ? ', recompute' : ''}`;
+  // finetuning_type full: no LoRA settings apply.
+  const method = s.finetuningType === 'full' ? `finetuning_type full${s.trainEmbeddings === false ? ' (embeddings frozen)' : ''}` : `r ${s.lora.r}, α ${s.lora.alpha}${dropout}`;
+  return `${stage}${method}, lr ${s.learningRate}, batch ${s.batchSize}×${s.gradAccum}, max length ${s.maxLength}, ${length}${steps}, warmup ${Math.round(s.warmupRatio * 100)}%, seed ${s.seed}${s.recompute ? ', recompute' : ''}`;
 }

@@ -64,10 +64,11 @@ export function planPhases(e: RunEstimate, speeds: Speeds): Phase[] {
   const trainLabel = during > 0 ? `Train ${e.totalSteps} steps (+ ${during} held-out evaluation${during === 1 ? '' : 's'})` : `Train ${e.totalSteps} steps`;
   phases.push({ id: 'train', label: trainLabel, kind: 'compute', estSec: (e.trainFlops + during * e.evalPassFlops) / speeds.flopsPerSec - refSec });
   if (held) {
-    phases.push(ev('eval-base+lora', 'Held-out loss: Base + LoRA'));
+    const full = e.finetuningType === 'full';
+    phases.push(ev('eval-base+lora', full ? 'Held-out loss: tuned Base (full)' : 'Held-out loss: Base + LoRA'));
     phases.push({ id: 'load-instruct', label: 'Load Instruct', kind: 'io', estSec: e.instructBytes / speeds.bytesPerSec });
     phases.push(ev('eval-instruct', 'Held-out loss: Instruct'));
-    phases.push(ev('eval-instruct+graft', 'Held-out loss: Instruct + grafted LoRA'));
+    phases.push(ev('eval-instruct+graft', full ? 'Held-out loss: Instruct + graft (full)' : 'Held-out loss: Instruct + grafted LoRA'));
   }
   return phases;
 }

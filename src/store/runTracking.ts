@@ -108,14 +108,18 @@ export async function trackRun(set: (p: Partial<StudioState>) => void, get: () =
     const status = outcome.status === 'cancelled' ? 'cancelled' : 'complete';
     const { adapterFiles, settings: _s, ...counts } = outcome;
     set({ run: { ...get().run, status: status === 'complete' ? 'done' : 'cancelled', cancelling: false, message: '' } });
-    get().adapterIsFrom(runId);
-    set({ tryIt: { ...get().tryIt, adapterRunId: runId } });
+    // A full-parameter run keeps W_B′ in the worker (no adapter): its exports are the tuned Base and merged Instruct.
+    if (adapterFiles) {
+      get().adapterIsFrom(runId);
+      set({ tryIt: { ...get().tryIt, adapterRunId: runId }, fullRunId: null });
+    } else set({ fullRunId: runId });
     saved = { status, extra: { stepsDone: outcome.steps, outcome: counts } };
     const done = get().saveRun(record(status, saved.extra), adapterFiles);
     if (adapterFiles) saved = { status, extra: { ...saved.extra, hasAdapter: true } };
     await done;
     // A cancelled run never replaces the exported run; it is exported only when there is no other.
-    if (status === 'complete' || get().exportRunId === null) get().selectExportRun(runId);
+    // (A full-parameter run has no adapter: the export panel's LoRA part keeps the run it had.)
+    if (adapterFiles && (status === 'complete' || get().exportRunId === null)) get().selectExportRun(runId);
   } catch (e) {
     const cancelled = isAbort(e);
     const error = cancelled ? null : errorMessage(e);

@@ -6,6 +6,10 @@
  * Warmup: transformers deprecates warmup_ratio, so the file holds warmup_steps = ceil(total · ratio) (schedule.ts);
  * reading turns it back into a ratio with the run's step count (a warmup_ratio of an older YAML is read as is).
  * Stage: `stage` sft or dpo, with dpo's pref_beta / pref_loss / pref_ftx (LLaMA-Factory `finetuning_args.py`).
+ * finetuning_type: lora (with the lora_* keys) or full (no lora_* keys). LLaMA-Factory's full tuning has no switch to
+ * freeze the embeddings (its freeze_* arguments belong to finetuning_type freeze), so "Train embeddings" off is written
+ * as the comment line `# shadowft_train_embeddings: false` (an unknown key would stop `llamafactory-cli train`), which
+ * the studio reads back; LLaMA-Factory trains embed_tokens.
  */
 import { parse, stringify } from 'yaml';
 import { TARGET_MODULES, type TargetModule, type TrainSettings } from '../worker/client';
@@ -20,6 +24,9 @@ export interface YamlContext {
 /** pref_loss values the studio trains (engine/train/prefLoss.ts PREF_LOSS_TYPES). */
 const PREF_LOSSES: readonly NonNullable<TrainSettings['prefLoss']>[] = ['sigmoid', 'hinge', 'ipo', 'orpo', 'simpo'];
 
+/** The comment line that carries "Train embeddings" off (no LLaMA-Factory key exists for it). */
+export const FROZEN_EMBEDDINGS_LINE = '# shadowft_train_embeddings: false';
+
 /** ceil(total · ratio), as engine/train/schedule.ts warmupSteps counts it. */
 const warmupOf = (total: number, ratio: number): number => Math.ceil(total * ratio);
 
@@ -28,9 +35,10 @@ export function settingsToYaml(s: TrainSettings, ctx: YamlContext): string {
   const r: Record<string, unknown> = {};
   if (ctx.baseModel) r.model_name_or_path = ctx.baseModel;
   const dpo = s.stage === 'dpo';
-  Object.assign(r, { stage: dpo ? 'dpo' : 'sft', do_train: true, finetuning_type: 'lora' });
+  const full = s.finetuningType === 'full';
+  Object.assign(r, { stage: dpo ? 'dpo' : 'sft', do_train: true, finetuning_type: full ? 'full' : 'lora' });
   if (dpo) Object.assign(r, { pref_beta: s.prefBeta ?? 0.1, pref_loss: s.prefLoss ?? 'sigmoid', pref_ftx: s.prefFtx ?? 0 });
-  Object.assign(r, { lora_rank: s.lora.r, lora_alpha: s.lora.alpha, lora_dropout: s.lora.dropout, lora_target: s.lora.targetModules.join(','), use_rslora: s.lora.useRslora });
+  if (!full) Object.assign(r, { lora_rank: s.lora.r, lora_alpha: s.lora.alpha, lora_dropout: s.lora.dropout, lora_target: s.lora.targetModules.join(','), use_rslora: s.lora.useRslora });
   r.cutoff_len = s.maxLength;
   Object.assign(r, { per_device_train_batch_size: s.batchSize, gradient_accumulation_steps: s.gradAccum, learning_rate: s.learningRate, num_train_epochs: s.epochs });
   if (s.maxSteps > 0) r.max_steps = s.maxSteps;
@@ -43,7 +51,8 @@ export function settingsToYaml(s: TrainSettings, ctx: YamlContext): string {
   if (!dpo && s.evalSteps && s.evalSteps > 0) Object.assign(r, { eval_strategy: 'steps', eval_steps: s.evalSteps });
   const thinking = s.chatTemplateKwargs?.enable_thinking;
   if (typeof thinking === 'boolean') r.enable_thinking = thinking;
-  const head = `# Shadow-FT Studio training settings (LLaMA-Factory keys)${ctx.totalSteps !== null ? `; warmup_steps for ${ctx.totalSteps} optimizer steps` : ''}\n`;
+  const frozen = full && s.trainEmbeddings === false ? `${FROZEN_EMBEDDINGS_LINE} (studio only: LLaMA-Factory's full tuning trains embed_tokens)\n` : '';
+  const head = `# Shadow-FT Studio training settings (LLaMA-Factory keys)${ctx.totalSteps !== null ? `; warmup_steps for ${ctx.totalSteps} optimizer steps` : ''}\n${frozen}`;
   return head + stringify(r);
 }
 
@@ -133,7 +142,13 @@ export function settingsFromYaml(text: string, current: TrainSettings, ctx: Yaml
     else ignored.push('warmup_steps: the run\'s step count is not known yet (load the models and data first); Warmup ratio kept');
   }
   if ('lr_scheduler_type' in y && y.lr_scheduler_type !== 'cosine') ignored.push(`lr_scheduler_type: ${String(y.lr_scheduler_type)} — the studio trains with cosine`);
-  if ('finetuning_type' in y && y.finetuning_type !== 'lora') ignored.push(`finetuning_type: ${String(y.finetuning_type)} — the studio trains LoRA (full tuning: see the handoff export)`);
+  if ('finetuning_type' in y) {
+    const { finetuningType: _t, trainEmbeddings: _e, ...rest } = s;
+    if (y.finetuning_type === 'full') s = { ...rest, finetuningType: 'full', trainEmbeddings: !text.split('\n').some((l) => l.startsWith(FROZEN_EMBEDDINGS_LINE)) };
+    else if (y.finetuning_type === 'lora') s = rest; // absent = lora
+    else ignored.push(`finetuning_type: ${String(y.finetuning_type)} — the studio trains lora or full (freeze: see the handoff export)`);
+  }
+  for (const k of Object.keys(y)) if (k.startsWith('freeze_')) ignored.push(`${k}: belongs to finetuning_type freeze, which the studio does not train`);
   if ('stage' in y) {
     if (y.stage === 'dpo') s = { ...s, stage: 'dpo', prefBeta: s.prefBeta ?? 0.1, prefLoss: s.prefLoss ?? 'sigmoid', prefFtx: s.prefFtx ?? 0 };
     else if (y.stage === 'sft') {
@@ -164,6 +179,6 @@ export function settingsFromYaml(text: string, current: TrainSettings, ctx: Yaml
   const thinking = bool('enable_thinking');
   if (thinking !== undefined) set('chatTemplateKwargs', { ...(current.chatTemplateKwargs ?? {}), enable_thinking: thinking });
   const used = new Set(['lora_rank', 'lora_alpha', 'lora_dropout', 'use_rslora', 'lora_target', 'cutoff_len', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'learning_rate', 'num_train_epochs', 'max_steps', 'weight_decay', 'max_grad_norm', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'seed', 'disable_gradient_checkpointing', 'warmup_ratio', 'warmup_steps', 'lr_scheduler_type', 'finetuning_type', 'eval_steps', 'evaluation_strategy', 'enable_thinking', 'stage', 'pref_beta', 'pref_loss', 'pref_ftx']);
-  for (const k of Object.keys(y)) if (!used.has(k) && !CONTEXT_KEYS.has(k)) ignored.push(`${k}: not a setting of the studio`);
+  for (const k of Object.keys(y)) if (!used.has(k) && !CONTEXT_KEYS.has(k) && !k.startsWith('freeze_')) ignored.push(`${k}: not a setting of the studio`);
   return { settings: s, ignored };
 }

@@ -62,7 +62,7 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): Tr
     case 'checkpoint':
       return e.error ? { ...run, log: log(`checkpoint after step ${e.step} not saved: ${e.error}`) } : run;
     case 'done':
-      return { ...run, message: 'saving the adapter', log: log(`training complete after ${e.steps} steps`) };
+      return { ...run, message: 'keeping the trained weights (adapter or tuned Base)', log: log(`training complete after ${e.steps} steps`) };
     case 'cancelled':
       return { ...run, message: `cancelled after ${e.steps} steps`, log: log(`cancelled after ${e.steps} steps`) };
     case 'error':
@@ -95,6 +95,7 @@ export const createTrainingSlice: Slice<TrainingSlice> = (set, get) => {
     settingsFor: null,
     defaults: null,
     run: IDLE_RUN,
+    fullRunId: null,
     estimate: { data: null, error: null, speeds: ASSUMED_SPEEDS },
     setSettings: (settings) => set({ settings }),
     resetSettings: () => {

@@ -115,6 +115,11 @@ export interface TrainingSlice {
   /** The defaults the settings were derived from (settingsDefaults.ts tells the user's edits from them). */
   defaults: TrainSettings | null;
   run: TrainingRun;
+  /**
+   * The full-parameter run whose tuned weights W_B′ the worker holds (this tab only: they are not kept in browser
+   * storage), null when the last run was a LoRA one or none ran in this tab.
+   */
+  fullRunId: string | null;
   estimate: EstimateState;
   setSettings(s: TrainSettings): void;
   resetSettings(): void;
@@ -157,7 +162,7 @@ export interface RunHistorySlice {
 
 /** Exports of the trained adapter. */
 export interface ExportSlice {
-  exporting: { kind: 'adapter' | 'merged' | 'folder' | 'loaded-adapter' | null; progress: ExportProgress | null; error: string | null; message: string | null };
+  exporting: { kind: 'adapter' | 'merged' | 'folder' | 'loaded-adapter' | 'tuned-base' | 'full-merged' | null; progress: ExportProgress | null; error: string | null; message: string | null };
   /** Warnings of the last "Load adapter" merge (key check: adapter-name form read, target_modules without tensors). */
   loadedAdapterWarnings: readonly string[];
   /**
@@ -174,6 +179,10 @@ export interface ExportSlice {
   /** The adapter zip, or null after an error (shown in `exporting.error`). */
   exportAdapter(): Promise<ExportedZip | null>;
   exportMerged(): Promise<ExportedZip | null>;
+  /** Full-parameter run (the worker's last run, this tab only): the tuned Base W_B′ zip, or null after an error. */
+  exportTunedBase(): Promise<ExportedZip | null>;
+  /** Full-parameter run: the merged Instruct W_I + (W_B′ − W_B) zip, or null after an error. */
+  exportFullMerged(): Promise<ExportedZip | null>;
   saveToFolder(dir: FileSystemDirectoryHandle): Promise<void>;
   cancelExport(): void;
 }

@@ -8,6 +8,7 @@ import { useStudio } from '../store';
 import { saveBlob } from './download';
 import { formatBytes, formatPercent } from './format';
 import { LoadAdapterControl } from './LoadAdapterControl';
+import { FullExportPanel } from './FullExportPanel';
 
 /** window.showDirectoryPicker (Chromium); absent from TypeScript's DOM lib. */
 type DirectoryPicker = (options?: { mode?: 'read' | 'readwrite'; id?: string }) => Promise<FileSystemDirectoryHandle>;
@@ -38,6 +39,7 @@ export function ExportPanel() {
   if (!lastRun)
     return (
       <div>
+        <FullExportPanel />
         <p className="muted">Train an adapter first; its exports appear here.</p>
         <LoadAdapterControl />
         {exporting.error && (
@@ -52,6 +54,7 @@ export function ExportPanel() {
   const p = exporting.progress;
   return (
     <div>
+      <FullExportPanel />
       <label className="field">
         Run to export{' '}
         <select data-testid="export-run" value={o.id} disabled={busy} onChange={(e) => select(e.currentTarget.value)}>

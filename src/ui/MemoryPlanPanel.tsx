@@ -50,6 +50,11 @@ export function MemoryPlanPanel() {
             </tr>
           </tbody>
         </table>
+        {view.full && (
+          <p className="muted" data-testid="full-plan">
+            Full-parameter run: {view.full.trainableParams.toLocaleString('en-US')} trainable parameters × 16 bytes on the GPU; each checkpoint {formatBytes(view.full.checkpointBytes)} (12 bytes per parameter).
+          </p>
+        )}
         {p.problems.length > 0 && (
           <ul className="errors">
             {p.problems.map((x) => <li key={x}>{x}</li>)}

@@ -1,5 +1,6 @@
 /**
- * The training settings form: the stage (SFT | DPO with pref_beta, pref_loss, pref_ftx: StageFields.tsx), LoRA (Rank,
+ * The training settings form: the stage (SFT | DPO with pref_beta, pref_loss, pref_ftx: StageFields.tsx), the
+ * finetuning type (LoRA | Full, Train embeddings: FinetuningFields.tsx; the LoRA fields are disabled under Full), LoRA (Rank,
  * Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate, Epochs, Max steps, Batch size, Gradient
  * accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Evaluate every N steps (stage sft), Held-out
  * rows, Seed, Recompute activations).
@@ -9,6 +10,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { TARGET_MODULES, type LoraSettings, type TargetModule, type TrainSettings } from '../worker/client';
 import { NumberField } from './NumberField';
 import { StageFields } from './StageFields';
+import { FinetuningFields } from './FinetuningFields';
 
 /** Props of {@link SettingsForm}. */
 export interface SettingsFormProps {
@@ -42,11 +44,14 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
     lora('targetModules')(TARGET_MODULES.filter((t) => set.has(t)));
   };
   const common = { onValidity, disabled };
+  const full = s.finetuningType === 'full';
   return (
     <form className="settings" onSubmit={(e) => e.preventDefault()} aria-label="Training settings" data-invalid={invalid.size > 0}>
       <StageFields settings={s} onChange={onChange} {...common} />
-      <fieldset>
+      <FinetuningFields settings={s} onChange={onChange} disabled={disabled} />
+      <fieldset disabled={disabled || full} data-testid="lora-fields">
         <legend>LoRA</legend>
+        {full && <p className="muted">Not used by a full-parameter run (Finetuning type Full trains the weights themselves).</p>}
         <NumberField id="rank" label="Rank" value={s.lora.r} onChange={lora('r')} integer min={1} hint="r" {...common} />
         <NumberField id="alpha" label="Alpha" value={s.lora.alpha} onChange={lora('alpha')} min={0} hint="scaling α/r (α/√r with rsLoRA)" {...common} />
         <NumberField id="dropout" label="Dropout" value={s.lora.dropout} onChange={lora('dropout')} min={0} max={0.99} hint="on the LoRA input" {...common} />

@@ -6,6 +6,7 @@
  * the timestamped run log.
  */
 import { PrefEvalTable } from './PrefEvalTable';
+import { useStudio } from '../store';
 import type { EvalLoss, EvalPoint, LogLine, RunProgressView, RunRecord, StepPoint, TrainingRun } from '../store';
 import { statusLabel, trainedAtZeroLr } from '../store/runHistory';
 import { finalLoss } from '../store/trainingSlice';
@@ -47,12 +48,18 @@ function pastText(r: RunRecord): string {
   return `Last run (${when}): ${statusLabel(r, false)}`;
 }
 
-const EVAL_ROWS: readonly { label: string; before: EvalLoss['model']; after: EvalLoss['model'] }[] = [
+type EvalRow = { label: string; before: EvalLoss['model']; after: EvalLoss['model'] };
+const EVAL_ROWS: readonly EvalRow[] = [
   { label: 'Base → Base + LoRA', before: 'base', after: 'base+lora' },
   { label: 'Instruct → Instruct + grafted LoRA (Shadow-FT; f32, before the BF16 merge)', before: 'instruct', after: 'instruct+graft' },
 ];
+/** finetuning_type full: the same events are the tuned Base W_B′ and the exported merged Instruct. */
+const FULL_EVAL_ROWS: readonly EvalRow[] = [
+  { label: 'Base → tuned Base (full)', before: 'base', after: 'base+lora' },
+  { label: 'Instruct → Instruct + graft (full; W_I + (W_B′ − W_B) as exported)', before: 'instruct', after: 'instruct+graft' },
+];
 
-function EvalTable({ evals }: { evals: readonly EvalLoss[] }) {
+function EvalTable({ evals, full }: { evals: readonly EvalLoss[]; full: boolean }) {
   if (evals.length === 0) return null;
   const get = (m: EvalLoss['model']): number | undefined => evals.find((e) => e.model === m)?.loss;
   return (
@@ -62,7 +69,7 @@ function EvalTable({ evals }: { evals: readonly EvalLoss[] }) {
         <tr><th>Model</th><th>Before</th><th>After</th></tr>
       </thead>
       <tbody>
-        {EVAL_ROWS.map((r) => (
+        {(full ? FULL_EVAL_ROWS : EVAL_ROWS).map((r) => (
           <tr key={r.label}>
             <td>{r.label}</td>
             <td>{formatLoss(get(r.before))}</td>
@@ -142,6 +149,8 @@ export function TrainProgress({ run, last }: { run: TrainingRun; last: RunRecord
   const step = points[points.length - 1]?.step ?? 0;
   const total = showLast ? last.totalSteps : run.totalSteps;
   const status = showLast ? 'idle' : run.status;
+  const runId = showLast ? last.id : run.runId;
+  const full = useStudio((s) => s.runs.find((r) => r.id === runId)?.settings.finetuningType === 'full');
   return (
     <div className="train-progress">
       <p className={`status ${status}`} data-testid="train-status" role="status">
@@ -157,7 +166,7 @@ export function TrainProgress({ run, last }: { run: TrainingRun; last: RunRecord
         </div>
       )}
       {points.length > 0 && <LossChart points={points} evalPoints={evalPoints} after={after} />}
-      <EvalTable evals={evals} />
+      <EvalTable evals={evals} full={full} />
       <PrefEvalTable evals={showLast ? last.prefEvals : run.prefEvals} />
       {points.length > 0 && <StepLog points={points} />}
       <RunLog log={showLast ? last.log : run.log} />

@@ -157,6 +157,16 @@ export const engineClient = {
     return cancellable(signal, (id) => engine().exportMerged(id, Comlink.proxy(onProgress)));
   },
 
+  /** The tuned Base W_B′ of the last full-parameter run (F32) as a zip (app/studioFull.ts). */
+  exportTunedBase(onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<ExportedZip> {
+    return cancellable(signal, (id) => engine().exportTunedBase(id, Comlink.proxy(onProgress)));
+  },
+
+  /** The merged Instruct W_I + (W_B′ − W_B) of the last full-parameter run as a zip (app/studioFull.ts). */
+  exportFullMerged(onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<ExportedZip> {
+    return cancellable(signal, (id) => engine().exportFullMerged(id, Comlink.proxy(onProgress)));
+  },
+
   mergeAdapterFiles(name: string, files: readonly { name: string; file: Blob }[], onProgress: (p: ExportProgress) => void, signal?: AbortSignal): Promise<LoadedAdapterMerge> {
     return cancellable(signal, (id) => engine().mergeAdapterFiles(id, name, files, Comlink.proxy(onProgress)));
   },

@@ -85,7 +85,25 @@ export interface TrainCheckpoint {
    * tokenised pairs, f64 [N] each; computed once before step 1 and kept so a resumed run uses the very same values.
    */
   readonly reference?: { readonly chosen: Float64Array; readonly rejected: Float64Array };
+  /**
+   * finetuning_type full (train/runFull.ts): the f32 masters W_B′ and AdamW exp_avg / exp_avg_sq of every TRAINABLE
+   * tensor of the table, by HF name, shaped as the tensor (a frozen embedding is not kept: it is the Base's own). 12
+   * bytes per trainable parameter. The LoRA maps `params`, `m`, `v` are then empty.
+   */
+  readonly full?: FullState;
 }
+
+/** The f32 tensors of a full-parameter state, by HF name (e.g. model.layers.0.self_attn.q_proj.weight). */
+export interface FullState {
+  /** each tensor's shape (its table shape, e.g. [out, in] of a linear) */
+  readonly shapes: ReadonlyMap<string, readonly number[]>;
+  readonly params: ReadonlyMap<string, Float32Array>;
+  readonly m: ReadonlyMap<string, Float32Array>;
+  readonly v: ReadonlyMap<string, Float32Array>;
+}
+
+/** Bytes a full-parameter checkpoint holds per trainable parameter: f32 master + AdamW m + v. */
+export const FULL_CHECKPOINT_BYTES_PER_PARAM = 12;
 
 /** What a run expects of a checkpoint it resumes from. */
 export interface CheckpointExpectation {
@@ -151,14 +169,15 @@ export function flattenSettings(s: TrainSettings): Map<string, string> {
  * Refuses a checkpoint that is not a state of the expected run, naming the first field that differs.
  * Checked in order: app version, model, every settings field, total steps, training data (settings first: a changed
  * Max length or template option also changes the tokens, and the setting is the more useful name).
- * `settings.chatTemplateKwargs` absent and {} are the same; so are an absent stage and 'sft', and absent pref_* fields
+ * `settings.chatTemplateKwargs` absent and {} are the same; so are an absent stage and 'sft', an absent finetuningType
+ * and 'lora', an absent trainEmbeddings and true (full runs), and absent pref_* fields
  * and their defaults (β 0.1, sigmoid, ftx 0) in stage dpo.
  * @throws CheckpointMismatchError (field, checkpoint value, this run's value).
  */
 export function assertCompatible(ckpt: TrainCheckpoint, expected: CheckpointExpectation): void {
   if (ckpt.appVersion !== expected.appVersion) throw new CheckpointMismatchError('app version', ckpt.appVersion, expected.appVersion);
   if (ckpt.modelId !== expected.modelId) throw new CheckpointMismatchError('model', ckpt.modelId, expected.modelId);
-  const norm = (s: TrainSettings): TrainSettings => ({ ...s, chatTemplateKwargs: s.chatTemplateKwargs ?? {}, stage: s.stage ?? 'sft', ...(s.stage === 'dpo' ? { prefBeta: s.prefBeta ?? 0.1, prefLoss: s.prefLoss ?? 'sigmoid', prefFtx: s.prefFtx ?? 0 } : {}) });
+  const norm = (s: TrainSettings): TrainSettings => ({ ...s, chatTemplateKwargs: s.chatTemplateKwargs ?? {}, stage: s.stage ?? 'sft', finetuningType: s.finetuningType ?? 'lora', ...(s.finetuningType === 'full' ? { trainEmbeddings: s.trainEmbeddings ?? true } : {}), ...(s.stage === 'dpo' ? { prefBeta: s.prefBeta ?? 0.1, prefLoss: s.prefLoss ?? 'sigmoid', prefFtx: s.prefFtx ?? 0 } : {}) });
   const a = flattenSettings(norm(ckpt.settings));
   const b = flattenSettings(norm(expected.settings));
   for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {

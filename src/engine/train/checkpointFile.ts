@@ -9,12 +9,15 @@
  *   [step, loss] pairs, save time)}. Non-finite numbers of the
  *   history are written as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers);
  * - stage dpo: `reference_chosen_logps` / `reference_rejected_logps`, F64 [N]: the reference log-probs of the N
- *   training pairs (exact f64, so a resumed run is bit-identical).
+ *   training pairs (exact f64, so a resumed run is bit-identical);
+ * - finetuning_type full: instead of the LoRA keys, every trainable tensor under its HF name (the f32 master W_B′,
+ *   e.g. `model.layers.0.mlp.up_proj.weight`, loadable like a model file) with `<name>.exp_avg` / `<name>.exp_avg_sq`,
+ *   F32 of the tensor's shape — 12 bytes per trainable parameter; the metadata lists them as `fullTensors`.
  */
 import { readSafetensorsHeader, readTensorBytes, safetensorsBlob, type TensorInfo } from '../../io/safetensors';
 import { peftKey } from '../graft/adapterFiles';
 import type { LoraModuleWeights } from '../model/loraTypes';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type TrainCheckpoint } from './checkpoint';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type FullState, type TrainCheckpoint } from './checkpoint';
 
 /** The metadata key holding the checkpoint's JSON. */
 export const CHECKPOINT_METADATA_KEY = 'shadowft_checkpoint';
@@ -51,6 +54,14 @@ export function encodeCheckpoint(c: TrainCheckpoint): Blob {
       }
     }
   }
+  if (c.full) {
+    for (const kind of ['params', 'm', 'v'] as const) {
+      for (const [name, arr] of c.full[kind]) {
+        const shape = c.full.shapes.get(name) ?? [arr.length];
+        tensors.push({ name: name + SUFFIX[kind], dtype: 'F32', shape: [...shape], byteLength: arr.byteLength, data: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
+      }
+    }
+  }
   if (c.reference) {
     for (const k of ['chosen', 'rejected'] as const) {
       const arr = c.reference[k];
@@ -71,6 +82,7 @@ export function encodeCheckpoint(c: TrainCheckpoint): Blob {
     evals: c.evals.map((e) => ({ ...e, loss: num(e.loss) })),
     evalPoints: (c.evalPoints ?? []).map((e) => [e.step, num(e.loss)]),
     modules: [...c.params.keys()],
+    ...(c.full ? { fullTensors: [...c.full.params.keys()] } : {}),
     savedAt: c.savedAt,
   };
   return safetensorsBlob(tensors, { format: 'pt', [CHECKPOINT_METADATA_KEY]: JSON.stringify(meta) });
@@ -122,7 +134,11 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
     return { step: (p as number[])[0] as number, loss: unnum((p as unknown[])[1], `${fileName}: evalPoints[${i}].loss`) };
   });
   const modules = m.modules;
-  if (!Array.isArray(modules) || modules.length === 0 || !modules.every((x) => typeof x === 'string')) bad('field modules must list the LoRA module paths');
+  const fullNames = m.fullTensors;
+  if (fullNames !== undefined && (!Array.isArray(fullNames) || fullNames.length === 0 || !fullNames.every((x) => typeof x === 'string'))) bad('field fullTensors must list the trained tensors of a full-parameter run');
+  if (fullNames !== undefined && (settings as TrainCheckpoint['settings']).finetuningType !== 'full') bad('the file holds full-parameter tensors (fullTensors) but its settings are not finetuningType "full"');
+  if (fullNames === undefined && (settings as TrainCheckpoint['settings']).finetuningType === 'full') bad('settings say finetuningType "full" but the metadata lists no fullTensors');
+  if (!Array.isArray(modules) || (fullNames === undefined && modules.length === 0) || !modules.every((x) => typeof x === 'string')) bad('field modules must list the LoRA module paths');
   const read = async (key: string, rows: number | null, cols: number | null): Promise<{ info: TensorInfo; values: Float32Array }> => {
     const info = header.tensors.get(key);
     if (!info) return bad(`tensor ${key} is missing`);
@@ -156,8 +172,9 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
     reference = { chosen: await ref(REFERENCE_KEYS.chosen), rejected: await ref(REFERENCE_KEYS.rejected) };
     if (reference.chosen.length !== reference.rejected.length) bad(`${REFERENCE_KEYS.chosen} has ${reference.chosen.length} values but ${REFERENCE_KEYS.rejected} ${reference.rejected.length}; expected one per training pair in both`);
   }
-  const expected = 6 * (modules as string[]).length + (reference ? 2 : 0);
-  if (header.tensors.size !== expected) bad(`${header.tensors.size} tensors, expected ${expected} (6 per module listed in the metadata${reference ? ', plus the 2 reference log-prob tensors' : ''})`);
+  const full = fullNames === undefined ? undefined : await readFullState(blob, header.tensors, fullNames as string[], bad);
+  const expected = 6 * (modules as string[]).length + (reference ? 2 : 0) + 3 * (full?.params.size ?? 0);
+  if (header.tensors.size !== expected) bad(`${header.tensors.size} tensors, expected ${expected} (6 per module listed in the metadata${reference ? ', plus the 2 reference log-prob tensors' : ''}${full ? ', 3 per full-parameter tensor' : ''})`);
   return {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -176,5 +193,26 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
     v: maps.v,
     savedAt: m.savedAt as string,
     ...(reference ? { reference } : {}),
+    ...(full ? { full } : {}),
   };
+}
+
+/** Reads a full-parameter state: `<name>`, `<name>.exp_avg`, `<name>.exp_avg_sq`, F32 of one shape each. */
+async function readFullState(blob: Blob, tensors: ReadonlyMap<string, TensorInfo>, names: readonly string[], bad: (why: string) => never): Promise<FullState> {
+  const shapes = new Map<string, readonly number[]>();
+  const maps: Record<Kind, Map<string, Float32Array>> = { params: new Map(), m: new Map(), v: new Map() };
+  for (const name of names) {
+    for (const kind of ['params', 'm', 'v'] as const) {
+      const key = name + SUFFIX[kind];
+      const info = tensors.get(key);
+      if (!info) return bad(`tensor ${key} is missing (a full-parameter state keeps the master and both AdamW moments of every trained tensor)`);
+      if (info.dtype !== 'F32') bad(`tensor ${key} is ${info.dtype}, expected F32`);
+      const shape = shapes.get(name);
+      if (shape && JSON.stringify(shape) !== JSON.stringify(info.shape)) bad(`tensor ${key} has shape ${JSON.stringify(info.shape)}, expected ${JSON.stringify(shape)} (the shape of ${name})`);
+      shapes.set(name, info.shape);
+      const bytes = await readTensorBytes(blob, info);
+      maps[kind].set(name, new Float32Array(bytes.slice().buffer));
+    }
+  }
+  return { shapes, params: maps.params, m: maps.m, v: maps.v };
 }
