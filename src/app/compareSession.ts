@@ -6,7 +6,7 @@
 import type { GpuContext } from '../engine/gpu/context';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
 import type { TrainSettings } from '../engine/train/types';
-import { runCompare, type CompareOutcome } from './compare/runCompare';
+import { runCompare, type CompareJob, type CompareOutcome } from './compare/runCompare';
 import { COMPARE_MODELS, type CompareAnswer, type CompareEvent, type CompareModel, type CompareOptions, type CompareResult } from './compare/types';
 import { describeComparison, type Wording } from './compare/wording';
 import { validateCompareOptions } from './compare/metrics';
@@ -47,8 +47,9 @@ export function compareView(o: CompareOutcome): CompareView {
  * Runs the comparison on the session's pair and ticked datasets.
  * @throws CompareError (bad regex or counts) before any work; Error without a pair, a training set or a held-out set;
  *   everything runCompare throws.
+ * @param durable already-trained runs and the hooks of a durable comparison (app/durableCompare.ts), passed to runCompare
  */
-export async function compareOnSession(session: Session, ctx: GpuContext, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, signal: AbortSignal): Promise<CompareOutcome> {
+export async function compareOnSession(session: Session, ctx: GpuContext, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, signal: AbortSignal, durable: Pick<CompareJob, 'trained' | 'hooks'> = {}): Promise<CompareOutcome> {
   validateCompareOptions(options);
   const pair = session.requirePair();
   const trainConvs = session.conversations('train');
@@ -70,6 +71,6 @@ export async function compareOnSession(session: Session, ctx: GpuContext, settin
     base: { name: pair.base.model.files.name, config: pair.base.config, checkpoint: pair.base.checkpoint },
     instruct: { name: instructFiles.name, config: pair.instruct.config, checkpoint: pair.instruct.checkpoint },
     tok, train: splits.train, heldout: splits.heldout ?? [], heldoutConversations: heldoutConvs,
-    settings, options, stopIds: stop.ids, onEvent, signal,
+    settings, options, stopIds: stop.ids, onEvent, signal, ...durable,
   });
 }

@@ -124,7 +124,22 @@ export function applyCompareEvent(c: CompareRunState, e: CompareEvent): CompareR
         };
       }
       if (t.status === 'preparing') return { ...c, message: `${RUN_NAMES[e.run]}: ${t.message}`, log: [...c.log, `${RUN_NAMES[e.run]}: ${t.message}`] };
+      if (t.status === 'resumed') {
+        const msg = `${RUN_NAMES[e.run]}: resumed from the checkpoint after step ${t.step}/${t.totalSteps}`;
+        return { ...c, message: msg, log: [...c.log, msg], curves: { ...c.curves, [e.run]: t.history.map((p) => ({ step: p.step, loss: p.loss })) }, totalSteps: { ...c.totalSteps, [e.run]: t.totalSteps } };
+      }
       return c;
+    }
+    case 'compare-resumed': {
+      const curves = { ...c.curves };
+      const totalSteps = { ...c.totalSteps };
+      for (const r of e.trained) {
+        curves[r.run] = r.losses.map((loss, i) => ({ step: i + 1, loss }));
+        totalSteps[r.run] = r.steps;
+      }
+      const done = [...e.trained.map((r) => `${RUN_NAMES[r.run]} trained`), ...e.measured.map((m) => `${COMPARE_MODEL_LABELS[m]} measured`)];
+      const msg = `resuming the comparison${done.length ? `: ${done.join(', ')} (kept)` : ''}`;
+      return { ...c, message: msg, log: [...c.log, msg], curves, totalSteps };
     }
     case 'compare-eval':
       return { ...c, message: `held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: batch ${e.batch}/${e.batches}` };

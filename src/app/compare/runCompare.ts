@@ -14,7 +14,8 @@ import type { LoraAdapter } from '../../engine/model/loraTypes';
 import { validateSettings } from '../../engine/train/defaults';
 import { evalBatches } from '../../engine/train/evalBatches';
 import type { TrainSettings } from '../../engine/train/types';
-import { evaluateVariants, type VariantMeasures } from './evaluate';
+import { evaluateVariants, type Variant, type VariantMeasures } from './evaluate';
+import type { CompareHooks } from './hooks';
 import { CompareError, compileCheck, measureAnswers, validateCompareOptions } from './metrics';
 import { heldoutPrompts, type HeldoutPrompt } from './prompts';
 import { trainAdapter } from './trainAdapter';
@@ -48,9 +49,12 @@ export interface CompareJob {
   readonly budgetBytes?: number;
   /**
    * Adapters already trained with these settings (the DPO comparison, prefCompare.ts, trains them with its own
-   * objective): both runs are skipped and these are evaluated; `losses` are their per-step training losses.
+   * objective; app/durableCompare.ts passes those a resumed comparison finished before): those runs are skipped and
+   * these are evaluated; `losses` are their per-step training losses.
    */
-  readonly trained?: Readonly<Record<CompareRun, { readonly adapter: LoraAdapter; readonly steps: number; readonly losses: readonly number[] }>>;
+  readonly trained?: Partial<Readonly<Record<CompareRun, { readonly adapter: LoraAdapter; readonly steps: number; readonly losses: readonly number[] }>>>;
+  /** Checkpoints, resume, per-stage callbacks and reused measures (compare/hooks.ts; app/durableCompare.ts). */
+  readonly hooks?: CompareHooks;
 }
 
 /** The result, both adapters, the prompts and every answer. */
@@ -86,32 +90,42 @@ export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
   }
 
   const losses = new Map<CompareRun, number[]>([['shadow', []], ['conventional', []]]);
+  const h = job.hooks ?? {};
   const train = async (run: CompareRun, side: CompareSide) => {
     onEvent({ status: 'compare-message', message: `training LoRA on ${side.name} (${run === 'shadow' ? 'Shadow-FT' : 'conventional'})` });
-    return trainAdapter(ctx, side.config, side.checkpoint, job.train, s, job.tok.padTokenId, (event) => {
+    const resume = h.resume?.[run];
+    const t = await trainAdapter(ctx, side.config, side.checkpoint, job.train, s, job.tok.padTokenId, (event) => {
       if (event.status === 'step') losses.get(run)?.push(event.loss);
+      if (event.status === 'resumed') losses.set(run, event.history.map((p) => p.loss));
       onEvent({ status: 'compare-train', run, event });
-    }, signal, job.budgetBytes);
+    }, signal, job.budgetBytes, { ...(resume ? { resume } : {}), ...(h.checkpointEvery ? { checkpointEvery: h.checkpointEvery } : {}), ...(h.onCheckpoint ? { onCheckpoint: (c) => (h.onCheckpoint as NonNullable<CompareHooks['onCheckpoint']>)(run, c) } : {}) });
+    await h.onRunDone?.(run, { ...t, losses: [...(losses.get(run) ?? [])] });
+    return t;
   };
-  if (job.trained) for (const run of ['shadow', 'conventional'] as const) losses.get(run)?.push(...job.trained[run].losses);
+  for (const run of ['shadow', 'conventional'] as const) losses.get(run)?.push(...(job.trained?.[run]?.losses ?? []));
   const shadow = job.trained?.shadow ?? (await train('shadow', job.base));
   const conventional = job.trained?.conventional ?? (await train('conventional', job.instruct));
 
   const T = Math.min(s.maxLength, Math.max(1, ...job.heldout.map((e) => e.inputIds.length)));
   const shape = { B: s.batchSize, T };
   const batches = evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.tok.padTokenId);
-  const common = { ctx, tok: job.tok, batches, shape, prompts, maxNewTokens: o.maxNewTokens, stopIds: job.stopIds, check, seed: s.seed, onEvent, ...(signal ? { signal } : {}) };
+  const common = { ctx, tok: job.tok, batches, shape, prompts, maxNewTokens: o.maxNewTokens, stopIds: job.stopIds, check, seed: s.seed, onEvent, ...(signal ? { signal } : {}), ...(h.onMeasured ? { onMeasured: h.onMeasured } : {}) };
   const measured = new Map<CompareModel, VariantMeasures>();
-  const onBase = await evaluateVariants({ ...common, config: job.base.config, checkpoint: job.base.checkpoint }, [
+  for (const [k, v] of Object.entries(h.measured ?? {}) as [CompareModel, VariantMeasures][]) measured.set(k, v);
+  // Models measured by an earlier attempt (hooks.measured) are not measured again; a side with none left is not loaded.
+  const evaluate = async (side: CompareSide, variants: Variant[]) => {
+    const todo = variants.filter((v) => !measured.has(v.model));
+    if (todo.length) for (const [k, v] of await evaluateVariants({ ...common, config: side.config, checkpoint: side.checkpoint }, todo)) measured.set(k, v);
+  };
+  await evaluate(job.base, [
     { model: 'base', adapter: null },
     { model: 'base_lora', adapter: shadow.adapter },
   ]);
-  const onInstruct = await evaluateVariants({ ...common, config: job.instruct.config, checkpoint: job.instruct.checkpoint }, [
+  await evaluate(job.instruct, [
     { model: 'instruct', adapter: null },
     { model: 'instruct_conventional', adapter: conventional.adapter },
     { model: 'instruct_shadow', adapter: shadow.adapter },
   ]);
-  for (const [k, v] of [...onBase, ...onInstruct]) measured.set(k, v);
   const answers = perModel((m) => measured.get(m)?.answers ?? []);
   const rates = perModel((m) => measureAnswers(answers[m]));
   const lastMean = (run: CompareRun): number | null => {
