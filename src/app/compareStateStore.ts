@@ -106,3 +106,9 @@ export function browserCompareStore(): CompareStateStore | null {
     },
   };
 }
+
+let shared: CompareStateStore | null = null;
+/** This runtime's store, made once: the browser's where it has storage, else one in memory (lost with the worker). */
+export function defaultCompareStore(): CompareStateStore {
+  return (shared ??= browserCompareStore() ?? memoryCompareStore());
+}
