@@ -7,13 +7,14 @@
  */
 import {
   DEFAULT_COMPARE_OPTIONS, engineClient, type AdapterFilesData, type CompareEstimate, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
-  type TryEvent, type TryItModel, type TryModelInfo, type TryReply,
+  type TryEvent, type TryItModel, type TryModelInfo, type TryReply, type ResumableCompare,
 } from '../worker/client';
 import { COMPARE_MODEL_LABELS } from '../worker/client';
 import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
 import { applyRunAdapter, restoreForTryIt } from './tryAdapter';
 import { commitExchange, type TryChat } from './tryChat';
-import { compareProgressOf, planCompare, startCompareTracker, trackCompare, type CompareProgressView } from './compareProgress';
+import type { CompareProgressView } from './compareProgress';
+import { cancelActiveCompare, compareActive, preparePairFor, runTrackedCompare } from './compareRun';
 
 /** One optimizer step of one of the two runs. */
 export interface CurvePoint {
@@ -38,6 +39,8 @@ export interface CompareRunState {
   readonly restored?: boolean;
   /** both adapters as PEFT files, kept with the view (persist.ts) so they can be downloaded after a reload */
   readonly adapterFiles?: Readonly<Record<CompareRun, AdapterFilesData>> | null;
+  /** the run-history id of the comparison running or shown (compareRun.ts) */
+  readonly runId?: string;
 }
 
 /** One Try it column. */
@@ -84,6 +87,14 @@ export interface CompareSlice {
   /** Runs the comparison with the current training settings (no-op while one runs or without settings). */
   startCompare(): Promise<void>;
   cancelCompare(): void;
+  /** The unfinished comparison stored in this browser (app/durableCompare.ts), offered for Resume; null: none. */
+  resumableCompare: ResumableCompare | null;
+  /** Asks the worker for the unfinished comparison. */
+  refreshResumableCompare(): Promise<void>;
+  /** Continues the unfinished comparison (no-op without one or while one runs); errors go to compare.error. */
+  resumeCompare(): Promise<void>;
+  /** Forgets the unfinished comparison (its record in the run history stays, as interrupted or cancelled). */
+  discardResumableCompare(): Promise<void>;
   /** One adapter of the last comparison as a zip, or null after an error (shown in compare.error). */
   exportCompareAdapter(run: CompareRun): Promise<ExportedZip | null>;
   /** Asks the worker which Try it models can answer now. */
@@ -168,7 +179,6 @@ function applyTryEvent(t: TryItState, e: TryEvent): TryItState {
 
 /** Creates the compare slice. */
 export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
-  let compareCtl: AbortController | null = null;
   let estimateSeq = 0;
   let tryCtl: AbortController | null = null;
   const setTry = (patch: Partial<TryItState>): void => set({ tryIt: { ...get().tryIt, ...patch } });
@@ -196,31 +206,28 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null, system: '', chat: {}, asked: null,
     },
     setCompareOptions: (compareOptions) => set({ compareOptions }),
-    startCompare: async () => {
-      const settings = get().settings;
-      if (!settings || compareCtl) return;
-      const c = new AbortController();
-      compareCtl = c;
-      const est = get().compareEstimate.data;
-      let tracker = est ? startCompareTracker(planCompare(est, get().estimate.speeds), est.prompts, performance.now()) : null;
-      set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting', progress: tracker ? compareProgressOf(tracker, performance.now()) : null } });
-      const onEvent = (e: CompareEvent): void => {
-        const now = performance.now();
-        if (tracker) tracker = trackCompare(tracker, e, now);
-        set({ compare: { ...applyCompareEvent(get().compare, e), progress: tracker ? compareProgressOf(tracker, now) : null } });
-      };
+    startCompare: () => runTrackedCompare(set, get),
+    cancelCompare: () => cancelActiveCompare(),
+    resumableCompare: null,
+    refreshResumableCompare: async () => {
       try {
-        const view = await engineClient.compare(settings, get().compareOptions, onEvent, c.signal);
-        const adapterFiles = await engineClient.compareAdapterFiles().catch(() => null);
-        set({ compare: { ...get().compare, status: 'done', message: '', view, endedAt: new Date().toISOString(), restored: false, adapterFiles }, tryIt: { ...get().tryIt, adapterRunId: null } });
-        void get().refreshTryModels();
-      } catch (e) {
-        set({ compare: { ...get().compare, status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) } });
-      } finally {
-        compareCtl = null;
+        const r = await engineClient.resumableCompare();
+        if (!compareActive()) set({ resumableCompare: r });
+      } catch {
+        set({ resumableCompare: null });
       }
     },
-    cancelCompare: () => compareCtl?.abort(),
+    resumeCompare: async () => {
+      const r = get().resumableCompare;
+      if (!r || compareActive()) return;
+      const problem = await preparePairFor(get, r);
+      if (problem) set({ compare: { ...get().compare, error: problem } });
+      else await runTrackedCompare(set, get, r);
+    },
+    discardResumableCompare: async () => {
+      await engineClient.discardResumableCompare().catch(() => {});
+      set({ resumableCompare: null });
+    },
     exportCompareAdapter: async (run) => {
       try {
         const c = get().compare;
