@@ -90,11 +90,11 @@ export async function runTrackedCompare(set: Set, get: Get, resume?: ResumableCo
     id: resume?.id ?? newRunId(), startedAt: resume?.startedAt ?? new Date().toISOString(), settings, options,
     baseModel: resume?.baseModel ?? s?.base?.name ?? '', instructModel: resume?.instructModel ?? s?.instruct?.name ?? '', pairId: s?.pairId ?? null, device: currentDevice(get().gpu).name,
   };
-  set({ compare: { ...IDLE_COMPARE, status: 'running', message: resume ? 'resuming' : 'starting', runId: who.id, progress: null }, resumableCompare: null });
+  // A resumed comparison is planned with its own stored settings (the form may hold others); the bar shows from the start.
   let est: CompareEstimate | null = resume ? await engineClient.estimateCompare(settings, options).catch(() => null) : get().compareEstimate.data;
   let tracker: CompareTracker | null = est ? startCompareTracker(planCompare(est, get().estimate.speeds), est.prompts, performance.now()) : null;
   const stepsPerRun = est?.run.totalSteps ?? 0;
-  if (tracker) set({ compare: { ...get().compare, progress: compareProgressOf(tracker, performance.now()) } });
+  set({ compare: { ...IDLE_COMPARE, status: 'running', message: resume ? 'resuming' : 'starting', runId: who.id, progress: tracker ? compareProgressOf(tracker, performance.now()) : null }, resumableCompare: null });
   const prior = get().runs.find((r) => r.id === who.id);
   const save = (status: RunStatus, error: string | null, view: CompareView | null, files?: Record<'shadow' | 'conventional', { config: string; safetensors: Blob }> | null): Promise<void> => {
     const c = get().compare;
