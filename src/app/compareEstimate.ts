@@ -4,8 +4,12 @@
  * loss pass over every held-out row for each of the five models, and greedy answers of the first N held-out prompts
  * for each of them. Required FLOPs as the run estimate counts them (runEstimate.ts); an answer is counted as one
  * forward over the prompt and Answer tokens new tokens (engine/plan/flops.ts at T = prompt + new tokens), an upper
- * bound since answers stop at a stop token. The UI turns them into time with the same device speed as a run.
+ * bound since answers stop at a stop token. The UI turns them into time with the same device speed as a run, and the
+ * answers with the decode speed measured by the warm-up when there is one (app/decodeWarmup.ts: decode does less
+ * work per dispatch than training, so it reaches fewer FLOP/s).
  */
+import type { ModelConfig } from '../io/config/types';
+import type { LoraSettings } from '../engine/model/loraTypes';
 import { requiredStepFlops } from '../engine/plan/flops';
 import type { TrainSettings } from '../engine/train/types';
 import type { CompareOptions } from './compare/types';
@@ -36,6 +40,22 @@ export async function estimateCompare(session: Session, settings: TrainSettings,
   const prompts = Math.min(options.evalPrompts, run.heldoutRows.available);
   const cfg = session.requirePair().base.config;
   const T = Math.max(1, Math.min(cfg.maxPositionEmbeddings, Math.round(run.heldoutMeanTokens) + options.maxNewTokens));
-  const perAnswer = (forwardFlops(requiredStepFlops(cfg, settings.lora, 1, T)) + forwardFlops(requiredStepFlops(cfg, { ...settings.lora, targetModules: [] }, 1, T))) / 2;
-  return { run, prompts, answerFlops: prompts * perAnswer, models: COMPARE_MODELS.length };
+  return { run, prompts, answerFlops: prompts * answerFlopsAt(cfg, settings.lora, T), models: COMPARE_MODELS.length };
+}
+
+/**
+ * Required FLOPs the estimate counts for one answer of T tokens (prompt + new): one forward over T tokens (flops.ts
+ * at B 1), the mean of with and without the LoRA branches (two of the five models answer without an adapter).
+ */
+export function answerFlopsAt(cfg: ModelConfig, lora: LoraSettings, T: number): number {
+  return (forwardFlops(requiredStepFlops(cfg, lora, 1, T)) + forwardFlops(requiredStepFlops(cfg, { ...lora, targetModules: [] }, 1, T))) / 2;
+}
+
+/**
+ * The decode speed in the estimate's units: the answer FLOPs ({@link answerFlopsAt}) of a prompt of `promptTokens` and
+ * `newTokens` new tokens, over the seconds their generation took. @throws RangeError for seconds ≤ 0 or token counts < 1
+ */
+export function decodeFlopsPerSec(cfg: ModelConfig, lora: LoraSettings, promptTokens: number, newTokens: number, sec: number): number {
+  if (!(sec > 0) || promptTokens < 1 || newTokens < 1) throw new RangeError(`decode speed: needs seconds > 0 and ≥ 1 prompt and new token (got ${sec} s, ${promptTokens} + ${newTokens} tokens)`);
+  return answerFlopsAt(cfg, lora, promptTokens + newTokens) / sec;
 }

@@ -21,7 +21,11 @@ export interface ComparePhase {
   readonly estSec: number;
 }
 
-/** The stages of a comparison with estimate `e` at `speeds`, in the order the comparison runs them. */
+/**
+ * The stages of a comparison with estimate `e` at `speeds`, in the order the comparison runs them: training, held-out
+ * losses and loading at speeds.flopsPerSec / bytesPerSec, answers at the measured decode speed
+ * (speeds.decodeFlopsPerSec) when there is one, else at flopsPerSec.
+ */
 export function planCompare(e: CompareEstimate, speeds: Speeds): ComparePhase[] {
   const sec = (flops: number): number => flops / speeds.flopsPerSec;
   const steps = e.run.totalSteps;
@@ -34,7 +38,7 @@ export function planCompare(e: CompareEstimate, speeds: Speeds): ComparePhase[] 
   for (const m of order.filter((x) => COMPARE_MODELS.includes(x))) {
     const load = m === 'base' ? e.run.baseBytes : m === 'instruct' ? e.run.instructBytes : 0;
     phases.push({ id: `loss-${m}`, label: `Held-out loss: ${COMPARE_MODEL_LABELS[m]}`, kind: 'compute', estSec: sec(e.run.evalPassFlops) + load / speeds.bytesPerSec });
-    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${COMPARE_MODEL_LABELS[m]}`, kind: 'decode', estSec: sec(e.answerFlops) });
+    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${COMPARE_MODEL_LABELS[m]}`, kind: 'decode', estSec: e.answerFlops / (speeds.decodeFlopsPerSec ?? speeds.flopsPerSec) });
   }
   return phases;
 }

@@ -13,6 +13,8 @@ import { applyCompareEvent, IDLE_COMPARE, type CompareRunState } from './compare
 import { newRunId, RUN_RECORD_VERSION, type RunRecord, type RunStatus } from './runHistory';
 import { currentDevice } from './runTracking';
 import { demoNames } from './resumeSlice';
+import type { Speeds } from './runProgress';
+import { startWarmup, warmupKey, warmupSample } from './speedWarmup';
 import { errorMessage, isAbort, type StudioState } from './types';
 
 /** Milliseconds between saves of a running comparison's record. */
@@ -57,6 +59,24 @@ export function compareRecord(who: CompareIdentity, c: Pick<CompareRunState, 'cu
 }
 
 /**
+ * The speeds of the Compare estimate: the training estimate's (an earlier run on this GPU, or the warm-up), with the
+ * answers at the decode speed the warm-up measured (app/decodeWarmup.ts). When the training speed came from an
+ * earlier run, no warm-up ran in this page: one is started (once per key, as the training estimate does) and
+ * `onWarmup` is called when it ends. Until then the answers are estimated at the training speed.
+ */
+export function compareSpeeds(get: Get, onWarmup: () => void): Speeds {
+  const base = get().estimate.speeds;
+  if (base.decodeFlopsPerSec) return base;
+  const { settings, session, gpu } = get();
+  if (!settings || !session?.pairReady || session.trainExamples === 0 || settings.finetuningType === 'full') return base;
+  const key = warmupKey(currentDevice(gpu).name, session.pairId, settings);
+  const sample = warmupSample(key);
+  if (sample?.decode) return { ...base, decodeFlopsPerSec: sample.decode.flopsPerSec };
+  if (!sample && gpu.status === 'ready' && !compareActive() && get().run.status !== 'running') startWarmup(key, settings, onWarmup);
+  return base;
+}
+
+/**
  * Loads the pair an unfinished comparison needs when it is the bundled demo (other folders must be dropped again) and
  * ticks exactly its datasets. @returns null when ready, else what the user must do.
  */
@@ -92,7 +112,8 @@ export async function runTrackedCompare(set: Set, get: Get, resume?: ResumableCo
   };
   // A resumed comparison is planned with its own stored settings (the form may hold others); the bar shows from the start.
   let est: CompareEstimate | null = resume ? await engineClient.estimateCompare(settings, options).catch(() => null) : get().compareEstimate.data;
-  let tracker: CompareTracker | null = est ? startCompareTracker(planCompare(est, get().estimate.speeds), est.prompts, performance.now()) : null;
+  const speeds = get().compareEstimate.speeds ?? get().estimate.speeds;
+  let tracker: CompareTracker | null = est ? startCompareTracker(planCompare(est, speeds), est.prompts, performance.now()) : null;
   const stepsPerRun = est?.run.totalSteps ?? 0;
   set({ compare: { ...IDLE_COMPARE, status: 'running', message: resume ? 'resuming' : 'starting', runId: who.id, progress: tracker ? compareProgressOf(tracker, performance.now()) : null }, resumableCompare: null });
   const prior = get().runs.find((r) => r.id === who.id);

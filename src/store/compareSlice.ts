@@ -14,7 +14,8 @@ import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
 import { applyRunAdapter, restoreForTryIt } from './tryAdapter';
 import { commitExchange, type TryChat } from './tryChat';
 import type { CompareProgressView } from './compareProgress';
-import { cancelActiveCompare, compareActive, preparePairFor, runTrackedCompare } from './compareRun';
+import { cancelActiveCompare, compareActive, compareSpeeds, preparePairFor, runTrackedCompare } from './compareRun';
+import type { Speeds } from './runProgress';
 
 /** One optimizer step of one of the two runs. */
 export interface CurvePoint {
@@ -78,8 +79,12 @@ export interface TryItState {
 export interface CompareSlice {
   compareOptions: CompareOptions;
   compare: CompareRunState;
-  /** the plan of a comparison with the current settings and options (app/compareEstimate.ts) */
-  compareEstimate: { readonly data: CompareEstimate | null; readonly error: string | null };
+  /**
+   * the plan of a comparison with the current settings and options (app/compareEstimate.ts), and the speeds it is
+   * timed with (compareRun.ts compareSpeeds: the training estimate's, answers at the measured decode speed); speeds
+   * null before the first refresh
+   */
+  compareEstimate: { readonly data: CompareEstimate | null; readonly error: string | null; readonly speeds?: Speeds | null };
   /** Re-plans the next comparison (no-op without a pair, training data and held-out data). */
   refreshCompareEstimate(): Promise<void>;
   tryIt: TryItState;
@@ -191,14 +196,15 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       const id = ++estimateSeq;
       const { settings, session, compareOptions } = get();
       if (!settings || !session?.pairReady || session.trainExamples === 0 || session.heldoutExamples === 0) {
-        set({ compareEstimate: { data: null, error: null } });
+        set({ compareEstimate: { data: null, error: null, speeds: null } });
         return;
       }
+      const speeds = compareSpeeds(get, () => void get().refreshCompareEstimate());
       try {
         const data = await engineClient.estimateCompare(settings, compareOptions);
-        if (id === estimateSeq) set({ compareEstimate: { data, error: null } });
+        if (id === estimateSeq) set({ compareEstimate: { data, error: null, speeds } });
       } catch (e) {
-        if (id === estimateSeq) set({ compareEstimate: { data: null, error: errorMessage(e) } });
+        if (id === estimateSeq) set({ compareEstimate: { data: null, error: errorMessage(e), speeds } });
       }
     },
     tryIt: {

@@ -32,6 +32,11 @@ export interface Speeds {
   readonly warmup?: SpeedSample;
   readonly bytesPerSec: number;
   readonly secPerConversation: number;
+  /**
+   * Answer FLOPs per second of greedy decoding (app/compareEstimate.ts counting), measured by the warm-up's decode
+   * (app/decodeWarmup.ts); absent when not measured (the Compare estimate then uses flopsPerSec and says so).
+   */
+  readonly decodeFlopsPerSec?: number;
 }
 
 /** Assumed speeds before anything was measured on a GPU: 100 GFLOP/s, 200 MB/s of weights, 1 ms per conversation. */
