@@ -4,7 +4,8 @@
  * restored from its stored PEFT files, the second continued from its checkpoint — interrupted again once Instruct is
  * measured, and resumed again (the measured models reused, the others measured). Every number of the result, every
  * answer and both adapters' tensors equal an uninterrupted comparison's (compareOnSession without hooks, the
- * independent path).
+ * independent path). A comparison whose GPU device is destroyed in the second training recovers once by itself,
+ * on a new device, from that run's last checkpoint, and equals it too.
  */
 import { openAsBlob, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,13 +26,23 @@ const paths = [...manifest.base.files.map((f) => `${manifest.base.name}/${f}`), 
 
 let session: Session;
 let settings: TrainSettings;
+let full: CompareOutcome;
 const options: CompareOptions = { checkRegex: '^Title: ', evalPrompts: 2, maxNewTokens: 12 };
 
 beforeAll(async () => {
   session = new Session();
   await session.add(await Promise.all(paths.map(async (path) => ({ path, file: await openAsBlob(`${DEMO}/${path}`) }))));
   settings = { ...defaultSettingsFor(session), maxSteps: 4, batchSize: 4, gradAccum: 1, maxLength: 64, warmupRatio: 0.25, learningRate: 3e-3, lora: { ...defaultSettingsFor(session).lora, dropout: 0.1 } };
-});
+  full = await compareOnSession(session, await testGpu(), settings, options, () => {}, new AbortController().signal);
+}, 120_000);
+
+function sameOutcome(done: CompareOutcome): void {
+  expect(done.result).toEqual(full.result);
+  expect(done.answers).toEqual(full.answers);
+  expect(done.prompts).toEqual(full.prompts);
+  sameAdapter(done.adapters.shadow, full.adapters.shadow, 'shadow');
+  sameAdapter(done.adapters.conventional, full.adapters.conventional, 'conventional');
+}
 
 const gpu = () => testGpu();
 
@@ -63,8 +74,6 @@ function stopping(store: CompareStateStore, ctl: AbortController, when: (kind: '
 
 describe('durable Compare', () => {
   it('interrupted in the second training and in the evaluations, resumed twice: equals an uninterrupted comparison', async () => {
-    const full: CompareOutcome = await compareOnSession(session, await gpu(), settings, options, () => {}, new AbortController().signal);
-
     const mem = memoryCompareStore();
     // 1. Interrupted right after the checkpoint of conventional step 2.
     const c1 = new AbortController();
@@ -95,10 +104,24 @@ describe('durable Compare', () => {
     expect([...new Set(seen3.flatMap((e) => (e.status === 'compare-loss' ? [e.model] : [])))]).toEqual(['instruct_conventional', 'instruct_shadow']);
     expect(await mem.load()).toBeNull(); // a completed comparison leaves nothing to resume
 
-    expect(done.result).toEqual(full.result);
-    expect(done.answers).toEqual(full.answers);
-    expect(done.prompts).toEqual(full.prompts);
-    sameAdapter(done.adapters.shadow, full.adapters.shadow, 'shadow');
-    sameAdapter(done.adapters.conventional, full.adapters.conventional, 'conventional');
+    sameOutcome(done);
+  });
+
+  it('recovers once from a lost device in the second training and equals an uninterrupted comparison', async () => {
+    const ctx0 = await testGpu();
+    const seen: CompareEvent[] = [];
+    let destroyed = false;
+    const done = await compareDurably(session, gpu, settings, options, (e) => {
+      seen.push(e);
+      if (!destroyed && e.status === 'compare-train' && e.run === 'conventional' && e.event.status === 'step' && e.event.step === 3) {
+        destroyed = true;
+        ctx0.device.destroy();
+      }
+    }, new AbortController().signal, { store: memoryCompareStore(), checkpointEvery: 2 });
+    expect(destroyed).toBe(true);
+    expect(seen.some((e) => e.status === 'compare-message' && /recovering once on a new GPU device from the checkpoint after step 2/.test(e.message))).toBe(true);
+    expect(seen.find((e) => e.status === 'compare-resumed')).toMatchObject({ trained: [{ run: 'shadow', steps: 4 }], checkpoint: { run: 'conventional', step: 2 } });
+    expect(await testGpu()).not.toBe(ctx0);
+    sameOutcome(done);
   });
 });
