@@ -11,9 +11,13 @@ import { RunHistory, type RunRecord } from './runHistory';
 import { indexedDbBackend } from './persist';
 import { errorMessage, type RunHistorySlice, type Slice } from './types';
 
-/** The first run with an adapter, complete ones first (what the export panel exports by default), or null. */
+/**
+ * The first training run with an adapter, complete ones first (what the export panel exports by default), or null.
+ * Comparisons are exported from their own row of the history (compare.json + both adapters).
+ */
 function exportableId(runs: readonly RunRecord[]): string | null {
-  return (runs.find((r) => r.status === 'complete' && r.hasAdapter) ?? runs.find((r) => r.hasAdapter))?.id ?? null;
+  const train = runs.filter((r) => r.kind !== 'compare');
+  return (train.find((r) => r.status === 'complete' && r.hasAdapter) ?? train.find((r) => r.hasAdapter))?.id ?? null;
 }
 
 /** The run-history slice over `history` (IndexedDB in the app, a Map backend in tests). */
@@ -68,7 +72,7 @@ export function runHistorySliceOver(history: RunHistory): Slice<RunHistorySlice>
           if (d.conventional) await history.putConventional(d.record.id, d.conventional);
           set({ deletedRun: null, historyError: null });
           upsert(d.record);
-          if (get().exportRunId === null && d.record.hasAdapter) set({ exportRunId: d.record.id });
+          if (get().exportRunId === null && d.record.hasAdapter && d.record.kind !== 'compare') set({ exportRunId: d.record.id });
         } catch (e) {
           set({ historyError: `Could not restore the deleted run: ${errorMessage(e)}` });
         }

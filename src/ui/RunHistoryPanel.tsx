@@ -98,10 +98,13 @@ export function RunHistoryPanel() {
                   {settingsSummary(r)}
                 </td>
                 <td>
-                  {r.kind === 'compare' && <CompareDownload r={r} />}
-                  <button type="button" disabled={!r.hasAdapter || r.id === exportRunId} onClick={() => select(r.id)} aria-label={`Export run ${r.id}`}>
-                    {r.id === exportRunId ? 'Exporting this run' : 'Export this run'}
-                  </button>
+                  {r.kind === 'compare' ? (
+                    <CompareDownload r={r} />
+                  ) : (
+                    <button type="button" disabled={!r.hasAdapter || r.id === exportRunId} onClick={() => select(r.id)} aria-label={`Export run ${r.id}`}>
+                      {r.id === exportRunId ? 'Exporting this run' : 'Export this run'}
+                    </button>
+                  )}
                   <button type="button" disabled={r.id === liveId} onClick={() => void remove(r.id)} aria-label={`Delete run ${r.id}`}>
                     Delete
                   </button>
