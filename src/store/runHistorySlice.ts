@@ -47,6 +47,7 @@ export function runHistorySliceOver(history: RunHistory): Slice<RunHistorySlice>
       selectExportRun: (id) => set({ exportRunId: id }),
       deleteRun: async (id) => {
         if (get().run.runId === id && get().run.status === 'running') return;
+        if (get().compare?.runId === id && get().compare.status === 'running') return;
         const record = get().runs.find((r) => r.id === id);
         if (!record) return;
         try {
