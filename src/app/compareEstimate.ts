@@ -5,8 +5,9 @@
  * for each of them. Required FLOPs as the run estimate counts them (runEstimate.ts); an answer is counted as one
  * forward over the prompt and Answer tokens new tokens (engine/plan/flops.ts at T = prompt + new tokens), an upper
  * bound since answers stop at a stop token. The UI turns them into time with the same device speed as a run, and the
- * answers with the decode speed measured by the warm-up when there is one (app/decodeWarmup.ts: decode does less
- * work per dispatch than training, so it reaches fewer FLOP/s).
+ * answers with the seconds per new token the warm-up measured when there is one (app/decodeWarmup.ts: greedy decode
+ * is one small forward per token, bound by dispatch and read-back latency rather than FLOPs; {@link
+ * CompareEstimate.answerTokens}).
  */
 import type { ModelConfig } from '../io/config/types';
 import type { LoraSettings } from '../engine/model/loraTypes';
@@ -27,6 +28,8 @@ export interface CompareEstimate {
   readonly answerFlops: number;
   /** models measured (5) */
   readonly models: number;
+  /** new tokens of one model's answers at most: prompts × Answer tokens (the decode estimate's count) */
+  readonly answerTokens: number;
 }
 
 /**
@@ -40,7 +43,7 @@ export async function estimateCompare(session: Session, settings: TrainSettings,
   const prompts = Math.min(options.evalPrompts, run.heldoutRows.available);
   const cfg = session.requirePair().base.config;
   const T = Math.max(1, Math.min(cfg.maxPositionEmbeddings, Math.round(run.heldoutMeanTokens) + options.maxNewTokens));
-  return { run, prompts, answerFlops: prompts * answerFlopsAt(cfg, settings.lora, T), models: COMPARE_MODELS.length };
+  return { run, prompts, answerFlops: prompts * answerFlopsAt(cfg, settings.lora, T), models: COMPARE_MODELS.length, answerTokens: prompts * options.maxNewTokens };
 }
 
 /**
@@ -51,11 +54,3 @@ export function answerFlopsAt(cfg: ModelConfig, lora: LoraSettings, T: number): 
   return (forwardFlops(requiredStepFlops(cfg, lora, 1, T)) + forwardFlops(requiredStepFlops(cfg, { ...lora, targetModules: [] }, 1, T))) / 2;
 }
 
-/**
- * The decode speed in the estimate's units: the answer FLOPs ({@link answerFlopsAt}) of a prompt of `promptTokens` and
- * `newTokens` new tokens, over the seconds their generation took. @throws RangeError for seconds ≤ 0 or token counts < 1
- */
-export function decodeFlopsPerSec(cfg: ModelConfig, lora: LoraSettings, promptTokens: number, newTokens: number, sec: number): number {
-  if (!(sec > 0) || promptTokens < 1 || newTokens < 1) throw new RangeError(`decode speed: needs seconds > 0 and ≥ 1 prompt and new token (got ${sec} s, ${promptTokens} + ${newTokens} tokens)`);
-  return answerFlopsAt(cfg, lora, promptTokens + newTokens) / sec;
-}

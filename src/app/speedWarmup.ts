@@ -84,7 +84,7 @@ export async function measureTrainingSpeed(session: Session, ctx: GpuContext, se
     // The prompt of the first usable example (its tokens before the first labelled one).
     const first = usable[0] as (typeof usable)[number];
     const promptIds = Array.from(first.inputIds.slice(0, Math.max(1, first.labels.findIndex((l) => l !== -100))));
-    const decode = await measureDecodeSpeed(ctx, cfg, pair.base.checkpoint, warm.lora, promptIds, signal).catch((e: unknown) => {
+    const decode = await measureDecodeSpeed(ctx, cfg, pair.base.checkpoint, promptIds, signal).catch((e: unknown) => {
       if (signal.aborted) throw e;
       return undefined;
     });

@@ -23,8 +23,8 @@ export interface ComparePhase {
 
 /**
  * The stages of a comparison with estimate `e` at `speeds`, in the order the comparison runs them: training, held-out
- * losses and loading at speeds.flopsPerSec / bytesPerSec, answers at the measured decode speed
- * (speeds.decodeFlopsPerSec) when there is one, else at flopsPerSec.
+ * losses and loading at speeds.flopsPerSec / bytesPerSec; answers as their new tokens (answerTokens, an upper bound)
+ * at the measured seconds per token (speeds.decodeSecPerToken) when there is one, else as FLOPs at flopsPerSec.
  */
 export function planCompare(e: CompareEstimate, speeds: Speeds): ComparePhase[] {
   const sec = (flops: number): number => flops / speeds.flopsPerSec;
@@ -38,7 +38,7 @@ export function planCompare(e: CompareEstimate, speeds: Speeds): ComparePhase[] 
   for (const m of order.filter((x) => COMPARE_MODELS.includes(x))) {
     const load = m === 'base' ? e.run.baseBytes : m === 'instruct' ? e.run.instructBytes : 0;
     phases.push({ id: `loss-${m}`, label: `Held-out loss: ${COMPARE_MODEL_LABELS[m]}`, kind: 'compute', estSec: sec(e.run.evalPassFlops) + load / speeds.bytesPerSec });
-    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${COMPARE_MODEL_LABELS[m]}`, kind: 'decode', estSec: e.answerFlops / (speeds.decodeFlopsPerSec ?? speeds.flopsPerSec) });
+    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${COMPARE_MODEL_LABELS[m]}`, kind: 'decode', estSec: speeds.decodeSecPerToken !== undefined ? e.answerTokens * speeds.decodeSecPerToken : e.answerFlops / speeds.flopsPerSec });
   }
   return phases;
 }

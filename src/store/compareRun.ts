@@ -66,12 +66,12 @@ export function compareRecord(who: CompareIdentity, c: Pick<CompareRunState, 'cu
  */
 export function compareSpeeds(get: Get, onWarmup: () => void): Speeds {
   const base = get().estimate.speeds;
-  if (base.decodeFlopsPerSec) return base;
+  if (base.decodeSecPerToken !== undefined) return base;
   const { settings, session, gpu } = get();
   if (!settings || !session?.pairReady || session.trainExamples === 0 || settings.finetuningType === 'full') return base;
   const key = warmupKey(currentDevice(gpu).name, session.pairId, settings);
   const sample = warmupSample(key);
-  if (sample?.decode) return { ...base, decodeFlopsPerSec: sample.decode.flopsPerSec };
+  if (sample?.decode) return { ...base, decodeSecPerToken: sample.decode.secPerToken };
   if (!sample && gpu.status === 'ready' && !compareActive() && get().run.status !== 'running') startWarmup(key, settings, onWarmup);
   return base;
 }

@@ -32,7 +32,7 @@ export function CompareEstimateLine() {
         (2 trainings of {data.run.totalSteps} steps, {data.models} held-out losses of {data.run.evalBatches} batches, {data.models} × {data.prompts} answers of up to{' '}
         {options.maxNewTokens} tokens, at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? `measured on this GPU (${speeds.source === 'warm-up' ? 'warm-up' : 'an earlier run'})` : 'assumed'};{' '}
         <span data-testid="compare-decode-speed">
-          answers at {speeds.decodeFlopsPerSec ? `${(speeds.decodeFlopsPerSec / 1e9).toFixed(2)} GFLOP/s measured by a short greedy decode` : 'the training speed (decode not measured yet)'}
+          answers at {speeds.decodeSecPerToken !== undefined ? `${(1000 * speeds.decodeSecPerToken).toFixed(1)} ms per token measured by a short greedy decode` : 'the training speed (decode not measured yet)'}
         </span>
         , counted at their full length, refined from the first measured ones)
       </span>
