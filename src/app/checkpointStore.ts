@@ -5,6 +5,8 @@
  * database "shadowft-checkpoints") naming the file, the step and the models it needs. A new checkpoint is written to
  * a new file; the index is switched to it only once it is complete, and the previous file is removed after that, so
  * a failed save (quota, a closed tab) never loses the checkpoint saved before.
+ * Each kind of durable job has its own slot (index key and file prefix): {@link RUN_SLOT} for the Train panel's run,
+ * {@link COMPARE_SLOT} for the training stage of a comparison (app/durableCompare.ts), so one never replaces the other.
  */
 import { createStore, del as idbDel, get as idbGet, set as idbSet, type UseStore } from 'idb-keyval';
 import type { TrainCheckpoint } from '../engine/train/checkpoint';
@@ -38,16 +40,22 @@ export class CheckpointStorageError extends Error {
 }
 
 const DIR = 'shadowft-checkpoints';
-const KEY = 'unfinished';
+/** The slot of the Train panel's unfinished run. */
+export const RUN_SLOT = 'unfinished';
+/** The slot of a comparison's training stage under way. */
+export const COMPARE_SLOT = 'compare';
 let db: UseStore | null = null;
-const store = (): UseStore => (db ??= createStore('shadowft-checkpoints', 'index'));
+/** The IndexedDB store of the checkpoint index (shared with app/durableCompare.ts for the comparison's own state). */
+export const checkpointIndexStore = (): UseStore => (db ??= createStore('shadowft-checkpoints', 'index'));
+const store = checkpointIndexStore;
 
 /** True when this runtime has OPFS and IndexedDB (a browser worker or page; not Node). */
 export function checkpointStorageAvailable(): boolean {
   return typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' && typeof indexedDB !== 'undefined';
 }
 
-async function dir(): Promise<FileSystemDirectoryHandle> {
+/** The OPFS folder of the checkpoint files. */
+export async function dir(): Promise<FileSystemDirectoryHandle> {
   return (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
 }
 
@@ -70,8 +78,8 @@ export async function requireCheckpointSpace(bytes: number): Promise<void> {
  * @throws CheckpointStorageError naming the cause (e.g. QuotaExceededError) when the file or the index cannot be
  *   written; the previous checkpoint stays the current one.
  */
-export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string; datasets: readonly string[]; runId?: string | undefined; startedAt?: string | undefined }): Promise<ResumableRun> {
-  const name = `run-step-${c.step}-${Date.now()}.safetensors`;
+export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: string; instructModel: string; datasets: readonly string[]; runId?: string | undefined; startedAt?: string | undefined }, slot = RUN_SLOT): Promise<ResumableRun> {
+  const name = `${slot === RUN_SLOT ? 'run' : slot}-step-${c.step}-${Date.now()}.safetensors`;
   const blob = encodeCheckpoint(c);
   const d = await dir();
   try {
@@ -89,10 +97,10 @@ export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: s
     const err = e as Error;
     throw new CheckpointStorageError(`could not write the checkpoint to the browser's file storage (${err.name}: ${err.message})`, { cause: e });
   }
-  const prev = await idbGet<ResumableRun>(KEY, store()).catch(() => undefined);
+  const prev = await idbGet<ResumableRun>(slot, store()).catch(() => undefined);
   const info: ResumableRun = { file: name, step: c.step, totalSteps: c.totalSteps, savedAt: c.savedAt, settings: c.settings, baseModel: pair.baseModel, instructModel: pair.instructModel, datasets: pair.datasets, modelId: c.modelId, bytes: blob.size, runId: pair.runId ?? null, startedAt: pair.startedAt ?? null };
   try {
-    await idbSet(KEY, info, store());
+    await idbSet(slot, info, store());
   } catch (e) {
     await d.removeEntry(name).catch(() => {});
     const err = e as Error;
@@ -102,18 +110,18 @@ export async function saveRunCheckpoint(c: TrainCheckpoint, pair: { baseModel: s
   return info;
 }
 
-/** The unfinished run, or null (none, or storage unavailable). */
-export async function resumableRun(): Promise<ResumableRun | null> {
+/** The unfinished run of `slot`, or null (none, or storage unavailable). */
+export async function resumableRun(slot = RUN_SLOT): Promise<ResumableRun | null> {
   if (!checkpointStorageAvailable()) return null;
-  return (await idbGet<ResumableRun>(KEY, store()).catch(() => undefined)) ?? null;
+  return (await idbGet<ResumableRun>(slot, store()).catch(() => undefined)) ?? null;
 }
 
 /**
  * Reads and decodes the unfinished run's checkpoint.
  * @throws Error when there is none or its file is gone; CheckpointFileError for a damaged file.
  */
-export async function loadRunCheckpoint(): Promise<{ info: ResumableRun; checkpoint: TrainCheckpoint }> {
-  const info = await resumableRun();
+export async function loadRunCheckpoint(slot = RUN_SLOT): Promise<{ info: ResumableRun; checkpoint: TrainCheckpoint }> {
+  const info = await resumableRun(slot);
   if (!info) throw new Error('There is no unfinished run to resume.');
   let file: File;
   try {
@@ -124,10 +132,10 @@ export async function loadRunCheckpoint(): Promise<{ info: ResumableRun; checkpo
   return { info, checkpoint: await decodeCheckpoint(file, info.file) };
 }
 
-/** Forgets the unfinished run and removes its checkpoint file (after a completed run, or on Discard). */
-export async function clearRunCheckpoint(): Promise<void> {
+/** Forgets the unfinished run of `slot` and removes its checkpoint file (after a completed run, or on Discard). */
+export async function clearRunCheckpoint(slot = RUN_SLOT): Promise<void> {
   if (!checkpointStorageAvailable()) return;
-  const info = await resumableRun();
-  await idbDel(KEY, store());
+  const info = await resumableRun(slot);
+  await idbDel(slot, store());
   if (info) await (await dir()).removeEntry(info.file).catch(() => {});
 }

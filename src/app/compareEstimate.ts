@@ -10,8 +10,13 @@
  * - finetuning_type full: each micro-batch costs engine/plan/flops.ts requiredFullStepFlops (weight gradients of
  *   every linear; the head when it is trained) instead of the LoRA step, and held-out passes are bare forwards.
  * An answer is counted as one forward over the prompt and Answer tokens new tokens (flops.ts at T = prompt + new
- * tokens), an upper bound since answers stop at a stop token. The UI turns them into time with the device speed.
+ * tokens), an upper bound since answers stop at a stop token. The UI turns them into time with the device speed, and
+ * the answers with the seconds per new token the warm-up measured when there is one (app/decodeWarmup.ts: greedy
+ * decode is one small forward per token, bound by dispatch and read-back latency rather than FLOPs;
+ * {@link CompareEstimate.answerTokens}).
  */
+import type { ModelConfig } from '../io/config/types';
+import type { LoraSettings } from '../engine/model/loraTypes';
 import { requiredFullStepFlops, requiredStepFlops } from '../engine/plan/flops';
 import { planSteps } from '../engine/train/run';
 import type { TrainSettings } from '../engine/train/types';
@@ -46,6 +51,8 @@ export interface CompareEstimate {
   readonly models: number;
   /** what the runs train (stage, finetuning type) */
   readonly kind: CompareKind;
+  /** new tokens of one model's answers at most: prompts × Answer tokens (the decode estimate's count) */
+  readonly answerTokens: number;
 }
 
 /**
@@ -81,8 +88,15 @@ export async function estimateCompare(session: Session, settings: TrainSettings,
   else if (full) run = { ...base, trainFlops: await fullTrainFlops(session, settings) };
   const prompts = Math.min(options.evalPrompts, run.heldoutRows.available);
   const T = Math.max(1, Math.min(cfg.maxPositionEmbeddings, Math.round(run.heldoutMeanTokens) + options.maxNewTokens));
-  const perAnswer = full
-    ? forwardFlops(requiredStepFlops(cfg, bareLora, 1, T))
-    : (forwardFlops(requiredStepFlops(cfg, settings.lora, 1, T)) + forwardFlops(requiredStepFlops(cfg, bareLora, 1, T))) / 2;
-  return { run, prompts, answerFlops: prompts * perAnswer, models: COMPARE_MODELS.length, kind };
+  const perAnswer = full ? forwardFlops(requiredStepFlops(cfg, bareLora, 1, T)) : answerFlopsAt(cfg, settings.lora, T);
+  return { run, prompts, answerFlops: prompts * perAnswer, models: COMPARE_MODELS.length, kind, answerTokens: prompts * options.maxNewTokens };
 }
+
+/**
+ * Required FLOPs the estimate counts for one answer of T tokens (prompt + new): one forward over T tokens (flops.ts
+ * at B 1), the mean of with and without the LoRA branches (two of the five models answer without an adapter).
+ */
+export function answerFlopsAt(cfg: ModelConfig, lora: LoraSettings, T: number): number {
+  return (forwardFlops(requiredStepFlops(cfg, lora, 1, T)) + forwardFlops(requiredStepFlops(cfg, { ...lora, targetModules: [] }, 1, T))) / 2;
+}
+

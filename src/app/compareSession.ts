@@ -73,8 +73,9 @@ export function tryInfoAfterCompare(infos: readonly TryModelInfo[], compared: { 
  * Runs the comparison on the session's pair and ticked datasets.
  * @throws CompareError (bad regex or counts, stage dpo with full) before any work; Error without a pair, a training
  *   set or a held-out set (preference pairs for stage dpo), or a ticked dataset of the other kind; everything runCompare throws.
+ * @param durable the hooks of a durable comparison (app/durableCompare.ts), passed to runCompare (LoRA kinds only)
  */
-export async function compareOnSession(session: Session, ctx: GpuContext, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, signal: AbortSignal): Promise<CompareOutcome> {
+export async function compareOnSession(session: Session, ctx: GpuContext, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, signal: AbortSignal, durable: Pick<CompareJob, 'hooks'> = {}): Promise<CompareOutcome> {
   validateCompareOptions(options);
   const kind = compareKindOf(settings);
   const pair = session.requirePair();
@@ -108,6 +109,6 @@ export async function compareOnSession(session: Session, ctx: GpuContext, settin
     base: { name: pair.base.model.files.name, config: pair.base.config, checkpoint: pair.base.checkpoint },
     instruct: { name: instructFiles.name, config: pair.instruct.config, checkpoint: pair.instruct.checkpoint },
     tok, ...data, heldoutConversations: heldoutConvs,
-    settings, options, stopIds: stop.ids, onEvent, signal,
+    settings, options, stopIds: stop.ids, onEvent, signal, ...durable,
   });
 }

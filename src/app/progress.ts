@@ -52,7 +52,18 @@ export type CompareEvent =
   | { readonly status: 'compare-loss'; readonly model: CompareModel; readonly loss: number }
   | { readonly status: 'compare-generating'; readonly model: CompareModel; readonly prompt: number; readonly prompts: number }
   | { readonly status: 'compare-answer'; readonly model: CompareModel; readonly answer: CompareAnswer }
-  | { readonly status: 'compare-done' };
+  | { readonly status: 'compare-done' }
+  /**
+   * A durable comparison continues (app/durableCompare.ts): these runs are already trained (their adapters and loss
+   * curves restored), these models already measured (their results reused), and the run under way resumes from its
+   * checkpoint after `checkpoint.step` steps (null: none).
+   */
+  | {
+      readonly status: 'compare-resumed';
+      readonly trained: readonly { readonly run: CompareRun; readonly steps: number; readonly losses: readonly number[] }[];
+      readonly measured: readonly CompareModel[];
+      readonly checkpoint: { readonly run: CompareRun; readonly step: number; readonly totalSteps: number } | null;
+    };
 
 /** Streamed progress of Try it, one union on `status` (all statuses start with "try-"). */
 export type TryEvent =

@@ -6,7 +6,10 @@
  * {@link WARMUP_MAX_FLOPS}, smaller micro-batches of the same model: a lower bound of its speed): required FLOPs of that step
  * (engine/plan/flops.ts, the count the estimate uses) ÷ their wall seconds between the 'step' events. The
  * estimate then turns every phase's FLOPs into time at this speed, as it does with the speed of an earlier run.
+ * It then times a short greedy decode on the same model (app/decodeWarmup.ts), the speed of the Compare estimate's
+ * answers.
  */
+import { measureDecodeSpeed, type DecodeSample } from './decodeWarmup';
 import type { GpuContext } from '../engine/gpu/context';
 import { planSteps, runTraining } from '../engine/train/run';
 import type { TrainSettings } from '../engine/train/types';
@@ -36,6 +39,8 @@ export interface SpeedSample {
   /** B and T of the largest micro-batch of the measured steps */
   readonly B: number;
   readonly T: number;
+  /** the timed greedy decode (answers of a comparison); absent when it failed */
+  readonly decode?: DecodeSample;
 }
 
 /**
@@ -76,6 +81,13 @@ export async function measureTrainingSpeed(session: Session, ctx: GpuContext, se
     signal.throwIfAborted();
     // All steps after the first, together: Σ FLOPs ÷ Σ seconds.
     const sec = Math.max(1e-6, ((at[timed.length] as number) - (at[0] as number)) / 1000);
+    // The prompt of the first usable example (its tokens before the first labelled one).
+    const first = usable[0] as (typeof usable)[number];
+    const promptIds = Array.from(first.inputIds.slice(0, Math.max(1, first.labels.findIndex((l) => l !== -100))));
+    const decode = await measureDecodeSpeed(ctx, cfg, pair.base.checkpoint, promptIds, signal).catch((e: unknown) => {
+      if (signal.aborted) throw e;
+      return undefined;
+    });
     const total = perStep.reduce((a, b) => a + b, 0);
     const step = timed.flat();
     return {
@@ -84,6 +96,7 @@ export async function measureTrainingSpeed(session: Session, ctx: GpuContext, se
       warmupSec: (performance.now() - t0) / 1000,
       B: Math.max(...step.map((b) => b.batchSize)),
       T: Math.max(...step.map((b) => b.seqLen)),
+      ...(decode ? { decode } : {}),
     };
   }
 }

@@ -28,7 +28,11 @@ import { defaultSettingsFor, memoryPlanFor, type AdapterFilesData, type MemoryPl
 import { resumeDurably, trainDurably, type DurableOptions } from './durableTraining';
 import { fullRunHolder } from './studioFull';
 import { clearRunCheckpoint, resumableRun, type ResumableRun } from './checkpointStore';
-import { compareAdaptersOf, compareOnSession, compareView, tryInfoAfterCompare, type CompareView } from './compareSession';
+import { compareAdaptersOf, compareView, tryInfoAfterCompare, type CompareView } from './compareSession';
+import { compareDurably } from './durableCompare';
+import { defaultCompareStore } from './compareStateStore';
+import { studioCompareMethods } from './studioCompare';
+import type { CompareOutcome } from './compare/runCompare';
 import type { CompareEvent, CompareOptions, CompareRun } from './compare/types';
 import { heldoutUserMessages, TryIt, tryModelInfo, trySources, type TryEvent, type TryModel, type TryModelInfo, type TryReply, type TryRequest, type TrySource } from './tryit';
 import { modelStopTokenIds } from '../engine/generate/stopTokens';
@@ -146,6 +150,11 @@ export function createStudio(gpuApi: () => GPU | undefined) {
   async function gpuJob<T>(job: string, f: () => Promise<T>): Promise<T> {
     if (warmup) await stopWarmup();
     return ops.exclusive(job, f);
+  }
+
+  /** Keeps a finished comparison's adapters for the loaded pair (Try it, exports). */
+  function remember(o: CompareOutcome): void {
+    compared = { adapters: o.adapters ? { ...o.adapters } : null, pair: pairId(), baseModel: o.result.base_model, instructModel: o.result.instruct_model, seq: ++seq };
   }
 
   function requireTrained(): TrainedAdapter {
@@ -348,21 +357,22 @@ export function createStudio(gpuApi: () => GPU | undefined) {
 
   /**
    * Compare: LoRA on Base (Shadow-FT) and on Instruct (conventional) with `settings`, then five models measured on the
-   * held-out split (app/compare). Keeps both adapters for Try it and {@link exportCompareAdapter}.
+   * held-out split (app/compare). Keeps both adapters for Try it and {@link exportCompareAdapter}. Durable
+   * (app/durableCompare.ts): checkpoints of the training under way and every finished stage are stored for Resume
+   * (`opts`: the run-history id and start time, steps between checkpoints); a lost device is recovered once.
    * @throws CompareError for a bad check regex or counts (before any training), the busy Error, or AbortError.
    */
-  compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void): Promise<CompareView> {
+  compare(opId: number, settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, opts?: { readonly id?: string; readonly startedAt?: string; readonly checkpointEvery?: number }): Promise<CompareView> {
     return ops.withOp(opId, (signal) =>
       gpuJob('the comparison', async () => {
         tryItGpu.release();
-        const ctx = await gpu();
-        const key = pairId();
-        const o = await compareOnSession(session, ctx, settings, options, onEvent, signal);
-        compared = { adapters: o.adapters ? { ...o.adapters } : null, pair: key, baseModel: o.result.base_model, instructModel: o.result.instruct_model, seq: ++seq };
+        const o = await compareDurably(session, gpu, settings, options, onEvent, signal, { store: defaultCompareStore(), ...opts });
+        remember(o);
         return compareView(o);
       }),
     );
   },
+  ...studioCompareMethods({ session, ops, gpu, gpuJob, releaseTryIt: () => tryItGpu.release(), remember }),
 
   /** One adapter of the last comparison as a PEFT zip (base_model_name_or_path = the Instruct model). */
   /**

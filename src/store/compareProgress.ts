@@ -21,7 +21,11 @@ export interface ComparePhase {
   readonly estSec: number;
 }
 
-/** The stages of a comparison with estimate `e` at `speeds`, in the order the comparison runs them. */
+/**
+ * The stages of a comparison with estimate `e` at `speeds`, in the order the comparison runs them: training, held-out
+ * losses and loading at speeds.flopsPerSec / bytesPerSec; answers as their new tokens (answerTokens, an upper bound)
+ * at the measured seconds per token (speeds.decodeSecPerToken) when there is one, else as FLOPs at flopsPerSec.
+ */
 export function planCompare(e: CompareEstimate, speeds: Speeds): ComparePhase[] {
   const sec = (flops: number): number => flops / speeds.flopsPerSec;
   const steps = e.run.totalSteps;
@@ -34,7 +38,7 @@ export function planCompare(e: CompareEstimate, speeds: Speeds): ComparePhase[] 
   for (const m of order.filter((x) => COMPARE_MODELS.includes(x))) {
     const load = m === 'base' ? e.run.baseBytes : m === 'instruct' ? e.run.instructBytes : 0;
     phases.push({ id: `loss-${m}`, label: `Held-out loss: ${COMPARE_MODEL_LABELS[m]}`, kind: 'compute', estSec: sec(e.run.evalPassFlops) + load / speeds.bytesPerSec });
-    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${COMPARE_MODEL_LABELS[m]}`, kind: 'decode', estSec: sec(e.answerFlops) });
+    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${COMPARE_MODEL_LABELS[m]}`, kind: 'decode', estSec: speeds.decodeSecPerToken !== undefined ? e.answerTokens * speeds.decodeSecPerToken : e.answerFlops / speeds.flopsPerSec });
   }
   return phases;
 }
@@ -75,8 +79,31 @@ function where(e: CompareEvent, prompts: number): { id: string; frac: number } |
   }
 }
 
+/**
+ * The tracker after stages were found done by an earlier attempt (a resumed comparison's 'compare-resumed' event, or
+ * a resumed training's 'resumed' event): they count as done without counting the time since the last event as their
+ * work, so the measured-speed ratio of the ETA stays the ratio of work really timed.
+ */
+function skipDone(t: CompareTracker, e: CompareEvent, now: number): CompareTracker | null {
+  const done = { ...t.done };
+  if (e.status === 'compare-resumed') {
+    for (const r of e.trained) done[`train-${r.run}`] = 1;
+    for (const m of e.measured) {
+      done[`loss-${m}`] = 1;
+      done[`answers-${m}`] = 1;
+    }
+    if (e.checkpoint) done[`train-${e.checkpoint.run}`] = e.checkpoint.step / Math.max(1, e.checkpoint.totalSteps);
+  } else if (e.status === 'compare-train' && e.event.status === 'resumed') {
+    done[`train-${e.run}`] = e.event.step / Math.max(1, e.event.totalSteps);
+  } else return null;
+  const open = t.phases.find((p) => (done[p.id] ?? 0) < 1);
+  return { ...t, done, current: open?.id ?? null, lastAt: now };
+}
+
 /** The tracker after event `e` at `now` ms: the time since the last event is the current stage's work. */
 export function trackCompare(t: CompareTracker, e: CompareEvent, now: number): CompareTracker {
+  const skipped = skipDone(t, e, now);
+  if (skipped) return skipped;
   const w = where(e, t.prompts);
   if (!w) return t;
   const order = t.phases.map((p) => p.id);

@@ -7,13 +7,18 @@
  */
 import {
   DEFAULT_COMPARE_OPTIONS, engineClient, type AdapterFilesData, type CompareEstimate, type CompareEvent, type CompareOptions, type CompareRun, type CompareView, type ExportedZip, type GenerateSettings,
-  type TryEvent, type TryItModel, type TryModelInfo, type TryReply,
+  type TryEvent, type TryItModel, type TryModelInfo, type TryReply, type ResumableCompare,
 } from '../worker/client';
 import { COMPARE_MODEL_LABELS } from '../worker/client';
 import { errorMessage, isAbort, type OpStatus, type Slice } from './types';
 import { applyRunAdapter, restoreForTryIt } from './tryAdapter';
 import { commitExchange, type TryChat } from './tryChat';
-import { compareProgressOf, planCompare, startCompareTracker, trackCompare, type CompareProgressView } from './compareProgress';
+import { applyCompareEvent } from './compareEvents';
+
+export { applyCompareEvent };
+import type { CompareProgressView } from './compareProgress';
+import { cancelActiveCompare, compareActive, compareSpeeds, preparePairFor, runTrackedCompare } from './compareRun';
+import type { Speeds } from './runProgress';
 
 /** One optimizer step of one of the two runs. */
 export interface CurvePoint {
@@ -38,6 +43,8 @@ export interface CompareRunState {
   readonly restored?: boolean;
   /** both adapters as PEFT files, kept with the view (persist.ts) so they can be downloaded after a reload */
   readonly adapterFiles?: Readonly<Record<CompareRun, AdapterFilesData>> | null;
+  /** the run-history id of the comparison running or shown (compareRun.ts) */
+  readonly runId?: string;
 }
 
 /** One Try it column. */
@@ -75,8 +82,12 @@ export interface TryItState {
 export interface CompareSlice {
   compareOptions: CompareOptions;
   compare: CompareRunState;
-  /** the plan of a comparison with the current settings and options (app/compareEstimate.ts) */
-  compareEstimate: { readonly data: CompareEstimate | null; readonly error: string | null };
+  /**
+   * the plan of a comparison with the current settings and options (app/compareEstimate.ts), and the speeds it is
+   * timed with (compareRun.ts compareSpeeds: the training estimate's, answers at the measured decode speed); speeds
+   * null before the first refresh
+   */
+  compareEstimate: { readonly data: CompareEstimate | null; readonly error: string | null; readonly speeds?: Speeds | null };
   /** Re-plans the next comparison (no-op without a pair, training data and held-out data). */
   refreshCompareEstimate(): Promise<void>;
   tryIt: TryItState;
@@ -84,6 +95,14 @@ export interface CompareSlice {
   /** Runs the comparison with the current training settings (no-op while one runs or without settings). */
   startCompare(): Promise<void>;
   cancelCompare(): void;
+  /** The unfinished comparison stored in this browser (app/durableCompare.ts), offered for Resume; null: none. */
+  resumableCompare: ResumableCompare | null;
+  /** Asks the worker for the unfinished comparison. */
+  refreshResumableCompare(): Promise<void>;
+  /** Continues the unfinished comparison (no-op without one or while one runs); errors go to compare.error. */
+  resumeCompare(): Promise<void>;
+  /** Forgets the unfinished comparison (its record in the run history stays, as interrupted or cancelled). */
+  discardResumableCompare(): Promise<void>;
   /** One adapter of the last comparison as a zip, or null after an error (shown in compare.error). */
   exportCompareAdapter(run: CompareRun): Promise<ExportedZip | null>;
   /** Asks the worker which Try it models can answer now. */
@@ -106,39 +125,6 @@ export interface CompareSlice {
 /** A comparison that has not started. */
 export const IDLE_COMPARE: CompareRunState = { status: 'idle', message: '', log: [], curves: { shadow: [], conventional: [] }, totalSteps: { shadow: 0, conventional: 0 }, view: null, error: null };
 
-const RUN_NAMES: Record<CompareRun, string> = { shadow: 'Shadow-FT (LoRA on Base)', conventional: 'conventional (LoRA on Instruct)' };
-
-/** The comparison after one event. */
-export function applyCompareEvent(c: CompareRunState, e: CompareEvent): CompareRunState {
-  switch (e.status) {
-    case 'compare-message':
-      return { ...c, message: e.message, log: [...c.log, e.message] };
-    case 'compare-train': {
-      const t = e.event;
-      if (t.status === 'step') {
-        return {
-          ...c,
-          message: `${RUN_NAMES[e.run]}: step ${t.step}/${t.totalSteps}, loss ${t.loss.toFixed(4)}`,
-          curves: { ...c.curves, [e.run]: [...c.curves[e.run], { step: t.step, loss: t.loss }] },
-          totalSteps: { ...c.totalSteps, [e.run]: t.totalSteps },
-        };
-      }
-      if (t.status === 'preparing') return { ...c, message: `${RUN_NAMES[e.run]}: ${t.message}`, log: [...c.log, `${RUN_NAMES[e.run]}: ${t.message}`] };
-      return c;
-    }
-    case 'compare-eval':
-      return { ...c, message: `held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: batch ${e.batch}/${e.batches}` };
-    case 'compare-loss':
-      return { ...c, log: [...c.log, `held-out loss of ${COMPARE_MODEL_LABELS[e.model]}: ${e.loss.toFixed(4)}`] };
-    case 'compare-generating':
-      return { ...c, message: `greedy answers of ${COMPARE_MODEL_LABELS[e.model]}: prompt ${e.prompt}/${e.prompts}` };
-    case 'compare-answer':
-      return c;
-    case 'compare-done':
-      return { ...c, message: '' };
-  }
-}
-
 /** The Try it columns after one event. */
 function applyTryEvent(t: TryItState, e: TryEvent): TryItState {
   switch (e.status) {
@@ -153,7 +139,6 @@ function applyTryEvent(t: TryItState, e: TryEvent): TryItState {
 
 /** Creates the compare slice. */
 export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
-  let compareCtl: AbortController | null = null;
   let estimateSeq = 0;
   let tryCtl: AbortController | null = null;
   const setTry = (patch: Partial<TryItState>): void => set({ tryIt: { ...get().tryIt, ...patch } });
@@ -166,14 +151,15 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       const id = ++estimateSeq;
       const { settings, session, compareOptions } = get();
       if (!settings || !session?.pairReady || session.trainExamples === 0 || session.heldoutExamples === 0) {
-        set({ compareEstimate: { data: null, error: null } });
+        set({ compareEstimate: { data: null, error: null, speeds: null } });
         return;
       }
+      const speeds = compareSpeeds(get, () => void get().refreshCompareEstimate());
       try {
         const data = await engineClient.estimateCompare(settings, compareOptions);
-        if (id === estimateSeq) set({ compareEstimate: { data, error: null } });
+        if (id === estimateSeq) set({ compareEstimate: { data, error: null, speeds } });
       } catch (e) {
-        if (id === estimateSeq) set({ compareEstimate: { data: null, error: errorMessage(e) } });
+        if (id === estimateSeq) set({ compareEstimate: { data: null, error: errorMessage(e), speeds } });
       }
     },
     tryIt: {
@@ -181,31 +167,28 @@ export const createCompareSlice: Slice<CompareSlice> = (set, get) => {
       columns: {}, message: '', error: null, heldout: [], heldoutIndex: -1, adapterRunId: null, system: '', chat: {}, asked: null,
     },
     setCompareOptions: (compareOptions) => set({ compareOptions }),
-    startCompare: async () => {
-      const settings = get().settings;
-      if (!settings || compareCtl) return;
-      const c = new AbortController();
-      compareCtl = c;
-      const est = get().compareEstimate.data;
-      let tracker = est ? startCompareTracker(planCompare(est, get().estimate.speeds), est.prompts, performance.now()) : null;
-      set({ compare: { ...IDLE_COMPARE, status: 'running', message: 'starting', progress: tracker ? compareProgressOf(tracker, performance.now()) : null } });
-      const onEvent = (e: CompareEvent): void => {
-        const now = performance.now();
-        if (tracker) tracker = trackCompare(tracker, e, now);
-        set({ compare: { ...applyCompareEvent(get().compare, e), progress: tracker ? compareProgressOf(tracker, now) : null } });
-      };
+    startCompare: () => runTrackedCompare(set, get),
+    cancelCompare: () => cancelActiveCompare(),
+    resumableCompare: null,
+    refreshResumableCompare: async () => {
       try {
-        const view = await engineClient.compare(settings, get().compareOptions, onEvent, c.signal);
-        const adapterFiles = await engineClient.compareAdapterFiles().catch(() => null);
-        set({ compare: { ...get().compare, status: 'done', message: '', view, endedAt: new Date().toISOString(), restored: false, adapterFiles }, tryIt: { ...get().tryIt, adapterRunId: null } });
-        void get().refreshTryModels();
-      } catch (e) {
-        set({ compare: { ...get().compare, status: isAbort(e) ? 'cancelled' : 'error', message: isAbort(e) ? 'Cancelled' : '', error: isAbort(e) ? null : errorMessage(e) } });
-      } finally {
-        compareCtl = null;
+        const r = await engineClient.resumableCompare();
+        if (!compareActive()) set({ resumableCompare: r });
+      } catch {
+        set({ resumableCompare: null });
       }
     },
-    cancelCompare: () => compareCtl?.abort(),
+    resumeCompare: async () => {
+      const r = get().resumableCompare;
+      if (!r || compareActive()) return;
+      const problem = await preparePairFor(get, r);
+      if (problem) set({ compare: { ...get().compare, error: problem } });
+      else await runTrackedCompare(set, get, r);
+    },
+    discardResumableCompare: async () => {
+      await engineClient.discardResumableCompare().catch(() => {});
+      set({ resumableCompare: null });
+    },
     exportCompareAdapter: async (run) => {
       try {
         const c = get().compare;

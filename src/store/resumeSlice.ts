@@ -40,7 +40,7 @@ export interface ResumeSlice {
 }
 
 /** Folder names of the bundled demo pair (public/demo/manifest.json), or null when it cannot be read. */
-async function demoNames(): Promise<{ base: string; instruct: string } | null> {
+export async function demoNames(): Promise<{ base: string; instruct: string } | null> {
   try {
     const m = (await (await fetch(`${import.meta.env.BASE_URL}demo/manifest.json`)).json()) as { base?: { name?: string }; instruct?: { name?: string } };
     return m.base?.name && m.instruct?.name ? { base: m.base.name, instruct: m.instruct.name } : null;

@@ -5,8 +5,11 @@
  * overwrites another: each has its own id, created when it starts (the key checkpoints of the same run attach to).
  * Records are stored under "run:<id>", adapters under "adapter:<id>" (listed without loading the adapters), in a
  * {@link KeyValueBackend}: IndexedDB in the app, a Map in tests.
+ * A comparison is a record too (kind "compare", issue 20): its settings and options, both training curves, the result
+ * table and the answers ({@link CompareRecordPart}); its Shadow-FT adapter (LoRA on Base) is the record's adapter (so
+ * Try it and the export panel use it as any run's), its conventional adapter is kept under "adapter-conventional:<id>".
  */
-import type { AdapterFilesData, TrainOutcome, TrainSettings } from '../worker/client';
+import type { AdapterFilesData, CompareOptions, CompareRun, CompareView, TrainOutcome, TrainSettings } from '../worker/client';
 import type { KeyValueBackend } from './runHistoryBackend';
 import type { EvalLoss, EvalPoint, PrefEvalView, StepPoint } from './types';
 
@@ -22,8 +25,23 @@ export interface LogLine {
   readonly text: string;
 }
 
+/** What a comparison's record holds besides a run's fields. */
+export interface CompareRecordPart {
+  readonly options: CompareOptions;
+  /** per-step training losses of both runs */
+  readonly curves: Readonly<Record<CompareRun, readonly { readonly step: number; readonly loss: number }[]>>;
+  /** the result table, wording and answers; null until the comparison completes */
+  readonly view: CompareView | null;
+  /** true once both adapters are stored */
+  readonly hasAdapters: boolean;
+}
+
 /** The stored record of one run (everything but the adapter's bytes). */
 export interface RunRecord {
+  /** "compare" for a comparison (absent: a training run, as in records from before comparisons were kept) */
+  readonly kind?: 'train' | 'compare';
+  /** the comparison's own part (kind "compare" only) */
+  readonly compare?: CompareRecordPart;
   readonly version: number;
   /** Created when the run starts (see {@link newRunId}). */
   readonly id: string;
@@ -68,6 +86,7 @@ export function newRunId(now = Date.now()): string {
 
 const RUN = 'run:';
 const ADAPTER = 'adapter:';
+const CONVENTIONAL = 'adapter-conventional:';
 
 /** The run history over a backend. Every method may reject with the backend's error (quota, private mode). */
 export class RunHistory {
@@ -106,8 +125,30 @@ export class RunHistory {
     return (await this.backend.get<AdapterFilesData>(ADAPTER + id)) ?? null;
   }
 
-  /** Deletes run `id` and its adapter (no-op when absent). */
+  /** Stores the conventional adapter of comparison `id` and marks it as having both. @throws Error for an unknown run */
+  async putConventional(id: string, files: AdapterFilesData): Promise<RunRecord> {
+    const r = await this.get(id);
+    if (!r?.compare) throw new Error(`comparison ${id} is not in the history`);
+    await this.backend.set(CONVENTIONAL + id, files);
+    const next = { ...r, compare: { ...r.compare, hasAdapters: true } };
+    await this.put(next);
+    return next;
+  }
+
+  /** Both adapters of comparison `id` (shadow: the record's adapter), or null when either is missing. */
+  async compareAdapters(id: string): Promise<Record<CompareRun, AdapterFilesData> | null> {
+    const [shadow, conventional] = await Promise.all([this.adapter(id), this.backend.get<AdapterFilesData>(CONVENTIONAL + id)]);
+    return shadow && conventional ? { shadow, conventional } : null;
+  }
+
+  /** The conventional adapter of comparison `id`, or null. */
+  async conventional(id: string): Promise<AdapterFilesData | null> {
+    return (await this.backend.get<AdapterFilesData>(CONVENTIONAL + id)) ?? null;
+  }
+
+  /** Deletes run `id` and its adapter(s) (no-op when absent). */
   async remove(id: string): Promise<void> {
+    await this.backend.del(CONVENTIONAL + id);
     await this.backend.del(ADAPTER + id);
     await this.backend.del(RUN + id);
   }
@@ -148,13 +189,17 @@ export function trainedAtZeroLr(points: readonly StepPoint[]): boolean {
  * The settings of a run as one line for the history table: everything that sets its length and recipe, so two runs
  * that differ are told apart ("r 8, α 16, lr 0.001, batch 8×1, max length 64, 3 epochs → 114 steps, warmup 10%,
  * seed 42"; "max 30 steps" when Max steps cut the epochs; "dropout 0.05", "recompute" only when set). Stage dpo
- * runs start with their objective ("DPO (sigmoid, β 0.1), r 8, …"; ", ftx 0.5" when pref_ftx is set).
+ * runs start with their objective ("DPO (sigmoid, β 0.1), r 8, …"; ", ftx 0.5" when pref_ftx is set). A comparison
+ * starts with its options ("Compare (30 prompts × 64 tokens, check ^Title: ), …") and counts its two trainings
+ * ("→ 2 × 10 steps"; its totalSteps are both runs' together).
  */
-export function settingsSummary(r: Pick<RunRecord, 'settings' | 'totalSteps'>): string {
+export function settingsSummary(r: Pick<RunRecord, 'settings' | 'totalSteps'> & Partial<Pick<RunRecord, 'kind' | 'compare'>>): string {
   const s = r.settings;
-  const stage = s.stage === 'dpo' ? `DPO (${s.prefLoss ?? 'sigmoid'}, β ${s.prefBeta ?? 0.1}${s.prefFtx ? `, ftx ${s.prefFtx}` : ''}), ` : '';
+  const o = r.kind === 'compare' ? r.compare?.options : undefined;
+  const cmp = o ? `Compare (${o.evalPrompts} prompts × ${o.maxNewTokens} tokens${o.checkRegex ? `, check ${o.checkRegex}` : ''}), ` : '';
+  const stage = cmp + (s.stage === 'dpo' ? `DPO (${s.prefLoss ?? 'sigmoid'}, β ${s.prefBeta ?? 0.1}${s.prefFtx ? `, ftx ${s.prefFtx}` : ''}), ` : '');
   const length = s.maxSteps > 0 ? `max ${s.maxSteps} steps` : `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`;
-  const steps = r.totalSteps > 0 ? ` → ${r.totalSteps} steps` : '';
+  const steps = r.totalSteps > 0 ? (o ? ` → 2 × ${Math.round(r.totalSteps / 2)} steps` : ` → ${r.totalSteps} steps`) : '';
   const dropout = s.lora.dropout > 0 ? `, dropout ${s.lora.dropout}` : '';
   // finetuning_type full: no LoRA settings apply.
   const method = s.finetuningType === 'full' ? `finetuning_type full${s.trainEmbeddings === false ? ' (embeddings frozen)' : ''}` : `r ${s.lora.r}, α ${s.lora.alpha}${dropout}`;

@@ -6,14 +6,18 @@
  * The in-memory list is the truth for what the page shows: a write that finishes late never puts an older record
  * back over a newer one (a late held-out evaluation saved after the adapter keeps its loss on screen).
  */
-import { engineClient } from '../worker/client';
+import { engineClient, type AdapterFilesData } from '../worker/client';
 import { RunHistory, type RunRecord } from './runHistory';
 import { indexedDbBackend } from './persist';
 import { errorMessage, type RunHistorySlice, type Slice } from './types';
 
-/** The first run with an adapter, complete ones first (what the export panel exports by default), or null. */
+/**
+ * The first training run with an adapter, complete ones first (what the export panel exports by default), or null.
+ * Comparisons are exported from their own row of the history (compare.json + both adapters).
+ */
 function exportableId(runs: readonly RunRecord[]): string | null {
-  return (runs.find((r) => r.status === 'complete' && r.hasAdapter) ?? runs.find((r) => r.hasAdapter))?.id ?? null;
+  const train = runs.filter((r) => r.kind !== 'compare');
+  return (train.find((r) => r.status === 'complete' && r.hasAdapter) ?? train.find((r) => r.hasAdapter))?.id ?? null;
 }
 
 /** The run-history slice over `history` (IndexedDB in the app, a Map backend in tests). */
@@ -43,17 +47,19 @@ export function runHistorySliceOver(history: RunHistory): Slice<RunHistorySlice>
       selectExportRun: (id) => set({ exportRunId: id }),
       deleteRun: async (id) => {
         if (get().run.runId === id && get().run.status === 'running') return;
+        if (get().compare?.runId === id && get().compare.status === 'running') return;
         const record = get().runs.find((r) => r.id === id);
         if (!record) return;
         try {
           // Read the adapter's bytes before the entry goes, so Undo can write them back.
-          const stored = await history.adapter(id);
-          const adapter = stored ? { config: stored.config, safetensors: new Blob([await stored.safetensors.arrayBuffer()]) } : null;
+          const copy = async (f: AdapterFilesData | null) => (f ? { config: f.config, safetensors: new Blob([await f.safetensors.arrayBuffer()]) } : null);
+          const adapter = await copy(await history.adapter(id));
+          const conventional = record.kind === 'compare' ? await copy(await history.conventional(id)) : null;
           await history.remove(id);
           if (workerAdapter === id) workerAdapter = null;
           const runs = get().runs.filter((r) => r.id !== id);
           const exportRunId = get().exportRunId === id ? exportableId(runs) : get().exportRunId;
-          set({ runs, exportRunId, historyError: null, deletedRun: { record, adapter } });
+          set({ runs, exportRunId, historyError: null, deletedRun: { record, adapter, conventional } });
         } catch (e) {
           set({ historyError: `Could not delete the run: ${errorMessage(e)}` });
         }
@@ -64,9 +70,10 @@ export function runHistorySliceOver(history: RunHistory): Slice<RunHistorySlice>
         try {
           await history.put(d.record);
           if (d.adapter) await history.putAdapter(d.record.id, d.adapter);
+          if (d.conventional) await history.putConventional(d.record.id, d.conventional);
           set({ deletedRun: null, historyError: null });
           upsert(d.record);
-          if (get().exportRunId === null && d.record.hasAdapter) set({ exportRunId: d.record.id });
+          if (get().exportRunId === null && d.record.hasAdapter && d.record.kind !== 'compare') set({ exportRunId: d.record.id });
         } catch (e) {
           set({ historyError: `Could not restore the deleted run: ${errorMessage(e)}` });
         }
@@ -84,7 +91,8 @@ export function runHistorySliceOver(history: RunHistory): Slice<RunHistorySlice>
         return r;
       },
       runAdapter: (id) => history.adapter(id),
-      saveRun: (record, adapter) => {
+      compareAdapters: (id) => history.compareAdapters(id),
+      saveRun: (record, adapter, conventional) => {
         upsert(record);
         writes = writes.then(async () => {
           try {
@@ -94,6 +102,11 @@ export function runHistorySliceOver(history: RunHistory): Slice<RunHistorySlice>
               // Only the flag comes from this write: a newer record saved meanwhile (a late event) stays on screen.
               const now = get().runs.find((x) => x.id === record.id) ?? record;
               upsert({ ...now, hasAdapter: true });
+            }
+            if (conventional && record.compare) {
+              await history.putConventional(record.id, conventional);
+              const now = get().runs.find((x) => x.id === record.id) ?? record;
+              if (now.compare) upsert({ ...now, compare: { ...now.compare, hasAdapters: true } });
             }
           } catch (e) {
             set({ historyError: `Could not save run ${record.id} in IndexedDB: ${errorMessage(e)}` });

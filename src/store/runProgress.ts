@@ -32,6 +32,11 @@ export interface Speeds {
   readonly warmup?: SpeedSample;
   readonly bytesPerSec: number;
   readonly secPerConversation: number;
+  /**
+   * Wall seconds per new token of greedy decoding, measured by the warm-up's decode (app/decodeWarmup.ts); absent
+   * when not measured (the Compare estimate then counts answers as FLOPs at flopsPerSec and says so).
+   */
+  readonly decodeSecPerToken?: number;
 }
 
 /** Assumed speeds before anything was measured on a GPU: 100 GFLOP/s, 200 MB/s of weights, 1 ms per conversation. */

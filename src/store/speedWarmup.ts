@@ -21,7 +21,7 @@ export function warmupKey(device: string | null, pairId: string | null, s: Train
 
 /** The speeds with a warm-up's measured FLOP/s (labelled as measured by the warm-up). */
 export function withWarmup(base: Speeds, sample: SpeedSample): Speeds {
-  return { ...base, flopsPerSec: sample.flopsPerSec, measured: true, source: 'warm-up', warmup: sample };
+  return { ...base, flopsPerSec: sample.flopsPerSec, measured: true, source: 'warm-up', warmup: sample, ...(sample.decode ? { decodeSecPerToken: sample.decode.secPerToken } : {}) };
 }
 
 /** The sample kept for `key`, if any. */

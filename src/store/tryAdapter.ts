@@ -1,7 +1,9 @@
 /**
  * Which trained LoRA Try it answers with (issue 20, fault 10: after a reload Try it could not use the adapters of
  * the run history). Any run in the history with a stored adapter for the loaded pair can be chosen; after a reload,
- * when the worker holds no adapter for the pair, the newest such run's adapter is restored by itself.
+ * when the worker holds no adapter for the pair, the newest such run's adapter is restored by itself. A comparison
+ * of the history brings both its adapters back (restoreCompareAdapters): its Shadow-FT LoRA answers as Base + LoRA
+ * and Instruct + Shadow-FT graft, its conventional LoRA as Instruct + conventional LoRA.
  */
 import { engineClient, type SessionSummary } from '../worker/client';
 import type { RunRecord } from './runHistory';
@@ -26,10 +28,16 @@ export async function applyRunAdapter(set: Set, get: Get, id: string): Promise<v
   const patch = (p: Partial<StudioState['tryIt']>): void => set({ tryIt: { ...get().tryIt, ...p } });
   try {
     if (!r) throw new Error(`run ${id} is not in the run history`);
-    const files = await get().runAdapter(id);
-    if (!files) throw new Error(`the run of ${new Date(r.startedAt).toLocaleString()} has no stored adapter`);
-    await engineClient.restoreAdapter(files, r.baseModel, r.instructModel);
-    get().adapterIsFrom(id);
+    if (r.kind === 'compare') {
+      const both = await get().compareAdapters(id);
+      if (!both) throw new Error(`the comparison of ${new Date(r.startedAt).toLocaleString()} has no stored adapters`);
+      await engineClient.restoreCompareAdapters(both, r.baseModel, r.instructModel);
+    } else {
+      const files = await get().runAdapter(id);
+      if (!files) throw new Error(`the run of ${new Date(r.startedAt).toLocaleString()} has no stored adapter`);
+      await engineClient.restoreAdapter(files, r.baseModel, r.instructModel);
+      get().adapterIsFrom(id);
+    }
     patch({ adapterRunId: id, error: null });
   } catch (e) {
     patch({ error: `Could not use that run's adapter: ${errorMessage(e)}` });

@@ -142,7 +142,7 @@ export interface RunHistorySlice {
   /** Makes run `id` the one exported (its adapter becomes the worker's current one before an export). */
   selectExportRun(id: string): void;
   /** The run deleted last, with its adapter's bytes, until Undo or the next delete (null: none). */
-  deletedRun: { readonly record: RunRecord; readonly adapter: AdapterFilesData | null } | null;
+  deletedRun: { readonly record: RunRecord; readonly adapter: AdapterFilesData | null; readonly conventional?: AdapterFilesData | null } | null;
   /** Deletes run `id` and its adapter (refused for the live run); {@link undoDelete} puts them back. */
   deleteRun(id: string): Promise<void>;
   /** Writes the last deleted run and its adapter back into the history (no-op when there is none). */
@@ -155,7 +155,9 @@ export interface RunHistorySlice {
    */
   ensureExportAdapter(): Promise<RunRecord>;
   /** Writes a run record into the history and the list (the training slice calls it). */
-  saveRun(record: RunRecord, adapter?: AdapterFilesData): Promise<void>;
+  saveRun(record: RunRecord, adapter?: AdapterFilesData, conventional?: AdapterFilesData): Promise<void>;
+  /** Both adapters of comparison `id` (kind "compare"), or null when they are not stored. Rejects with the storage error. */
+  compareAdapters(id: string): Promise<Record<'shadow' | 'conventional', AdapterFilesData> | null>;
   /** The worker's adapter now belongs to run `id` (after training). */
   adapterIsFrom(id: string): void;
 }

@@ -23,8 +23,9 @@ export function ExportPanel() {
   const runs = useStudio((s) => s.runs);
   const exportRunId = useStudio((s) => s.exportRunId);
   const select = useStudio((s) => s.selectExportRun);
-  const lastRun = runs.find((r) => r.id === exportRunId && r.hasAdapter) ?? null;
-  const exportable = runs.filter((r) => r.hasAdapter);
+  // Comparisons download from their run-history row (compare.json + both adapters), not here.
+  const lastRun = runs.find((r) => r.id === exportRunId && r.hasAdapter && r.kind !== 'compare') ?? null;
+  const exportable = runs.filter((r) => r.hasAdapter && r.kind !== 'compare');
   const session = useStudio((s) => s.session);
   const exporting = useStudio((s) => s.exporting);
   const exportAdapter = useStudio((s) => s.exportAdapter);

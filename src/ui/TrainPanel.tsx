@@ -29,7 +29,7 @@ export function TrainPanel() {
   const hasDefaults = useStudio((s) => s.defaults !== null && s.session?.pairReady === true);
   const session = useStudio((s) => s.session);
   const run = useStudio((s) => s.run);
-  const lastRun = useStudio((s) => s.runs[0] ?? null);
+  const lastRun = useStudio((s) => s.runs.find((r) => r.kind !== 'compare') ?? null);
   const start = useStudio((s) => s.startTraining);
   const cancel = useStudio((s) => s.cancelTraining);
   const gpuReady = useStudio((s) => s.gpu.status === 'ready');

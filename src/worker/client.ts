@@ -8,7 +8,7 @@ import type {
   DroppedFile, EngineApi, ExportedZip, ExportProgress, LoadedAdapterMerge, GpuInfo, SessionSummary, SimilarityProgressEvent, SimilarityResult,
   TrainEvent, TrainOutcome, TrainSettings, AdapterFilesData, DatasetPreview, MemoryPlanView, GpuCheckProgress, GpuCheckResult,
   GraftCheckResult, GraftOptions, HandoffOptions, SimilarityReport, DurableOptions, ResumableRun, RunEstimate, SpeedSample, CompareEstimate, CompareEvent, CompareOptions, CompareRun,
-  CompareView, TryEvent, TryModelInfo, TryReply, TryRequest,
+  CompareView, TryEvent, TryModelInfo, TryReply, TryRequest, ResumableCompare,
 } from './protocol';
 
 export type * from './protocol';
@@ -188,8 +188,20 @@ export const engineClient = {
   },
 
   /** Compare: Shadow-FT vs conventional LoRA with `settings`, five models measured on the held-out split. */
-  compare(settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, signal?: AbortSignal): Promise<CompareView> {
-    return cancellable(signal, (id) => engine().compare(id, settings, options, Comlink.proxy(onEvent)));
+  compare(settings: TrainSettings, options: CompareOptions, onEvent: (e: CompareEvent) => void, signal?: AbortSignal, opts?: { id?: string; startedAt?: string; checkpointEvery?: number }): Promise<CompareView> {
+    return cancellable(signal, (id) => engine().compare(id, settings, options, Comlink.proxy(onEvent), opts));
+  },
+  /** The unfinished comparison stored in this browser (app/durableCompare.ts), or null. */
+  resumableCompare(): Promise<ResumableCompare | null> {
+    return engine().resumableCompare();
+  },
+  /** Continues the stored comparison on the loaded pair: finished stages skipped, the training under way resumed. */
+  resumeCompare(onEvent: (e: CompareEvent) => void, signal?: AbortSignal, opts?: { checkpointEvery?: number }): Promise<CompareView> {
+    return cancellable(signal, (id) => engine().resumeCompare(id, Comlink.proxy(onEvent), opts));
+  },
+  /** Forgets the stored unfinished comparison. */
+  discardResumableCompare(): Promise<void> {
+    return engine().discardResumableCompare();
   },
 
   /** One adapter of the last comparison as a PEFT zip. */

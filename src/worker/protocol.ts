@@ -24,6 +24,7 @@ export type { ResumableRun } from '../app/checkpointStore';
 export type { RunEstimate } from '../app/runEstimate';
 export type { SpeedSample } from '../app/speedWarmup';
 export type { CompareEstimate } from '../app/compareEstimate';
+export type { ResumableCompare } from '../app/durableCompare';
 export type { ScheduleCheck } from '../engine/train/scheduleWarnings';
 export type { GenerateSettings } from '../engine/generate/generate';
 export type { SkippedRow } from '../io/dataset/types';

@@ -24,6 +24,10 @@ describe('speed warm-up', () => {
     expect(sample.flopsPerSec).toBeGreaterThan(0);
     expect(sample.B).toBe(settings.batchSize);
     expect(sample.warmupSec).toBeGreaterThan(sample.stepSec);
+    // The decode part (app/decodeWarmup.ts): a prompt of the run's data, timed new tokens (no stop token).
+    expect(sample.decode?.secPerToken).toBeGreaterThan(0);
+    expect(sample.decode?.promptTokens).toBeGreaterThan(0);
+    console.log(`warm-up: training ${(sample.flopsPerSec / 1e9).toFixed(3)} GFLOP/s, decode ${(1000 * (sample.decode?.secPerToken ?? 0)).toFixed(1)} ms per token`);
 
     // How well it predicts the run is printed, not asserted (no timed assertions in tests: the machine is shared).
     const est = await studio.estimateRun(settings);

@@ -45,6 +45,8 @@ export interface EvalJob {
   readonly seed: number;
   readonly onEvent: (e: CompareEvent) => void;
   readonly signal?: AbortSignal;
+  /** Called (awaited) as soon as one variant is measured (compare/hooks.ts CompareHooks.onMeasured). */
+  readonly onMeasured?: (model: CompareModel, m: VariantMeasures) => Promise<void>;
 }
 
 /** Held-out loss (null without held-out batches) and the answers of one variant. */
@@ -95,6 +97,7 @@ export async function evaluateVariants(job: EvalJob, variants: readonly Variant[
           job.onEvent({ status: 'compare-answer', model: v.model, answer });
         }
         out.set(v.model, { loss, answers });
+        await job.onMeasured?.(v.model, { loss, answers });
       } finally {
         lora?.destroy();
       }

@@ -18,6 +18,7 @@ import { evalBatches } from '../../engine/train/evalBatches';
 import type { PrefEvalResult } from '../../engine/train/prefEval';
 import type { TrainSettings } from '../../engine/train/types';
 import { evaluateVariants, type VariantMeasures } from './evaluate';
+import type { CompareHooks } from './hooks';
 import { compareKindOf, groupByCheckpoint, modelSources, type CompareSide, type FullCompareWeights } from './kind';
 import { CompareError, compileCheck, measureAnswers, validateCompareOptions } from './metrics';
 import { preferenceMeasures } from './prefMeasures';
@@ -53,6 +54,11 @@ export interface CompareJob {
   readonly budgetBytes?: number;
   /** Runs already trained with these settings: both trainings are skipped and these are evaluated. */
   readonly trained?: TrainedCompare;
+  /**
+   * Checkpoints, resume, runs a resumed comparison finished before, per-stage callbacks and reused measures
+   * (compare/hooks.ts; app/durableCompare.ts). LoRA comparisons (SFT and DPO) only.
+   */
+  readonly hooks?: CompareHooks;
 }
 
 /** The result, what the runs produced (both adapters, or the full checkpoints), the prompts and every answer. */
@@ -97,15 +103,21 @@ export async function runCompare(job: CompareJob): Promise<CompareOutcome> {
   }
 
   const data = kind.stage === 'dpo' ? { stage: 'dpo' as const, train: job.pairs?.train ?? [] } : { stage: 'sft' as const, train: job.train };
-  const runs = job.trained ?? (await trainCompareRuns({ ctx, base: job.base, instruct: job.instruct, kind, data, settings: s, padTokenId: job.tok.padTokenId, onEvent, ...(signal ? { signal } : {}), ...(job.budgetBytes !== undefined ? { budgetBytes: job.budgetBytes } : {}) }));
+  const h = job.hooks ?? {};
+  const runs = job.trained ?? (await trainCompareRuns({ ctx, base: job.base, instruct: job.instruct, kind, data, settings: s, padTokenId: job.tok.padTokenId, onEvent, hooks: h, ...(signal ? { signal } : {}), ...(job.budgetBytes !== undefined ? { budgetBytes: job.budgetBytes } : {}) }));
   const groups = groupByCheckpoint(modelSources(job.base, job.instruct, runs.trained));
 
   const T = Math.min(s.maxLength, Math.max(1, ...job.heldout.map((e) => e.inputIds.length)));
   const shape = { B: s.batchSize, T };
   const batches = evalBatches(job.heldout, shape.B * shape.T, s.maxLength, job.tok.padTokenId);
-  const common = { ctx, tok: job.tok, batches, shape, prompts, maxNewTokens: o.maxNewTokens, stopIds: job.stopIds, check, seed: s.seed, onEvent, ...(signal ? { signal } : {}) };
+  const common = { ctx, tok: job.tok, batches, shape, prompts, maxNewTokens: o.maxNewTokens, stopIds: job.stopIds, check, seed: s.seed, onEvent, ...(signal ? { signal } : {}), ...(h.onMeasured ? { onMeasured: h.onMeasured } : {}) };
   const measured = new Map<CompareModel, VariantMeasures>();
-  for (const g of groups) for (const [k, v] of await evaluateVariants({ ...common, config: g.config, checkpoint: g.checkpoint }, g.variants)) measured.set(k, v);
+  for (const [k, v] of Object.entries(h.measured ?? {}) as [CompareModel, VariantMeasures][]) measured.set(k, v);
+  // Models measured by an earlier attempt (hooks.measured) are not measured again; a checkpoint with none left is not loaded.
+  for (const g of groups) {
+    const todo = g.variants.filter((v) => !measured.has(v.model));
+    if (todo.length) for (const [k, v] of await evaluateVariants({ ...common, config: g.config, checkpoint: g.checkpoint }, todo)) measured.set(k, v);
+  }
   let pref = new Map<CompareModel, PrefEvalResult>();
   if (kind.stage === 'dpo' && job.pairs) {
     const prefBatches = makePreferenceBatches(job.pairs.heldout, s.batchSize, { maxLength: s.maxLength, padTokenId: job.tok.padTokenId, shuffle: false });

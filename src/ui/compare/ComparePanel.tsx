@@ -5,6 +5,7 @@
  * loss curves, the results table with its wording, CSV / JSON downloads and either adapter as a PEFT zip.
  */
 import { CompareEstimateLine, CompareProgressBars } from './CompareProgress';
+import { CompareResume } from './CompareResume';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useStudio } from '../../store';
 import { demoCheckRegex } from '../../store/demo';
@@ -85,6 +86,7 @@ export function ComparePanel() {
         <NumberField id="compare-prompts" label="Eval prompts" value={options.evalPrompts} onChange={(v) => setOptions({ ...options, evalPrompts: v })} onValidity={onValidity} integer min={0} hint="first N held-out prompts" disabled={running} />
         <NumberField id="compare-tokens" label="Answer tokens" value={options.maxNewTokens} onChange={(v) => setOptions({ ...options, maxNewTokens: v })} onValidity={onValidity} integer min={1} hint="max new tokens per greedy answer" disabled={running} />
       </div>
+      <CompareResume />
       {!running && why === null && <CompareEstimateLine />}
       <div className="row">
         <button type="button" className="primary" disabled={running || why !== null || !settings} onClick={() => void start()}>

@@ -15,12 +15,13 @@ export function CompareEstimateLine() {
   const options = useStudio((s) => s.compareOptions);
   const session = useStudio((s) => s.session);
   const refresh = useStudio((s) => s.refreshCompareEstimate);
-  const { data, error } = useStudio((s) => s.compareEstimate);
-  const speeds = useStudio((s) => s.estimate.speeds);
+  const { data, error, speeds: own } = useStudio((s) => s.compareEstimate);
+  const trainSpeeds = useStudio((s) => s.estimate.speeds);
+  const speeds = own ?? trainSpeeds;
   useEffect(() => {
     const t = setTimeout(() => void refresh(), 300);
     return () => clearTimeout(t);
-  }, [settings, options, session, refresh]);
+  }, [settings, options, session, trainSpeeds, refresh]);
   if (error) return <p className="errors">Compare estimate: {error}</p>;
   if (!data) return null;
   const sec = planCompare(data, speeds).reduce((a, p) => a + p.estSec, 0);
@@ -29,8 +30,11 @@ export function CompareEstimateLine() {
       Estimated time ≈ <b>{formatDuration(sec)}</b>{' '}
       <span className="muted">
         (2 trainings of {data.run.totalSteps} steps, {data.models} held-out losses of {data.run.evalBatches} batches, {data.models} × {data.prompts} answers of up to{' '}
-        {options.maxNewTokens} tokens, at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? 'measured on this GPU' : 'assumed'}; answers counted at their full length,
-        refined from the first measured ones)
+        {options.maxNewTokens} tokens, at {(speeds.flopsPerSec / 1e9).toFixed(2)} GFLOP/s {speeds.measured ? `measured on this GPU (${speeds.source === 'warm-up' ? 'warm-up' : 'an earlier run'})` : 'assumed'};{' '}
+        <span data-testid="compare-decode-speed">
+          answers at {speeds.decodeSecPerToken !== undefined ? `${(1000 * speeds.decodeSecPerToken).toFixed(1)} ms per token measured by a short greedy decode` : 'the training speed (decode not measured yet)'}
+        </span>
+        , counted at their full length, refined from the first measured ones)
       </span>
     </p>
   );

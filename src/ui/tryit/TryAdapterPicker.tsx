@@ -21,7 +21,7 @@ export function TryAdapterPicker({ disabled }: { disabled: boolean }) {
         {chosen === null && <option value="">this session's last training or comparison</option>}
         {options.map((r) => (
           <option key={r.id} value={r.id}>
-            run of {new Date(r.startedAt).toLocaleString()} — {statusLabel(r, false)} — {settingsSummary(r)}
+            {r.kind === 'compare' ? 'comparison' : 'run'} of {new Date(r.startedAt).toLocaleString()} — {statusLabel(r, false)} — {settingsSummary(r)}
           </option>
         ))}
       </select>
