@@ -27,8 +27,9 @@ import { prefEvalOf, splitLengths, splitLogps, type SplitLogps } from './prefEva
 import { createPrefStepBuffers, prefTrainStep, referenceLogps, type PairLogps, type PrefStepBuffers } from './prefStep';
 import { assembleReference, checkReference, plannedPairs, referenceBatches } from './prefReference';
 import { prefOptionsOf, stageOf } from './prefSettings';
-import { AUTO_CHECKPOINT_SECONDS, CheckpointSaveError, checkpointWeightBytes, planJob, type TrainJob, type TrainResult } from './run';
-import { cosineWithWarmup, warmupSteps } from './schedule';
+import { checkpointWeightBytes, planJob, saverHooks, type TrainJob, type TrainResult } from './run';
+import { checkpointSaver } from './checkpointSaver';
+import { runStepLoop } from './loop';
 import type { EvalModel, TrainSettings } from './types';
 
 /** A stage-dpo job: {@link TrainJob} with tokenised preference pairs instead of examples. */
@@ -124,7 +125,6 @@ export async function runPreferenceTraining(job: PrefTrainJob): Promise<TrainRes
   let lora: LoraParams | null = null;
   let acts: Activations | null = null;
   let buffers: PrefStepBuffers | null = null;
-  let saving = job.onCheckpoint !== undefined;
   const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
     format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, appVersion: APP_VERSION, modelId: modelId || (job.modelId ?? (await checkpointContentId(job.base))),
     modelName: job.base.modelName, dataId: dataId || (await pairDataIdentity(job.train)), settings: s, step, totalSteps: total,
@@ -132,20 +132,8 @@ export async function runPreferenceTraining(job: PrefTrainJob): Promise<TrainRes
     params: await readLoraTensors(ctx, l, 'params'), m: await readLoraTensors(ctx, l, 'm'), v: await readLoraTensors(ctx, l, 'v'),
     savedAt: new Date().toISOString(), ...(reference ? { reference } : {}), ...(heldRef.base || heldRef.instruct ? { heldoutReference: { ...heldRef } } : {}),
   });
-  const checkpoint = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => {
-    const c = await capture(l, step);
-    if (!saving || !job.onCheckpoint) return c;
-    try {
-      await job.onCheckpoint(c);
-      onEvent({ status: 'checkpoint', step, totalSteps: total });
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      onEvent({ status: 'checkpoint', step, totalSteps: total, error: why });
-      if (!job.continueWithoutCheckpoints) throw new CheckpointSaveError(`the checkpoint after step ${step} could not be saved (${why}); the run stopped, checkpoints saved before are kept`, { cause: e });
-      saving = false;
-    }
-    return c;
-  };
+  const saver = checkpointSaver({ ...saverHooks(job), total, onEvent, capture: (step) => capture(lora as LoraParams, step) });
+  const checkpoint = (_l: LoraParams, step: number): Promise<TrainCheckpoint> => saver.save(step);
   const lengths = splitLengths(held);
   const heldLogps = async (m: GpuModel, l: LoraParams | null, which: EvalModel, label: string): Promise<SplitLogps | null> => {
     onEvent({ status: 'evaluating', message: `held-out log-probs of ${label} (${held.length} batches)`, model: which, batch: 0, batches: held.length });
@@ -194,51 +182,34 @@ export async function runPreferenceTraining(job: PrefTrainJob): Promise<TrainRes
     }
     const baseRef = held.length ? await untrained(model, 'base', 'Base before training') : null;
     if (signal?.aborted || (held.length && !baseRef)) return await cancelled(lora);
-    const warm = warmupSteps(total, s.warmupRatio);
-    const t0 = performance.now();
     const start = done;
-    let tokens = 0;
-    let last = history.at(-1)?.loss ?? NaN;
-    let every = job.checkpointEvery && job.checkpointEvery > 0 ? job.checkpointEvery : 0;
-    const stepSec: number[] = [];
+    const [m, l, a, buf, ref] = [model, lora, acts, buffers, reference as SplitLogps];
     // Held-out metrics of Base + LoRA during training (TrainSettings.evalSteps); the last step is the after evaluation.
     const evalEvery = baseRef && s.evalSteps && s.evalSteps > 0 ? s.evalSteps : 0;
-    let evalMs = 0;
-    for (let k = start; k < total; k++) {
-      if (signal?.aborted) return await cancelled(lora);
-      const lr = s.learningRate * cosineWithWarmup(k, total, warm);
-      const micro = plan[k]!;
-      const tStep = performance.now();
-      let r;
-      try {
-        r = await prefTrainStep(ctx, model, acts, lora, micro, micro.map((b) => refsOf(b, reference as SplitLogps)), {
+    const loop = await runStepLoop({
+      settings: s, total, start, history, evalPoints, ...(signal ? { signal } : {}), onEvent, saver, ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
+      step: (k, lr) => {
+        const micro = plan[k]!;
+        return prefTrainStep(ctx, m, a, l, micro, micro.map((b) => refsOf(b, ref)), {
           lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed,
-        }, pref, buffers, signal);
-      } catch (e) {
-        if (signal?.aborted) return await cancelled(lora);
-        throw e;
-      }
-      done = k + 1;
-      tokens += r.tokens;
-      last = r.loss;
-      history.push({ step: done, loss: r.loss, lr, gradNorm: r.gradNorm });
-      const elapsed = (performance.now() - t0 - evalMs) / 1000;
-      onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec: (elapsed / (done - start)) * (total - done), metrics: r.metrics });
-      stepSec.push((performance.now() - tStep) / 1000);
-      if (evalEvery > 0 && baseRef && done < total && done % evalEvery === 0) {
-        onEvent({ status: 'evaluating', message: `held-out preference metrics of Base + LoRA at step ${done} (${held.length} batches)` });
-        const tEval = performance.now();
-        const policy = await splitLogps(ctx, model, acts, lora, held, signal);
-        if (!policy) return await cancelled(lora);
-        evalMs += performance.now() - tEval;
-        const m = prefEvalOf(policy, baseRef, lengths, pref);
-        evalPoints.push({ step: done, loss: m.loss });
-        onEvent({ status: 'eval-step', step: done, totalSteps: total, loss: m.loss, metrics: m.metrics });
-      }
-      if (saving && every === 0 && (stepSec.length >= 2 || done === total)) every = Math.max(1, Math.round(AUTO_CHECKPOINT_SECONDS / Math.max(1e-3, Math.min(...stepSec))));
-      if (saving && every > 0 && done < total && done % every === 0) await checkpoint(lora, done);
-    }
-    const final = saving && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
+        }, pref, buf, signal);
+      },
+      eta: (elapsed, d) => (elapsed / (d - start)) * (total - d),
+      ...(evalEvery > 0 && baseRef ? {
+        evaluation: {
+          every: evalEvery,
+          announce: (d: number) => `held-out preference metrics of Base + LoRA at step ${d} (${held.length} batches)`,
+          run: async () => {
+            const policy = await splitLogps(ctx, m, a, l, held, signal);
+            return policy ? prefEvalOf(policy, baseRef, lengths, pref) : null;
+          },
+        },
+      } : {}),
+    });
+    done = loop.done;
+    const last = loop.last;
+    if (loop.status === 'cancelled') return await cancelled(lora);
+    const final = saver.saving() && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
     if (held.length && baseRef) {
       const after = await heldLogps(model, lora, 'base+lora', 'Base + LoRA');
       if (!after) return await cancelled(lora);
