@@ -7,7 +7,8 @@
  *      checkpoint so a resumed run uses the very same values);
  *   2. held-out log-probs of Base (its reference for the metrics; from the checkpoint being resumed or
  *      job.cachedHeldoutReference when known);
- *   3. the optimizer steps (train/prefStep.ts), with the schedule, clipping, checkpoints and cancel of run.ts, and
+ *   3. the optimizer steps (train/prefStep.ts) in the step loop shared with SFT (train/loop.ts: schedule, checkpoints,
+ *      cancel), with clipping and AdamW as SFT, and
  *      every settings.evalSteps steps the held-out metrics of Base + LoRA ('eval-step' events);
  *   4. held-out metrics of Base + LoRA, then Instruct (its log-probs cached as Base's) and Instruct + grafted LoRA.
  * Micro-batches: settings.batchSize PAIRS (2·batchSize sequences), gradAccum micro-batches per step, pairs shuffled
