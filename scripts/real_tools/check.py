@@ -3,7 +3,8 @@
 Prints one line per check: PASS / FAIL / SKIP <tool>: <what>. Exit status 1 when a check fails (skips do not count).
 Sections: PEFT on the adapter; transformers held-out loss vs the studio's (run.log); `shadowft graft` on tunes made by
 torch (full fine-tunes) and PEFT (LoRA, merge_and_unload), on the Instruct and on an unrelated model; mergekit on the
-unedited handoff YAMLs; LLaMA-Factory's get_train_args and get_dataset on the unedited handoff.
+unedited handoff YAMLs; LLaMA-Factory's get_train_args and get_dataset on the unedited handoff. With --pref-train and
+--pref-heldout, the same for stage dpo (check_dpo.py); --only dpo runs those checks alone.
 """
 import argparse, contextlib, io, json, os, re, shutil, subprocess, sys, warnings
 import torch
@@ -115,6 +116,13 @@ def main():
     w = ARGS.work
     tok = AutoTokenizer.from_pretrained(ARGS.instruct)
     adapter = os.path.join(w, "train", "adapter")
+    if ARGS.pref_train:
+        import check_dpo
+        check_dpo.check(report, ARGS, w, ROOT, tok)
+    if ARGS.only == "dpo":
+        print("== LLaMA-Factory on the unedited stage dpo handoff")
+        check_llamafactory(w, tok)
+        return
 
     print("== PEFT on the adapter (train/adapter)")
     from peft import AutoPeftModelForCausalLM, PeftModel, get_peft_model_state_dict
@@ -154,6 +162,11 @@ def main():
         hf = heldout_loss(mdl, ex)
         st = ours.get(name)
         report(st is not None and abs(hf - st) < 5e-4, "transformers", f"held-out loss of {name}: transformers {hf:.4f}, studio {st}")
+
+    for fx in ARGS.fixture:
+        print(f"== PEFT + transformers on an adapter the engine trained on {os.path.basename(fx)} (check_fixture_adapter.py)")
+        import check_fixture_adapter
+        check_fixture_adapter.check(report, fx, w, ROOT)
 
     print("== shadowft graft on tunes made by other tools")
     tex = train_examples(tok)
@@ -289,6 +302,11 @@ def check_llamafactory(w, tok):
     except ImportError as e:
         report(None, "llamafactory", f"cannot be imported here ({type(e).__name__}: {e}): get_train_args / get_dataset checks skipped")
         return
+    if ARGS.pref_train:
+        import check_dpo
+        check_dpo.check_llamafactory(report, ARGS, w, ROOT, tok)
+    if ARGS.only == "dpo":
+        return
     studio = {"train_dataset": heldout_examples(tok, ARGS.train), "eval_dataset": heldout_examples(tok, ARGS.heldout)}
     argv = sys.argv
     for t in ("lora", "full"):
@@ -322,7 +340,15 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     for k in ("work", "base", "instruct", "heldout", "train"):
         ap.add_argument(f"--{k}", required=True)
+    ap.add_argument("--pref-train", help="preference data of the stage dpo exports (train-dpo/, handoff-dpo/)")
+    ap.add_argument("--pref-heldout")
+    ap.add_argument("--pref-beta", type=float, default=0.1)
+    ap.add_argument("--only", choices=["all", "dpo"], default="all")
+    ap.add_argument("--fixture", action="append", default=[], help="a fixture model folder (e.g. ../shared/fixtures/gemma3-tiny) for check_fixture_adapter.py")
     ARGS = ap.parse_args()
+    if ARGS.pref_train:
+        ARGS.pref_train, ARGS.pref_heldout = os.path.abspath(ARGS.pref_train), os.path.abspath(ARGS.pref_heldout)
+    ARGS.fixture = [os.path.abspath(f) for f in ARGS.fixture]
     ARGS.train, ARGS.heldout, ARGS.work = os.path.abspath(ARGS.train), os.path.abspath(ARGS.heldout), os.path.abspath(ARGS.work)
     main()
     print(f"== {len(failed)} check(s) failed" + ("".join(f"\n  {f}" for f in failed) if failed else ""))

@@ -2,16 +2,19 @@
  * The estimate of a stage-dpo run (app/runEstimate.ts RunEstimate): optimizer steps of the preference plan
  * (engine/train/prefRun.ts planPrefSteps: batchSize pairs = 2·batchSize sequences per micro-batch), the required
  * FLOPs of the steps (forward + backward over both sequences of every pair, engine/plan/flops.ts) plus the reference
- * pass (one forward of every training pair with the adapter off), and the held-out passes (Base, Base + LoRA,
- * Instruct, Instruct + graft over the held-out pairs).
+ * pass (one forward with the adapter off of every training pair the step plan uses, engine/train/prefReference.ts),
+ * and the held-out passes (Base, Base + LoRA, Instruct, Instruct + graft over the held-out pairs, less those whose
+ * untrained log-probs are remembered, app/prefEvalCacheStore.ts; plus one every Evaluate every steps).
  */
 import { makePreferenceBatches } from '../io/dataset/prefBatches';
 import { preparePairSplit } from '../io/tokenizer/pairs';
 import { planPrefSteps } from '../engine/train/prefRun';
+import { plannedPairs, referenceBatches } from '../engine/train/prefReference';
+import { getPrefReference, prefHeldoutKey, restorePrefEvalCache } from './prefEvalCacheStore';
 import { checkSchedule } from '../engine/train/scheduleWarnings';
 import type { TrainSettings } from '../engine/train/types';
 import { instructTokenizer } from './datasetPreview';
-import { flopsOf, type RunEstimate } from './runEstimate';
+import { evalsDuringTraining, flopsOf, type RunEstimate } from './runEstimate';
 import type { Session } from './session';
 
 /**
@@ -31,10 +34,12 @@ export async function estimatePrefRun(session: Session, settings: TrainSettings)
   const plan = train.length ? planPrefSteps(train, settings, tok.padTokenId) : [];
   const micro = plan.flat();
   const opts = { maxLength: settings.maxLength, padTokenId: tok.padTokenId, shuffle: false };
-  const refB = train.length ? makePreferenceBatches(train, settings.batchSize, opts) : [];
+  const refB = train.length ? referenceBatches(train, plannedPairs(plan), settings.batchSize, opts) : [];
   const evalB = heldout.length ? makePreferenceBatches(heldout, settings.batchSize, opts) : [];
   const bare = { ...settings, lora: { ...settings.lora, targetModules: [] } };
   const referenceFlops = flopsOf(cfg, bare, refB, true);
+  await restorePrefEvalCache();
+  const key = heldout.length ? prefHeldoutKey(heldout, settings.maxLength) : '';
   return {
     totalSteps: plan.length,
     schedule: checkSchedule(plan.length, settings.warmupRatio, settings.learningRate),
@@ -45,9 +50,8 @@ export async function estimatePrefRun(session: Session, settings: TrainSettings)
     evalPassFlops: (flopsOf(cfg, settings, evalB, true) + flopsOf(cfg, bare, evalB, true)) / 2,
     evalBatches: evalB.length,
     evalPasses: evalB.length ? 4 : 0,
-    // Stage dpo evaluates its held-out pairs before and after training only (no Evaluate every N steps).
-    evalsDuringTraining: 0,
-    cachedEvals: { base: false, instruct: false },
+    evalsDuringTraining: evalB.length ? evalsDuringTraining(plan.length, settings.evalSteps ?? 0, true) : 0,
+    cachedEvals: { base: evalB.length > 0 && getPrefReference(pair.baseId, key) !== undefined, instruct: evalB.length > 0 && getPrefReference(pair.instructId, key) !== undefined },
     baseBytes: pair.base.checkpoint.totalBytes,
     instructBytes: pair.instruct.checkpoint.totalBytes,
     referenceFlops,

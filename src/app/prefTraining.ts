@@ -2,7 +2,8 @@
  * A stage-dpo run as the studio starts it (Shadow-DPO): the ticked preference datasets tokenised with the Instruct
  * chat template (app/trainingData.ts tokenizePreferenceData), the preference objective with LoRA on the Base
  * (engine/train/prefRun.ts), the adapter kept for export exactly like an SFT one (it is grafted onto Instruct the same
- * way). Also the refusal of a dataset whose kind does not fit the stage, by file name.
+ * way). The untrained models' held-out log-probs are remembered per model and held-out pairs (app/prefEvalCacheStore.ts)
+ * and reused by later runs, as the SFT path reuses its before-training losses. Also the refusal of a dataset whose kind does not fit the stage, by file name.
  */
 import { buildAdapterFiles } from '../engine/graft/adapterFiles';
 import type { GpuContext } from '../engine/gpu/context';
@@ -15,6 +16,7 @@ import type { TrainedAdapter } from './exports';
 import type { Session } from './session';
 import type { TrainOutcome, TrainRunOptions } from './training';
 import { tokenizePreferenceData } from './trainingData';
+import { getPrefReference, prefHeldoutKey, restorePrefEvalCache, setPrefReference } from './prefEvalCacheStore';
 
 /**
  * Refuses ticked datasets whose kind does not fit `stage`: a preference file for sft, an SFT file for dpo.
@@ -42,9 +44,16 @@ export async function trainPreferenceOnSession(session: Session, ctx: GpuContext
   const vocab = Math.min(pair.base.config.vocabSize, pair.instruct.config.vocabSize);
   const data = tokenizePreferenceData(tok, { pairs: trainPairs, skipped: session.skippedRows('train') }, { pairs: session.pairs('heldout'), skipped: session.skippedRows('heldout') }, settings, vocab, instructName, onEvent);
   signal.throwIfAborted();
+  const key = data.heldout ? prefHeldoutKey(data.heldout, settings.maxLength) : '';
+  await restorePrefEvalCache();
+  const ids = { base: pair.baseId, instruct: pair.instructId };
+  const cachedBase = data.heldout ? getPrefReference(ids.base, key) : undefined;
+  const cachedInstruct = data.heldout ? getPrefReference(ids.instruct, key) : undefined;
   const result = await runPreferenceTraining({
     ...opts, ctx, config: pair.base.config, base: pair.base.checkpoint, instruct: pair.instruct.checkpoint,
     train: data.train, ...(data.heldout ? { heldout: data.heldout } : {}), settings, padTokenId: tok.padTokenId, signal, onEvent,
+    cachedHeldoutReference: { ...(cachedBase ? { base: cachedBase } : {}), ...(cachedInstruct ? { instruct: cachedInstruct } : {}) },
+    onHeldoutReference: (model, logps) => setPrefReference(ids[model], key, logps),
   });
   const trained: TrainedAdapter = { adapter: result.adapter, baseModel: pair.base.model.files.name, instructModel: instructName };
   const files = buildAdapterFiles(result.adapter, { baseModelNameOrPath: instructName });

@@ -41,7 +41,7 @@ import { listOrNull, textOutputFile, writeFolderAtomically } from './atomicDir';
 import type { Command } from './main';
 import { readDatasetPath } from './datasetFile';
 import { numFlag, TRAIN_FLAG_OPTIONS, trainSettingsFromFlags, warmupRatioForSteps } from './trainFlags';
-import { earlierEvalEntries, loadLatestCheckpoint, runLog, saveCheckpoint, trainerState, writeTrainerState, type LogHistoryEntry } from './trainOutput';
+import { earlierEvalEntries, earlierStepMetrics, loadLatestCheckpoint, prefLogFields, runLog, saveCheckpoint, trainerState, writeTrainerState, type LogHistoryEntry } from './trainOutput';
 import type { OutputFile } from '../engine/graft/mergedModel';
 import { runFullCli } from './trainFull';
 
@@ -56,7 +56,7 @@ export function withFinetuningFlags(s: TrainSettings, v: Record<string, string |
   if (te !== undefined && te !== 'true' && te !== 'false') throw new Error(`--train-embeddings: expected true or false, got ${String(te)}`);
   return { ...s, ...(ft ? { finetuningType: ft } : {}), ...(te ? { trainEmbeddings: te === 'true' } : {}) };
 }
-import { prefEvalLine } from '../engine/train/prefEval';
+import { prefEvalLine, prefMetricsText } from '../engine/train/prefEval';
 
 /** One run.log / stderr line for an event (null for per-batch evaluation progress). */
 function eventLine(e: TrainEvent): string | null {
@@ -70,11 +70,11 @@ function eventLine(e: TrainEvent): string | null {
     case 'eval':
       return `held-out loss of ${e.model} (${e.when} training): ${e.loss.toFixed(4)}${e.cached ? ' (from the checkpoint)' : ''}`;
     case 'eval-step':
-      return `step ${e.step}/${e.totalSteps} eval_loss ${e.loss.toFixed(4)} (held-out loss of base+lora)`;
+      return e.metrics ? `step ${e.step}/${e.totalSteps} held-out preference metrics of base+lora: ${prefMetricsText(e.metrics, e.loss)}` : `step ${e.step}/${e.totalSteps} eval_loss ${e.loss.toFixed(4)} (held-out loss of base+lora)`;
     case 'reference':
       return e.cached ? 'reference log-probs taken from the checkpoint' : e.batch === 0 ? `reference pass: log-probs of the training pairs with the adapter off (${e.batches} batches)` : e.batch === e.batches ? 'reference pass done' : null;
     case 'pref-eval':
-      return prefEvalLine(e);
+      return `${prefEvalLine(e)}${e.cached ? ' (held-out log-probs from the checkpoint)' : ''}`;
     case 'resumed':
       return `resuming at step ${e.step} of ${e.totalSteps}`;
     case 'checkpoint':
@@ -145,7 +145,6 @@ export const trainCommand: Command = {
     let settings = withFinetuningFlags(trainSettingsFromFlags(defaultTrainSettings(base.config, Math.max(1, rows)), values), values);
     if (evalSteps > 0) settings = { ...settings, evalSteps };
     if (stage === 'dpo' && settings.finetuningType === 'full') throw new Error('--stage dpo trains LoRA only; drop --finetuning-type full (full-parameter runs are stage sft)');
-    if (stage === 'dpo' && evalSteps > 0) throw new Error('--eval-steps is not supported with --stage dpo yet (the held-out preference metrics are reported before and after training)');
     validateSettings(settings, base.config);
     const dataProblem = dataSettingsProblem(settings, rows);
     if (dataProblem) throw new Error(dataProblem.replaceAll('Batch size', '--batch-size').replace('Gradient accumulation', '--grad-accum'));
@@ -158,6 +157,7 @@ export const trainCommand: Command = {
     };
     // trainer_state.json's log_history (HF Trainer): step losses and held-out evaluations; an earlier attempt's evaluations are kept on --resume.
     const logHistory: LogHistoryEntry[] = resumed ? await earlierEvalEntries(outDir, resumed.checkpoint.step) : [];
+    const stepMetrics = resumed ? await earlierStepMetrics(outDir, resumed.checkpoint.step) : new Map<number, Record<string, number>>();
     let stepsPerEpoch = 1;
     let totalSteps = 0;
     let globalStep = 0;
@@ -169,12 +169,15 @@ export const trainCommand: Command = {
       if (line !== null) say(line);
       if (e.status === 'step') {
         globalStep = e.step;
-        logHistory.push({ epoch: epoch(e.step), step: e.step, loss: e.loss, learning_rate: e.learningRate, grad_norm: e.gradNorm });
+        logHistory.push({ epoch: epoch(e.step), step: e.step, loss: e.loss, learning_rate: e.learningRate, grad_norm: e.gradNorm, ...(e.metrics ? prefLogFields(e.metrics, '') : {}) });
       } else if (e.status === 'resumed') {
         globalStep = e.step;
-        logHistory.push(...e.history.map((h) => ({ epoch: epoch(h.step), step: h.step, loss: h.loss, learning_rate: h.lr, grad_norm: h.gradNorm })));
+        logHistory.push(...e.history.map((h) => ({ epoch: epoch(h.step), step: h.step, loss: h.loss, learning_rate: h.lr, grad_norm: h.gradNorm, ...stepMetrics.get(h.step) })));
       } else if (e.status === 'eval-step' || (e.status === 'eval' && e.model === 'base+lora')) {
-        logHistory.push({ epoch: epoch(globalStep), step: e.status === 'eval-step' ? e.step : globalStep, eval_loss: e.loss });
+        logHistory.push({ epoch: epoch(globalStep), step: e.status === 'eval-step' ? e.step : globalStep, eval_loss: e.loss, ...(e.status === 'eval-step' && e.metrics ? prefLogFields(e.metrics, 'eval_') : {}) });
+      } else if (e.status === 'pref-eval' && e.model === 'base+lora' && e.when === 'after') {
+        // Stage dpo's after-training evaluation, as TRL's DPOTrainer logs an evaluation (eval_loss, eval_rewards/*, …).
+        logHistory.push({ epoch: epoch(globalStep), step: globalStep, eval_loss: e.loss, ...prefLogFields(e.metrics, 'eval_') });
       }
     };
     say(`shadowft train ${args.join(' ')}`);

@@ -2,13 +2,14 @@
  * The output folder of `shadowft train`: `checkpoints/` (the latest training checkpoint, engine/train/checkpointFile.ts,
  * written as a `.partial` file renamed when complete; older ones are removed only after the new one is in place, so
  * a crash or a full disk never leaves the folder without a complete checkpoint), `run.log` (one line per event with
- * an ISO timestamp, appended), `trainer_state.json` (HF Trainer log_history: step losses and held-out evaluations,
- * rewritten at each checkpoint and at the end) and `adapter/` (the PEFT adapter, written atomically at the end).
+ * an ISO timestamp, appended), `trainer_state.json` (HF Trainer log_history: step losses and held-out evaluations, with
+ * TRL's DPOTrainer metrics for stage dpo; rewritten at each checkpoint and at the end) and `adapter/` (the PEFT adapter, written atomically at the end).
  */
 import { appendFile, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openAsBlob } from 'node:fs';
 import type { TrainCheckpoint } from '../engine/train/checkpoint';
+import type { PrefMetrics } from '../engine/train/prefLoss';
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/train/checkpointFile';
 import { listOrNull } from './atomicDir';
 
@@ -72,10 +73,26 @@ export function runLog(outDir: string): { line(text: string): Promise<void> } {
   };
 }
 
-/** One entry of trainer_state.json's log_history: a training step, or a held-out evaluation (HF Trainer names). */
-export type LogHistoryEntry =
-  | { readonly epoch: number; readonly step: number; readonly loss: number; readonly learning_rate: number; readonly grad_norm: number }
-  | { readonly epoch: number; readonly step: number; readonly eval_loss: number };
+/**
+ * One entry of trainer_state.json's log_history (HF Trainer names): a training step (`loss`, `learning_rate`,
+ * `grad_norm`) or a held-out evaluation (`eval_loss`), with `epoch` and `step`; stage dpo adds the preference metrics
+ * of {@link prefLogFields}.
+ */
+export type LogHistoryEntry = { readonly epoch: number; readonly step: number; readonly [metric: string]: number };
+
+/**
+ * The preference metrics of a step (prefix '') or a held-out evaluation (prefix 'eval_') under the names TRL's
+ * DPOTrainer and LLaMA-Factory's CustomDPOTrainer log (`get_batch_loss_metrics` in trl/trainer/dpo_trainer.py and
+ * llamafactory/train/dpo/trainer.py): rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins,
+ * logps/chosen, logps/rejected (the log-probs as the loss uses them: sums, or per-token means for ipo/orpo/simpo).
+ * Their logits/chosen and logits/rejected (mean raw logits) are not computed by the studio and not logged.
+ */
+export function prefLogFields(m: PrefMetrics, prefix: '' | 'eval_'): Record<string, number> {
+  return {
+    [`${prefix}rewards/chosen`]: m.rewardsChosen, [`${prefix}rewards/rejected`]: m.rewardsRejected, [`${prefix}rewards/accuracies`]: m.accuracy,
+    [`${prefix}rewards/margins`]: m.margin, [`${prefix}logps/chosen`]: m.logpsChosen, [`${prefix}logps/rejected`]: m.logpsRejected,
+  };
+}
 
 /** What {@link trainerState} needs beyond the log. */
 export interface TrainerStateInfo {
@@ -138,4 +155,25 @@ export async function earlierEvalEntries(outDir: string, upTo: number): Promise<
   } catch {
     return [];
   }
+}
+
+/**
+ * The preference metrics (rewards/*, logps/*) of the training steps ≤ `upTo` in an earlier attempt's
+ * DIR/trainer_state.json, by step (a resumed stage-dpo run logs them again with the history of its checkpoint, which
+ * keeps only loss, lr and grad_norm). An empty map when the file is absent or unreadable.
+ */
+export async function earlierStepMetrics(outDir: string, upTo: number): Promise<Map<number, Record<string, number>>> {
+  const out = new Map<number, Record<string, number>>();
+  try {
+    const json = JSON.parse(await (await openAsBlob(join(outDir, 'trainer_state.json'))).text()) as { log_history?: unknown };
+    if (!Array.isArray(json.log_history)) return out;
+    for (const e of json.log_history as Record<string, unknown>[]) {
+      if (typeof e !== 'object' || e === null || typeof e.loss !== 'number' || typeof e.step !== 'number' || e.step > upTo) continue;
+      const m = Object.entries(e).filter(([k, v]) => (k.startsWith('rewards/') || k.startsWith('logps/')) && typeof v === 'number');
+      if (m.length) out.set(e.step, Object.fromEntries(m) as Record<string, number>);
+    }
+  } catch {
+    // no earlier state: the resumed steps are logged without their metrics
+  }
+  return out;
 }

@@ -48,7 +48,7 @@ export function settingsToYaml(s: TrainSettings, ctx: YamlContext): string {
   Object.assign(r, { weight_decay: s.weightDecay, max_grad_norm: s.maxGradNorm, adam_beta1: s.beta1, adam_beta2: s.beta2, adam_epsilon: s.adamEps, seed: s.seed });
   // LLaMA-Factory checkpoints activations unless told not to (model_args.py disable_gradient_checkpointing).
   r.disable_gradient_checkpointing = !s.recompute;
-  if (!dpo && s.evalSteps && s.evalSteps > 0) Object.assign(r, { eval_strategy: 'steps', eval_steps: s.evalSteps });
+  if (s.evalSteps && s.evalSteps > 0) Object.assign(r, { eval_strategy: 'steps', eval_steps: s.evalSteps });
   const thinking = s.chatTemplateKwargs?.enable_thinking;
   if (typeof thinking === 'boolean') r.enable_thinking = thinking;
   const frozen = full && s.trainEmbeddings === false ? `${FROZEN_EMBEDDINGS_LINE} (studio only: LLaMA-Factory's full tuning trains embed_tokens)\n` : '';
@@ -164,15 +164,10 @@ export function settingsFromYaml(text: string, current: TrainSettings, ctx: Yaml
     if (!l) throw new Error(`${name}: pref_loss must be one of ${PREF_LOSSES.join(', ')}, got ${JSON.stringify(y.pref_loss)}`);
     set('prefLoss', l);
   }
-  if (s.stage === 'dpo' && s.evalSteps !== undefined) {
-    const { evalSteps: _sftOnly, ...rest } = s;
-    s = rest;
-  }
   const evalSteps = num('eval_steps', (v) => v >= 0, 'a number ≥ 0');
   if (evalSteps !== undefined) {
     const strategy = y.eval_strategy ?? y.evaluation_strategy ?? 'steps';
-    if (s.stage === 'dpo') ignored.push('eval_steps: stage dpo reports its held-out preference metrics before and after training only');
-    else if (strategy !== 'steps') ignored.push(`eval_steps: eval_strategy is ${String(strategy)}, so held-out loss is not taken every N steps`);
+    if (strategy !== 'steps') ignored.push(`eval_steps: eval_strategy is ${String(strategy)}, so held-out loss is not taken every N steps`);
     else if (!int(evalSteps) || evalSteps < 1) ignored.push(`eval_steps: ${evalSteps} is a fraction of the run; give a whole number of steps`);
     else set('evalSteps', evalSteps);
   }

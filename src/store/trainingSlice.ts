@@ -5,6 +5,8 @@
  */
 import { emaSmooth } from './ema';
 import { engineClient, type TrainEvent } from '../worker/client';
+
+type PrefMetrics = Extract<TrainEvent, { status: 'pref-eval' }>['metrics'];
 import { newRunId, type LogLine, type RunRecord } from './runHistory';
 import { ASSUMED_FALLBACK_SPEEDS, ASSUMED_SPEEDS, type Speeds } from './runProgress';
 import { cancelActiveRun, currentDevice, runActive, trackRun } from './runTracking';
@@ -18,7 +20,11 @@ export const IDLE_RUN: TrainingRun = { status: 'idle', runId: null, cancelling: 
 /** One log line for held-out preference metrics (stage dpo). */
 export function prefEvalLine(e: Extract<TrainEvent, { status: 'pref-eval' }>): string {
   const m = e.metrics;
-  return `held-out preference metrics of ${e.model} ${e.when} training: accuracy ${(100 * m.accuracy).toFixed(1)}%, margin ${m.margin.toFixed(4)}, log-probs chosen ${m.logpsChosen.toFixed(3)} / rejected ${m.logpsRejected.toFixed(3)}, loss ${e.loss.toFixed(4)}`;
+  return `held-out preference metrics of ${e.model} ${e.when} training: ${prefMetricsText(m, e.loss)}${e.cached ? ' (held-out log-probs from the checkpoint or an earlier run on the same pair and data)' : ''}`;
+}
+
+function prefMetricsText(m: PrefMetrics, loss: number): string {
+  return `accuracy ${(100 * m.accuracy).toFixed(1)}%, margin ${m.margin.toFixed(4)}, log-probs chosen ${m.logpsChosen.toFixed(3)} / rejected ${m.logpsRejected.toFixed(3)}, loss ${loss.toFixed(4)}`;
 }
 
 /** The run after one TrainEvent received at `at` (ISO time, for the log). */
@@ -47,7 +53,7 @@ export function applyTrainEvent(run: TrainingRun, e: TrainEvent, at: string): Tr
     case 'eval-step':
       return {
         ...run,
-        log: log(`held-out loss of base+lora at step ${e.step}/${e.totalSteps}: ${e.loss.toFixed(4)}`),
+        log: log(e.metrics ? `held-out preference metrics of base+lora at step ${e.step}/${e.totalSteps}: ${prefMetricsText(e.metrics, e.loss)}` : `held-out loss of base+lora at step ${e.step}/${e.totalSteps}: ${e.loss.toFixed(4)}`),
         evalPoints: [...run.evalPoints.filter((p) => p.step < e.step), { step: e.step, loss: e.loss }],
       };
     case 'reference':

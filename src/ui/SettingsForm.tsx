@@ -2,7 +2,7 @@
  * The training settings form: the stage (SFT | DPO with pref_beta, pref_loss, pref_ftx: StageFields.tsx), the
  * finetuning type (LoRA | Full, Train embeddings: FinetuningFields.tsx; the LoRA fields are disabled under Full), LoRA (Rank,
  * Alpha, Dropout, rsLoRA, target modules) and optimisation (Learning rate, Epochs, Max steps, Batch size, Gradient
- * accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Evaluate every N steps (stage sft), Held-out
+ * accumulation, Max length, Weight decay, Warmup ratio, Max grad norm, Evaluate every N steps (held-out loss; stage dpo: preference loss and metrics), Held-out
  * rows, Seed, Recompute activations).
  * Defaults come from the engine's defaultTrainSettings; every field writes straight to the store.
  */
@@ -91,9 +91,8 @@ export function SettingsForm({ settings: s, onChange, onValidChange, disabled }:
           }}
           integer
           min={0}
-          hint={s.stage === 'dpo' ? 'stage dpo: held-out preference metrics before and after training only' : 'steps; held-out loss of Base + LoRA (LLaMA-Factory eval_steps); 0 = before and after only'}
+          hint={s.stage === 'dpo' ? 'steps; held-out preference loss, accuracy and margin of Base + LoRA (LLaMA-Factory eval_steps); 0 = before and after only' : 'steps; held-out loss of Base + LoRA (LLaMA-Factory eval_steps); 0 = before and after only'}
           {...common}
-          disabled={disabled || s.stage === 'dpo'}
         />
         <NumberField
           id="heldout-rows"

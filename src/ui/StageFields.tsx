@@ -8,10 +8,9 @@ import { NumberField } from './NumberField';
 
 const LOSSES: readonly NonNullable<TrainSettings['prefLoss']>[] = ['sigmoid', 'hinge', 'ipo', 'orpo', 'simpo'];
 
-/** `s` switched to stage dpo: LLaMA-Factory's pref_* defaults where unset; Evaluate every (SFT only) dropped. */
+/** `s` switched to stage dpo: LLaMA-Factory's pref_* defaults where unset (Evaluate every is kept: dpo evaluates its held-out pairs). */
 function toDpo(s: TrainSettings): TrainSettings {
-  const { evalSteps: _sftOnly, ...rest } = s;
-  return { ...rest, stage: 'dpo', prefBeta: s.prefBeta ?? 0.1, prefLoss: s.prefLoss ?? 'sigmoid', prefFtx: s.prefFtx ?? 0 };
+  return { ...s, stage: 'dpo', prefBeta: s.prefBeta ?? 0.1, prefLoss: s.prefLoss ?? 'sigmoid', prefFtx: s.prefFtx ?? 0 };
 }
 
 /** Props of {@link StageFields}. */

@@ -40,6 +40,14 @@ describe('stage dpo progress and run state', () => {
     expect(run.log.at(-1)?.text).toBe('held-out preference metrics of instruct+graft after training: accuracy 75.0%, margin 0.7500, log-probs chosen -20.000 / rejected -30.000, loss 0.4000');
   });
 
+  it('draws the held-out preference loss every N steps with the SFT eval points, and names cached before-metrics', () => {
+    let run = applyTrainEvent(IDLE_RUN, { status: 'eval-step', step: 2, totalSteps: 4, loss: 0.4, metrics }, 't0');
+    expect(run.evalPoints).toEqual([{ step: 2, loss: 0.4 }]);
+    expect(run.log.at(-1)?.text).toBe('held-out preference metrics of base+lora at step 2/4: accuracy 75.0%, margin 0.7500, log-probs chosen -20.000 / rejected -30.000, loss 0.4000');
+    run = applyTrainEvent(run, { status: 'pref-eval', model: 'base', when: 'before', metrics, loss: 0.69, cached: true }, 't1');
+    expect(run.log.at(-1)?.text).toMatch(/^held-out preference metrics of base before training: .* \(held-out log-probs from the checkpoint or an earlier run on the same pair and data\)$/);
+  });
+
   it('refuses a dataset of the other kind, naming the file', () => {
     const ds = [{ name: 'titles.train.trl.jsonl', kind: 'preference' as const }, { name: 'titles.train.alpaca.json', kind: 'sft' as const }];
     expect(() => refuseDatasetKinds(ds, 'dpo')).toThrow('titles.train.alpaca.json is an SFT dataset (conversations); the DPO stage needs preference pairs');

@@ -29,19 +29,18 @@ describe('settings YAML', () => {
     for (const k of Object.keys(y)) expect(keys.has(k), k).toBe(true);
   });
 
-  it('round-trips stage dpo with pref_beta, pref_loss and pref_ftx (no eval_steps: dpo evaluates before and after only)', () => {
+  it('round-trips stage dpo with pref_beta, pref_loss and pref_ftx', () => {
     const s = { ...d, stage: 'dpo' as const, prefBeta: 0.25, prefLoss: 'ipo' as const, prefFtx: 0.5 };
     const text = settingsToYaml({ ...s, evalSteps: 10 }, ctx);
     const y = parse(text) as Record<string, unknown>;
-    expect(y).toMatchObject({ stage: 'dpo', pref_beta: 0.25, pref_loss: 'ipo', pref_ftx: 0.5 });
-    expect(y.eval_steps).toBeUndefined();
+    // Stage dpo evaluates its held-out pairs every eval_steps as LLaMA-Factory's DPO trainer does (eval_rewards/*).
+    expect(y).toMatchObject({ stage: 'dpo', pref_beta: 0.25, pref_loss: 'ipo', pref_ftx: 0.5, eval_strategy: 'steps', eval_steps: 10 });
     const back = settingsFromYaml(text, d, ctx, 'dpo.yaml');
     expect(back.ignored).toEqual([]);
-    expect({ ...back.settings, warmupRatio: 0 }).toEqual({ ...s, warmupRatio: 0 });
+    expect({ ...back.settings, warmupRatio: 0 }).toEqual({ ...s, evalSteps: 10, warmupRatio: 0 });
     const sft = settingsFromYaml(settingsToYaml(d, ctx), { ...s, evalSteps: 5 }, ctx, 'sft.yaml').settings;
     expect(sft.stage).toBeUndefined();
-    expect(settingsFromYaml('stage: dpo\neval_steps: 5', { ...d, evalSteps: 5 }, ctx, 'x.yaml')).toMatchObject({ settings: { stage: 'dpo', prefBeta: 0.1, prefLoss: 'sigmoid', prefFtx: 0 }, ignored: ['eval_steps: stage dpo reports its held-out preference metrics before and after training only'] });
-    expect(settingsFromYaml('stage: dpo', { ...d, evalSteps: 5 }, ctx, 'x.yaml').settings.evalSteps).toBeUndefined();
+    expect(settingsFromYaml('stage: dpo\neval_steps: 5', d, ctx, 'x.yaml')).toMatchObject({ settings: { stage: 'dpo', prefBeta: 0.1, prefLoss: 'sigmoid', prefFtx: 0, evalSteps: 5 }, ignored: [] });
     expect(settingsFromYaml('stage: kto', d, ctx, 'x.yaml').ignored).toEqual(['stage: kto — the studio trains sft or dpo']);
     expect(() => settingsFromYaml('pref_loss: bco', d, ctx, 'x.yaml')).toThrow('x.yaml: pref_loss must be one of sigmoid, hinge, ipo, orpo, simpo, got "bco"');
   });

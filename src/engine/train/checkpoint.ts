@@ -81,8 +81,9 @@ export interface TrainCheckpoint {
   /** ISO time of the capture */
   readonly savedAt: string;
   /**
-   * Stage dpo: the reference log-probs (model with the adapter off) of every training pair, in the order of the
-   * tokenised pairs, f64 [N] each; computed once before step 1 and kept so a resumed run uses the very same values.
+   * Stage dpo: the reference log-probs (model with the adapter off) of the training pairs, in the order of the
+   * tokenised pairs, f64 [N] each, NaN for a pair the step plan never uses (--max-steps); computed once before step 1
+   * and kept so a resumed run uses the very same values.
    */
   readonly reference?: { readonly chosen: Float64Array; readonly rejected: Float64Array };
   /**
@@ -91,6 +92,14 @@ export interface TrainCheckpoint {
    * bytes per trainable parameter. The LoRA maps `params`, `m`, `v` are then empty.
    */
   readonly full?: FullState;
+  /**
+   * Stage dpo: the held-out log-probs of the untrained Base and (once measured) Instruct, per held-out pair, f64 [N]
+   * each: the reference of every held-out metric, kept so a resumed run does not compute them again.
+   */
+  readonly heldoutReference?: {
+    readonly base?: { readonly chosen: Float64Array; readonly rejected: Float64Array };
+    readonly instruct?: { readonly chosen: Float64Array; readonly rejected: Float64Array };
+  };
 }
 
 /** The f32 tensors of a full-parameter state, by HF name (e.g. model.layers.0.self_attn.q_proj.weight). */

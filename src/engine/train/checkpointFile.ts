@@ -9,7 +9,9 @@
  *   [step, loss] pairs, save time)}. Non-finite numbers of the
  *   history are written as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers);
  * - stage dpo: `reference_chosen_logps` / `reference_rejected_logps`, F64 [N]: the reference log-probs of the N
- *   training pairs (exact f64, so a resumed run is bit-identical);
+ *   training pairs (exact f64, so a resumed run is bit-identical; NaN for pairs the step plan does not use), and
+ *   `heldout_reference_{base,instruct}_{chosen,rejected}_logps`, F64 [N_heldout]: the untrained models' held-out
+ *   log-probs measured so far (the reference of the held-out metrics).
  * - finetuning_type full: instead of the LoRA keys, every trainable tensor under its HF name (the f32 master W_B′,
  *   e.g. `model.layers.0.mlp.up_proj.weight`, loadable like a model file) with `<name>.exp_avg` / `<name>.exp_avg_sq`,
  *   F32 of the tensor's shape — 12 bytes per trainable parameter; the metadata lists them as `fullTensors`.
@@ -32,6 +34,13 @@ const SUFFIX: Record<Kind, string> = { params: '', m: '.exp_avg', v: '.exp_avg_s
 
 /** Tensor names of the stage-dpo reference log-probs. */
 export const REFERENCE_KEYS = { chosen: 'reference_chosen_logps', rejected: 'reference_rejected_logps' } as const;
+/** Tensor names of the stage-dpo held-out log-probs of the untrained Base and Instruct. */
+export const HELDOUT_REFERENCE_KEYS = {
+  base: { chosen: 'heldout_reference_base_chosen_logps', rejected: 'heldout_reference_base_rejected_logps' },
+  instruct: { chosen: 'heldout_reference_instruct_chosen_logps', rejected: 'heldout_reference_instruct_rejected_logps' },
+} as const;
+
+type LogpPair = { readonly chosen: Float64Array; readonly rejected: Float64Array };
 
 const num = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
 const unnum = (x: unknown, where: string): number => {
@@ -62,12 +71,16 @@ export function encodeCheckpoint(c: TrainCheckpoint): Blob {
       }
     }
   }
-  if (c.reference) {
+  const pushPair = (p: LogpPair | undefined, keys: { readonly chosen: string; readonly rejected: string }): void => {
+    if (!p) return;
     for (const k of ['chosen', 'rejected'] as const) {
-      const arr = c.reference[k];
-      tensors.push({ name: REFERENCE_KEYS[k], dtype: 'F64', shape: [arr.length], byteLength: arr.byteLength, data: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
+      const arr = p[k];
+      tensors.push({ name: keys[k], dtype: 'F64', shape: [arr.length], byteLength: arr.byteLength, data: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
     }
-  }
+  };
+  pushPair(c.reference, REFERENCE_KEYS);
+  pushPair(c.heldoutReference?.base, HELDOUT_REFERENCE_KEYS.base);
+  pushPair(c.heldoutReference?.instruct, HELDOUT_REFERENCE_KEYS.instruct);
   const meta = {
     format: c.format,
     version: c.version,
@@ -160,21 +173,26 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
       if (q.inFeatures !== p.inFeatures || q.outFeatures !== p.outFeatures) bad(`${path}: the AdamW ${SUFFIX[kind].slice(1)} tensors' shapes differ from lora_A / lora_B`);
     }
   }
-  let reference: TrainCheckpoint['reference'];
-  if (header.tensors.has(REFERENCE_KEYS.chosen) || header.tensors.has(REFERENCE_KEYS.rejected)) {
+  const readPair = async (keys: { readonly chosen: string; readonly rejected: string }, what: string): Promise<LogpPair | undefined> => {
+    if (!header.tensors.has(keys.chosen) && !header.tensors.has(keys.rejected)) return undefined;
     const ref = async (key: string): Promise<Float64Array> => {
       const info = header.tensors.get(key);
-      if (!info) return bad(`tensor ${key} is missing (the reference log-probs come in a chosen/rejected pair)`);
+      if (!info) return bad(`tensor ${key} is missing (the ${what} log-probs come in a chosen/rejected pair)`);
       if (info.dtype !== 'F64' || info.shape.length !== 1) bad(`tensor ${key} is ${info.dtype} ${JSON.stringify(info.shape)}, expected F64 of rank 1`);
       const bytes = await readTensorBytes(blob, info);
       return new Float64Array(bytes.slice().buffer);
     };
-    reference = { chosen: await ref(REFERENCE_KEYS.chosen), rejected: await ref(REFERENCE_KEYS.rejected) };
-    if (reference.chosen.length !== reference.rejected.length) bad(`${REFERENCE_KEYS.chosen} has ${reference.chosen.length} values but ${REFERENCE_KEYS.rejected} ${reference.rejected.length}; expected one per training pair in both`);
-  }
+    const p = { chosen: await ref(keys.chosen), rejected: await ref(keys.rejected) };
+    if (p.chosen.length !== p.rejected.length) bad(`${keys.chosen} has ${p.chosen.length} values but ${keys.rejected} ${p.rejected.length}; expected one per ${what} pair in both`);
+    return p;
+  };
+  const reference = await readPair(REFERENCE_KEYS, 'training');
+  const heldBase = await readPair(HELDOUT_REFERENCE_KEYS.base, 'held-out');
+  const heldInstruct = await readPair(HELDOUT_REFERENCE_KEYS.instruct, 'held-out');
+  const extra = [reference, heldBase, heldInstruct].filter((p) => p !== undefined).length * 2;
   const full = fullNames === undefined ? undefined : await readFullState(blob, header.tensors, fullNames as string[], bad);
-  const expected = 6 * (modules as string[]).length + (reference ? 2 : 0) + 3 * (full?.params.size ?? 0);
-  if (header.tensors.size !== expected) bad(`${header.tensors.size} tensors, expected ${expected} (6 per module listed in the metadata${reference ? ', plus the 2 reference log-prob tensors' : ''}${full ? ', 3 per full-parameter tensor' : ''})`);
+  const expected = 6 * (modules as string[]).length + extra + 3 * (full?.params.size ?? 0);
+  if (header.tensors.size !== expected) bad(`${header.tensors.size} tensors, expected ${expected} (6 per module listed in the metadata${extra ? `, plus ${extra} log-prob tensors` : ''})`);
   return {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -194,6 +212,7 @@ export async function decodeCheckpoint(blob: Blob, fileName: string): Promise<Tr
     savedAt: m.savedAt as string,
     ...(reference ? { reference } : {}),
     ...(full ? { full } : {}),
+    ...(heldBase || heldInstruct ? { heldoutReference: { ...(heldBase ? { base: heldBase } : {}), ...(heldInstruct ? { instruct: heldInstruct } : {}) } } : {}),
   };
 }
 

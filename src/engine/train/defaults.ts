@@ -89,7 +89,6 @@ export function validateSettings(s: TrainSettings, cfg: ModelConfig): void {
   if (s.lora.targetModules.length === 0) bad('Target modules', 'choose at least one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
   if (s.maxLength > cfg.maxPositionEmbeddings) bad('Max length', `${s.maxLength} exceeds the model's max_position_embeddings ${cfg.maxPositionEmbeddings}`);
   if (s.stage === 'dpo' && s.finetuningType === 'full') bad('Finetuning type', "stage dpo trains LoRA only; choose 'lora' (full-parameter runs are stage sft)");
-  if (s.stage === 'dpo' && s.evalSteps) bad('Evaluate every', 'stage dpo reports its held-out preference metrics before and after training only; set 0');
   try {
     validatePrefSettings(s);
   } catch (e) {

@@ -61,8 +61,12 @@ export function prefEvalOf(policy: SplitLogps, reference: SplitLogps, lengths: {
   return { loss: r.loss, metrics: r.metrics };
 }
 
+/** The metrics and loss as log text: "accuracy 75.0%, margin 0.1234, log-probs chosen … / rejected …, loss 0.6931". */
+export function prefMetricsText(m: PrefMetrics, loss: number): string {
+  return `accuracy ${(100 * m.accuracy).toFixed(1)}%, margin ${m.margin.toFixed(4)}, log-probs chosen ${m.logpsChosen.toFixed(3)} / rejected ${m.logpsRejected.toFixed(3)}, loss ${loss.toFixed(4)}`;
+}
+
 /** One log line (CLI, run log) for a 'pref-eval' event's values. */
 export function prefEvalLine(e: { readonly model: string; readonly when: string; readonly metrics: PrefMetrics; readonly loss: number }): string {
-  const m = e.metrics;
-  return `held-out preference metrics of ${e.model} ${e.when} training: accuracy ${(100 * m.accuracy).toFixed(1)}%, margin ${m.margin.toFixed(4)}, log-probs chosen ${m.logpsChosen.toFixed(3)} / rejected ${m.logpsRejected.toFixed(3)}, loss ${e.loss.toFixed(4)}`;
+  return `held-out preference metrics of ${e.model} ${e.when} training: ${prefMetricsText(e.metrics, e.loss)}`;
 }

@@ -2,12 +2,15 @@
  * A whole Shadow-DPO run (stage dpo; Shadow-FT paper §5.3): a preference objective (pref_loss, default DPO) with LoRA
  * on the Base model, then the held-out preference metrics of Base + LoRA and of Instruct + the same (grafted)
  * LoRA, each against its own model without the adapter. Steps, in progress order:
- *   1. the reference pass: log-probs of every training pair with the adapter off (its own 'reference' events),
- *      once, in data order, cached per pair (reused by every epoch; stored in the checkpoint so a resumed run uses
- *      the very same values);
- *   2. held-out log-probs of Base (its reference for the metrics);
- *   3. the optimizer steps (train/prefStep.ts), with the schedule, clipping, checkpoints and cancel of run.ts;
- *   4. held-out metrics of Base + LoRA, then Instruct and Instruct + grafted LoRA.
+ *   1. the reference pass: log-probs of the training pairs the step plan uses, with the adapter off (its own
+ *      'reference' events; train/prefReference.ts), once, cached per pair (reused by every epoch; stored in the
+ *      checkpoint so a resumed run uses the very same values);
+ *   2. held-out log-probs of Base (its reference for the metrics; from the checkpoint being resumed or
+ *      job.cachedHeldoutReference when known);
+ *   3. the optimizer steps (train/prefStep.ts) in the step loop shared with SFT (train/loop.ts: schedule, checkpoints,
+ *      cancel), with clipping and AdamW as SFT, and
+ *      every settings.evalSteps steps the held-out metrics of Base + LoRA ('eval-step' events);
+ *   4. held-out metrics of Base + LoRA, then Instruct (its log-probs cached as Base's) and Instruct + grafted LoRA.
  * Micro-batches: settings.batchSize PAIRS (2·batchSize sequences), gradAccum micro-batches per step, pairs shuffled
  * per epoch with seed + epoch (io/dataset/prefBatches.ts), as LLaMA-Factory counts them.
  */
@@ -19,19 +22,30 @@ import { createLoraParams, readLoraAdapter, readLoraTensors, writeLoraTensors, t
 import { destroyGpuModel, makeGpuModel, type GpuModel } from '../model/model';
 import { loadModelWeights } from '../model/weights';
 import { describePlan, requirePlanFits } from '../plan/advice';
-import { APP_VERSION, assertCompatible, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, dataIdentity, type EvalResult, type LossPoint, type TrainCheckpoint } from './checkpoint';
+import { APP_VERSION, assertCompatible, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, dataIdentity, type EvalPoint, type EvalResult, type LossPoint, type TrainCheckpoint } from './checkpoint';
 import { validateSettings } from './defaults';
 import { prefEvalOf, splitLengths, splitLogps, type SplitLogps } from './prefEval';
 import { createPrefStepBuffers, prefTrainStep, referenceLogps, type PairLogps, type PrefStepBuffers } from './prefStep';
+import { assembleReference, checkReference, plannedPairs, referenceBatches } from './prefReference';
 import { prefOptionsOf, stageOf } from './prefSettings';
-import { AUTO_CHECKPOINT_SECONDS, CheckpointSaveError, checkpointWeightBytes, planJob, type TrainJob, type TrainResult } from './run';
-import { cosineWithWarmup, warmupSteps } from './schedule';
+import { checkpointWeightBytes, planJob, saverHooks, type TrainJob, type TrainResult } from './run';
+import { checkpointSaver } from './checkpointSaver';
+import { runStepLoop } from './loop';
 import type { EvalModel, TrainSettings } from './types';
 
 /** A stage-dpo job: {@link TrainJob} with tokenised preference pairs instead of examples. */
 export interface PrefTrainJob extends Omit<TrainJob, 'train' | 'heldout' | 'cachedEval'> {
   readonly train: readonly TokenizedPairRows[];
   readonly heldout?: readonly TokenizedPairRows[];
+  /**
+   * Held-out log-probs of the untrained Base / Instruct from an earlier run on the same pair, held-out pairs and Max
+   * length (they do not depend on the training settings; the studio's cache, app/prefEvalCacheStore.ts): given ones
+   * are used instead of computed and their 'before' metrics reported with `cached: true`. One of another length
+   * than the held-out pairs is ignored.
+   */
+  readonly cachedHeldoutReference?: { readonly base?: SplitLogps; readonly instruct?: SplitLogps };
+  /** Called with each untrained model's held-out log-probs this run computed (e.g. to cache them). */
+  onHeldoutReference?(model: 'base' | 'instruct', logps: SplitLogps): void;
 }
 
 /**
@@ -84,7 +98,8 @@ export async function runPreferenceTraining(job: PrefTrainJob): Promise<TrainRes
   onEvent({ status: 'preparing', message: `memory plan (stage dpo: ${s.batchSize} pairs = ${2 * s.batchSize} sequences per micro-batch):\n${describePlan(memPlan)}` });
   const plan = planPrefSteps(job.train, s, job.padTokenId);
   const opts = { maxLength: s.maxLength, padTokenId: job.padTokenId, shuffle: false };
-  const refBatches = makePreferenceBatches(job.train, s.batchSize, opts);
+  const planned = plannedPairs(plan);
+  const refBatches = referenceBatches(job.train, planned, s.batchSize, opts);
   const held = job.heldout?.length ? makePreferenceBatches(job.heldout, s.batchSize, opts) : [];
   const shape = maxShape([...plan.flat(), ...refBatches, ...held]);
   const total = plan.length;
@@ -94,47 +109,53 @@ export async function runPreferenceTraining(job: PrefTrainJob): Promise<TrainRes
   const resume = job.resume;
   if (resume) {
     assertCompatible(resume, { appVersion: APP_VERSION, modelId, dataId, settings: s, totalSteps: total });
-    if (!resume.reference || resume.reference.chosen.length !== job.train.length) throw new Error(`the checkpoint has no reference log-probs for the ${job.train.length} training pairs; start a new run`);
-    onEvent({ status: 'resumed', step: resume.step, totalSteps: total, history: resume.history });
+    checkReference(resume.reference, job.train.length, planned);
+    onEvent({ status: 'resumed', step: resume.step, totalSteps: total, history: resume.history, evalPoints: resume.evalPoints ?? [] });
   }
   const history: LossPoint[] = [...(resume?.history ?? [])];
   const evals: EvalResult[] = [...(resume?.evals ?? [])];
+  const evalPoints: EvalPoint[] = [...(resume?.evalPoints ?? [])];
   let reference: SplitLogps | null = resume?.reference ?? null;
+  // The untrained models' held-out log-probs: from the checkpoint, else the caller's cache (when of the right length).
+  const known = (which: 'base' | 'instruct'): SplitLogps | undefined => {
+    const r = resume?.heldoutReference?.[which] ?? job.cachedHeldoutReference?.[which];
+    return r && r.chosen.length === job.heldout?.length && r.rejected.length === r.chosen.length ? r : undefined;
+  };
+  const heldRef: { base?: SplitLogps; instruct?: SplitLogps } = { ...(known('base') ? { base: known('base') } : {}), ...(known('instruct') ? { instruct: known('instruct') } : {}) };
   let model: GpuModel | null = null;
   let lora: LoraParams | null = null;
   let acts: Activations | null = null;
   let buffers: PrefStepBuffers | null = null;
-  let saving = job.onCheckpoint !== undefined;
   const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => ({
     format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, appVersion: APP_VERSION, modelId: modelId || (job.modelId ?? (await checkpointContentId(job.base))),
     modelName: job.base.modelName, dataId: dataId || (await pairDataIdentity(job.train)), settings: s, step, totalSteps: total,
-    history: history.slice(0, step), evals: [...evals],
+    history: history.slice(0, step), evals: [...evals], evalPoints: evalPoints.filter((p) => p.step <= step),
     params: await readLoraTensors(ctx, l, 'params'), m: await readLoraTensors(ctx, l, 'm'), v: await readLoraTensors(ctx, l, 'v'),
-    savedAt: new Date().toISOString(), ...(reference ? { reference } : {}),
+    savedAt: new Date().toISOString(), ...(reference ? { reference } : {}), ...(heldRef.base || heldRef.instruct ? { heldoutReference: { ...heldRef } } : {}),
   });
-  const checkpoint = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => {
-    const c = await capture(l, step);
-    if (!saving || !job.onCheckpoint) return c;
-    try {
-      await job.onCheckpoint(c);
-      onEvent({ status: 'checkpoint', step, totalSteps: total });
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      onEvent({ status: 'checkpoint', step, totalSteps: total, error: why });
-      if (!job.continueWithoutCheckpoints) throw new CheckpointSaveError(`the checkpoint after step ${step} could not be saved (${why}); the run stopped, checkpoints saved before are kept`, { cause: e });
-      saving = false;
-    }
-    return c;
-  };
+  const saver = checkpointSaver({ ...saverHooks(job), total, onEvent, capture: (step) => capture(lora as LoraParams, step) });
+  const checkpoint = (_l: LoraParams, step: number): Promise<TrainCheckpoint> => saver.save(step);
   const lengths = splitLengths(held);
   const heldLogps = async (m: GpuModel, l: LoraParams | null, which: EvalModel, label: string): Promise<SplitLogps | null> => {
     onEvent({ status: 'evaluating', message: `held-out log-probs of ${label} (${held.length} batches)`, model: which, batch: 0, batches: held.length });
     return splitLogps(ctx, m, acts as Activations, l, held, signal, (batch, batches) => onEvent({ status: 'evaluating', message: `held-out log-probs of ${label}: batch ${batch}/${batches}`, model: which, batch, batches }));
   };
-  const report = (which: EvalModel, when: 'before' | 'after', policy: SplitLogps, ref: SplitLogps): void => {
+  const report = (which: EvalModel, when: 'before' | 'after', policy: SplitLogps, ref: SplitLogps, cached = false): void => {
     const r = prefEvalOf(policy, ref, lengths, pref);
     evals.splice(0, evals.length, ...evals.filter((e) => e.model !== which || e.when !== when), { model: which, when, loss: r.loss });
-    onEvent({ status: 'pref-eval', model: which, when, metrics: r.metrics, loss: r.loss });
+    onEvent({ status: 'pref-eval', model: which, when, metrics: r.metrics, loss: r.loss, ...(cached ? { cached } : {}) });
+  };
+  /** The untrained model's held-out log-probs: known ones reported as cached, else measured (null: cancelled). */
+  const untrained = async (m: GpuModel, which: 'base' | 'instruct', label: string): Promise<SplitLogps | null> => {
+    const had = heldRef[which];
+    const r = had ?? (await heldLogps(m, null, which, label));
+    if (!r) return null;
+    if (!had) {
+      heldRef[which] = r;
+      job.onHeldoutReference?.(which, r);
+    }
+    report(which, 'before', r, r, had !== undefined);
+    return r;
   };
   try {
     onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.base.modelName} onto the GPU` });
@@ -158,43 +179,38 @@ export async function runPreferenceTraining(job: PrefTrainJob): Promise<TrainRes
       const parts = await referenceLogps(ctx, model, acts, refBatches, signal, (batch, batches) => onEvent({ status: 'reference', batch, batches }))
         .catch((e: unknown) => (signal?.aborted ? null : Promise.reject(e)));
       if (!parts) return await cancelled(lora);
-      reference = { chosen: Float64Array.from(parts.flatMap((p) => [...p.chosen])), rejected: Float64Array.from(parts.flatMap((p) => [...p.rejected])) };
+      reference = assembleReference(job.train.length, refBatches, parts);
     }
-    const baseRef = held.length ? await heldLogps(model, null, 'base', 'Base before training') : null;
-    if (signal?.aborted) return await cancelled(lora);
-    if (baseRef) report('base', 'before', baseRef, baseRef);
-    const warm = warmupSteps(total, s.warmupRatio);
-    const t0 = performance.now();
+    const baseRef = held.length ? await untrained(model, 'base', 'Base before training') : null;
+    if (signal?.aborted || (held.length && !baseRef)) return await cancelled(lora);
     const start = done;
-    let tokens = 0;
-    let last = history.at(-1)?.loss ?? NaN;
-    let every = job.checkpointEvery && job.checkpointEvery > 0 ? job.checkpointEvery : 0;
-    const stepSec: number[] = [];
-    for (let k = start; k < total; k++) {
-      if (signal?.aborted) return await cancelled(lora);
-      const lr = s.learningRate * cosineWithWarmup(k, total, warm);
-      const micro = plan[k]!;
-      const tStep = performance.now();
-      let r;
-      try {
-        r = await prefTrainStep(ctx, model, acts, lora, micro, micro.map((b) => refsOf(b, reference as SplitLogps)), {
+    const [m, l, a, buf, ref] = [model, lora, acts, buffers, reference as SplitLogps];
+    // Held-out metrics of Base + LoRA during training (TrainSettings.evalSteps); the last step is the after evaluation.
+    const evalEvery = baseRef && s.evalSteps && s.evalSteps > 0 ? s.evalSteps : 0;
+    const loop = await runStepLoop({
+      settings: s, total, start, history, evalPoints, ...(signal ? { signal } : {}), onEvent, saver, ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
+      step: (k, lr) => {
+        const micro = plan[k]!;
+        return prefTrainStep(ctx, m, a, l, micro, micro.map((b) => refsOf(b, ref)), {
           lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed,
-        }, pref, buffers, signal);
-      } catch (e) {
-        if (signal?.aborted) return await cancelled(lora);
-        throw e;
-      }
-      done = k + 1;
-      tokens += r.tokens;
-      last = r.loss;
-      history.push({ step: done, loss: r.loss, lr, gradNorm: r.gradNorm });
-      const elapsed = (performance.now() - t0) / 1000;
-      onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec: (elapsed / (done - start)) * (total - done) });
-      stepSec.push((performance.now() - tStep) / 1000);
-      if (saving && every === 0 && (stepSec.length >= 2 || done === total)) every = Math.max(1, Math.round(AUTO_CHECKPOINT_SECONDS / Math.max(1e-3, Math.min(...stepSec))));
-      if (saving && every > 0 && done < total && done % every === 0) await checkpoint(lora, done);
-    }
-    const final = saving && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
+        }, pref, buf, signal);
+      },
+      eta: (elapsed, d) => (elapsed / (d - start)) * (total - d),
+      ...(evalEvery > 0 && baseRef ? {
+        evaluation: {
+          every: evalEvery,
+          announce: (d: number) => `held-out preference metrics of Base + LoRA at step ${d} (${held.length} batches)`,
+          run: async () => {
+            const policy = await splitLogps(ctx, m, a, l, held, signal);
+            return policy ? prefEvalOf(policy, baseRef, lengths, pref) : null;
+          },
+        },
+      } : {}),
+    });
+    done = loop.done;
+    const last = loop.last;
+    if (loop.status === 'cancelled') return await cancelled(lora);
+    const final = saver.saving() && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
     if (held.length && baseRef) {
       const after = await heldLogps(model, lora, 'base+lora', 'Base + LoRA');
       if (!after) return await cancelled(lora);
@@ -204,9 +220,8 @@ export async function runPreferenceTraining(job: PrefTrainJob): Promise<TrainRes
         model = null;
         onEvent({ status: 'preparing', phase: 'load', message: `loading ${job.instruct.modelName} onto the GPU` });
         model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.instruct));
-        const iRef = await heldLogps(model, null, 'instruct', 'Instruct');
+        const iRef = await untrained(model, 'instruct', 'Instruct');
         if (!iRef) return await cancelled(lora);
-        report('instruct', 'before', iRef, iRef);
         const graft = await heldLogps(model, lora, 'instruct+graft', 'Instruct + grafted LoRA');
         if (!graft) return await cancelled(lora);
         report('instruct+graft', 'after', graft, iRef);

@@ -15,7 +15,8 @@ import { requirePlanFits, describePlan } from '../plan/advice';
 import { DEFAULT_BUDGET_BYTES, planMemory, type MemoryPlan } from '../plan/memory';
 import { DTYPE_BYTES } from '../../io/dtype';
 import { validateSettings } from './defaults';
-import { cosineWithWarmup, warmupSteps } from './schedule';
+import { checkpointSaver, CheckpointSaveError, AUTO_CHECKPOINT_SECONDS, type CheckpointSaverOptions } from './checkpointSaver';
+import { runStepLoop } from './loop';
 import { createStepStats, evaluateLoss, trainStep, type EvalProgress } from './step';
 import { evalBatches } from './evalBatches';
 import type { EvalModel, TrainEvent, TrainSettings } from './types';
@@ -73,13 +74,12 @@ export interface TrainResult {
   readonly checkpoint?: TrainCheckpoint;
 }
 
-/** A checkpoint could not be saved; `cause` is what the save threw. Checkpoints saved before are untouched. */
-export class CheckpointSaveError extends Error {
-  override name = 'CheckpointSaveError';
-}
+export { CheckpointSaveError, AUTO_CHECKPOINT_SECONDS };
 
-/** The seconds of work between two automatic checkpoints (TrainJob.checkpointEvery absent). */
-export const AUTO_CHECKPOINT_SECONDS = 60;
+/** The job's checkpoint hooks for checkpointSaver.ts (onCheckpoint called on the job, as before). */
+export function saverHooks(job: Pick<TrainJob, 'onCheckpoint' | 'continueWithoutCheckpoints'>): Pick<CheckpointSaverOptions, 'onCheckpoint' | 'continueWithoutCheckpoints'> {
+  return { ...(job.onCheckpoint ? { onCheckpoint: (c: TrainCheckpoint) => (job.onCheckpoint as NonNullable<TrainJob['onCheckpoint']>).call(job, c) } : {}), ...(job.continueWithoutCheckpoints !== undefined ? { continueWithoutCheckpoints: job.continueWithoutCheckpoints } : {}) };
+}
 
 /**
  * Bytes per value of a checkpoint's matrices, read from embed_tokens' dtype (2 for BF16/F16, 4 for F32).
@@ -188,7 +188,6 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
     if (!job.signal?.aborted) evals.splice(0, evals.length, ...evals.filter((e) => e.model !== which || e.when !== when), { model: which, when, loss });
     return loss;
   };
-  let saving = job.onCheckpoint !== undefined;
   const capture = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => {
     if (!wantState) {
       modelId = job.modelId ?? (await checkpointContentId(job.base));
@@ -203,21 +202,8 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
     savedAt: new Date().toISOString(),
   });
   /** Captures and saves the state after `step` steps (when saving); returns the captured state. */
-  const checkpoint = async (l: LoraParams, step: number): Promise<TrainCheckpoint> => {
-    const c = await capture(l, step);
-    if (!saving || !job.onCheckpoint) return c;
-    try {
-      await job.onCheckpoint(c);
-      onEvent({ status: 'checkpoint', step, totalSteps: total });
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      onEvent({ status: 'checkpoint', step, totalSteps: total, error: why });
-      if (!job.continueWithoutCheckpoints) throw new CheckpointSaveError(`the checkpoint after step ${step} could not be saved (${why}); the run stopped, checkpoints saved before are kept`, { cause: e });
-      saving = false;
-      onEvent({ status: 'preparing', message: `continuing without checkpoints after a failed save at step ${step}` });
-    }
-    return c;
-  };
+  const saver = checkpointSaver({ ...saverHooks(job), total, onEvent, capture: (step) => capture(lora as LoraParams, step) });
+  const checkpoint = (_l: LoraParams, step: number): Promise<TrainCheckpoint> => saver.save(step);
   try {
     model = makeGpuModel(cfg, await loadModelWeights(ctx, cfg, job.base));
     lora = createLoraParams(ctx, cfg, s.lora, resume ? resume.params : { seed: s.seed });
@@ -245,57 +231,36 @@ export async function runTraining(job: TrainJob): Promise<TrainResult> {
         onEvent({ status: 'eval', model: 'base', when: 'before', loss });
       }
     }
-    const warm = warmupSteps(total, s.warmupRatio);
-    const t0 = performance.now();
-    let tokens = 0;
-    let last = history.at(-1)?.loss ?? NaN;
-    let every = job.checkpointEvery && job.checkpointEvery > 0 ? job.checkpointEvery : 0;
-    const stepSec: number[] = [];
     // Evaluations during training (TrainSettings.evalSteps) and how many are still to come after `d` steps.
     const evalEvery = heldout.length && s.evalSteps && s.evalSteps > 0 ? s.evalSteps : 0;
-    let evalMs = 0;
     const evalsDuring = (d: number): number => (evalEvery > 0 ? Math.floor((total - 1) / evalEvery) - Math.floor(d / evalEvery) : 0);
-    for (let k = start; k < total; k++) {
-      if (job.signal?.aborted) return await cancelled(lora);
-      const lr = s.learningRate * cosineWithWarmup(k, total, warm);
-      const tStep = performance.now();
-      let r;
-      try {
-        r = await trainStep(ctx, model, acts, lora, plan[k]!, {
-          lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed,
-        }, stats, job.signal);
-      } catch (e) {
-        if (job.signal?.aborted) return await cancelled(lora);
-        throw e;
-      }
-      done = k + 1;
-      tokens += r.tokens;
-      last = r.loss;
-      history.push({ step: done, loss: r.loss, lr, gradNorm: r.gradNorm });
-      const elapsed = (performance.now() - t0 - evalMs) / 1000;
+    const m = model;
+    const l = lora;
+    const a = acts as Activations;
+    const st = stats;
+    const loop = await runStepLoop({
+      settings: s, total, start, history, evalPoints, signal: job.signal, onEvent, saver, ...(job.checkpointEvery ? { checkpointEvery: job.checkpointEvery } : {}),
+      step: (k, lr) => trainStep(ctx, m, a, l, plan[k]!, { lr, step: k + 1, beta1: s.beta1, beta2: s.beta2, eps: s.adamEps, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, seed: s.seed }, st, job.signal),
       // Forward-only evaluation costs about a third of a training step per token when none was measured yet.
-      const perEvalToken = Number.isFinite(evalSecPerToken) ? evalSecPerToken : elapsed / tokens / 3;
-      const etaSec = (elapsed / (done - start)) * (total - done) + (evalsLeft + evalsDuring(done)) * heldoutTokens * perEvalToken;
-      onEvent({ status: 'step', step: done, totalSteps: total, loss: r.loss, learningRate: lr, gradNorm: r.gradNorm, tokensPerSec: tokens / elapsed, etaSec });
-      stepSec.push((performance.now() - tStep) / 1000);
-      // The first step of a process also compiles the pipelines: the shorter of the first two steps is the measure.
-      if (saving && every === 0 && (stepSec.length >= 2 || done === total)) {
-        every = Math.max(1, Math.round(AUTO_CHECKPOINT_SECONDS / Math.max(1e-3, Math.min(...stepSec))));
-        onEvent({ status: 'preparing', message: `saving a checkpoint every ${every} steps (about ${AUTO_CHECKPOINT_SECONDS} s of work)` });
-      }
-      if (evalEvery > 0 && done < total && done % evalEvery === 0) {
-        onEvent({ status: 'evaluating', message: `held-out loss of Base + LoRA at step ${done} (${heldout.length} batches)` });
-        const tEval = performance.now();
-        const loss = await evaluateLoss(ctx, model, acts, lora, heldout, job.signal);
-        if (job.signal?.aborted) return await cancelled(lora);
-        evalMs += performance.now() - tEval;
-        evalSecPerToken = (performance.now() - tEval) / 1000 / Math.max(1, heldoutTokens);
-        evalPoints.push({ step: done, loss });
-        onEvent({ status: 'eval-step', step: done, totalSteps: total, loss });
-      }
-      if (saving && every > 0 && done < total && done % every === 0) await checkpoint(lora, done);
-    }
-    const final = saving && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
+      eta: (elapsed, d, tokens) => (elapsed / (d - start)) * (total - d) + (evalsLeft + evalsDuring(d)) * heldoutTokens * (Number.isFinite(evalSecPerToken) ? evalSecPerToken : elapsed / tokens / 3),
+      ...(evalEvery > 0 ? {
+        evaluation: {
+          every: evalEvery,
+          announce: (d: number) => `held-out loss of Base + LoRA at step ${d} (${heldout.length} batches)`,
+          run: async () => {
+            const tEval = performance.now();
+            const loss = await evaluateLoss(ctx, m, a, l, heldout, job.signal);
+            if (job.signal?.aborted) return null;
+            evalSecPerToken = (performance.now() - tEval) / 1000 / Math.max(1, heldoutTokens);
+            return { loss };
+          },
+        },
+      } : {}),
+    });
+    done = loop.done;
+    const last = loop.last;
+    if (loop.status === 'cancelled') return await cancelled(lora);
+    const final = saver.saving() && (!resume || resume.step < total) ? await checkpoint(lora, done) : undefined;
     if (heldout.length) {
       const afterLoss = await evaluate(model, lora, 'base+lora', 'Base + LoRA');
       if (job.signal?.aborted) return await cancelled(lora);

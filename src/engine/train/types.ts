@@ -48,8 +48,8 @@ export interface TrainSettings {
   readonly chatTemplateKwargs?: Readonly<Record<string, string | number | boolean | null>>;
   /**
    * Held-out loss of Base + LoRA every this many optimizer steps during training (LLaMA-Factory / HF Trainer
-   * `eval_steps` with `eval_strategy: steps`), reported as 'eval-step' events; absent or 0 = only before and after
-   * training. Needs held-out data; the last step is never evaluated twice (the after-training loss covers it).
+   * `eval_steps` with `eval_strategy: steps`), reported as 'eval-step' events (stage dpo: the preference loss and
+   * metrics of the held-out pairs); absent or 0 = only before and after training. Needs held-out data; the last step is never evaluated twice (the after-training loss covers it).
    */
   readonly evalSteps?: number;
   /**
@@ -109,6 +109,8 @@ export type TrainEvent =
       readonly gradNorm: number;
       readonly tokensPerSec: number;
       readonly etaSec: number;
+      /** stage dpo: the step's preference metrics over its pairs (TRL/LLaMA-Factory rewards/*, logps/*) */
+      readonly metrics?: PrefMetrics;
     }
   | {
       readonly status: 'eval';
@@ -124,7 +126,10 @@ export type TrainEvent =
       readonly status: 'eval-step';
       readonly step: number;
       readonly totalSteps: number;
+      /** stage sft: nats per label token; stage dpo: the mean preference loss over the held-out pairs */
       readonly loss: number;
+      /** stage dpo: the held-out preference metrics of Base + LoRA at this step (TRL's eval_rewards/*, eval_logps/*) */
+      readonly metrics?: PrefMetrics;
     }
   | {
       /** A resumed run starts: the steps already done and their loss history (from the checkpoint). */
@@ -161,6 +166,11 @@ export type TrainEvent =
       readonly metrics: PrefMetrics;
       /** mean preference loss over the held-out pairs */
       readonly loss: number;
+      /**
+       * true when the model's held-out log-probs were not computed in this run but taken from the checkpoint being
+       * resumed or from an earlier run on the same pair and held-out pairs (only for 'before': the untrained models)
+       */
+      readonly cached?: boolean;
     }
   | { readonly status: 'done'; readonly finalLoss: number; readonly steps: number }
   | { readonly status: 'cancelled'; readonly steps: number }
