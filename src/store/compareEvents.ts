@@ -6,7 +6,8 @@
 import { COMPARE_MODEL_LABELS, type CompareEvent, type CompareRun } from '../worker/client';
 import type { CompareRunState } from './compareSlice';
 
-const RUN_NAMES: Record<CompareRun, string> = { shadow: 'Shadow-FT (LoRA on Base)', conventional: 'conventional (LoRA on Instruct)' };
+/** The runs as the log names them, whatever the kind (the stage labels of compareProgress.ts name the kind). */
+const RUN_NAMES: Record<CompareRun, string> = { shadow: 'Shadow run (on Base)', conventional: 'conventional run (on Instruct)' };
 
 /** The comparison after one event. */
 export function applyCompareEvent(c: CompareRunState, e: CompareEvent): CompareRunState {

@@ -7,7 +7,7 @@
  * of the work done, so the ETA follows the measured speed. Pure functions; times are milliseconds from the caller.
  */
 import type { CompareEstimate, CompareEvent, CompareModel } from '../worker/client';
-import { COMPARE_MODELS, COMPARE_MODEL_LABELS } from '../worker/client';
+import { COMPARE_MODELS, compareModelLabels, runLabel } from '../worker/client';
 import type { Speeds } from './runProgress';
 
 type Kind = 'compute' | 'decode';
@@ -29,16 +29,18 @@ export interface ComparePhase {
 export function planCompare(e: CompareEstimate, speeds: Speeds): ComparePhase[] {
   const sec = (flops: number): number => flops / speeds.flopsPerSec;
   const steps = e.run.totalSteps;
+  // An estimate kept from before comparisons had kinds has none: it was LoRA SFT.
+  const kind = e.kind ?? { stage: 'sft', finetuningType: 'lora' };
   const phases: ComparePhase[] = [
-    { id: 'train-shadow', label: `Train LoRA on Base: ${steps} steps`, kind: 'compute', estSec: sec(e.run.trainFlops) + e.run.baseBytes / speeds.bytesPerSec },
-    { id: 'train-conventional', label: `Train LoRA on Instruct: ${steps} steps`, kind: 'compute', estSec: sec(e.run.trainFlops) + e.run.instructBytes / speeds.bytesPerSec },
+    { id: 'train-shadow', label: `Train ${runLabel(kind, 'shadow')}: ${steps} steps`, kind: 'compute', estSec: sec(e.run.trainFlops) + e.run.baseBytes / speeds.bytesPerSec },
+    { id: 'train-conventional', label: `Train ${runLabel(kind, 'conventional')}: ${steps} steps`, kind: 'compute', estSec: sec(e.run.trainFlops) + e.run.instructBytes / speeds.bytesPerSec },
   ];
   // runCompare.ts measures Base, Base + LoRA, then Instruct, Instruct + conventional, Instruct + Shadow-FT.
   const order: CompareModel[] = ['base', 'base_lora', 'instruct', 'instruct_conventional', 'instruct_shadow'];
   for (const m of order.filter((x) => COMPARE_MODELS.includes(x))) {
     const load = m === 'base' ? e.run.baseBytes : m === 'instruct' ? e.run.instructBytes : 0;
-    phases.push({ id: `loss-${m}`, label: `Held-out loss: ${COMPARE_MODEL_LABELS[m]}`, kind: 'compute', estSec: sec(e.run.evalPassFlops) + load / speeds.bytesPerSec });
-    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${COMPARE_MODEL_LABELS[m]}`, kind: 'decode', estSec: speeds.decodeSecPerToken !== undefined ? e.answerTokens * speeds.decodeSecPerToken : e.answerFlops / speeds.flopsPerSec });
+    phases.push({ id: `loss-${m}`, label: `Held-out loss: ${compareModelLabels(kind)[m]}`, kind: 'compute', estSec: sec(e.run.evalPassFlops) + load / speeds.bytesPerSec });
+    if (e.prompts > 0) phases.push({ id: `answers-${m}`, label: `${e.prompts} answers: ${compareModelLabels(kind)[m]}`, kind: 'decode', estSec: speeds.decodeSecPerToken !== undefined ? e.answerTokens * speeds.decodeSecPerToken : e.answerFlops / speeds.flopsPerSec });
   }
   return phases;
 }

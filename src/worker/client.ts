@@ -12,7 +12,7 @@ import type {
 } from './protocol';
 
 export type * from './protocol';
-export { COMPARE_MODELS, COMPARE_MODEL_LABELS, DEFAULT_COMPARE_OPTIONS, PREFERENCE_MEASURES, TARGET_MODULES, resultLabels } from './protocol';
+export { COMPARE_MODELS, COMPARE_MODEL_LABELS, DEFAULT_COMPARE_OPTIONS, PREFERENCE_MEASURES, TARGET_MODULES, compareModelLabels, resultLabels, runLabel } from './protocol';
 
 let remote: Comlink.Remote<EngineApi> | null = null;
 let nextOpId = 1;

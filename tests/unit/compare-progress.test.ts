@@ -25,6 +25,15 @@ describe('compare progress', () => {
     expect(planCompare({ ...EST, prompts: 0 }, SPEEDS).some((x) => x.id.startsWith('answers'))).toBe(false);
   });
 
+  it('names the stages by the kind of comparison (LoRA SFT by default, DPO, full)', () => {
+    const labels = (kind?: CompareEstimate['kind']) => planCompare({ ...EST, ...(kind ? { kind } : {}) }, SPEEDS).map((x) => x.label);
+    expect(labels()).toContain('Train LoRA on Base (Shadow-FT): 4 steps');
+    const dpo = labels({ stage: 'dpo', finetuningType: 'lora' });
+    expect(dpo).toContain('Train DPO on Base (Shadow-DPO): 4 steps');
+    expect(dpo).toContain('Held-out loss: Instruct + DPO');
+    expect(labels({ stage: 'sft', finetuningType: 'full' })).toContain('Train full-parameter on Instruct (conventional): 4 steps');
+  });
+
   it('moves one bar through every stage, with an ETA that follows the measured speed', () => {
     let t = startCompareTracker(planCompare(EST, SPEEDS), 2, 0);
     t = trackCompare(t, step('shadow', 2), 43_000); // half of 43 est s took 43 s: 2× slower

@@ -5,9 +5,7 @@
  */
 import { useEffect } from 'react';
 import { useStudio } from '../../store';
-import { COMPARE_MODEL_LABELS } from '../../worker/client';
-
-const RUN_LABEL = { shadow: 'LoRA on Base (Shadow-FT)', conventional: 'LoRA on Instruct (conventional)' } as const;
+import { compareModelLabels, runLabel } from '../../worker/client';
 
 /** The Resume box (nothing when no comparison is unfinished). */
 export function CompareResume() {
@@ -22,10 +20,12 @@ export function CompareResume() {
     void refresh();
   }, [refresh]);
   if (!r || comparing) return null;
+  const kind = { stage: r.settings.stage ?? 'sft', finetuningType: r.settings.finetuningType ?? 'lora' } as const;
+  const labels = compareModelLabels(kind);
   const done = [
-    ...r.trained.map((t) => `${RUN_LABEL[t.run]} trained (${t.steps} steps)`),
-    ...(r.checkpoint ? [`${RUN_LABEL[r.checkpoint.run]} at step ${r.checkpoint.step} of ${r.checkpoint.totalSteps}`] : []),
-    ...(r.measured.length ? [`measured: ${r.measured.map((m) => COMPARE_MODEL_LABELS[m]).join(', ')}`] : []),
+    ...r.trained.map((t) => `${runLabel(kind, t.run)} trained (${t.steps} steps)`),
+    ...(r.checkpoint ? [`${runLabel(kind, r.checkpoint.run)} at step ${r.checkpoint.step} of ${r.checkpoint.totalSteps}`] : []),
+    ...(r.measured.length ? [`measured: ${r.measured.map((m) => labels[m]).join(', ')}`] : []),
   ];
   const why = training ? 'Training is running; resume when it has finished.' : !gpuReady ? 'WebGPU is needed.' : null;
   return (

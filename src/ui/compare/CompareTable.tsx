@@ -63,7 +63,7 @@ export function CompareTable({ view }: { view: CompareView }) {
       <p className="muted">
         {r.train_examples} training {dpo ? 'pairs' : 'examples'}, {r.heldout_examples} held-out {dpo ? 'pairs (preference measures; loss on their chosen answers)' : '(loss)'}, greedy answers to the first {n} held-out prompts ({r.options.maxNewTokens} new tokens at most);
         exact match compares answer and reference after trimming and collapsing whitespace. Steps: {dpo ? 'Shadow-DPO' : 'Shadow-FT'} {r.steps.shadow}, conventional {r.steps.conventional}.
-        {full && ' Full-parameter: the tuned models are evaluated in F32 as trained; the Shadow-FT graft W_I + (W_B′ − W_B) in the Instruct\'s dtype, rounded once, as its download.'}
+        {full && ' Full-parameter: both tuned Instructs are evaluated in the Instruct\'s dtype, rounded once, as downloaded (the Shadow-FT graft W_I + (W_B′ − W_B) and the conventional W_I″); the tuned Base in F32 as trained.'}
       </p>
       <ul className="verdicts" data-testid="compare-wording">
         {view.wording.verdicts.map((v) => (
