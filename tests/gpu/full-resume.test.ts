@@ -5,14 +5,9 @@
  * A LoRA checkpoint is refused by a full run (and a full one by a different Train embeddings).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openAsBlob } from 'node:fs';
-import { openCheckpoint, type Checkpoint } from '../../src/io/checkpoint';
-import { readModelConfig } from '../../src/io/config';
+import type { Checkpoint } from '../../src/io/checkpoint';
 import type { ModelConfig } from '../../src/io/config/types';
 import type { TokenizedExample } from '../../src/io/dataset/types';
-import { readDatasetFile } from '../../src/io/dataset/parse';
-import { loadChatTokenizer } from '../../src/io/tokenizer/load';
-import { tokenizeDataset } from '../../src/io/tokenizer/labels';
 import { defaultTrainSettings } from '../../src/engine/train/defaults';
 import type { TrainJob } from '../../src/engine/train/run';
 import { runFullTraining } from '../../src/engine/train/runFull';
@@ -20,11 +15,9 @@ import type { FullState, TrainCheckpoint } from '../../src/engine/train/checkpoi
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/train/checkpointFile';
 import type { TrainEvent, TrainSettings } from '../../src/engine/train/types';
 import type { GpuContext } from '../../src/engine/gpu/context';
-import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
+import { demoExamples, openDemoPair } from '../support/demoData';
 
-const M = '../shared/models';
-const D = '../shared/datasets';
 
 let ctx: GpuContext;
 let cfg: ModelConfig;
@@ -37,17 +30,11 @@ let padTokenId: number;
 
 beforeAll(async () => {
   ctx = await testGpu();
-  const baseFiles = await modelFilesFromDir(`${M}/stories260K-base`);
-  const instFiles = await modelFilesFromDir(`${M}/stories260K-instruct`);
-  cfg = await readModelConfig(baseFiles.files.get('config.json')!, 'stories260K-base/config.json');
-  base = await openCheckpoint(baseFiles);
-  instruct = await openCheckpoint(instFiles);
-  const tok = await loadChatTokenizer(instFiles);
-  padTokenId = tok.padTokenId;
-  const rows = (await readDatasetFile(await openAsBlob(`${D}/story-titles.train.alpaca.json`), 'story-titles.train.alpaca.json')).conversations.slice(0, 12);
-  train = tokenizeDataset(tok, rows, 48, cfg.vocabSize).examples;
-  const held = (await readDatasetFile(await openAsBlob(`${D}/story-titles.heldout.alpaca.json`), 'story-titles.heldout.alpaca.json')).conversations.slice(0, 4);
-  heldout = tokenizeDataset(tok, held, 48, cfg.vocabSize).examples;
+  const pair = await openDemoPair();
+  ({ cfg, base, instruct } = pair);
+  padTokenId = pair.tok.padTokenId;
+  train = await demoExamples(pair, 'story-titles.train.alpaca.json', 12, 48);
+  heldout = await demoExamples(pair, 'story-titles.heldout.alpaca.json', 4, 48);
   const d = defaultTrainSettings(cfg, train.length);
   settings = { ...d, finetuningType: 'full', maxSteps: 4, maxLength: 48, batchSize: 2, gradAccum: 2, learningRate: 1e-3, warmupRatio: 0.25 };
 });

@@ -6,13 +6,9 @@
  * Instruct + graft.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openAsBlob } from 'node:fs';
-import { openCheckpoint, type Checkpoint } from '../../src/io/checkpoint';
-import { readModelConfig } from '../../src/io/config';
+import type { Checkpoint } from '../../src/io/checkpoint';
 import type { ModelConfig } from '../../src/io/config/types';
-import { readDatasetFile } from '../../src/io/dataset/parse';
-import { loadChatTokenizer } from '../../src/io/tokenizer/load';
-import { preparePairSplit, type TokenizedPair } from '../../src/io/tokenizer/pairs';
+import type { TokenizedPair } from '../../src/io/tokenizer/pairs';
 import { defaultTrainSettings } from '../../src/engine/train/defaults';
 import { runPreferenceTraining, type PrefTrainJob } from '../../src/engine/train/prefRun';
 import type { TrainCheckpoint } from '../../src/engine/train/checkpoint';
@@ -20,11 +16,9 @@ import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/train/check
 import type { TrainEvent, TrainSettings } from '../../src/engine/train/types';
 import type { LoraModuleWeights } from '../../src/engine/model/loraTypes';
 import type { GpuContext } from '../../src/engine/gpu/context';
-import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
+import { demoPrefExamples, openDemoPair } from '../support/demoData';
 
-const M = '../shared/models';
-const D = '../shared/datasets';
 
 let ctx: GpuContext;
 let cfg: ModelConfig;
@@ -37,16 +31,11 @@ let padTokenId: number;
 
 beforeAll(async () => {
   ctx = await testGpu();
-  const baseFiles = await modelFilesFromDir(`${M}/stories260K-base`);
-  const instFiles = await modelFilesFromDir(`${M}/stories260K-instruct`);
-  cfg = await readModelConfig(baseFiles.files.get('config.json')!, 'stories260K-base/config.json');
-  base = await openCheckpoint(baseFiles);
-  instruct = await openCheckpoint(instFiles);
-  const tok = await loadChatTokenizer(instFiles);
-  padTokenId = tok.padTokenId;
-  const read = async (f: string, n: number) => (await readDatasetFile(await openAsBlob(`${D}/${f}`), f)).pairs.slice(0, n);
-  train = preparePairSplit(tok, await read('story-titles-pref.train.trl.jsonl', 8), [], 96, cfg.vocabSize).examples;
-  heldout = preparePairSplit(tok, await read('story-titles-pref.heldout.trl.jsonl', 4), [], 96, cfg.vocabSize).examples;
+  const pair = await openDemoPair();
+  ({ cfg, base, instruct } = pair);
+  padTokenId = pair.tok.padTokenId;
+  train = await demoPrefExamples(pair, 'story-titles-pref.train.trl.jsonl', 8, 96);
+  heldout = await demoPrefExamples(pair, 'story-titles-pref.heldout.trl.jsonl', 4, 96);
   const d = defaultTrainSettings(cfg, train.length);
   settings = { ...d, stage: 'dpo', prefBeta: 0.1, prefLoss: 'sigmoid', prefFtx: 0, lora: { ...d.lora, dropout: 0.1 }, maxSteps: 4, maxLength: 96, batchSize: 2, gradAccum: 2, learningRate: 3e-3, warmupRatio: 0.25 };
 });

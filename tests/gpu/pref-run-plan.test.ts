@@ -11,14 +11,10 @@
  *    studio's cache, cachedHeldoutReference) and the 'before' metrics are reported as cached.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openAsBlob } from 'node:fs';
-import { openCheckpoint, type Checkpoint } from '../../src/io/checkpoint';
-import { readModelConfig } from '../../src/io/config';
+import type { Checkpoint } from '../../src/io/checkpoint';
 import type { ModelConfig } from '../../src/io/config/types';
-import { readDatasetFile } from '../../src/io/dataset/parse';
 import { makePreferenceBatches } from '../../src/io/dataset/prefBatches';
-import { loadChatTokenizer } from '../../src/io/tokenizer/load';
-import { preparePairSplit, type TokenizedPair } from '../../src/io/tokenizer/pairs';
+import type { TokenizedPair } from '../../src/io/tokenizer/pairs';
 import { defaultTrainSettings } from '../../src/engine/train/defaults';
 import { planPrefSteps, runPreferenceTraining, type PrefTrainJob } from '../../src/engine/train/prefRun';
 import { prefEvalOf, splitLengths, splitLogps } from '../../src/engine/train/prefEval';
@@ -32,11 +28,9 @@ import { createLoraParams } from '../../src/engine/model/lora';
 import { destroyGpuModel, makeGpuModel } from '../../src/engine/model/model';
 import { loadModelWeights } from '../../src/engine/model/weights';
 import type { GpuContext } from '../../src/engine/gpu/context';
-import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
+import { demoPrefExamples, openDemoPair } from '../support/demoData';
 
-const M = '../shared/models';
-const D = '../shared/datasets';
 
 let ctx: GpuContext;
 let cfg: ModelConfig;
@@ -49,16 +43,11 @@ let padTokenId: number;
 
 beforeAll(async () => {
   ctx = await testGpu();
-  const baseFiles = await modelFilesFromDir(`${M}/stories260K-base`);
-  const instFiles = await modelFilesFromDir(`${M}/stories260K-instruct`);
-  cfg = await readModelConfig(baseFiles.files.get('config.json')!, 'stories260K-base/config.json');
-  base = await openCheckpoint(baseFiles);
-  instruct = await openCheckpoint(instFiles);
-  const tok = await loadChatTokenizer(instFiles);
-  padTokenId = tok.padTokenId;
-  const read = async (f: string, n: number) => (await readDatasetFile(await openAsBlob(`${D}/${f}`), f)).pairs.slice(0, n);
-  train = preparePairSplit(tok, await read('story-titles-pref.train.trl.jsonl', 8), [], 96, cfg.vocabSize).examples;
-  heldout = preparePairSplit(tok, await read('story-titles-pref.heldout.trl.jsonl', 4), [], 96, cfg.vocabSize).examples;
+  const pair = await openDemoPair();
+  ({ cfg, base, instruct } = pair);
+  padTokenId = pair.tok.padTokenId;
+  train = await demoPrefExamples(pair, 'story-titles-pref.train.trl.jsonl', 8, 96);
+  heldout = await demoPrefExamples(pair, 'story-titles-pref.heldout.trl.jsonl', 4, 96);
   const d = defaultTrainSettings(cfg, train.length);
   settings = { ...d, stage: 'dpo', prefBeta: 0.1, prefLoss: 'sigmoid', prefFtx: 0, lora: { ...d.lora, dropout: 0.1 }, maxSteps: 3, maxLength: 96, batchSize: 2, gradAccum: 1, learningRate: 3e-3, warmupRatio: 0 };
 });

@@ -10,6 +10,7 @@ import type { Conversation, PreferencePair, TokenizedExample } from '../../src/i
 import { readDatasetFile } from '../../src/io/dataset/parse';
 import { loadChatTokenizer, type ChatTokenizer } from '../../src/io/tokenizer/load';
 import { tokenizeDataset } from '../../src/io/tokenizer/labels';
+import { preparePairSplit, type TokenizedPair } from '../../src/io/tokenizer/pairs';
 import { modelFilesFromDir } from '../../src/node/files';
 
 /** Folder of the demo pair. */
@@ -50,4 +51,9 @@ export async function demoPairs(file: string, n: number): Promise<PreferencePair
 /** The first `n` rows of a demo SFT file, tokenised with the pair's Instruct template and cut at `maxLength`. */
 export async function demoExamples(pair: DemoPair, file: string, n: number, maxLength: number): Promise<TokenizedExample[]> {
   return tokenizeDataset(pair.tok, await demoConversations(file, n), maxLength, pair.cfg.vocabSize).examples;
+}
+
+/** The first `n` preference pairs of a demo file, tokenised with the pair's Instruct template (chosen and rejected). */
+export async function demoPrefExamples(pair: DemoPair, file: string, n: number, maxLength: number): Promise<TokenizedPair[]> {
+  return preparePairSplit(pair.tok, await demoPairs(file, n), [], maxLength, pair.cfg.vocabSize).examples;
 }
