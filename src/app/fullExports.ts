@@ -12,7 +12,7 @@ import { safeFileName } from '../engine/graft/fileName';
 import { planGraftTuned } from '../engine/graft/graftTuned';
 import type { OutputFile } from '../engine/graft/mergedModel';
 import { outputFolder, tunedBaseFiles } from '../engine/graft/tunedBase';
-import { zipOutputFiles } from '../engine/graft/zip';
+import { zipWithProgress } from './zipExport';
 import type { ExportedZip } from './exports';
 import type { TrainedFull } from './fullTraining';
 import type { ExportProgress } from './progress';
@@ -35,25 +35,6 @@ async function tunedFiles(t: TrainedFull, base: ModelFiles, signal: AbortSignal)
     return { name, shape: loc.info.shape, read: async () => values };
   });
   return tunedBaseFiles(base, tensors, { signal });
-}
-
-/** Zips `files` in `folder`, reporting bytes per file. */
-async function zipWithProgress(files: readonly OutputFile[], folder: string, onProgress: (p: ExportProgress) => void, signal: AbortSignal): Promise<ExportedZip> {
-  const counted = files.map((f) => ({
-    ...f,
-    parts: async function* () {
-      let done = 0;
-      for await (const p of f.parts()) {
-        signal.throwIfAborted();
-        done += p.byteLength;
-        onProgress({ status: 'export', file: f.name, bytesDone: done, bytesTotal: f.size });
-        yield p;
-      }
-    },
-  }));
-  const blob = await zipOutputFiles(counted, { folder }).blob();
-  signal.throwIfAborted();
-  return { fileName: `${folder}.zip`, blob };
 }
 
 /**

@@ -10,7 +10,7 @@ import { similarityCsv } from '../engine/analysis/similarityCsv';
 import type { SimilarityReport } from '../engine/analysis/similarity';
 import { planGraftTuned, type GraftTunedPlan } from '../engine/graft/graftTuned';
 import type { VocabMismatch } from '../engine/graft/tunedChecks';
-import { zipOutputFiles } from '../engine/graft/zip';
+import { zipWithProgress } from './zipExport';
 import type { TrainSettings } from '../engine/train/types';
 import type { ModelFiles } from '../io/checkpoint';
 import type { DroppedFile } from '../io/folder';
@@ -112,20 +112,5 @@ export async function prepareGraft(session: Session, files: readonly DroppedFile
 
 /** Streams a planned graft into a zip (folder `<instruct>-shadowft-grafted`). */
 export async function exportGraftZip(plan: GraftTunedPlan, instructName: string, onProgress: (p: ExportProgress) => void, signal: AbortSignal): Promise<ExportedZip> {
-  const folder = `${instructName}-shadowft-grafted`;
-  const files = plan.files.map((f) => ({
-    ...f,
-    parts: async function* () {
-      let done = 0;
-      for await (const p of f.parts()) {
-        signal.throwIfAborted();
-        done += p.byteLength;
-        onProgress({ status: 'export', file: f.name, bytesDone: done, bytesTotal: f.size });
-        yield p;
-      }
-    },
-  }));
-  const blob = await zipOutputFiles(files, { folder }).blob();
-  signal.throwIfAborted();
-  return { fileName: `${folder}.zip`, blob };
+  return zipWithProgress(plan.files, `${instructName}-shadowft-grafted`, onProgress, signal);
 }
