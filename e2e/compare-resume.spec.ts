@@ -27,7 +27,7 @@ test('reload during Compare, Resume: it finishes with an ETA throughout and is k
   await expect(page.getByTestId('compare-eta')).toBeVisible();
 
   await test.step('reload while LoRA on Instruct trains', async () => {
-    await page.waitForFunction(() => /conventional \(LoRA on Instruct\): step ([2-9]|[12][0-9])\//.test(document.querySelector('[data-testid="compare-status"]')?.textContent ?? ''), null, { timeout: 8 * 60_000, polling: 50 });
+    await page.waitForFunction(() => /conventional run \(on Instruct\): step ([2-9]|[12][0-9])\//.test(document.querySelector('[data-testid="compare-status"]')?.textContent ?? ''), null, { timeout: 8 * 60_000, polling: 50 });
     await page.reload();
   });
 
