@@ -7,12 +7,12 @@
  * and resumed reuses the held-out log-probs of the untrained Base from its checkpoint and ends with the same adapter
  * bytes and the same log_history as an uninterrupted run.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnTrain } from '../support/spawnTrain';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -24,28 +24,7 @@ const D = '../shared/datasets';
 const ARGS = [`${M}/stories260K-base`, `${M}/stories260K-instruct`, '--stage', 'dpo', '--train', `${D}/story-titles-pref.train.trl.jsonl`, '--heldout', `${D}/story-titles-pref.heldout.trl.jsonl`, '--max-steps', '4', '--batch-size', '2', '--max-length', '96', '--eval-steps', '2', '--checkpoint-every', '1', '--lr', '0.003'];
 const TRAIN_KEYS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
 
-function cli(args: string[], interruptWhen?: () => boolean): Promise<{ code: number | null; err: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['bin/shadowft.mjs', 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.stdout.on('data', () => {});
-    let timer: NodeJS.Timeout | undefined;
-    if (interruptWhen) {
-      timer = setInterval(() => {
-        if (interruptWhen()) {
-          clearInterval(timer);
-          p.kill('SIGINT');
-        }
-      }, 20);
-    }
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearInterval(timer);
-      res({ code, err });
-    });
-  });
-}
+const cli = spawnTrain;
 
 type State = { global_step: number; max_steps: number; eval_steps: number; log_history: Record<string, number>[] };
 const stateOf = async (dir: string): Promise<State> => JSON.parse(await readFile(join(dir, 'trainer_state.json'), 'utf8')) as State;

@@ -7,7 +7,6 @@
  *   again on its own (the engine's loader, makeGpuModel, evaluateLoss — not the training run) and evaluated on the
  *   same held-out batches.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, openAsBlob, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +27,7 @@ import { loadModelWeights } from '../../src/engine/model/weights';
 import { tokenizeTrainingData } from '../../src/app/trainingData';
 import { modelFilesFromDir } from '../../src/node/files';
 import { testGpu } from './device';
+import { spawnTrain } from '../support/spawnTrain';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -38,25 +38,7 @@ const M = '../shared/models';
 const D = '../shared/datasets';
 const ARGS = [`${M}/stories260K-base`, `${M}/stories260K-instruct`, '--train', `${D}/story-titles.train.alpaca.json`, '--heldout', `${D}/story-titles.heldout.alpaca.json`, '--max-steps', '6', '--batch-size', '4', '--max-length', '64', '--lr', '1e-3', '--finetuning-type', 'full', '--checkpoint-every', '1'];
 
-function cli(args: string[], interruptWhen?: () => boolean): Promise<{ code: number | null; err: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['bin/shadowft.mjs', 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.stdout.on('data', () => {});
-    const timer = interruptWhen ? setInterval(() => {
-      if (interruptWhen()) {
-        clearInterval(timer);
-        p.kill('SIGINT');
-      }
-    }, 20) : undefined;
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearInterval(timer);
-      res({ code, err });
-    });
-  });
-}
+const cli = spawnTrain;
 
 describe('shadowft train --finetuning-type full: checkpoints, resume, the merged loss', () => {
   let tmp = '';

@@ -3,12 +3,12 @@
  * after its first checkpoint exits 130 with a checkpoint and no adapter; `--resume` of that folder finishes it, and
  * its adapter_model.safetensors is byte-identical to an uninterrupted run's. run.log lines carry ISO timestamps.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnTrain } from '../support/spawnTrain';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -18,29 +18,7 @@ afterAll(async () => {
 const M = '../shared/models';
 const ARGS = [`${M}/stories260K-base`, `${M}/stories260K-instruct`, '--train', '../shared/datasets/story-titles.train.alpaca.json', '--max-steps', '12', '--batch-size', '4', '--max-length', '64', '--warmup-steps', '2', '--checkpoint-every', '1'];
 
-/** Runs the CLI; when `interruptWhen` is given, sends SIGINT once it returns true (polled every 20 ms). */
-function cli(args: string[], interruptWhen?: () => boolean): Promise<{ code: number | null; err: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['bin/shadowft.mjs', 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.stdout.on('data', () => {});
-    let timer: NodeJS.Timeout | undefined;
-    if (interruptWhen) {
-      timer = setInterval(() => {
-        if (interruptWhen()) {
-          clearInterval(timer);
-          p.kill('SIGINT');
-        }
-      }, 20);
-    }
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearInterval(timer);
-      res({ code, err });
-    });
-  });
-}
+const cli = spawnTrain;
 
 describe('shadowft train (CLI)', () => {
   it('SIGINT saves a checkpoint and exits 130; --resume gives the same adapter bytes as an uninterrupted run', async () => {
